@@ -1,0 +1,132 @@
+"""``Authorizer.authorize``: one API Gateway authorizer event → the response its shape needs.
+
+| event                   | valid, route allowed       | valid, route rule not met   | no or invalid token        |
+|-------------------------|----------------------------|-----------------------------|----------------------------|
+| HTTP API 2.0, ``iam``   | Allow stage (+ route Denys) | same policy: Denys this route | Deny stage               |
+| HTTP API 2.0, ``simple``| ``isAuthorized: true``     | ``isAuthorized: false``     | ``isAuthorized: false``    |
+| HTTP API 1.0            | Allow stage (+ route Denys) | same policy                | Deny stage                 |
+| REST TOKEN / REQUEST    | Allow stage (+ route Denys) | same policy (403)          | ``Exception("Unauthorized")`` (401) |
+
+Decisions are pure given the verifier; logging goes through the injected logger and never holds the token.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from .config import AuthorizerConfig, RouteRule, load_config
+from .errors import AuthorizationError, MalformedTokenError
+from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, AuthRequest, read_event
+from .fetch import JsonFetcher
+from .policy import MethodArn, allow_policy, deny_policy, encode_context, simple_response
+from .rules import route_matches, unmet_rules
+from .token import parse_token
+from .verifier import TokenVerifier, VerifiedToken
+
+_REST_SHAPES = (REST_TOKEN, REST_REQUEST)
+
+
+class Unauthorized(Exception):
+    """What a REST authorizer raises for a 401. API Gateway matches the message exactly."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+#: Called once per decision: (outcome "allow" | "deny", reason code or None, the request shape).
+DecisionObserver = Callable[[str, "str | None", str], None]
+
+
+class Authorizer:
+    def __init__(self, config: AuthorizerConfig, *, verifier: TokenVerifier | None = None, logger: Any = None,
+                 observe: DecisionObserver | None = None) -> None:
+        self.config = config
+        self.logger = logger
+        self.observe = observe or (lambda outcome, reason, shape: None)
+        self.routes: Mapping[str, RouteRule] = config.routes
+        self.verifier = verifier or TokenVerifier(
+            config.issuers, fetcher=JsonFetcher(timeout=config.jwks_timeout_seconds),
+            leeway=config.leeway_seconds, max_age=config.jwks_max_age_seconds,
+            cooldown=config.jwks_cooldown_seconds, log=self._log_warning)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str], **kwargs: Any) -> Authorizer:
+        return cls(load_config(environ), **kwargs)
+
+    def prefetch(self) -> None:
+        self.verifier.prefetch()
+
+    def authorize(self, event: Any, request_id: str | None = None) -> dict[str, Any]:
+        request = read_event(event, self.config.token_cookie)
+        arn = MethodArn.parse(request.arn)
+        simple = self.config.response == "simple" and request.shape == HTTP_V2
+        try:
+            if request.problem is not None:
+                raise request.problem
+            verified = self.verifier.verify_token(request.token)
+            if arn is None and not simple:
+                raise MalformedTokenError("the event has no usable method or route ARN")
+        except AuthorizationError as denial:
+            self._log_denial(denial, request, request_id)
+            self.observe("deny", denial.reason, request.shape)
+            if request.shape in _REST_SHAPES:
+                raise Unauthorized() from None
+            return simple_response(False) if simple else deny_policy(arn)
+
+        unmet = unmet_rules(self.routes.values(), verified.claims)
+        route_problem = self._current_route_problem(request, arn, unmet)
+        context = encode_context(verified.claims)
+        if route_problem is not None:
+            self._log_denial(route_problem, request, request_id, verified)
+            self.observe("deny", route_problem.reason, request.shape)
+            if simple:
+                return simple_response(False)
+        else:
+            self.observe("allow", None, request.shape)
+            if self.logger is not None:
+                self.logger.debug("allowed", iss=verified.issuer.issuer, kid=verified.kid,
+                                  sub=verified.claims.get("sub"), route=request.route_key)
+        if simple:
+            return simple_response(True, context)
+        # The same cache-safe policy whether or not this route is allowed: its Denys cover this route too.
+        return allow_policy(arn, verified.principal_id, [rule for rule, _ in unmet], context)
+
+    def _current_route_problem(self, request: AuthRequest, arn: MethodArn | None,
+                               unmet: list[tuple[RouteRule, AuthorizationError]]) -> AuthorizationError | None:
+        if not unmet:
+            return None
+        if request.route_key is not None:
+            return next((problem for rule, problem in unmet if rule.route_key == request.route_key), None)
+        if arn is not None:  # REST events name no route: match the request ARN against the route keys
+            return next((problem for rule, problem in unmet if route_matches(rule, arn.verb, arn.path)), None)
+        return None
+
+    def _log_denial(self, denial: AuthorizationError, request: AuthRequest, request_id: str | None,
+                    verified: VerifiedToken | None = None) -> None:
+        if self.logger is None:
+            return
+        fields: dict[str, Any] = {"reason": denial.reason, "detail": denial.detail, "shape": request.shape,
+                                  "route": request.route_key, "request_id": request_id}
+        if verified is not None:
+            fields.update(iss=verified.issuer.issuer, kid=verified.kid, sub=verified.claims.get("sub"))
+        elif request.token is not None:
+            fields.update(_peek(request.token))
+        self.logger.info("denied", **fields)
+
+    def _log_warning(self, message: str, **fields: Any) -> None:
+        if self.logger is not None:
+            self.logger.warning(message, **fields)
+
+
+def _peek(token: str) -> dict[str, Any]:
+    """``iss``, ``kid`` and ``sub`` of a token that failed verification, for the log. Never the token itself."""
+    try:
+        parsed = parse_token(token)
+    except AuthorizationError:
+        return {}
+    return {name: _printable(source.get(name)) for name, source in
+            (("iss", parsed.claims), ("kid", parsed.header), ("sub", parsed.claims))}
+
+
+def _printable(value: Any) -> str | None:
+    return value[:200] if isinstance(value, str) else None

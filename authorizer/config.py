@@ -1,0 +1,298 @@
+"""The authorizer's configuration: trusted issuers, route rules and tunables, validated once per cold start.
+
+``load_config(os.environ)`` reads the ``AUTH_*`` variables of DESIGN.md. Every problem raises ``ConfigError``
+naming the field (``AUTH_ISSUERS[1].audience``), so a bad deployment fails its cold start and never allows.
+The CDK app validates ``cdk.json`` with the same functions, so both agree on what is valid.
+
+    >>> [i.issuer for i in parse_issuers([{"provider": "passage", "app_id": "abc"}])]
+    ['https://auth.passage.id/v1/apps/abc', 'abc']
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+from .providers import PRESETS
+
+#: What python-jose verifies safely with an asymmetric key. ``none`` and HS* are never accepted (RFC 8725 §3.1).
+SUPPORTED_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
+_ISSUER_FIELDS = {"issuer", "audience", "jwks_uri", "algorithms", "token_types", "ca_bundle"}
+_ROUTE_KEY = re.compile(r"^(?P<method>[A-Z]+) (?P<path>/\S*)$")
+_PATH_SEGMENT = re.compile(r"^(?:[^{}/]+|\{[A-Za-z0-9_.-]+\}|\{[A-Za-z0-9_.-]+\+\})$")
+
+
+@dataclass(frozen=True)
+class TrustedIssuer:
+    """One issuer whose tokens are accepted: its exact ``iss``, audiences, and where its keys come from."""
+
+    issuer: str
+    audiences: tuple[str, ...]
+    jwks_uri: str | None = None  # None: OIDC discovery at <issuer>/.well-known/openid-configuration
+    algorithms: tuple[str, ...] = SUPPORTED_ALGORITHMS
+    token_types: tuple[str, ...] | None = None  # None: any header typ
+    ca_bundle: str | None = None
+    provider: str = "custom"
+
+    @property
+    def key_source(self) -> tuple[str, str | None]:
+        """Issuers with the same key source share one JWKS cache (a preset's issuer forms do)."""
+        return (self.jwks_uri or discovery_url(self.issuer), self.ca_bundle)
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    """What a route asks of a valid token: any one of ``scopes``, and every claim rule."""
+
+    route_key: str
+    scopes: tuple[str, ...] = ()
+    claims: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    @property
+    def method(self) -> str:
+        return self.route_key.split(" ", 1)[0] if self.route_key != "$default" else "ANY"
+
+    @property
+    def path(self) -> str | None:
+        return self.route_key.split(" ", 1)[1] if self.route_key != "$default" else None
+
+
+@dataclass(frozen=True)
+class AuthorizerConfig:
+    issuers: tuple[TrustedIssuer, ...]
+    routes: Mapping[str, RouteRule] = field(default_factory=dict)
+    leeway_seconds: int = 60
+    response: str = "iam"
+    token_cookie: str | None = None
+    jwks_timeout_seconds: float = 1.5
+    jwks_max_age_seconds: float = 3600.0
+    jwks_cooldown_seconds: float = 30.0
+    config_parameter: str | None = None
+
+
+def discovery_url(issuer: str) -> str:
+    return issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_fetch_url(url: str, field_name: str) -> str:
+    """Keys are fetched only over https, or plain http to a loopback host (local runs and tests)."""
+    if not isinstance(url, str) or not url:
+        raise ConfigError(field_name, "must be a non-empty URL string")
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+        return url
+    raise ConfigError(field_name, f"must be an https URL (http only on loopback hosts), got {url!r}")
+
+
+# --- issuers ------------------------------------------------------------------------------------------------
+def parse_issuers(value: Any, field_name: str = "AUTH_ISSUERS") -> tuple[TrustedIssuer, ...]:
+    """A JSON list of issuer objects or provider presets → the trusted issuers, presets expanded."""
+    if not isinstance(value, list) or not value:
+        raise ConfigError(field_name, "must be a non-empty JSON list of issuers")
+    issuers: list[TrustedIssuer] = []
+    seen: dict[str, str] = {}
+    for index, spec in enumerate(value):
+        where = f"{field_name}[{index}]"
+        for issuer in expand_issuer(spec, where):
+            if issuer.issuer in seen:
+                raise ConfigError(where, f"issuer {issuer.issuer!r} is already configured at {seen[issuer.issuer]}")
+            seen[issuer.issuer] = where
+            issuers.append(issuer)
+    return tuple(issuers)
+
+
+def expand_issuer(spec: Any, where: str) -> list[TrustedIssuer]:
+    """One configured entry → one or more ``TrustedIssuer`` (a preset may accept several ``iss`` forms)."""
+    if not isinstance(spec, dict):
+        raise ConfigError(where, "must be a JSON object")
+    provider = spec.get("provider")
+    if provider is None:
+        _reject_unknown_fields(spec, _ISSUER_FIELDS, where)
+        return [build_issuer(spec, where)]
+    if provider not in PRESETS:
+        raise ConfigError(f"{where}.provider", f"must be one of {sorted(PRESETS)}, got {provider!r}")
+    preset = PRESETS[provider]
+    _reject_unknown_fields(spec, preset.fields | {"provider"}, where)
+    try:
+        expanded = preset.expand(spec)
+    except KeyError as missing:
+        raise ConfigError(f"{where}.{missing.args[0]}", f"is required for provider {provider!r}") from None
+    except ValueError as problem:  # a preset names the field in its message
+        name, _, text = str(problem).partition(": ")
+        raise ConfigError(f"{where}.{name}", text) from None
+    return [build_issuer(entry, where, provider=provider) for entry in expanded]
+
+
+def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") -> TrustedIssuer:
+    issuer = spec.get("issuer")
+    if not isinstance(issuer, str) or not issuer.strip() or issuer != issuer.strip():
+        raise ConfigError(f"{where}.issuer", "must be a non-empty string without surrounding spaces")
+    audiences = _string_list(spec.get("audience"), f"{where}.audience")
+    jwks_uri = spec.get("jwks_uri")
+    if jwks_uri is not None:
+        check_fetch_url(jwks_uri, f"{where}.jwks_uri")
+    else:
+        # Keys come from discovery under the issuer URL, which must then be fetchable. A bare-ID issuer
+        # (Descope, Passage legacy) always comes with an explicit jwks_uri from its preset.
+        check_fetch_url(discovery_url(issuer), f"{where}.issuer")
+    algorithms = SUPPORTED_ALGORITHMS
+    if "algorithms" in spec:
+        algorithms = _string_list(spec["algorithms"], f"{where}.algorithms")
+        for alg in algorithms:
+            if alg not in SUPPORTED_ALGORITHMS:
+                raise ConfigError(
+                    f"{where}.algorithms",
+                    f"{alg!r} is not accepted; choose from {', '.join(SUPPORTED_ALGORITHMS)} (none and HS* never are)",
+                )
+    token_types = None
+    if spec.get("token_types") is not None:
+        token_types = tuple(t.lower() for t in _string_list(spec["token_types"], f"{where}.token_types"))
+    ca_bundle = spec.get("ca_bundle")
+    if ca_bundle is not None and (not isinstance(ca_bundle, str) or not ca_bundle):
+        raise ConfigError(f"{where}.ca_bundle", "must be a path to a PEM file")
+    return TrustedIssuer(
+        issuer=issuer,
+        audiences=audiences,
+        jwks_uri=jwks_uri,
+        algorithms=algorithms,
+        token_types=token_types,
+        ca_bundle=ca_bundle,
+        provider=provider,
+    )
+
+
+# --- routes -------------------------------------------------------------------------------------------------
+def parse_routes(value: Any, field_name: str = "AUTH_ROUTES") -> dict[str, RouteRule]:
+    """``{"GET /orders": ["orders:read"], "POST /x/{id}": {"scopes": [...], "claims": {...}}}`` → rules."""
+    if not isinstance(value, dict):
+        raise ConfigError(field_name, "must be a JSON object of route key → rule")
+    rules: dict[str, RouteRule] = {}
+    for route_key, rule in value.items():
+        where = f"{field_name}[{route_key!r}]"
+        check_route_key(route_key, where)
+        if isinstance(rule, list):
+            rule = {"scopes": rule}
+        if not isinstance(rule, dict):
+            raise ConfigError(where, "must be a list of scopes or an object with scopes and/or claims")
+        _reject_unknown_fields(rule, {"scopes", "claims"}, where)
+        scopes = _string_list(rule["scopes"], f"{where}.scopes", allow_empty=True) if "scopes" in rule else ()
+        claims = _claim_rules(rule.get("claims", {}), f"{where}.claims")
+        rules[route_key] = RouteRule(route_key=route_key, scopes=scopes, claims=claims)
+    return rules
+
+
+def check_route_key(route_key: Any, where: str) -> None:
+    if route_key == "$default":
+        return
+    match = _ROUTE_KEY.match(route_key) if isinstance(route_key, str) else None
+    if not match or match["method"] not in HTTP_METHODS:
+        raise ConfigError(where, f"route key must look like 'GET /orders/{{id}}' with a method in {HTTP_METHODS}")
+    segments = match["path"].split("/")[1:]
+    if segments == [""]:
+        return  # the root path "/"
+    for position, segment in enumerate(segments):
+        if not _PATH_SEGMENT.match(segment):
+            raise ConfigError(where, f"path segment {segment!r} is not a literal, {{param}} or {{proxy+}}")
+        if segment.endswith("+}") and position != len(segments) - 1:
+            raise ConfigError(where, "a greedy {proxy+} segment must be the last one")
+
+
+def _claim_rules(value: Any, where: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(where, "must be an object of claim name → value or list of accepted values")
+    rules = []
+    for name, accepted in value.items():
+        accepted = tuple(accepted) if isinstance(accepted, list) else (accepted,)
+        if not accepted or not all(_is_scalar(v) for v in accepted):
+            raise ConfigError(f"{where}.{name}", "must be a string, number or boolean, or a non-empty list of them")
+        rules.append((name, accepted))
+    return tuple(rules)
+
+
+# --- the environment ----------------------------------------------------------------------------------------
+def load_config(environ: Mapping[str, str]) -> AuthorizerConfig:
+    """Read and validate the ``AUTH_*`` variables. Raises ``ConfigError`` naming the variable."""
+    parameter = environ.get("AUTH_CONFIG_PARAMETER") or None
+    issuers_json = environ.get("AUTH_ISSUERS")
+    if issuers_json is None and parameter is None:
+        raise ConfigError("AUTH_ISSUERS", "is required (a JSON list of trusted issuers)")
+    issuers = parse_issuers(_json(issuers_json, "AUTH_ISSUERS")) if issuers_json is not None else ()
+    routes = parse_routes(_json(environ.get("AUTH_ROUTES", "{}"), "AUTH_ROUTES"))
+    response = environ.get("AUTH_RESPONSE", "iam")
+    if response not in ("iam", "simple"):
+        raise ConfigError("AUTH_RESPONSE", f"must be 'iam' or 'simple', got {response!r}")
+    cookie = environ.get("AUTH_TOKEN_COOKIE") or None
+    if cookie is not None and not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", cookie):
+        raise ConfigError("AUTH_TOKEN_COOKIE", "must be a valid cookie name")
+    return AuthorizerConfig(
+        issuers=issuers,
+        routes=routes,
+        leeway_seconds=int(_number(environ, "AUTH_LEEWAY_SECONDS", 60, minimum=0, maximum=600, integer=True)),
+        response=response,
+        token_cookie=cookie,
+        jwks_timeout_seconds=_number(environ, "AUTH_JWKS_TIMEOUT_SECONDS", 1.5, minimum=0.05, maximum=10),
+        jwks_max_age_seconds=_number(environ, "AUTH_JWKS_MAX_AGE_SECONDS", 3600, minimum=1, maximum=7 * 86400),
+        jwks_cooldown_seconds=_number(environ, "AUTH_JWKS_COOLDOWN_SECONDS", 30, minimum=0, maximum=3600),
+        config_parameter=parameter,
+    )
+
+
+def _json(text: str, field_name: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as problem:
+        raise ConfigError(field_name, f"is not valid JSON ({problem})") from None
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: float, maximum: float,
+            integer: bool = False) -> float:
+    text = environ.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        raise ConfigError(name, f"must be a {'whole ' if integer else ''}number, got {text!r}") from None
+    if not math.isfinite(value) or not minimum <= value <= maximum:
+        raise ConfigError(name, f"must be between {minimum:g} and {maximum:g}, got {text!r}")
+    return value
+
+
+def _string_list(value: Any, where: str, allow_empty: bool = False) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) and v for v in items):
+        raise ConfigError(where, "must be a non-empty string or a list of non-empty strings")
+    if not items and not allow_empty:
+        raise ConfigError(where, "must not be empty")
+    return tuple(dict.fromkeys(items))
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (str, bool, int)) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _reject_unknown_fields(spec: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    # A misspelt field ("audiance") would otherwise silently drop a check.
+    for name in spec:
+        if name not in allowed:
+            raise ConfigError(f"{where}.{name}", f"is not a known field; expected some of {sorted(allowed)}")

@@ -1,0 +1,136 @@
+"""Every way an authorization can fail, in one place.
+
+Each denial is an ``AuthorizationError`` subclass with a stable ``reason`` code that logs and metrics use;
+callers branch on the type or the code, never on message text. Messages never contain the token.
+``ConfigError`` is separate: it fails the cold start instead of denying one request.
+"""
+
+from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid. ``field`` names where, e.g. ``AUTH_ISSUERS[0].audience``."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class AuthorizationError(Exception):
+    """A request is denied. ``reason`` is a stable, low-cardinality code."""
+
+    reason = "denied"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.reason)
+        self.detail = detail or self.reason
+
+
+# --- the request did not carry a usable token ---------------------------------------------------------------
+class MissingTokenError(AuthorizationError):
+    reason = "missing_token"
+
+
+class MalformedTokenError(AuthorizationError):
+    """Not three base64url segments of JSON objects, a wrong header scheme, and the like."""
+
+    reason = "malformed_token"
+
+
+class TokenTooLargeError(AuthorizationError):
+    reason = "token_too_large"
+
+
+# --- header checks (RFC 8725) -------------------------------------------------------------------------------
+class UnsupportedAlgorithmError(AuthorizationError):
+    """``alg`` is not on the issuer's allow-list (``none`` and HS* never are)."""
+
+    reason = "unsupported_alg"
+
+
+class CriticalHeaderError(AuthorizationError):
+    reason = "crit_header"
+
+
+class TokenTypeError(AuthorizationError):
+    reason = "wrong_token_type"
+
+
+# --- issuer and keys ----------------------------------------------------------------------------------------
+class UnknownIssuerError(AuthorizationError):
+    reason = "unknown_issuer"
+
+
+class KidNotFoundError(AuthorizationError):
+    """No key with this ``kid`` (or, without ``kid``, not exactly one key for the ``alg``)."""
+
+    reason = "unknown_kid"
+
+
+class KidCooldownError(KidNotFoundError):
+    """Unknown ``kid`` while the issuer's JWKS refetch is cooling down: denied without a fetch."""
+
+    reason = "unknown_kid_cooldown"
+
+
+class KeyAlgorithmMismatchError(AuthorizationError):
+    """The key chosen by ``kid`` does not fit the header ``alg`` (key type, curve, or the key's own ``alg``)."""
+
+    reason = "key_alg_mismatch"
+
+
+class JwksUnavailableError(AuthorizationError):
+    """No keys are held for the issuer and they could not be fetched."""
+
+    reason = "jwks_unavailable"
+
+
+class BadSignatureError(AuthorizationError):
+    reason = "bad_signature"
+
+
+# --- claims -------------------------------------------------------------------------------------------------
+class ExpiredTokenError(AuthorizationError):
+    reason = "expired"
+
+
+class NotYetValidError(AuthorizationError):
+    reason = "not_yet_valid"
+
+
+class IssuedInFutureError(AuthorizationError):
+    reason = "issued_in_future"
+
+
+class MissingClaimError(AuthorizationError):
+    reason = "missing_claim"
+
+
+class InvalidClaimError(AuthorizationError):
+    """A claim has the wrong type (``exp`` as a string, ``aud`` as a number, ...)."""
+
+    reason = "invalid_claim"
+
+
+class AudienceMismatchError(AuthorizationError):
+    reason = "audience_mismatch"
+
+
+# --- route rules --------------------------------------------------------------------------------------------
+class InsufficientScopeError(AuthorizationError):
+    reason = "insufficient_scope"
+
+
+class ClaimRuleError(AuthorizationError):
+    reason = "claim_rule_not_met"
+
+
+# --- fetching -----------------------------------------------------------------------------------------------
+class FetchError(Exception):
+    """A discovery or JWKS fetch failed (network, status, size, content). Never reaches API Gateway."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        super().__init__(f"{url}: {problem}")
+        self.url = url
+        self.problem = problem

@@ -1,0 +1,112 @@
+"""Reading an authorizer event of any of the four shapes into one ``AuthRequest``. Never raises.
+
+| shape          | how it is recognized                     | token from                                   |
+|----------------|------------------------------------------|----------------------------------------------|
+| ``http-2.0``   | ``version == "2.0"``                     | ``headers.authorization``, then the cookie   |
+| ``http-1.0``   | ``version == "1.0"``                     | the Authorization header, then the cookie    |
+| ``rest-token`` | no version, ``type == "TOKEN"``          | ``authorizationToken``                       |
+| ``rest-request``| no version, ``type == "REQUEST"``       | the Authorization header, then the cookie    |
+
+Anything else is ``unknown`` and is denied. The event is untrusted input: every field is type-checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import AuthorizationError, MalformedTokenError, MissingTokenError
+
+HTTP_V2, HTTP_V1, REST_TOKEN, REST_REQUEST, UNKNOWN = "http-2.0", "http-1.0", "rest-token", "rest-request", "unknown"
+
+
+@dataclass(frozen=True)
+class AuthRequest:
+    shape: str
+    arn: str | None
+    route_key: str | None  # HTTP APIs name the matched route; REST events do not
+    token: str | None
+    problem: AuthorizationError | None  # why there is no token
+
+
+def read_event(event: Any, cookie_name: str | None = None) -> AuthRequest:
+    if not isinstance(event, dict):
+        return AuthRequest(UNKNOWN, None, None, None, MalformedTokenError("the event is not an object"))
+    version, kind = event.get("version"), event.get("type")
+    if version == "2.0":
+        shape, arn = HTTP_V2, event.get("routeArn")
+        route_key = event.get("routeKey")
+    elif version == "1.0":
+        shape, arn = HTTP_V1, event.get("methodArn")
+        context = event.get("requestContext")
+        route_key = context.get("routeKey") if isinstance(context, dict) else None
+    elif version is None and kind == "TOKEN":
+        shape, arn, route_key = REST_TOKEN, event.get("methodArn"), None
+    elif version is None and kind == "REQUEST":
+        shape, arn, route_key = REST_REQUEST, event.get("methodArn"), None
+    else:
+        return AuthRequest(UNKNOWN, None, None, None, MalformedTokenError("unrecognized event shape"))
+    if not isinstance(arn, str):
+        arn = None
+    if not isinstance(route_key, str):
+        route_key = None
+    try:
+        token = _token_of(event, shape, cookie_name)
+    except AuthorizationError as problem:
+        return AuthRequest(shape, arn, route_key, None, problem)
+    return AuthRequest(shape, arn, route_key, token, None)
+
+
+def _token_of(event: dict[str, Any], shape: str, cookie_name: str | None) -> str:
+    if shape == REST_TOKEN:
+        value = event.get("authorizationToken")
+        if not isinstance(value, str):
+            raise MissingTokenError("no authorizationToken")
+        return token_from_authorization(value)
+    headers = event.get("headers")
+    headers = headers if isinstance(headers, dict) else {}
+    authorization = _header(headers, "authorization")
+    if authorization is not None:
+        return token_from_authorization(authorization)
+    if cookie_name:
+        token = _cookie(event, headers, cookie_name)
+        if token:
+            return token
+    raise MissingTokenError("no Authorization header" + (f" and no {cookie_name} cookie" if cookie_name else ""))
+
+
+def token_from_authorization(value: str) -> str:
+    """``Bearer <t>`` (any case) or a bare ``<t>``; anything else (Basic, extra words, Bearer alone) is refused."""
+    words = value.split()
+    if not words:
+        raise MissingTokenError("empty Authorization header")
+    if words[0].lower() == "bearer":
+        if len(words) != 2:
+            raise MalformedTokenError("expected 'Bearer <token>'")
+        return words[1]
+    if len(words) != 1:
+        raise MalformedTokenError("expected 'Bearer <token>' or a bare token")
+    return words[0]
+
+
+def _header(headers: dict[Any, Any], name: str) -> str | None:
+    value = headers.get(name)  # HTTP API 2.0 lower-cases header names
+    if value is None:
+        for key, candidate in headers.items():  # REST and 1.0 keep the client's case
+            if isinstance(key, str) and key.lower() == name:
+                value = candidate
+                break
+    return value if isinstance(value, str) else None
+
+
+def _cookie(event: dict[str, Any], headers: dict[Any, Any], name: str) -> str | None:
+    cookies = event.get("cookies")  # payload 2.0 splits cookies into a list
+    pairs = [c for c in cookies if isinstance(c, str)] if isinstance(cookies, list) else []
+    header = _header(headers, "cookie")
+    if header:
+        pairs += header.split(";")
+    for pair in pairs:
+        key, sep, value = pair.strip().partition("=")
+        if sep and key == name:
+            return value.strip().strip('"') or None
+    return None

@@ -1,0 +1,151 @@
+"""The JWKS cache: one per key source, keys indexed by ``kid`` and built into python-jose keys once.
+
+Reads top to bottom like PyJWT's ``PyJWKClient``: fetch → hold → match ``kid`` → refetch once — plus what that
+lacks: a refetch cooldown for unknown ``kid``s (so a flood of forged ``kid``s costs one fetch), stale-if-error
+(an IdP outage keeps the held keys serving), a size cap, and keys constructed at fetch time, never per request.
+
+    cache = JwksCache("https://idp.example.com/.well-known/jwks.json", fetcher=JsonFetcher())
+    key = cache.get_key(kid="abc", alg="RS256")     # a jose Key; key.verify(signing_input, signature)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+from jose import jwk
+from jose.backends.base import Key
+
+from .config import check_fetch_url
+from .errors import (ConfigError, FetchError, JwksUnavailableError, KeyAlgorithmMismatchError,
+                     KidCooldownError, KidNotFoundError)
+from .fetch import JsonFetcher
+
+_CURVE_OF_ALG = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}  # RFC 7518 §3.4: the curve is fixed
+_ALGS_OF_KTY = {"RSA": ("RS256", "RS384", "RS512"), "EC": tuple(_CURVE_OF_ALG)}
+_PUBLIC_MEMBERS = {"RSA": ("kty", "n", "e"), "EC": ("kty", "crv", "x", "y")}
+MIN_RSA_BITS = 2048  # RFC 7518 §3.3
+
+
+def build_keys(document: Any, log: Callable[..., None] | None = None) -> dict[str, dict[str, Key]]:
+    """A JWKS document → ``{kid: {alg: Key}}``. Keys not for signatures, or not RSA/EC, are ignored.
+
+    A key without ``kid`` is held under ``""``: only a token without ``kid`` can select it. A key without
+    ``alg`` is built for every algorithm of its type (and curve); with ``alg``, for that one only.
+    """
+    entries = document.get("keys") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise ValueError("the document has no 'keys' list")
+    held: dict[str, dict[str, Key]] = {}
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        kty, kid = entry.get("kty"), entry.get("kid", "")
+        if entry.get("use", "sig") != "sig" or kty not in _ALGS_OF_KTY or not isinstance(kid, str):
+            continue
+        key_ops = entry.get("key_ops")
+        if key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops):
+            continue
+        algs = _ALGS_OF_KTY[kty]
+        if "alg" in entry:
+            algs = tuple(a for a in algs if a == entry["alg"])
+        if kty == "EC":
+            algs = tuple(a for a in algs if _CURVE_OF_ALG[a] == entry.get("crv"))
+        public = {name: entry.get(name) for name in _PUBLIC_MEMBERS[kty]}  # never a private member
+        for alg in algs:
+            try:
+                key = jwk.construct(public, alg)
+                if kty == "RSA" and key.prepared_key.key_size < MIN_RSA_BITS:
+                    raise ValueError(f"RSA key of {key.prepared_key.key_size} bits")
+            except Exception as problem:  # any unusable key material: skip this key, keep the others
+                if log:
+                    log("ignoring a JWKS key", kid=kid, alg=alg, problem=f"{type(problem).__name__}: {problem}")
+                break
+            held.setdefault(kid, {}).setdefault(alg, key)  # a repeated kid keeps its first key
+    if not held:
+        raise ValueError("the document holds no usable RSA or EC signing key")
+    return held
+
+
+class JwksCache:
+    """Keys of one source. ``source_url`` is a JWKS URL, or a discovery URL when ``discovery`` is true."""
+
+    def __init__(self, source_url: str, *, fetcher: JsonFetcher, discovery: bool = False,
+                 ca_bundle: str | None = None, max_age: float = 3600.0, cooldown: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic, log: Callable[..., None] | None = None) -> None:
+        self.source_url = source_url
+        self.fetcher = fetcher
+        self.discovery = discovery
+        self.ca_bundle = ca_bundle
+        self.max_age = max_age
+        self.cooldown = cooldown
+        self.clock = clock
+        self.log = log or (lambda message, **fields: None)
+        self._jwks_uri: str | None = None if discovery else source_url
+        self._keys: dict[str, dict[str, Key]] | None = None
+        self._fetched_at = float("-inf")  # when the held keys were fetched
+        self._attempted_at = float("-inf")  # the last fetch attempt of any kind
+        self._missed_at = float("-inf")  # the last refetch for an unknown kid
+        self._lock = threading.Lock()
+        self.fetches = 0  # completed or failed fetch attempts, for tests and metrics
+
+    def prefetch(self) -> bool:
+        """Load keys ahead of the first request (cold start). A failure is logged, never raised."""
+        with self._lock:
+            return self._refresh("prefetch")
+
+    def get_key(self, kid: str | None, alg: str) -> Key:
+        """The one key for this ``kid`` and ``alg``. Raises a ``KidNotFoundError`` family error otherwise."""
+        now = self.clock()
+        if now - self._fetched_at >= self.max_age and now - self._attempted_at >= self.cooldown:
+            with self._lock:  # first use, or stale: refresh; on failure the held keys keep serving
+                if self.clock() - self._fetched_at >= self.max_age:
+                    self._refresh("stale" if self._keys is not None else "initial")
+        if self._keys is None:
+            raise JwksUnavailableError(f"no keys could be fetched from {self.source_url}")
+        if kid is None:
+            return self._only_key_for(alg)
+        if kid not in self._keys:
+            if now - self._missed_at < self.cooldown:
+                raise KidCooldownError("kid not in the JWKS; refetch is cooling down")
+            with self._lock:
+                if kid not in self._keys and self.clock() - self._missed_at >= self.cooldown:
+                    self._missed_at = self.clock()
+                    self._refresh("unknown_kid")
+            if kid not in self._keys:
+                raise KidNotFoundError("kid not in the JWKS")
+        key = self._keys[kid].get(alg)
+        if key is None:
+            raise KeyAlgorithmMismatchError(f"the key for this kid does not fit {alg}")
+        return key
+
+    def _only_key_for(self, alg: str) -> Key:
+        fitting = [by_alg[alg] for by_alg in self._keys.values() if alg in by_alg]
+        if len(fitting) != 1:
+            raise KidNotFoundError(f"token has no kid and {len(fitting)} held keys fit {alg}")
+        return fitting[0]
+
+    def _refresh(self, why: str) -> bool:
+        """Fetch and replace the held keys. Called with the lock held. Returns whether it succeeded."""
+        self._attempted_at = self.clock()
+        self.fetches += 1
+        try:
+            if self._jwks_uri is None:
+                self._jwks_uri = self._discover()
+            keys = build_keys(self.fetcher.get_json(self._jwks_uri, self.ca_bundle), self.log)
+        except (FetchError, ValueError) as problem:
+            self.log("JWKS fetch failed; held keys keep serving" if self._keys else "JWKS fetch failed",
+                     source=self.source_url, why=why, problem=str(problem), stale_served=self._keys is not None)
+            return False
+        self._keys = keys
+        self._fetched_at = self.clock()
+        return True
+
+    def _discover(self) -> str:
+        document = self.fetcher.get_json(self.source_url, self.ca_bundle)
+        jwks_uri = document.get("jwks_uri")
+        try:
+            return check_fetch_url(jwks_uri, "jwks_uri")
+        except ConfigError as problem:
+            raise FetchError(self.source_url, f"discovery gave no usable jwks_uri ({problem.problem})") from None

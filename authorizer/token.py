@@ -1,0 +1,140 @@
+"""Parsing a compact JWS and checking its claims: pure functions, no keys, no I/O.
+
+``parse_token`` splits and decodes strictly (three base64url segments, JSON objects, a 16 KB cap before any
+decoding). ``check_claims`` applies DESIGN.md's claim rules with a leeway. Both raise ``AuthorizationError``
+subclasses; neither ever sees a key, so they are tested without one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .config import TrustedIssuer
+from .errors import (AudienceMismatchError, CriticalHeaderError, ExpiredTokenError, InvalidClaimError,
+                     IssuedInFutureError, MalformedTokenError, MissingClaimError, NotYetValidError,
+                     TokenTooLargeError, TokenTypeError, UnsupportedAlgorithmError)
+
+MAX_TOKEN_LENGTH = 16 * 1024
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+
+
+@dataclass(frozen=True)
+class UnverifiedToken:
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def parse_token(token: str) -> UnverifiedToken:
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise TokenTooLargeError(f"token of {len(token)} characters exceeds {MAX_TOKEN_LENGTH}")
+    segments = token.split(".")
+    if len(segments) != 3:
+        raise MalformedTokenError(f"expected 3 segments, got {len(segments)}"
+                                  + (" (encrypted JWE tokens are not accepted)" if len(segments) == 5 else ""))
+    header_segment, claims_segment, signature_segment = segments
+    header = _json_object(header_segment, "header")
+    claims = _json_object(claims_segment, "payload")
+    signature = _b64decode(signature_segment, "signature")
+    if not signature:
+        raise MalformedTokenError("the token is not signed")
+    return UnverifiedToken(header, claims, f"{header_segment}.{claims_segment}".encode("ascii"), signature)
+
+
+def _b64decode(segment: str, part: str) -> bytes:
+    if not _SEGMENT.fullmatch(segment):
+        raise MalformedTokenError(f"{part} is not base64url")
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise MalformedTokenError(f"{part} is not base64url") from None
+
+
+def _json_object(segment: str, part: str) -> dict[str, Any]:
+    try:
+        value = json.loads(_b64decode(segment, part))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise MalformedTokenError(f"{part} is not JSON") from None
+    if not isinstance(value, dict):
+        raise MalformedTokenError(f"{part} is not a JSON object")
+    return value
+
+
+def check_header(header: dict[str, Any], issuer: TrustedIssuer) -> tuple[str, str | None]:
+    """RFC 8725 header rules → ``(alg, kid)``. ``jku``, ``x5u``, ``jwk`` and ``x5c`` are ignored on purpose."""
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in issuer.algorithms:
+        raise UnsupportedAlgorithmError(f"alg {str(alg)[:20]!r} is not accepted for this issuer")
+    if "crit" in header:
+        raise CriticalHeaderError("the token names critical header parameters")
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise MalformedTokenError("kid is not a string")
+    if issuer.token_types is not None:
+        typ = header.get("typ")
+        normalized = typ.lower().removeprefix("application/") if isinstance(typ, str) else None
+        if normalized not in issuer.token_types:
+            raise TokenTypeError(f"typ {str(typ)[:30]!r} is not one of {list(issuer.token_types)}")
+    return alg, kid
+
+
+def check_claims(claims: dict[str, Any], issuer: TrustedIssuer, now: float, leeway: float) -> None:
+    """``iss`` (exact), ``exp`` (required), ``nbf``, ``iat``, and ``aud`` any-of with the ``client_id`` fallback."""
+    if claims.get("iss") != issuer.issuer:
+        raise InvalidClaimError("iss does not match the issuer")
+    exp = _numeric_date(claims, "exp", required=True)
+    if now >= exp + leeway:
+        raise ExpiredTokenError(f"expired {now - exp:.0f} s ago")
+    nbf = _numeric_date(claims, "nbf")
+    if nbf is not None and now + leeway < nbf:
+        raise NotYetValidError(f"not valid for another {nbf - now:.0f} s")
+    iat = _numeric_date(claims, "iat")
+    if iat is not None and iat > now + leeway:
+        raise IssuedInFutureError(f"issued {iat - now:.0f} s in the future")
+    for name in ("sub", "client_id", "scope"):
+        if name in claims and not isinstance(claims[name], str):
+            raise InvalidClaimError(f"{name} is not a string")
+    scp = claims.get("scp")
+    if scp is not None and not _is_string_or_strings(scp):
+        raise InvalidClaimError("scp is not a string or a list of strings")
+    _check_audience(claims, issuer)
+
+
+def _check_audience(claims: dict[str, Any], issuer: TrustedIssuer) -> None:
+    if "aud" in claims:
+        aud = claims["aud"]
+        if not _is_string_or_strings(aud):
+            raise InvalidClaimError("aud is not a string or a list of strings")
+        audiences = [aud] if isinstance(aud, str) else aud
+        if not any(a in issuer.audiences for a in audiences):
+            raise AudienceMismatchError("aud holds none of the configured audiences")
+        return
+    # Like API Gateway's JWT authorizer: client_id counts only when aud is absent (Cognito access tokens).
+    if "client_id" not in claims:
+        raise MissingClaimError("neither aud nor client_id is present")
+    if claims["client_id"] not in issuer.audiences:
+        raise AudienceMismatchError("client_id is not one of the configured audiences")
+
+
+def _numeric_date(claims: dict[str, Any], name: str, required: bool = False) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        if required:
+            raise MissingClaimError(f"{name} is required")
+        return None
+    # bool is an int in Python; NaN and Infinity parse from JSON and compare false with everything.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidClaimError(f"{name} is not a NumericDate")
+    return value
+
+
+def _is_string_or_strings(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, list) and bool(value)
+                                      and all(isinstance(v, str) for v in value))

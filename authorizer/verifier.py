@@ -1,0 +1,92 @@
+"""``TokenVerifier.verify_token``: a raw token → its verified claims, or an ``AuthorizationError``.
+
+Order: size cap and strict parsing → trusted issuer by exact ``iss`` (unknown: denied with no network call)
+→ header rules → the ONE key for ``kid`` and ``alg`` from that issuer's JWKS cache → python-jose signature
+check with that key → claim checks. Verified tokens are remembered by their exact text until their ``exp``
+(bounded LRU), so a client that repeats its token costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from .config import TrustedIssuer, discovery_url
+from .errors import BadSignatureError, MissingClaimError, UnknownIssuerError
+from .fetch import JsonFetcher
+from .jwks import JwksCache
+from .token import check_claims, check_header, parse_token
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    claims: dict[str, Any]
+    issuer: TrustedIssuer
+    kid: str | None
+    alg: str
+
+    @property
+    def principal_id(self) -> str:
+        return self.claims.get("sub") or self.claims.get("client_id") or "anonymous"
+
+
+class TokenVerifier:
+    """Verifies tokens of the trusted issuers. Build once per cold start; it owns the JWKS caches."""
+
+    def __init__(self, issuers: Iterable[TrustedIssuer], *, fetcher: JsonFetcher | None = None,
+                 leeway: float = 60, max_age: float = 3600, cooldown: float = 30,
+                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
+                 log: Callable[..., None] | None = None, remembered_tokens: int = 1024) -> None:
+        self.issuers = {issuer.issuer: issuer for issuer in issuers}
+        self.leeway = leeway
+        self.clock = clock
+        fetcher = fetcher or JsonFetcher()
+        self.caches: dict[tuple[str, str | None], JwksCache] = {}
+        for issuer in self.issuers.values():
+            if issuer.key_source not in self.caches:  # a preset's issuer forms share one cache
+                self.caches[issuer.key_source] = JwksCache(
+                    issuer.jwks_uri or discovery_url(issuer.issuer), fetcher=fetcher,
+                    discovery=issuer.jwks_uri is None, ca_bundle=issuer.ca_bundle, max_age=max_age,
+                    cooldown=cooldown, clock=monotonic, log=log)
+        self._remembered: OrderedDict[str, tuple[VerifiedToken, float]] = OrderedDict()
+        self._remember_at_most = remembered_tokens
+        self._remember_for = min(max_age, 300.0)  # a revoked key stops working within this, at worst
+
+    def prefetch(self) -> None:
+        for cache in self.caches.values():
+            cache.prefetch()
+
+    def verify_token(self, token: str) -> VerifiedToken:
+        now = self.clock()
+        remembered = self._remembered.get(token)
+        if remembered is not None:
+            verified, until = remembered
+            if now < until:
+                return verified
+            del self._remembered[token]
+        parsed = parse_token(token)
+        iss = parsed.claims.get("iss")
+        if iss is None:
+            raise MissingClaimError("iss is required")
+        issuer = self.issuers.get(iss) if isinstance(iss, str) else None
+        if issuer is None:
+            raise UnknownIssuerError("iss is not a trusted issuer")
+        alg, kid = check_header(parsed.header, issuer)
+        key = self.caches[issuer.key_source].get_key(kid, alg)
+        try:
+            valid = key.verify(parsed.signing_input, parsed.signature)
+        except Exception:  # a malformed signature can raise inside the primitive: that is a bad signature
+            valid = False
+        if not valid:
+            raise BadSignatureError("signature does not verify with the issuer's key")
+        check_claims(parsed.claims, issuer, now, self.leeway)
+        verified = VerifiedToken(parsed.claims, issuer, kid, alg)
+        self._remember(token, verified, min(parsed.claims["exp"], now + self._remember_for))
+        return verified
+
+    def _remember(self, token: str, verified: VerifiedToken, until: float) -> None:
+        self._remembered[token] = (verified, until)
+        if len(self._remembered) > self._remember_at_most:
+            self._remembered.popitem(last=False)  # oldest first: cheap and bounded

@@ -1,0 +1,73 @@
+"""Fixtures: one set of real signing keys per session, a fresh JWKS server per test, and authorizer builders."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from typing import Any, Callable
+
+import pytest
+from aws_lambda_powertools import Logger
+
+from authorizer.authorize import Authorizer
+from authorizer.config import load_config
+
+from .support import JwksServer, SigningKey
+
+ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
+
+
+@pytest.fixture(scope="session")
+def keys() -> dict[str, SigningKey]:
+    return {alg: SigningKey.generate(f"kid-{alg.lower()}", alg) for alg in ALGORITHMS}
+
+
+@pytest.fixture(scope="session")
+def spare_rsa() -> SigningKey:
+    """A second RS256 key: the attacker's, or the next one after a rotation."""
+    return SigningKey.generate("kid-spare", "RS256")
+
+
+@pytest.fixture
+def server():
+    server = JwksServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def idp(server: JwksServer, keys: dict[str, SigningKey]) -> str:
+    """An issuer on the server with discovery and a JWKS holding every test key. Returns the issuer URL."""
+    issuer = server.root + "/idp"
+    server.put("/idp/.well-known/openid-configuration", {"issuer": issuer, "jwks_uri": server.root + "/idp/jwks"})
+    server.put_jwks("/idp/jwks", list(keys.values()))
+    return issuer
+
+
+class LogCapture:
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+        self.logger = Logger(service="test-authorizer", level="DEBUG", logger_handler=logging.StreamHandler(self.stream))
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.text.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def logs() -> LogCapture:
+    return LogCapture()
+
+
+@pytest.fixture
+def make_authorizer(idp: str, logs: LogCapture) -> Callable[..., Authorizer]:
+    def build(issuers: list[dict[str, Any]] | None = None, routes: dict[str, Any] | None = None,
+              **env: str) -> Authorizer:
+        environ = {"AUTH_ISSUERS": json.dumps(issuers or [{"issuer": idp, "audience": "api"}]),
+                   "AUTH_ROUTES": json.dumps(routes or {}), **env}
+        return Authorizer(load_config(environ), logger=logs.logger)
+    return build
