@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import uuid
 from typing import Any, Callable
 
 import pytest
@@ -48,7 +49,9 @@ def idp(server: JwksServer, keys: dict[str, SigningKey]) -> str:
 class LogCapture:
     def __init__(self) -> None:
         self.stream = io.StringIO()
-        self.logger = Logger(service="test-authorizer", level="DEBUG", logger_handler=logging.StreamHandler(self.stream))
+        # Powertools loggers of one service share a handler: a unique service per capture keeps captures apart.
+        self.logger = Logger(service=f"test-{uuid.uuid4().hex[:8]}", level="DEBUG",
+                             logger_handler=logging.StreamHandler(self.stream))
 
     @property
     def text(self) -> str:

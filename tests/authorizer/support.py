@@ -53,9 +53,18 @@ class SigningKey:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     def sign(self, claims: dict[str, Any], alg: str | None = None, **header: Any) -> str:
+        alg = alg or self.alg
         headers = {"kid": self.kid, **header}
         headers = {k: v for k, v in headers.items() if v is not None}
-        return jws.sign(claims, self.private_pem, headers=headers, algorithm=alg or self.alg)
+        return jws.sign(claims, self._jose_key(alg), headers=headers, algorithm=alg)
+
+    def _jose_key(self, alg: str) -> Any:
+        # Loading a PEM validates the RSA key (tens of ms): load our own key once per algorithm.
+        cache = self.__dict__.setdefault("_signers", {})
+        if alg not in cache:
+            private = serialization.load_pem_private_key(self.private_pem, None, unsafe_skip_rsa_key_validation=True)
+            cache[alg] = jwk.construct(private, alg)
+        return cache[alg]
 
 
 def b64(data: bytes | str | dict[str, Any]) -> str:
@@ -116,7 +125,7 @@ class JwksServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
 
     @property

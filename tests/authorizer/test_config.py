@@ -1,0 +1,162 @@
+"""Configuration: provider presets expand to the issuers the providers really use; bad config names its field."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from authorizer.config import SUPPORTED_ALGORITHMS, load_config, parse_issuers, parse_routes
+from authorizer.errors import ConfigError
+
+
+def issuers_of(spec: dict) -> list:
+    return list(parse_issuers([spec]))
+
+
+def test_descope_preset_accepts_all_three_issuer_forms_with_one_key_source():
+    issuers = issuers_of({"provider": "descope", "project_id": "P2abc"})
+    assert [i.issuer for i in issuers] == [
+        "https://api.descope.com/P2abc", "https://api.descope.com/v1/apps/P2abc", "P2abc"]
+    assert {i.jwks_uri for i in issuers} == {"https://api.descope.com/v2/keys/P2abc"}
+    assert {i.key_source for i in issuers} == {("https://api.descope.com/v2/keys/P2abc", None)}
+    assert all(i.audiences == ("P2abc",) for i in issuers)
+
+
+def test_descope_regional_project_uses_its_regional_host():
+    project = "Peuc12345678901234567890123456789"  # 32+ characters: a regional project
+    issuers = issuers_of({"provider": "descope", "project_id": project, "issuer_forms": ["url"]})
+    assert [i.issuer for i in issuers] == [f"https://api.euc1.descope.com/{project}"]
+    assert issuers[0].jwks_uri == f"https://api.euc1.descope.com/v2/keys/{project}"
+
+
+def test_descope_issuer_forms_can_be_restricted_and_base_url_overridden():
+    issuers = issuers_of({"provider": "descope", "project_id": "P2abc", "issuer_forms": ["url"],
+                          "base_url": "http://127.0.0.1:8080/descope", "audience": ["P2abc", "other"]})
+    assert [(i.issuer, i.jwks_uri, i.audiences) for i in issuers] == [
+        ("http://127.0.0.1:8080/descope/P2abc", "http://127.0.0.1:8080/descope/v2/keys/P2abc", ("P2abc", "other"))]
+
+
+def test_passage_preset_accepts_the_documented_and_the_bare_issuer_with_rs256_only():
+    issuers = issuers_of({"provider": "passage", "app_id": "app123"})
+    assert [i.issuer for i in issuers] == ["https://auth.passage.id/v1/apps/app123", "app123"]
+    assert {i.jwks_uri for i in issuers} == {"https://auth.passage.id/v1/apps/app123/.well-known/jwks.json"}
+    assert all(i.audiences == ("app123",) and i.algorithms == ("RS256",) for i in issuers)
+
+
+def test_wso2_preset_with_tenant_and_self_signed_ca_bundle():
+    (issuer,) = issuers_of({"provider": "wso2", "base_url": "https://is.internal:9443", "tenant": "acme",
+                            "audience": "client-1", "ca_bundle": "/opt/wso2-ca.pem"})
+    assert issuer.issuer == "https://is.internal:9443/t/acme/oauth2/token"
+    assert issuer.jwks_uri == "https://is.internal:9443/t/acme/oauth2/jwks"
+    assert issuer.audiences == ("client-1",)
+    assert issuer.key_source == ("https://is.internal:9443/t/acme/oauth2/jwks", "/opt/wso2-ca.pem")
+
+
+def test_wso2_preset_without_tenant():
+    (issuer,) = issuers_of({"provider": "wso2", "base_url": "https://is.example.com:9443/", "audience": "c"})
+    assert (issuer.issuer, issuer.jwks_uri) == ("https://is.example.com:9443/oauth2/token",
+                                                "https://is.example.com:9443/oauth2/jwks")
+
+
+def test_oidc_preset_uses_discovery_when_no_jwks_uri_is_given():
+    (issuer,) = issuers_of({"provider": "oidc", "issuer": "https://tenant.auth0.com/", "audience": "api"})
+    assert issuer.jwks_uri is None
+    assert issuer.key_source == ("https://tenant.auth0.com/.well-known/openid-configuration", None)
+    assert issuer.algorithms == SUPPORTED_ALGORITHMS
+
+
+@pytest.mark.parametrize("spec, field", [
+    ({"provider": "descope"}, "AUTH_ISSUERS[0].project_id"),
+    ({"provider": "descope", "project_id": "a/b"}, "AUTH_ISSUERS[0].project_id"),
+    ({"provider": "descope", "project_id": "P", "issuer_forms": ["weird"]}, "AUTH_ISSUERS[0].issuer_forms"),
+    ({"provider": "passage"}, "AUTH_ISSUERS[0].app_id"),
+    ({"provider": "wso2", "audience": "c"}, "AUTH_ISSUERS[0].base_url"),
+    ({"provider": "wso2", "base_url": "https://x"}, "AUTH_ISSUERS[0].audience"),
+    ({"provider": "okta", "issuer": "https://x"}, "AUTH_ISSUERS[0].provider"),
+    ({"provider": "oidc", "issuer": "https://x", "audience": "a", "project_id": "p"}, "AUTH_ISSUERS[0].project_id"),
+    ({"issuer": "https://x", "audiance": "a"}, "AUTH_ISSUERS[0].audiance"),
+    ({"issuer": "https://x"}, "AUTH_ISSUERS[0].audience"),
+    ({"issuer": "https://x", "audience": []}, "AUTH_ISSUERS[0].audience"),
+    ({"issuer": "https://x", "audience": 7}, "AUTH_ISSUERS[0].audience"),
+    ({"issuer": "", "audience": "a"}, "AUTH_ISSUERS[0].issuer"),
+    ({"issuer": "http://idp.example.com", "audience": "a"}, "AUTH_ISSUERS[0].issuer"),
+    ({"issuer": "x", "audience": "a", "jwks_uri": "ftp://x/jwks"}, "AUTH_ISSUERS[0].jwks_uri"),
+    ({"issuer": "https://x", "audience": "a", "algorithms": ["HS256"]}, "AUTH_ISSUERS[0].algorithms"),
+    ({"issuer": "https://x", "audience": "a", "algorithms": ["none"]}, "AUTH_ISSUERS[0].algorithms"),
+    ({"issuer": "https://x", "audience": "a", "algorithms": []}, "AUTH_ISSUERS[0].algorithms"),
+    ({"issuer": "https://x", "audience": "a", "token_types": 5}, "AUTH_ISSUERS[0].token_types"),
+    ("https://x", "AUTH_ISSUERS[0]"),
+])
+def test_bad_issuer_names_the_field(spec, field):
+    with pytest.raises(ConfigError) as caught:
+        parse_issuers([spec])
+    assert caught.value.field == field
+    assert str(caught.value).startswith(field + ": ")
+
+
+def test_loopback_http_issuers_are_allowed_for_local_runs():
+    for host in ("127.0.0.1:8080", "localhost", "[::1]:9000", "127.0.0.9"):
+        (issuer,) = parse_issuers([{"issuer": f"http://{host}/idp", "audience": "a"}])
+        assert issuer.jwks_uri is None
+
+
+def test_the_same_issuer_twice_is_refused():
+    with pytest.raises(ConfigError) as caught:
+        parse_issuers([{"issuer": "https://a", "audience": "x"}, {"provider": "oidc", "issuer": "https://a", "audience": "y"}])
+    assert caught.value.field == "AUTH_ISSUERS[1]"
+
+
+def test_routes_accept_the_shorthand_and_the_full_rule():
+    rules = parse_routes({"GET /orders": ["orders:read"], "ANY /admin/{proxy+}": {"claims": {"roles": ["admin", "ops"]}},
+                          "$default": [], "GET /": {"scopes": ["a"], "claims": {"tier": 1}}})
+    assert rules["GET /orders"].scopes == ("orders:read",)
+    assert rules["ANY /admin/{proxy+}"].claims == (("roles", ("admin", "ops")),)
+    assert rules["GET /"].claims == (("tier", (1,)),)
+    assert rules["$default"].path is None
+
+
+@pytest.mark.parametrize("routes, field", [
+    ({"GET orders": []}, "AUTH_ROUTES['GET orders']"),
+    ({"FETCH /x": []}, "AUTH_ROUTES['FETCH /x']"),
+    ({"GET /a/{proxy+}/b": []}, "AUTH_ROUTES['GET /a/{proxy+}/b']"),
+    ({"GET /a/{bad": []}, "AUTH_ROUTES['GET /a/{bad']"),
+    ({"GET /x": "orders:read"}, "AUTH_ROUTES['GET /x']"),
+    ({"GET /x": {"scope": ["a"]}}, "AUTH_ROUTES['GET /x'].scope"),
+    ({"GET /x": {"claims": {"roles": []}}}, "AUTH_ROUTES['GET /x'].claims.roles"),
+    ({"GET /x": {"claims": {"roles": {"a": 1}}}}, "AUTH_ROUTES['GET /x'].claims.roles"),
+    ([], "AUTH_ROUTES"),
+])
+def test_bad_route_names_the_field(routes, field):
+    with pytest.raises(ConfigError) as caught:
+        parse_routes(routes)
+    assert caught.value.field == field
+
+
+def test_environment_defaults_match_the_design():
+    config = load_config({"AUTH_ISSUERS": json.dumps([{"issuer": "https://a", "audience": "x"}])})
+    assert (config.leeway_seconds, config.response, config.token_cookie) == (60, "iam", None)
+    assert (config.jwks_timeout_seconds, config.jwks_max_age_seconds, config.jwks_cooldown_seconds) == (1.5, 3600, 30)
+    assert config.routes == {} and config.config_parameter is None
+
+
+@pytest.mark.parametrize("env, field", [
+    ({}, "AUTH_ISSUERS"),
+    ({"AUTH_ISSUERS": "[{"}, "AUTH_ISSUERS"),
+    ({"AUTH_ISSUERS": "{}"}, "AUTH_ISSUERS"),
+    ({"AUTH_ISSUERS": "[]"}, "AUTH_ISSUERS"),
+    ({"AUTH_ROUTES": "nope"}, "AUTH_ROUTES"),
+    ({"AUTH_RESPONSE": "json"}, "AUTH_RESPONSE"),
+    ({"AUTH_LEEWAY_SECONDS": "1.5"}, "AUTH_LEEWAY_SECONDS"),
+    ({"AUTH_LEEWAY_SECONDS": "-1"}, "AUTH_LEEWAY_SECONDS"),
+    ({"AUTH_JWKS_TIMEOUT_SECONDS": "nan"}, "AUTH_JWKS_TIMEOUT_SECONDS"),
+    ({"AUTH_JWKS_TIMEOUT_SECONDS": "60"}, "AUTH_JWKS_TIMEOUT_SECONDS"),
+    ({"AUTH_JWKS_MAX_AGE_SECONDS": "0"}, "AUTH_JWKS_MAX_AGE_SECONDS"),
+    ({"AUTH_JWKS_COOLDOWN_SECONDS": "x"}, "AUTH_JWKS_COOLDOWN_SECONDS"),
+    ({"AUTH_TOKEN_COOKIE": "a b"}, "AUTH_TOKEN_COOKIE"),
+])
+def test_bad_environment_names_the_variable(env, field):
+    base = {"AUTH_ISSUERS": json.dumps([{"issuer": "https://a", "audience": "x"}])} if field != "AUTH_ISSUERS" else {}
+    with pytest.raises(ConfigError) as caught:
+        load_config({**base, **env})
+    assert caught.value.field == field

@@ -1,0 +1,203 @@
+"""The JWKS cache against a real server: fetch counts, rotation, cooldown, outages, slow and hostile IdPs."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from authorizer import errors, jwks
+from authorizer.config import parse_issuers
+from authorizer.fetch import JsonFetcher
+from authorizer.jwks import JwksCache
+from authorizer.verifier import TokenVerifier
+
+from .support import Document, SigningKey, claims_for
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def verifier_for(idp, clock):
+    def build(timeout: float = 1.5, **spec) -> TokenVerifier:
+        issuers = parse_issuers([{"issuer": idp, "audience": "api", **spec}])
+        return TokenVerifier(issuers, fetcher=JsonFetcher(timeout=timeout), max_age=600, cooldown=30,
+                             monotonic=clock, remembered_tokens=0)
+    return build
+
+
+def test_keys_come_from_discovery_and_are_fetched_once_for_many_requests(verifier_for, idp, keys, server):
+    verifier = verifier_for()
+    verifier.prefetch()
+    for alg in ("RS256", "ES256", "ES512"):
+        for n in range(100):
+            assert verifier.verify_token(keys[alg].sign(claims_for(idp, jti=str(n))))
+    assert server.count("/idp/.well-known/openid-configuration") == 1
+    assert server.count("/idp/jwks") == 1
+
+
+def test_keys_are_constructed_at_fetch_time_never_per_request(verifier_for, idp, keys, monkeypatch):
+    tokens = [keys["RS256"].sign(claims_for(idp, jti=str(n))) for n in range(50)]  # signing constructs keys too
+    built = []
+    construct = jwks.jwk.construct
+    monkeypatch.setattr(jwks.jwk, "construct", lambda data, alg: built.append(alg) or construct(data, alg))
+    verifier = verifier_for()
+    verifier.prefetch()
+    after_fetch = len(built)
+    assert after_fetch == 6  # each test key has an alg, so one key object each
+    for token in tokens:
+        verifier.verify_token(token)
+    assert len(built) == after_fetch
+
+
+def test_a_key_without_alg_is_built_for_each_algorithm_of_its_type(server):
+    bare = SigningKey.generate("bare", "RS256", with_alg=False)
+    held = jwks.build_keys({"keys": [bare.public_jwk]})
+    assert sorted(held["bare"]) == ["RS256", "RS384", "RS512"]
+
+
+def test_keys_not_for_signing_or_not_rsa_or_ec_are_ignored(keys):
+    rsa = dict(keys["RS256"].public_jwk)
+    document = {"keys": [
+        {**rsa, "kid": "enc", "use": "enc"},
+        {**rsa, "kid": "ops", "key_ops": ["encrypt"]},
+        {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+        {"kty": "OKP", "kid": "ed", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+        {**rsa, "kid": "broken", "n": "!!!"},
+        "not an object",
+        rsa,
+    ]}
+    assert list(jwks.build_keys(document)) == [keys["RS256"].kid]
+
+
+def test_private_key_members_in_a_jwks_are_never_used(keys):
+    leaked = {**keys["RS256"].public_jwk, "d": "AQAB", "p": "AQAB"}
+    (key,) = jwks.build_keys({"keys": [leaked]})[keys["RS256"].kid].values()
+    assert key.is_public()
+
+
+def test_key_rotation_is_picked_up_with_one_refetch(verifier_for, idp, keys, server, spare_rsa, clock):
+    verifier = verifier_for()
+    verifier.prefetch()
+    server.put_jwks("/idp/jwks", [spare_rsa])  # the IdP rotates: new kid, old key dropped
+    assert verifier.verify_token(spare_rsa.sign(claims_for(idp))).kid == spare_rsa.kid
+    assert server.count("/idp/jwks") == 2
+    clock.now += 31
+    with pytest.raises(errors.KidNotFoundError):
+        verifier.verify_token(keys["RS256"].sign(claims_for(idp)))  # the retired key no longer verifies
+    assert server.count("/idp/jwks") == 3
+
+
+def test_unknown_kid_flood_costs_at_most_one_fetch_per_cooldown(verifier_for, idp, keys, server, clock):
+    verifier = verifier_for()
+    verifier.prefetch()
+    reasons = set()
+    for n in range(1000):
+        with pytest.raises(errors.KidNotFoundError) as caught:
+            verifier.verify_token(keys["RS256"].sign(claims_for(idp), kid=f"forged-{n}"))
+        reasons.add(caught.value.reason)
+    assert server.count("/idp/jwks") == 2  # the prefetch and one refetch
+    assert reasons == {"unknown_kid", "unknown_kid_cooldown"}
+    clock.now += 31
+    with pytest.raises(errors.KidNotFoundError):
+        verifier.verify_token(keys["RS256"].sign(claims_for(idp), kid="forged-after-cooldown"))
+    assert server.count("/idp/jwks") == 3
+    assert verifier.verify_token(keys["RS256"].sign(claims_for(idp)))  # known kids are unaffected
+
+
+def test_keys_are_refreshed_after_max_age(verifier_for, idp, keys, server, clock):
+    verifier = verifier_for()
+    verifier.prefetch()
+    clock.now += 599
+    verifier.verify_token(keys["RS256"].sign(claims_for(idp)))
+    assert server.count("/idp/jwks") == 1
+    clock.now += 2
+    verifier.verify_token(keys["RS256"].sign(claims_for(idp)))
+    assert server.count("/idp/jwks") == 2
+
+
+@pytest.mark.parametrize("outage", [
+    Document(500, b"oops", "text/plain"),
+    Document(200, b"<html><body>Maintenance</body></html>", "text/html"),
+    Document(200, b'{"keys": "none"}'),
+    Document(302, b"", "text/plain"),
+])
+def test_an_outage_after_warm_up_keeps_the_held_keys_serving(verifier_for, idp, keys, server, clock, outage, logs):
+    verifier = verifier_for()
+    verifier.caches[next(iter(verifier.caches))].log = lambda message, **fields: logs.logger.warning(message, **fields)
+    verifier.prefetch()
+    server.put("/idp/jwks", outage)
+    clock.now += 601  # stale: a refresh is due, and fails
+    assert verifier.verify_token(keys["ES256"].sign(claims_for(idp)))
+    assert server.count("/idp/jwks") == 2
+    for _ in range(20):  # while cooling down, no further attempts
+        assert verifier.verify_token(keys["RS256"].sign(claims_for(idp)))
+    assert server.count("/idp/jwks") == 2
+    clock.now += 31
+    assert verifier.verify_token(keys["RS256"].sign(claims_for(idp)))
+    assert server.count("/idp/jwks") == 3
+    assert any(r.get("stale_served") is True for r in logs.records())
+
+
+def test_an_idp_that_is_down_from_the_start_denies_and_is_retried_after_the_cooldown(verifier_for, idp, keys, server, clock):
+    server.put("/idp/jwks", Document(503, b"down", "text/plain"))
+    verifier = verifier_for()
+    verifier.prefetch()
+    with pytest.raises(errors.JwksUnavailableError):
+        verifier.verify_token(keys["RS256"].sign(claims_for(idp)))
+    assert server.count("/idp/jwks") == 1
+    server.put_jwks("/idp/jwks", list(keys.values()))
+    clock.now += 31
+    assert verifier.verify_token(keys["RS256"].sign(claims_for(idp)))
+    assert server.count("/idp/jwks") == 2
+
+
+def test_a_slow_idp_gives_a_decision_within_the_timeout(verifier_for, idp, keys, server):
+    server.put("/idp/jwks", Document(delay=30))
+    verifier = verifier_for(timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(errors.JwksUnavailableError):
+        verifier.verify_token(keys["RS256"].sign(claims_for(idp)))
+    # Discovery answers at once; the JWKS read times out after 0.3 s. Generous bound: no 30 s hang.
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("document, problem", [
+    (Document(body=json.dumps({"keys": [], "pad": "x" * 150_001}).encode()), "exceeds"),
+    (Document(body=b"not json"), "not JSON"),
+    (Document(body=b"[1, 2]"), "not a JSON object"),
+    (Document(404, b"", "text/plain"), "HTTP 404"),
+])
+def test_bad_jwks_documents_are_rejected(server, document, problem):
+    url = server.put("/bad/jwks", document)
+    with pytest.raises(errors.FetchError) as caught:
+        JsonFetcher().get_json(url)
+    assert problem in str(caught.value)
+
+
+def test_a_jwks_without_usable_keys_is_rejected(server, clock):
+    url = server.put("/empty/jwks", {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]})
+    cache = JwksCache(url, fetcher=JsonFetcher(), clock=clock)
+    assert cache.prefetch() is False
+    with pytest.raises(errors.JwksUnavailableError):
+        cache.get_key("any", "RS256")
+
+
+def test_only_https_or_loopback_urls_are_fetched(server, clock):
+    url = server.put("/.well-known/openid-configuration", {"jwks_uri": "http://jwks.example.com/keys"})
+    cache = JwksCache(url, fetcher=JsonFetcher(), discovery=True, clock=clock)
+    assert cache.prefetch() is False  # discovery pointed off loopback over plain http: refused, not fetched
+    with pytest.raises(errors.FetchError):
+        JsonFetcher().get_json("http://jwks.example.com/keys")
