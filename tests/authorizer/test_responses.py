@@ -1,0 +1,214 @@
+"""Every row of DESIGN.md's response table, the cache-safe policy, and the claims context."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from authorizer.policy import MethodArn, encode_context
+
+from .support import (ARN, claims_for, http_v1_event, http_v2_event, rest_request_event, rest_token_event)
+
+ROUTES = {"GET /orders": ["orders:read"], "POST /orders/{id}": {"scopes": ["orders:write"]},
+          "ANY /admin/{proxy+}": {"claims": {"roles": "admin"}}}
+STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/$default"
+
+
+def arn_matches(pattern: str, arn: str) -> bool:
+    """IAM's execute-api resource matching: * is any run of characters (slashes included), ? is one."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, arn) is not None
+
+
+def iam_allows(response: dict, arn: str) -> bool:
+    """Evaluate a returned policy for one request the way IAM does: explicit Deny wins, then Allow."""
+    statements = response["policyDocument"]["Statement"]
+    def hits(s):
+        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        return s["Action"] == "execute-api:Invoke" and any(arn_matches(r, arn) for r in resources)
+    if any(s["Effect"] == "Deny" and hits(s) for s in statements):
+        return False
+    return any(s["Effect"] == "Allow" and hits(s) for s in statements)
+
+
+def assert_well_formed_policy(response: dict) -> None:
+    assert set(response) <= {"principalId", "policyDocument", "context"}
+    assert isinstance(response["principalId"], str) and response["principalId"]
+    assert response["policyDocument"]["Version"] == "2012-10-17"
+    for s in response["policyDocument"]["Statement"]:
+        assert s["Action"] == "execute-api:Invoke" and s["Effect"] in ("Allow", "Deny")
+    for value in response.get("context", {}).values():
+        assert isinstance(value, (str, int, float, bool))
+
+
+@pytest.fixture
+def token(idp, keys):
+    def make(**claims):
+        return keys["RS256"].sign(claims_for(idp, **claims))
+    return make
+
+
+# --- HTTP API 2.0, iam ----------------------------------------------------------------------------------
+def test_http_v2_iam_valid_token_gets_allow_on_the_stage_with_the_claims(make_authorizer, token):
+    response = make_authorizer().authorize(http_v2_event(token(roles=["a", "b"], tenants={"t1": {"roles": ["x"]}})))
+    assert_well_formed_policy(response)
+    assert response["principalId"] == "user-1"
+    assert response["policyDocument"]["Statement"] == [
+        {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{STAGE}/*"}]
+    assert response["context"]["sub"] == "user-1"
+    assert json.loads(response["context"]["roles"]) == ["a", "b"]
+    assert response["context"]["tenants"] == '{"t1":{"roles":["x"]}}'
+
+
+def test_http_v2_iam_route_rule_not_met_denies_this_route_in_a_reusable_policy(make_authorizer, token):
+    event = http_v2_event(token(scope="profile"), route_key="GET /orders", arn=f"{STAGE}/GET/orders")
+    response = make_authorizer(routes=ROUTES).authorize(event)
+    assert_well_formed_policy(response)
+    assert not iam_allows(response, f"{STAGE}/GET/orders")
+    assert iam_allows(response, f"{STAGE}/GET/hello")
+    denied = {s["Resource"] for s in response["policyDocument"]["Statement"] if s["Effect"] == "Deny"}
+    assert denied == {f"{STAGE}/GET/orders", f"{STAGE}/POST/orders/*", f"{STAGE}/*/admin/*"}
+
+
+def test_http_v2_iam_invalid_or_missing_token_gets_a_stage_deny(make_authorizer, token):
+    authorizer = make_authorizer()
+    for event in (http_v2_event(None), http_v2_event("garbage"), http_v2_event(token(aud="other"))):
+        response = authorizer.authorize(event)
+        assert_well_formed_policy(response)
+        assert response["policyDocument"]["Statement"] == [
+            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": f"{STAGE}/*"}]
+        assert "context" not in response
+
+
+# --- HTTP API 2.0, simple -------------------------------------------------------------------------------
+def test_http_v2_simple_responses(make_authorizer, token):
+    authorizer = make_authorizer(routes=ROUTES, AUTH_RESPONSE="simple")
+    allowed = authorizer.authorize(http_v2_event(token(scope="orders:read"), route_key="GET /orders"))
+    assert allowed["isAuthorized"] is True and allowed["context"]["scope"] == "orders:read"
+    assert authorizer.authorize(http_v2_event(token(scope="x"), route_key="GET /orders")) == {"isAuthorized": False}
+    assert authorizer.authorize(http_v2_event(None)) == {"isAuthorized": False}
+    assert authorizer.authorize(http_v2_event(token(exp=1))) == {"isAuthorized": False}
+
+
+# --- HTTP API 1.0 ---------------------------------------------------------------------------------------
+def test_http_v1_gets_policies_in_every_case(make_authorizer, token):
+    authorizer = make_authorizer(routes=ROUTES, AUTH_RESPONSE="simple")  # simple applies to 2.0 only
+    allowed = authorizer.authorize(http_v1_event(token()))
+    assert_well_formed_policy(allowed)
+    assert iam_allows(allowed, ARN)
+    rule_not_met = authorizer.authorize(http_v1_event(token(), arn=f"{STAGE}/GET/orders", route_key="GET /orders"))
+    assert not iam_allows(rule_not_met, f"{STAGE}/GET/orders")
+    denied = authorizer.authorize(http_v1_event("a.b.c"))
+    assert_well_formed_policy(denied)
+    assert not iam_allows(denied, ARN)
+
+
+# --- REST TOKEN and REQUEST -----------------------------------------------------------------------------
+@pytest.mark.parametrize("event_of", [rest_token_event, rest_request_event])
+def test_rest_valid_gets_allow_rule_not_met_gets_deny_and_invalid_raises_unauthorized(make_authorizer, token, event_of):
+    authorizer = make_authorizer(routes=ROUTES)
+    allowed = authorizer.authorize(event_of(token()))
+    assert_well_formed_policy(allowed)
+    assert iam_allows(allowed, ARN)
+    rule_not_met = authorizer.authorize(event_of(token(), arn=f"{STAGE}/POST/orders/42"))
+    assert not iam_allows(rule_not_met, f"{STAGE}/POST/orders/42")
+    for bad in (None, "garbage", token(exp=1)):
+        with pytest.raises(Exception, match="^Unauthorized$"):
+            authorizer.authorize(event_of(bad))
+
+
+# --- the cache-safe policy ------------------------------------------------------------------------------
+def test_a_policy_cached_on_one_route_still_enforces_the_rules_of_others(make_authorizer, token):
+    """API Gateway may cache by the Authorization header alone and reuse the policy on any route."""
+    authorizer = make_authorizer(routes=ROUTES)
+    reader = authorizer.authorize(http_v2_event(token(scope="orders:read"), arn=f"{STAGE}/GET/hello"))
+    assert iam_allows(reader, f"{STAGE}/GET/orders")          # its scope is enough there
+    assert not iam_allows(reader, f"{STAGE}/POST/orders/7")   # but not for writing
+    assert not iam_allows(reader, f"{STAGE}/DELETE/admin/users/1")  # nor the admin claim rule
+    admin = authorizer.authorize(http_v2_event(token(scope="orders:write", roles=["admin"])))
+    assert iam_allows(admin, f"{STAGE}/DELETE/admin/users/1")
+    assert iam_allows(admin, f"{STAGE}/POST/orders/7")
+    assert not iam_allows(admin, f"{STAGE}/GET/orders")
+
+
+def test_scopes_count_from_scope_and_scp_any_of(make_authorizer, token):
+    authorizer = make_authorizer(routes={"GET /orders": ["orders:read", "orders:admin"]})
+    event = lambda t: http_v2_event(t, route_key="GET /orders", arn=f"{STAGE}/GET/orders")
+    for granted in ({"scope": "a orders:admin"}, {"scp": ["orders:read"]}, {"scp": "x orders:read"}):
+        assert iam_allows(authorizer.authorize(event(token(**granted))), f"{STAGE}/GET/orders"), granted
+    assert not iam_allows(authorizer.authorize(event(token(scope="orders:reader"))), f"{STAGE}/GET/orders")
+
+
+def test_claim_rules_accept_any_listed_value_and_do_not_confuse_true_with_one(make_authorizer, token):
+    authorizer = make_authorizer(routes={"GET /vip": {"claims": {"tier": [1, "gold"], "active": True}}})
+    arn = f"{STAGE}/GET/vip"
+    event = lambda t: http_v2_event(t, route_key="GET /vip", arn=arn)
+    assert iam_allows(authorizer.authorize(event(token(tier="gold", active=True))), arn)
+    assert iam_allows(authorizer.authorize(event(token(tier=[3, 1], active=True))), arn)
+    assert not iam_allows(authorizer.authorize(event(token(tier=True, active=True))), arn)
+    assert not iam_allows(authorizer.authorize(event(token(tier=1, active=1))), arn)
+    assert not iam_allows(authorizer.authorize(event(token(tier=1))), arn)
+
+
+def test_the_event_partition_is_kept(make_authorizer, token):
+    arn = "arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3d4e5/prod/GET/hello"
+    response = make_authorizer(routes=ROUTES).authorize(http_v2_event(token(), arn=arn))
+    resources = [s["Resource"] for s in response["policyDocument"]["Statement"]]
+    assert resources[0] == "arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3d4e5/prod/*"
+    assert all(r.startswith("arn:aws-cn:execute-api:cn-north-1:") for r in resources)
+
+
+def test_default_route_rule_not_met_denies_the_whole_stage(make_authorizer, token):
+    # $default cannot be written as an ARN pattern; denying the stage is the safe reading.
+    response = make_authorizer(routes={"$default": ["x"]}).authorize(http_v2_event(token(), route_key="$default"))
+    assert not iam_allows(response, f"{STAGE}/GET/anything")
+
+
+def test_principal_is_sub_else_client_id(make_authorizer, token):
+    response = make_authorizer().authorize(http_v2_event(token(sub=None, aud=None, client_id="api")))
+    assert response["principalId"] == "api"
+
+
+def test_a_valid_token_with_an_unusable_arn_is_denied(make_authorizer, token):
+    response = make_authorizer().authorize(http_v2_event(token(), arn="arn:aws:s3:::bucket"))
+    assert response["policyDocument"]["Statement"] == [
+        {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": "*"}]
+
+
+# --- where the token comes from ---------------------------------------------------------------------------
+def test_token_is_read_bare_or_bearer_in_any_case(make_authorizer, token):
+    authorizer = make_authorizer()
+    t = token()
+    for header in (t, f"Bearer {t}", f"bearer {t}", f"BEARER  {t} "):
+        assert iam_allows(authorizer.authorize(http_v2_event(headers={"authorization": header})), ARN), header
+    for header in ("Bearer", "Bearer ", f"Basic {t}", f"Bearer {t} extra", ""):
+        assert not iam_allows(authorizer.authorize(http_v2_event(headers={"authorization": header})), ARN), header
+
+
+def test_the_token_cookie_is_used_when_no_authorization_header_is_sent(make_authorizer, token):
+    authorizer = make_authorizer(AUTH_TOKEN_COOKIE="psg_auth_token")
+    t = token()
+    assert iam_allows(authorizer.authorize(http_v2_event(cookies=["theme=dark", f"psg_auth_token={t}"])), ARN)
+    rest = rest_request_event(None)
+    rest["headers"] = {"Cookie": f"a=1; psg_auth_token={t}"}
+    assert iam_allows(authorizer.authorize(rest), ARN)
+    assert not iam_allows(authorizer.authorize(http_v2_event(cookies=[f"other={t}"])), ARN)
+    assert not iam_allows(make_authorizer().authorize(http_v2_event(cookies=[f"psg_auth_token={t}"])), ARN)
+
+
+# --- the claims context ---------------------------------------------------------------------------------
+def test_context_encoding_keeps_scalars_encodes_lists_and_objects_and_drops_nulls_and_claims():
+    context = encode_context({"sub": "u", "n": 3, "f": 1.5, "ok": False, "roles": ["a", "b"],
+                              "tenants": {"t": {"r": [1]}}, "gone": None, "claims": {"x": 1}, "nan": float("nan")})
+    assert context == {"sub": "u", "n": 3, "f": 1.5, "ok": False, "roles": '["a","b"]', "tenants": '{"t":{"r":[1]}}'}
+    assert json.loads(context["tenants"]) == {"t": {"r": [1]}}
+
+
+def test_method_arn_parsing():
+    arn = MethodArn.parse("arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:abc123/$default/ANY/a/b")
+    assert (arn.partition, arn.stage, arn.verb, arn.path) == ("aws-us-gov", "$default", "ANY", "/a/b")
+    assert arn.route_resource("ANY", "/") == "arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:abc123/$default/*/"
+    for bad in (None, 5, "", "arn:aws:execute-api:r:123:abc", "arn:aws:execute-api:r:12345678901x:a/s/GET/x"):
+        assert MethodArn.parse(bad) is None
