@@ -1,0 +1,18 @@
+"""The CDK code: typed configuration, Docker-free bundling, the reusable ``JwtAuthorization`` construct and the
+sample stack. ``app.py`` only calls ``build_app``. Imports the authorizer's config validation, never the reverse."""
+
+from .authorizer_construct import JwtAuthorization
+from .cdk_app import build_app
+from .config import AuthorizationSettings, ConfigError, RouteSpec, StackConfig, load_stack_config
+from .stack import JwtAuthorizerStack
+
+__all__ = [
+    "AuthorizationSettings",
+    "ConfigError",
+    "JwtAuthorization",
+    "JwtAuthorizerStack",
+    "RouteSpec",
+    "StackConfig",
+    "build_app",
+    "load_stack_config",
+]

@@ -1,0 +1,269 @@
+"""``JwtAuthorization``: JWT authorization for an existing ``HttpApi`` and its routes, in either mode.
+
+Most users already have a CDK app with an ``HttpApi``. Give this construct the API and the validated settings
+(``AuthorizationSettings.create(...)``, the same shapes as ``cdk.json``), then either let it add the configured
+routes, or attach it to routes you created yourself::
+
+    settings = AuthorizationSettings.create(
+        mode="lambda",
+        issuers=[{"provider": "descope", "project_id": "P2abc..."}],
+        routes=[{"method": "GET", "path": "/orders", "scopes": ["orders:read"]},
+                {"method": "GET", "path": "/health", "public": True}],
+    )
+    auth = JwtAuthorization(self, "Auth", http_api=api, settings=settings)
+    auth.add_routes(HttpLambdaIntegration("Backend", backend))     # every configured route, or:
+    auth.protect(existing_route)                                   # a route you already added
+
+``lambda`` mode deploys the authorizer Lambda as a REQUEST authorizer with payload format 2.0 and IAM responses
+(CDK's ``HttpLambdaAuthorizer`` would give payload 1.0 with IAM responses), its ``AUTH_ISSUERS``/``AUTH_ROUTES``
+built from the same route list. ``jwt`` mode uses API Gateway's native ``HttpJwtAuthorizer`` with the route
+scopes as authorization scopes, and deploys no Lambda. Synthesis fails if a configured, non-public route is not
+on the API with this authorizer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Mapping
+
+import jsii
+from aws_cdk import Acknowledgment, Annotations, Duration, Stack, Validations
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct, IValidation
+
+from authorizer.config import load_config
+
+from .config import AuthorizationSettings, ConfigError, RouteSpec
+from .python_function import PackageFunction, powertools_environment
+
+AUTHORIZATION_HEADER = "$request.header.Authorization"
+ROUTE_KEY_IDENTITY = "$context.routeKey"
+LAMBDA_ENVIRONMENT_LIMIT = 4096  # bytes, keys and values together
+AUTHORIZER_SERVICE = "jwt-authorizer"
+
+
+@jsii.implements(apigwv2.IHttpRouteAuthorizer)
+class _AuthorizerReference:
+    """Binds routes to an authorizer that already exists (CDK's Lambda authorizer class cannot do 2.0 + IAM)."""
+
+    def __init__(self, authorization_type: str, authorizer_id: str) -> None:
+        self.authorization_type = authorization_type
+        self.authorizer_id = authorizer_id
+
+    def bind(self, *, route: apigwv2.IHttpRoute, scope: Construct) -> apigwv2.HttpRouteAuthorizerConfig:
+        return apigwv2.HttpRouteAuthorizerConfig(authorization_type=self.authorization_type,
+                                                 authorizer_id=self.authorizer_id)
+
+
+class JwtAuthorization(Construct):
+    """Attach JWT authorization (``settings.mode``: ``lambda`` or ``jwt``) to ``http_api`` and its routes.
+
+    Attributes: ``mode``; ``route_authorizer`` (an ``IHttpRouteAuthorizer`` for ``HttpApi.add_routes``);
+    ``function``, ``http_authorizer`` and ``environment`` (``lambda`` mode only, else None).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        http_api: apigwv2.HttpApi,
+        settings: AuthorizationSettings,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
+        """``environment``: extra ``AUTH_*`` variables for the Lambda (``AUTH_LEEWAY_SECONDS``, ...)."""
+        super().__init__(scope, construct_id)
+        self.http_api = http_api
+        self.settings = settings
+        self.mode = settings.mode
+        self.function: PackageFunction | None = None
+        self.http_authorizer: apigwv2.HttpAuthorizer | None = None
+        self.environment: dict[str, str] | None = None
+        self.routes: dict[str, list[apigwv2.HttpRoute]] = {}
+        if settings.mode == "lambda":
+            self.route_authorizer: apigwv2.IHttpRouteAuthorizer = self._lambda_authorizer(log_retention, environment)
+        else:
+            self.route_authorizer = self._jwt_authorizer()
+        for note in settings.notes:
+            Annotations.of(self).add_warning_v2("jwt-authorization:configuration", note)
+        self.node.add_validation(_EveryProtectedRouteAttached(self))
+
+    # --- the two modes ------------------------------------------------------------------------------------
+    def _lambda_authorizer(self, log_retention: logs.RetentionDays,
+                           environment: Mapping[str, str] | None) -> apigwv2.IHttpRouteAuthorizer:
+        settings = self.settings
+        self.environment = lambda_environment(settings, environment)
+        self.function = PackageFunction(
+            self,
+            "Authorizer",
+            package="authorizer",
+            handler="authorizer.handler.handler",
+            service_name=AUTHORIZER_SERVICE,
+            description="JWT Lambda authorizer for the HTTP API",
+            environment=self.environment,
+            log_retention=log_retention,
+            memory_size=512,  # signature checks are CPU-bound; Lambda's CPU grows with memory
+            timeout=Duration.seconds(10),  # API Gateway's authorizer timeout
+        )
+        function = self.function.function
+        self.http_authorizer = apigwv2.HttpAuthorizer(
+            self,
+            "LambdaAuthorizer",
+            http_api=self.http_api,
+            type=apigwv2.HttpAuthorizerType.LAMBDA,
+            identity_source=identity_sources(settings),
+            authorizer_uri=(f"arn:{Stack.of(self).partition}:apigateway:{Stack.of(self).region}:lambda:path/"
+                            f"2015-03-31/functions/{function.function_arn}/invocations"),
+            payload_format_version=apigwv2.AuthorizerPayloadVersion.VERSION_2_0,
+            enable_simple_responses=settings.lambda_response == "simple",
+            results_cache_ttl=Duration.seconds(settings.cache_ttl_seconds),
+        )
+        function.add_permission(
+            "InvokedByApiGateway",
+            principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            source_arn=Stack.of(self).format_arn(
+                service="execute-api",
+                resource=self.http_api.api_id,
+                resource_name=f"authorizers/{self.http_authorizer.authorizer_id}",
+            ),
+        )
+        return _AuthorizerReference("CUSTOM", self.http_authorizer.authorizer_id)
+
+    def _jwt_authorizer(self) -> apigwv2.IHttpRouteAuthorizer:
+        issuer = self.settings.native_issuer
+        assert issuer is not None  # AuthorizationSettings.create chose it for jwt mode
+        return authorizers.HttpJwtAuthorizer(
+            f"{self.node.id}JwtAuthorizer",  # created under the API: unique per construct
+            issuer.issuer,
+            jwt_audience=list(issuer.audiences),
+            identity_source=[AUTHORIZATION_HEADER],
+        )
+
+    # --- routes -------------------------------------------------------------------------------------------
+    def route_options(self, route: RouteSpec) -> dict:
+        """Keyword arguments for ``HttpApi.add_routes`` / ``HttpRoute`` that protect ``route`` as configured."""
+        if route.public:
+            return {"authorizer": apigwv2.HttpNoneAuthorizer()}
+        options: dict = {"authorizer": self.route_authorizer}
+        if self.mode == "jwt" and route.scopes:
+            options["authorization_scopes"] = list(route.scopes)
+        return options
+
+    def add_routes(self, integration: apigwv2.HttpRouteIntegration) -> dict[str, list[apigwv2.HttpRoute]]:
+        """Add every configured route to the API, sending it to ``integration``. Returns route key → routes."""
+        for spec in self.settings.routes:
+            for route in self.http_api.add_routes(
+                path=spec.path,
+                methods=[apigwv2.HttpMethod(spec.method)],
+                integration=integration,
+                **self.route_options(spec),
+            ):
+                self._attached(spec, route)
+        return self.routes
+
+    def protect(self, route: apigwv2.HttpRoute) -> None:
+        """Attach authorization to a route created elsewhere; it must be in the configured route list."""
+        cfn_route = _cfn_route(route)
+        spec = self._spec_for(str(cfn_route.route_key))
+        options = self.route_options(spec)
+        config = options["authorizer"].bind(route=route, scope=route)
+        cfn_route.authorization_type = config.authorization_type
+        cfn_route.authorizer_id = config.authorizer_id
+        cfn_route.authorization_scopes = options.get("authorization_scopes")
+        self._attached(spec, route)
+
+    def _attached(self, spec: RouteSpec, route: apigwv2.HttpRoute) -> None:
+        self.routes.setdefault(spec.route_key, []).append(route)
+        if spec.public:
+            self.acknowledge_public_route(spec, route)
+
+    def acknowledge_public_route(self, spec: RouteSpec, route: apigwv2.HttpRoute) -> None:
+        """cdk-nag's APIG4 (a route without authorization) is intended for a route configured public."""
+        Validations.of(route).acknowledge(Acknowledgment(
+            id="AwsSolutions::AwsSolutions-APIG4",
+            reason=f'{spec.route_key} is configured "public": true in the route list, so it takes no token by '
+                   "design (e.g. a health check for load balancers); every other route has the authorizer",
+        ))
+
+    def _spec_for(self, route_key: str) -> RouteSpec:
+        for spec in self.settings.routes:
+            if spec.route_key == route_key:
+                return spec
+        raise ConfigError("routes", f"{route_key} is not configured; add it to the route list "
+                                    '(with "public": true to leave it open)')
+
+
+def identity_sources(settings: AuthorizationSettings) -> list[str]:
+    """The Authorization header; plus the route key when a cached *simple* response would otherwise be reused
+    on routes with other rules (an IAM response carries per-route Deny statements and needs no such key)."""
+    sources = [AUTHORIZATION_HEADER]
+    if (settings.lambda_response == "simple" and settings.cache_ttl_seconds > 0
+            and any(r.has_rule for r in settings.protected_routes)):
+        sources.append(ROUTE_KEY_IDENTITY)
+    return sources
+
+
+def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The authorizer Lambda's ``AUTH_*`` variables, checked by the Lambda's own ``load_config``."""
+    environment = {
+        "AUTH_ISSUERS": _compact(list(settings.issuers)),  # presets unexpanded: the Lambda expands them
+        "AUTH_ROUTES": _compact(settings.auth_routes()),
+        "AUTH_RESPONSE": settings.lambda_response,
+        "POWERTOOLS_METRICS_NAMESPACE": "JwtAuthorizer",
+        **(extra or {}),
+    }
+    load_config(environment)  # raises ConfigError naming the variable, as the cold start would
+    deployed = {**powertools_environment(AUTHORIZER_SERVICE), **environment}
+    size = sum(len(k) + len(v) for k, v in deployed.items())
+    if size > LAMBDA_ENVIRONMENT_LIMIT:
+        largest = "routes" if len(environment["AUTH_ROUTES"]) > len(environment["AUTH_ISSUERS"]) else "issuers"
+        raise ConfigError(largest, f"the authorizer's environment would be {size} bytes; Lambda allows "
+                                   f"{LAMBDA_ENVIRONMENT_LIMIT} in all. Shorten the configuration")
+    return environment
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _cfn_route(route: apigwv2.HttpRoute) -> apigwv2.CfnRoute:
+    child = route.node.default_child
+    if not isinstance(child, apigwv2.CfnRoute):
+        raise TypeError(f"{route.node.path} is not an HttpRoute with a CfnRoute")
+    return child
+
+
+@jsii.implements(IValidation)
+class _EveryProtectedRouteAttached:
+    """At synthesis: each configured, non-public route is on the API and uses this authorizer."""
+
+    def __init__(self, owner: JwtAuthorization) -> None:
+        self.owner = owner
+
+    def validate(self) -> list[str]:
+        owner = self.owner
+        api_id = owner.http_api.api_id
+        on_api: dict[str, list[apigwv2.CfnRoute]] = {}
+        for child in Stack.of(owner.http_api).node.find_all():
+            if isinstance(child, apigwv2.CfnRoute) and child.api_id == api_id:
+                on_api.setdefault(str(child.route_key), []).append(child)
+        wanted_type = "CUSTOM" if owner.mode == "lambda" else "JWT"
+        problems = []
+        for spec in owner.settings.protected_routes:
+            routes = on_api.get(spec.route_key)
+            if not routes:
+                problems.append(f"{spec.route_key} is configured but not on the API: call add_routes() or protect()")
+                continue
+            for route in routes:
+                if route.authorization_type != wanted_type:
+                    problems.append(f"{spec.route_key} is configured as protected but its authorization is "
+                                    f"{route.authorization_type!r}, not this construct's {wanted_type!r} authorizer")
+                elif owner.http_authorizer is not None and route.authorizer_id != owner.http_authorizer.authorizer_id:
+                    problems.append(f"{spec.route_key} uses another Lambda authorizer than this construct's")
+                elif owner.mode == "jwt" and list(route.authorization_scopes or []) != list(spec.scopes):
+                    problems.append(f"{spec.route_key} must require the scopes {list(spec.scopes)}")
+        return problems

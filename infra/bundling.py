@@ -1,0 +1,122 @@
+"""Lambda code for a Python package of this project, bundled without Docker.
+
+``package_code(scope, "authorizer")`` is an asset whose root holds the ``authorizer/`` package (its handler uses
+package-relative imports) and, when bundled, its requirements installed by ``pip --platform`` for the function's
+architecture: ``--only-binary=:all:`` so pip never builds a wheel for this machine instead, e.g. a ``cryptography``
+for x86_64 when Lambda runs arm64 (python-jose would then fall back to pure Python without a word).
+
+The asset's source is a copy of the package alone under ``<outdir>/lambda-src/<package>/``: when bundling is skipped
+(``-c aws:cdk:bundling-stacks=[]``) CDK points the asset at that source as it is, and the local stack then runs
+exactly the package that would be bundled, without the rest of the project.
+Docker is only a fallback, used if this machine has no pip.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling, Stage
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The newest Python runtime aws-cdk-lib 2.275 and Lambda offer; cdk-nag's L1 checks it stays the latest.
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+# Python 3.12+ runtimes run on Amazon Linux 2023 (glibc 2.34), so wheels up to manylinux_2_34 load there.
+_GLIBC_TAGS = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")
+_MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
+_SKIPPED = ("__pycache__", "*.pyc", "*.pyo")
+
+
+def python_version(runtime: lambda_.Runtime) -> str:
+    """``python3.14`` → ``3.14``."""
+    name = runtime.name
+    if not name.startswith("python3."):
+        raise ValueError(f"{name} is not a Python runtime")
+    return name.removeprefix("python")
+
+
+def pip_platforms(architecture: lambda_.Architecture) -> list[str]:
+    machine = _MACHINES[architecture.name]
+    return [f"{tag}_{machine}" for tag in _GLIBC_TAGS]
+
+
+@jsii.implements(ILocalBundling)
+class PipBundler:
+    """Local bundling: ``pip install --target`` for the Lambda platform, then the package's sources."""
+
+    def __init__(self, package: str, requirements: Path | None, *, runtime: lambda_.Runtime = RUNTIME,
+                 architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT) -> None:
+        self.package = package
+        self.requirements = requirements
+        self.python_version = python_version(runtime)
+        self.platforms = pip_platforms(architecture)
+        self.source_root = source_root
+
+    def pip_command(self, output_dir: str) -> list[str]:
+        command = [sys.executable, "-m", "pip", "install", "-r", str(self.requirements), "--target", output_dir]
+        for platform in self.platforms:
+            command += ["--platform", platform]
+        # pip's download cache is left on, so repeated synths reuse the wheels.
+        return command + ["--implementation", "cp", "--python-version", self.python_version,
+                          "--only-binary=:all:", "--no-compile", "--disable-pip-version-check", "--quiet"]
+
+    def try_bundle(self, output_dir: str, options: object = None) -> bool:
+        if importlib.util.find_spec("pip") is None:
+            return False  # no pip here: let CDK fall back to Docker bundling
+        if self.requirements is not None:
+            result = subprocess.run(self.pip_command(output_dir), capture_output=True, text=True,
+                                    stdin=subprocess.DEVNULL)
+            if result.returncode != 0:
+                raise RuntimeError(
+                    f"bundling {self.package}: pip could not install {self.requirements.name} for "
+                    f"{'/'.join(self.platforms)} (Python {self.python_version}, binary wheels only):\n"
+                    f"{(result.stderr or result.stdout).strip()[-3000:]}"
+                )
+            shutil.rmtree(Path(output_dir) / "bin", ignore_errors=True)  # console scripts for this machine
+        shutil.copytree(self.source_root / self.package, Path(output_dir) / self.package,
+                        ignore=shutil.ignore_patterns(*_SKIPPED), dirs_exist_ok=True)
+        return True
+
+
+def stage_package(scope: Construct, package: str, source_root: Path = PROJECT_ROOT) -> Path:
+    """Copy ``package/`` (no caches) to ``<outdir>/lambda-src/<package>/<package>``; return the directory above it.
+
+    That directory is the asset's source: it holds the package and nothing else of the project, so the asset is
+    right even when bundling is skipped and CDK uses the source as it is (it applies no ``exclude`` then).
+    """
+    package_dir = source_root / package
+    if not (package_dir / "__init__.py").is_file():
+        raise FileNotFoundError(f"{package_dir} is not a Python package")
+    staging = Path(Stage.of(scope).outdir).resolve() / "lambda-src" / package
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(package_dir, staging / package, ignore=shutil.ignore_patterns(*_SKIPPED))
+    return staging
+
+
+def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = RUNTIME,
+                 architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT) -> lambda_.Code:
+    """The Lambda code for ``package`` (a directory of ``source_root``) with its ``requirements.txt``, if any."""
+    staging = stage_package(scope, package, source_root)
+    requirements = staging / package / "requirements.txt"
+    has_requirements = requirements.is_file()
+    install = f"pip install --no-cache-dir -r {package}/requirements.txt -t /asset-output && " if has_requirements else ""
+    return lambda_.Code.from_asset(
+        str(staging),
+        # The source hash covers the package and its requirements file, so an unchanged package is not bundled
+        # again into the same cdk.out.
+        asset_hash_type=AssetHashType.SOURCE,
+        bundling=BundlingOptions(
+            image=runtime.bundling_image,
+            platform=architecture.docker_platform,
+            command=["bash", "-c", f"{install}cp -r {package} /asset-output/"],
+            local=PipBundler(package, requirements if has_requirements else None, runtime=runtime,
+                             architecture=architecture, source_root=staging),
+        ),
+    )

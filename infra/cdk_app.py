@@ -1,0 +1,46 @@
+"""Build the CDK app: configuration from context, the sample stack, cdk-nag's AwsSolutions checks.
+
+The CDK CLI hands the app its context (``cdk.json`` merged with ``-c``) in ``CDK_CONTEXT_JSON``. ``python app.py``
+run directly gets the same result: ``cdk.json``'s context and the CLI's defaults are the base, and
+``CDK_CONTEXT_JSON`` (read by ``cdk.App`` itself) overrides them, exactly as ``-c`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from aws_cdk import App, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from .config import load_stack_config
+from .stack import JwtAuthorizerStack
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: What the CDK CLI puts in every synth's context; a direct ``python app.py`` starts from the same.
+CLI_CONTEXT_DEFAULTS: dict[str, Any] = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": True,
+    "aws:cdk:bundling-stacks": ["**"],
+}
+
+
+def cdk_json_context(path: Path = PROJECT_ROOT / "cdk.json") -> dict[str, Any]:
+    return dict(json.loads(path.read_text()).get("context", {}))
+
+
+def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = None, nag: bool = True) -> App:
+    """The app with its one stack. ``context`` overrides ``cdk.json`` (as ``-c`` would); the environment's
+    ``CDK_CONTEXT_JSON`` overrides both. Raises ``ConfigError`` naming the key on invalid configuration."""
+    app = App(
+        context={**CLI_CONTEXT_DEFAULTS, **cdk_json_context(), **(context or {})},
+        outdir=outdir or os.environ.get("CDK_OUTDIR") or "cdk.out",
+    )
+    config = load_stack_config(app.node.try_get_context)
+    JwtAuthorizerStack(app, config.stack_name, config=config)
+    if nag:
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app

@@ -1,0 +1,395 @@
+"""The stack's configuration: ``cdk.json`` context (and ``-c`` overrides) → a typed, validated ``StackConfig``.
+
+Everything is checked here, before any construct is built, and every problem raises ``ConfigError`` naming the
+context key (``authorizer``, ``issuers[0].audience``, ``routes[2].scopes``, ``cacheTtlSeconds``...). Issuers are
+validated by the authorizer's own ``parse_issuers``, so synthesis and the Lambda's cold start agree on what is valid.
+
+``-c key=value`` arrives as a string, ``cdk.json`` as JSON; both are accepted:
+
+    >>> config = load_stack_config({"issuers": '[{"issuer": "https://idp.example.com", "audience": "api"}]'}.get)
+    >>> config.authorization.mode, [r.route_key for r in config.authorization.routes][:2]
+    ('lambda', ['GET /hello', 'GET /orders'])
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+from urllib.parse import urlsplit
+
+from authorizer.config import (
+    TrustedIssuer,
+    check_route_key,
+    expand_issuer,
+    is_loopback_host,
+    parse_issuers,
+    parse_routes,
+)
+from authorizer.errors import ConfigError
+
+__all__ = [
+    "AuthorizationSettings",
+    "ConfigError",
+    "DEFAULT_ROUTES",
+    "RouteSpec",
+    "StackConfig",
+    "Throttle",
+    "load_stack_config",
+]
+
+MODES = ("lambda", "jwt")
+LAMBDA_RESPONSES = ("iam", "simple")
+#: The sample backend's routes, used when ``routes`` is not configured.
+DEFAULT_ROUTES: tuple[dict[str, Any], ...] = (
+    {"method": "GET", "path": "/hello"},
+    {"method": "GET", "path": "/orders", "scopes": ["orders:read"]},
+    {"method": "POST", "path": "/orders", "scopes": ["orders:write"]},
+    {"method": "GET", "path": "/health", "public": True},
+)
+DEFAULT_CACHE_TTL_SECONDS = 300
+MAX_CACHE_TTL_SECONDS = 3600  # API Gateway's limit for authorizer result caching
+DEFAULT_STACK_NAME = "JwtAuthorizerApi"
+DEFAULT_LOG_RETENTION_DAYS = 30
+#: The values CloudWatch Logs accepts for a retention period (never "forever": retention stays bounded).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)
+# API Gateway's native JWT authorizer quotas (reference/aws-api-gateway.md).
+MAX_JWT_AUDIENCES = 50
+MAX_JWT_SCOPES_PER_ROUTE = 10
+_ROUTE_FIELDS = {"method", "path", "scopes", "claims", "public"}
+_THROTTLE_FIELDS = {"rateLimit", "burstLimit"}
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One API route and what it asks of a token. The route list is the single source of truth."""
+
+    method: str
+    path: str
+    scopes: tuple[str, ...] = ()
+    claims: Mapping[str, Any] = field(default_factory=dict)  # claim name → accepted value or [any-of values]
+    public: bool = False
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def has_rule(self) -> bool:
+        return bool(self.scopes or self.claims)
+
+
+@dataclass(frozen=True)
+class Throttle:
+    rate_limit: float = 100.0  # steady-state requests per second for the stage
+    burst_limit: int = 200
+
+
+@dataclass(frozen=True)
+class AuthorizationSettings:
+    """What the authorization construct needs, validated. Build it with ``AuthorizationSettings.create``."""
+
+    mode: str
+    issuers: tuple[Any, ...]  # as configured, presets unexpanded: this becomes AUTH_ISSUERS
+    trusted_issuers: tuple[TrustedIssuer, ...]  # presets expanded, as the Lambda will see them
+    routes: tuple[RouteSpec, ...]
+    cache_ttl_seconds: int = DEFAULT_CACHE_TTL_SECONDS
+    lambda_response: str = "iam"
+    native_issuer: TrustedIssuer | None = None  # jwt mode: the one issuer API Gateway checks
+    notes: tuple[str, ...] = ()  # things worth a synthesis warning (not errors)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        mode: str = "lambda",
+        issuers: Any,
+        routes: Any = DEFAULT_ROUTES,
+        cache_ttl_seconds: Any = DEFAULT_CACHE_TTL_SECONDS,
+        lambda_response: str = "iam",
+    ) -> AuthorizationSettings:
+        """Validate plain values (JSON shapes, as in ``cdk.json``); errors name the context key."""
+        mode = _choice(mode, "authorizer", MODES)
+        issuers = _json_value(issuers, "issuers", list)
+        trusted = parse_issuers(issuers, field_name="issuers")
+        route_specs = parse_route_specs(_json_value(routes, "routes", list))
+        ttl = _whole_number(cache_ttl_seconds, "cacheTtlSeconds", 0, MAX_CACHE_TTL_SECONDS)
+        lambda_response = _choice(lambda_response, "lambdaResponse", LAMBDA_RESPONSES)
+        native, notes = None, ()
+        if mode == "jwt":
+            native, notes = select_native_issuer(issuers)
+            check_native_routes(route_specs)
+        if any(_is_example_host(urlsplit(i.issuer).hostname) for i in trusted):
+            notes += ("issuers still holds an example.com issuer: set your provider in cdk.json (see README)",)
+        settings = cls(mode=mode, issuers=tuple(issuers), trusted_issuers=trusted, routes=route_specs,
+                       cache_ttl_seconds=ttl, lambda_response=lambda_response, native_issuer=native, notes=notes)
+        if mode == "lambda":
+            settings.check_auth_routes()
+        return settings
+
+    @property
+    def protected_routes(self) -> tuple[RouteSpec, ...]:
+        return tuple(r for r in self.routes if not r.public)
+
+    def auth_routes(self) -> dict[str, dict[str, Any]]:
+        """``AUTH_ROUTES`` for the Lambda: route key → rule, for the protected routes that have a rule."""
+        rules: dict[str, dict[str, Any]] = {}
+        for route in self.protected_routes:
+            if route.has_rule:
+                rule: dict[str, Any] = {"scopes": list(route.scopes)}
+                if route.claims:
+                    rule["claims"] = dict(route.claims)
+                rules[route.route_key] = rule
+        return rules
+
+    def check_auth_routes(self) -> None:
+        """The Lambda must read back exactly the rules configured here (same parser, same result)."""
+        parsed = parse_routes(self.auth_routes(), field_name="routes")
+        for route in self.protected_routes:
+            if not route.has_rule:
+                continue
+            rule = parsed.get(route.route_key)
+            expected_claims = {name: tuple(v) if isinstance(v, list) else (v,) for name, v in route.claims.items()}
+            if rule is None or rule.scopes != route.scopes or dict(rule.claims) != expected_claims:
+                raise ConfigError("routes", f"{route.route_key} does not round-trip through AUTH_ROUTES")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything the sample stack is built from."""
+
+    authorization: AuthorizationSettings
+    stack_name: str = DEFAULT_STACK_NAME
+    throttle: Throttle = Throttle()
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+
+
+# --- the context --------------------------------------------------------------------------------------------
+def load_stack_config(lookup: Callable[[str], Any]) -> StackConfig:
+    """Read the context keys through ``lookup`` (``app.node.try_get_context`` or ``dict.get``) and validate."""
+
+    def get(key: str, default: Any) -> Any:
+        value = lookup(key)
+        return default if value is None else value
+
+    issuers = lookup("issuers")
+    if issuers is None:
+        raise ConfigError("issuers", "is required: a list of trusted issuers or provider presets (see README)")
+    authorization = AuthorizationSettings.create(
+        mode=get("authorizer", "lambda"),
+        issuers=issuers,
+        routes=get("routes", DEFAULT_ROUTES),
+        cache_ttl_seconds=get("cacheTtlSeconds", DEFAULT_CACHE_TTL_SECONDS),
+        lambda_response=get("lambdaResponse", "iam"),
+    )
+    return StackConfig(
+        authorization=authorization,
+        stack_name=_stack_name(get("stackName", DEFAULT_STACK_NAME)),
+        throttle=_throttle(get("throttle", {})),
+        log_retention_days=_log_retention(get("logRetentionDays", DEFAULT_LOG_RETENTION_DAYS)),
+    )
+
+
+def parse_route_specs(value: list[Any]) -> tuple[RouteSpec, ...]:
+    if not value:
+        raise ConfigError("routes", "must list at least one route")
+    specs: list[RouteSpec] = []
+    seen: dict[str, str] = {}
+    for index, item in enumerate(value):
+        where = f"routes[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigError(where, 'must be an object like {"method": "GET", "path": "/orders", "scopes": [...]}')
+        for name in item:
+            if name not in _ROUTE_FIELDS:
+                raise ConfigError(f"{where}.{name}", f"is not a known field; expected some of {sorted(_ROUTE_FIELDS)}")
+        method = item.get("method")
+        if not isinstance(method, str) or not method:
+            raise ConfigError(f"{where}.method", "is required: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY")
+        path = item.get("path")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ConfigError(f"{where}.path", "is required and must start with '/'")
+        method = method.upper()
+        check_route_key(f"{method} {path}", where)
+        route_key = f"{method} {path}"
+        if route_key in seen:
+            raise ConfigError(where, f"{route_key} is already configured at {seen[route_key]}")
+        seen[route_key] = where
+        public = item.get("public", False)
+        if not isinstance(public, bool):
+            raise ConfigError(f"{where}.public", "must be true or false")
+        scopes = _scopes(item.get("scopes", []), f"{where}.scopes")
+        claims = _claims(item.get("claims", {}), f"{where}.claims")
+        if public and (scopes or claims):
+            raise ConfigError(f"{where}.public", "a public route takes no token, so it cannot have scopes or claims")
+        specs.append(RouteSpec(method=method, path=path, scopes=scopes, claims=claims, public=public))
+    return tuple(specs)
+
+
+# --- jwt (native) mode --------------------------------------------------------------------------------------
+def select_native_issuer(issuers: list[Any]) -> tuple[TrustedIssuer, tuple[str, ...]]:
+    """The one issuer API Gateway's native JWT authorizer can check, or a ``ConfigError`` saying why not.
+
+    The native authorizer takes one issuer URL, finds its keys by OIDC discovery under it, verifies RSA only, and
+    cannot use a private CA. A preset that accepts several ``iss`` forms (Descope, Passage) is narrowed to its
+    https URL form; tokens carrying another form are then rejected, which ``notes`` says.
+    """
+    if len(issuers) != 1:
+        raise ConfigError(
+            "issuers",
+            f"jwt mode takes exactly one issuer (got {len(issuers)}): API Gateway's native JWT authorizer checks "
+            "one issuer per route; use authorizer=lambda to trust several",
+        )
+    spec, where = issuers[0], "issuers[0]"
+    candidates = expand_issuer(spec, where)
+    provider = spec.get("provider", "custom")
+    usable = [c for c in candidates if _native_issuer_url_ok(c.issuer)]
+    if not usable:
+        if provider == "descope":
+            raise ConfigError(
+                f"{where}.issuer_forms",
+                "Descope's bare project-ID issuer cannot work with API Gateway's native JWT authorizer, which needs "
+                "an https issuer URL to discover keys; add \"url\" to issuer_forms and sign tokens with Descope's "
+                "\"AWS API Gateway\" JWT template (iss=https://api.descope.com/<projectId>), or use authorizer=lambda",
+            )
+        raise ConfigError(
+            f"{where}.issuer",
+            f"jwt mode needs an https issuer URL (plain http only on a loopback host, for local runs), got "
+            f"{candidates[0].issuer!r}; API Gateway finds the keys by OIDC discovery under it. Use authorizer=lambda "
+            "for issuers it cannot reach",
+        )
+    chosen = usable[0]
+    if "ca_bundle" in spec:
+        raise ConfigError(f"{where}.ca_bundle", "API Gateway's native JWT authorizer trusts only publicly trusted "
+                                                "certificates; use authorizer=lambda for a private CA")
+    if "token_types" in spec:
+        raise ConfigError(f"{where}.token_types", "API Gateway's native JWT authorizer does not check the token "
+                                                  "type; remove it or use authorizer=lambda")
+    if not any(alg.startswith("RS") for alg in chosen.algorithms):
+        raise ConfigError(f"{where}.algorithms", "API Gateway's native JWT authorizer verifies RSA signatures only "
+                                                 "(RS256/384/512); use authorizer=lambda for EC keys")
+    if len(chosen.audiences) > MAX_JWT_AUDIENCES:
+        raise ConfigError(f"{where}.audience", f"API Gateway's native JWT authorizer takes at most "
+                                               f"{MAX_JWT_AUDIENCES} audiences, got {len(chosen.audiences)}")
+    notes = []
+    dropped = [c.issuer for c in candidates if c is not chosen]
+    if dropped:
+        notes.append(f"jwt mode trusts only iss={chosen.issuer}; tokens with iss {', '.join(dropped)} will be "
+                     "rejected (use authorizer=lambda to accept every form)")
+    if "jwks_uri" in spec:
+        notes.append(f"jwt mode ignores {where}.jwks_uri: API Gateway finds the keys by OIDC discovery at "
+                     f"{chosen.issuer.rstrip('/')}/.well-known/openid-configuration")
+    if urlsplit(chosen.issuer).scheme == "http":
+        notes.append(f"the issuer {chosen.issuer} is plain http on a loopback host: for local runs only, API Gateway "
+                     "cannot use it")
+    return chosen, tuple(notes)
+
+
+def check_native_routes(routes: Sequence[RouteSpec]) -> None:
+    for index, route in enumerate(routes):
+        if route.claims:
+            raise ConfigError(
+                f"routes[{index}].claims",
+                f"{route.route_key}: API Gateway's native JWT authorizer checks scopes only, not claim rules; "
+                "remove the claims or use authorizer=lambda",
+            )
+        if len(route.scopes) > MAX_JWT_SCOPES_PER_ROUTE:
+            raise ConfigError(
+                f"routes[{index}].scopes",
+                f"{route.route_key}: API Gateway allows at most {MAX_JWT_SCOPES_PER_ROUTE} authorization scopes per "
+                f"route, got {len(route.scopes)}",
+            )
+
+
+def _is_example_host(host: str | None) -> bool:
+    return bool(host) and (host == "example.com" or host.endswith(".example.com"))
+
+
+def _native_issuer_url_ok(issuer: str) -> bool:
+    parts = urlsplit(issuer)
+    if not parts.hostname:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname))
+
+
+# --- small value checks -------------------------------------------------------------------------------------
+def _json_value(value: Any, key: str, expected: type) -> Any:
+    """``-c key='[...]'`` gives a JSON string; ``cdk.json`` gives the value itself."""
+    if isinstance(value, str) and expected is not str:
+        try:
+            value = json.loads(value)
+        except ValueError as problem:
+            raise ConfigError(key, f"is not valid JSON ({problem})") from None
+    if expected is list and isinstance(value, tuple):
+        value = list(value)
+    if not isinstance(value, expected):
+        raise ConfigError(key, f"must be a JSON {'list' if expected is list else 'object'}")
+    return value
+
+
+def _choice(value: Any, key: str, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ConfigError(key, f"must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def _whole_number(value: Any, key: str, minimum: int, maximum: int) -> int:
+    number: Any = value
+    if isinstance(value, str):
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise ConfigError(key, f"must be a whole number, got {value!r}") from None
+    if isinstance(number, float) and math.isfinite(number) and number.is_integer():
+        number = int(number)
+    if isinstance(number, bool) or not isinstance(number, int) or not minimum <= number <= maximum:
+        raise ConfigError(key, f"must be a whole number from {minimum} to {maximum}, got {value!r}")
+    return number
+
+
+def _scopes(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(s, str) and s and " " not in s for s in value):
+        raise ConfigError(where, "must be a list of scope names (non-empty strings without spaces)")
+    return tuple(dict.fromkeys(value))
+
+
+def _claims(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(where, "must be an object of claim name → accepted value or list of accepted values")
+    for name, accepted in value.items():
+        values = accepted if isinstance(accepted, list) else [accepted]
+        if not name or not values or not all(_is_scalar(v) for v in values):
+            raise ConfigError(f"{where}.{name}", "must be a string, number or boolean, or a non-empty list of them")
+    return dict(value)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (str, bool, int)) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _stack_name(value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value) > 128 or not value[0].isalpha() or not all(
+            c.isalnum() or c == "-" for c in value):
+        raise ConfigError("stackName", f"must be a CloudFormation stack name (letters, digits, '-'), got {value!r}")
+    return value
+
+
+def _throttle(value: Any) -> Throttle:
+    value = _json_value(value, "throttle", dict)
+    for name in value:
+        if name not in _THROTTLE_FIELDS:
+            raise ConfigError(f"throttle.{name}", f"is not a known field; expected some of {sorted(_THROTTLE_FIELDS)}")
+    default = Throttle()
+    rate = value.get("rateLimit", default.rate_limit)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
+        raise ConfigError("throttle.rateLimit", f"must be a positive number of requests per second, got {rate!r}")
+    burst = _whole_number(value.get("burstLimit", default.burst_limit), "throttle.burstLimit", 0, 5000)
+    return Throttle(rate_limit=float(rate), burst_limit=burst)
+
+
+def _log_retention(value: Any) -> int:
+    days = _whole_number(value, "logRetentionDays", 1, max(LOG_RETENTION_DAYS))
+    if days not in LOG_RETENTION_DAYS:
+        raise ConfigError("logRetentionDays", f"must be one of CloudWatch's periods {list(LOG_RETENTION_DAYS)}")
+    return days

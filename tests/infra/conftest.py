@@ -1,0 +1,81 @@
+"""Synthesized templates, built once per session with bundling skipped (the asset is the staged package).
+
+Every template here goes through ``build_app``, so cdk-nag's AwsSolutions checks run on it: a violation fails
+the fixture. The real ``npx cdk synth`` with bundling is in ``test_cli_synth.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+from aws_cdk.assertions import Template  # noqa: E402  (after the environment is set)
+
+from infra.cdk_app import build_app  # noqa: E402
+
+SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
+DESCOPE = {"provider": "descope", "project_id": "P2abcdefghijklmnopqrstuvwxyz"}
+CUSTOM_ROUTES = [
+    {"method": "GET", "path": "/hello"},
+    {"method": "GET", "path": "/orders/{id}", "scopes": ["orders:read", "orders:admin"]},
+    {"method": "ANY", "path": "/admin/{proxy+}", "claims": {"roles": ["admin"], "email_verified": True}},
+    {"method": "GET", "path": "/health", "public": True},
+]
+
+
+@dataclass
+class Synthesized:
+    context: dict[str, Any]
+    template: Template
+    outdir: Path
+    stack_name: str
+
+    @property
+    def json(self) -> dict[str, Any]:
+        return self.template.to_json()
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return self.template.find_resources(resource_type)
+
+
+def synthesize(outdir: Path, context: dict[str, Any]) -> Synthesized:
+    app = build_app({**SKIP_BUNDLING, **context}, outdir=str(outdir))
+    assembly = app.synth()
+    (stack,) = assembly.stacks
+    return Synthesized(context, Template.from_json(stack.template), outdir, stack.stack_name)
+
+
+@pytest.fixture(scope="session")
+def lambda_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """cdk.json as shipped: lambda mode, the sample routes, IAM responses, 300 s cache."""
+    return synthesize(tmp_path_factory.mktemp("lambda"), {})
+
+
+@pytest.fixture(scope="session")
+def lambda_custom_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """lambda mode with simple responses, a 120 s cache, two issuers and claim rules."""
+    return synthesize(tmp_path_factory.mktemp("lambda-custom"), {
+        "issuers": [DESCOPE, {"provider": "wso2", "base_url": "https://is.example.net:9443", "audience": "cid"}],
+        "routes": CUSTOM_ROUTES,
+        "lambdaResponse": "simple",
+        "cacheTtlSeconds": "120",
+        "logRetentionDays": 14,
+        "throttle": {"rateLimit": 20, "burstLimit": 40},
+    })
+
+
+@pytest.fixture(scope="session")
+def jwt_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """jwt mode with the Descope preset, as ``-c authorizer=jwt -c issuers='[...]'`` gives it (strings)."""
+    return synthesize(tmp_path_factory.mktemp("jwt"), {
+        "authorizer": "jwt",
+        "issuers": json.dumps([DESCOPE]),
+        "routes": json.dumps([r for r in CUSTOM_ROUTES if "claims" not in r]),
+    })

@@ -1,0 +1,154 @@
+"""``JwtAuthorization`` as a reusable construct: attached to a user's own ``HttpApi`` and routes, in both modes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Stack, Validations
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk.assertions import Template
+
+from infra import AuthorizationSettings, ConfigError, JwtAuthorization
+from infra.authorizer_construct import identity_sources, lambda_environment
+
+from .conftest import SKIP_BUNDLING
+
+OIDC = [{"provider": "oidc", "issuer": "https://idp.example.org", "audience": "orders-api"}]
+ROUTES = [
+    {"method": "GET", "path": "/orders", "scopes": ["orders:read"]},
+    {"method": "DELETE", "path": "/orders/{id}", "scopes": ["orders:admin"]},
+    {"method": "GET", "path": "/ping", "public": True},
+]
+
+
+def existing_app(tmp_path: Path) -> tuple[App, Stack, apigwv2.HttpApi, dict[str, apigwv2.HttpRoute]]:
+    """What a user already has: an API with routes to their own backend, no authorization yet."""
+    app = App(context=SKIP_BUNDLING, outdir=str(tmp_path))
+    stack = Stack(app, "Existing")
+    api = apigwv2.HttpApi(stack, "Api")
+    backend = integrations.HttpUrlIntegration("Backend", "https://backend.example.org/{proxy}")
+    routes = {}
+    for method, path in (("GET", "/orders"), ("DELETE", "/orders/{id}"), ("GET", "/ping")):
+        (routes[f"{method} {path}"],) = api.add_routes(path=path, methods=[apigwv2.HttpMethod(method)],
+                                                       integration=backend)
+    return app, stack, api, routes
+
+
+def route_props(template: Template) -> dict[str, dict[str, Any]]:
+    return {r["Properties"]["RouteKey"]: r["Properties"]
+            for r in template.find_resources("AWS::ApiGatewayV2::Route").values()}
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_protect_attaches_the_authorizer_to_routes_the_user_created(tmp_path: Path, mode: str) -> None:
+    app, stack, api, routes = existing_app(tmp_path)
+    settings = AuthorizationSettings.create(mode=mode, issuers=OIDC, routes=ROUTES)
+    auth = JwtAuthorization(stack, "Auth", http_api=api, settings=settings)
+    for route in routes.values():
+        auth.protect(route)
+    template = Template.from_stack(stack)
+    props = route_props(template)
+    (authorizer_id,) = template.find_resources("AWS::ApiGatewayV2::Authorizer")
+    expected_type = "CUSTOM" if mode == "lambda" else "JWT"
+    for key in ("GET /orders", "DELETE /orders/{id}"):
+        assert props[key]["AuthorizationType"] == expected_type
+        assert props[key]["AuthorizerId"] == {"Ref": authorizer_id}
+    if mode == "jwt":
+        assert props["GET /orders"]["AuthorizationScopes"] == ["orders:read"]
+        assert props["DELETE /orders/{id}"]["AuthorizationScopes"] == ["orders:admin"]
+    else:
+        assert "AuthorizationScopes" not in props["GET /orders"]
+    assert props["GET /ping"]["AuthorizationType"] == "NONE"
+    acknowledged = [m.data for m in routes["GET /ping"].node.metadata
+                    if m.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY]
+    assert acknowledged and "AwsSolutions::AwsSolutions-APIG4" in acknowledged[0]
+    assert not [m for m in routes["GET /orders"].node.metadata
+                if m.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY]
+
+
+def test_route_options_protect_routes_added_with_the_users_own_add_routes(tmp_path: Path) -> None:
+    app, stack, api, _ = existing_app(tmp_path)
+    settings = AuthorizationSettings.create(mode="jwt", issuers=OIDC,
+                                            routes=[{"method": "PUT", "path": "/items", "scopes": ["items:write"]}])
+    auth = JwtAuthorization(stack, "Auth", http_api=api, settings=settings)
+    (spec,) = settings.routes
+    api.add_routes(path="/items", methods=[apigwv2.HttpMethod.PUT],
+                   integration=integrations.HttpUrlIntegration("Items", "https://backend.example.org/items"),
+                   **auth.route_options(spec))
+    props = route_props(Template.from_stack(stack))["PUT /items"]
+    assert props["AuthorizationType"] == "JWT" and props["AuthorizationScopes"] == ["items:write"]
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_synthesis_fails_when_a_configured_route_is_left_unprotected(tmp_path: Path, mode: str) -> None:
+    app, stack, api, routes = existing_app(tmp_path)
+    settings = AuthorizationSettings.create(mode=mode, issuers=OIDC, routes=ROUTES)
+    auth = JwtAuthorization(stack, "Auth", http_api=api, settings=settings)
+    auth.protect(routes["GET /orders"])  # DELETE /orders/{id} forgotten
+    with pytest.raises(Exception, match=r"DELETE /orders/\{id\} is configured as protected"):
+        app.synth()
+
+
+def test_synthesis_fails_when_a_configured_route_is_missing_from_the_api(tmp_path: Path) -> None:
+    app = App(context=SKIP_BUNDLING, outdir=str(tmp_path))
+    stack = Stack(app, "Existing")
+    api = apigwv2.HttpApi(stack, "Api")
+    JwtAuthorization(stack, "Auth", http_api=api, settings=AuthorizationSettings.create(issuers=OIDC, routes=ROUTES))
+    with pytest.raises(Exception, match="GET /orders is configured but not on the API"):
+        app.synth()
+
+
+def test_protecting_an_unconfigured_route_names_the_route_list(tmp_path: Path) -> None:
+    app, stack, api, routes = existing_app(tmp_path)
+    settings = AuthorizationSettings.create(issuers=OIDC, routes=[{"method": "GET", "path": "/orders"}])
+    auth = JwtAuthorization(stack, "Auth", http_api=api, settings=settings)
+    with pytest.raises(ConfigError) as caught:
+        auth.protect(routes["GET /ping"])
+    assert caught.value.field == "routes" and "GET /ping" in caught.value.problem
+
+
+def test_lambda_mode_construct_exposes_the_function_and_its_environment(tmp_path: Path) -> None:
+    app, stack, api, routes = existing_app(tmp_path)
+    settings = AuthorizationSettings.create(issuers=OIDC, routes=ROUTES)
+    auth = JwtAuthorization(stack, "Auth", http_api=api, settings=settings,
+                            environment={"AUTH_LEEWAY_SECONDS": "30"})
+    assert auth.function is not None and auth.http_authorizer is not None
+    assert auth.environment is not None
+    assert json.loads(auth.environment["AUTH_ISSUERS"]) == OIDC
+    assert auth.environment["AUTH_LEEWAY_SECONDS"] == "30"
+
+
+def test_extra_lambda_environment_is_checked_like_the_cold_start() -> None:
+    settings = AuthorizationSettings.create(issuers=OIDC, routes=ROUTES)
+    with pytest.raises(ConfigError) as caught:
+        lambda_environment(settings, {"AUTH_LEEWAY_SECONDS": "soon"})
+    assert caught.value.field == "AUTH_LEEWAY_SECONDS"
+
+
+def test_configuration_too_large_for_lambdas_environment_names_the_key() -> None:
+    routes = [{"method": "GET", "path": f"/resource-{n}/items/{{id}}", "scopes": [f"resource-{n}:read"]}
+              for n in range(80)]
+    settings = AuthorizationSettings.create(issuers=OIDC, routes=routes)
+    with pytest.raises(ConfigError) as caught:
+        lambda_environment(settings)
+    assert caught.value.field == "routes" and "4096" in caught.value.problem
+
+
+@pytest.mark.parametrize(
+    ("response", "ttl", "routes", "expected"),
+    [
+        ("iam", 300, ROUTES, ["$request.header.Authorization"]),
+        ("simple", 300, ROUTES, ["$request.header.Authorization", "$context.routeKey"]),
+        ("simple", 0, ROUTES, ["$request.header.Authorization"]),  # no cache, nothing reused across routes
+        ("simple", 300, [{"method": "GET", "path": "/x"}], ["$request.header.Authorization"]),  # no rules
+    ],
+)
+def test_route_key_joins_the_identity_only_when_a_cached_simple_response_could_leak(
+        response: str, ttl: int, routes: list[dict[str, Any]], expected: list[str]) -> None:
+    settings = AuthorizationSettings.create(issuers=OIDC, routes=routes, cache_ttl_seconds=ttl,
+                                            lambda_response=response)
+    assert identity_sources(settings) == expected

@@ -1,0 +1,166 @@
+"""The real thing: ``npx cdk synth`` (the pinned CLI, cdk.json, bundling) once per mode, cfn-lint on its output,
+the bundled assets, and ``python app.py`` with ``CDK_CONTEXT_JSON`` giving the very same template."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.bundling import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+JWT_CONTEXT = {
+    "authorizer": "jwt",
+    "issuers": json.dumps([{"provider": "descope", "project_id": "P2abcdefghijklmnopqrstuvwxyz"}]),
+}
+AARCH64 = 183  # ELF e_machine
+X86_64 = 62
+
+
+@dataclass
+class CliSynth:
+    outdir: Path
+    template: dict[str, Any]
+    output: str
+
+    def asset_dir(self, handler: str) -> Path:
+        (function,) = [r for r in self.template["Resources"].values()
+                       if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == handler]
+        return self.outdir / function["Metadata"]["aws:asset:path"]
+
+
+def quiet_environment() -> dict[str, str]:
+    """No telemetry, version check or instance-metadata probing; the venv's python runs app.py."""
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "CDK_DISABLE_VERSION_CHECK": "1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def cdk_synth(outdir: Path, context: dict[str, str]) -> CliSynth:
+    npx = shutil.which("npx")
+    if npx is None:
+        pytest.fail("npx is not installed: `make setup` installs the pinned CDK CLI with npm ci")
+    command = [npx, "--no-install", "cdk", "synth", "-o", str(outdir), "--no-notices", "-q"]
+    for key, value in context.items():
+        command += ["-c", f"{key}={value}"]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, env=quiet_environment(), stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"cdk synth failed:\n{result.stdout}\n{result.stderr}"
+    template = json.loads((outdir / "JwtAuthorizerApi.template.json").read_text())
+    return CliSynth(outdir, template, result.stdout + result.stderr)
+
+
+@pytest.fixture(scope="session")
+def lambda_synth(tmp_path_factory: pytest.TempPathFactory) -> CliSynth:
+    return cdk_synth(tmp_path_factory.mktemp("cli-lambda"), {})
+
+
+@pytest.fixture(scope="session")
+def jwt_synth(tmp_path_factory: pytest.TempPathFactory) -> CliSynth:
+    return cdk_synth(tmp_path_factory.mktemp("cli-jwt"), JWT_CONTEXT)
+
+
+def cfn_lint(template: Path) -> subprocess.CompletedProcess[str]:
+    runner = "import sys; from cfnlint.runner import main; sys.exit(main())"
+    return subprocess.run([sys.executable, "-c", runner, "--ignore-checks", "W3005", "--", str(template)],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+
+
+def elf_machine(path: Path) -> int:
+    header = path.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF", f"{path} is not an ELF file"
+    return int.from_bytes(header[18:20], "little")
+
+
+# --- synth and lint -----------------------------------------------------------------------------------------
+def test_cdk_synth_builds_each_mode(lambda_synth: CliSynth, jwt_synth: CliSynth) -> None:
+    assert lambda_synth.template["Outputs"]["AuthorizerMode"]["Value"] == "lambda"
+    assert jwt_synth.template["Outputs"]["AuthorizerMode"]["Value"] == "jwt"
+    assert "Bundling asset" in lambda_synth.output
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_cfn_lint_finds_nothing_but_cdks_own_depends_on(mode: str, request: pytest.FixtureRequest) -> None:
+    synth: CliSynth = request.getfixturevalue(f"{mode}_synth")
+    result = cfn_lint(synth.outdir / "JwtAuthorizerApi.template.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cfn_lint_would_report_a_broken_template(tmp_path: Path, jwt_synth: CliSynth) -> None:
+    broken = json.loads(json.dumps(jwt_synth.template))
+    for resource in broken["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            resource["Properties"]["Runtime"] = "python2.7"
+    path = tmp_path / "broken.template.json"
+    path.write_text(json.dumps(broken))
+    assert cfn_lint(path).returncode != 0
+
+
+# --- the bundles --------------------------------------------------------------------------------------------
+def test_authorizer_bundle_holds_its_dependencies_built_for_arm64(lambda_synth: CliSynth) -> None:
+    bundle = lambda_synth.asset_dir("authorizer.handler.handler")
+    for module in ("authorizer/handler.py", "authorizer/__init__.py", "jose/jwt.py", "requests/__init__.py",
+                   "cryptography/__init__.py", "aws_lambda_powertools/__init__.py"):
+        assert (bundle / module).is_file(), module
+    rust = bundle / "cryptography/hazmat/bindings/_rust.abi3.so"
+    assert elf_machine(rust) == AARCH64
+    wheel = next(bundle.glob("cryptography-*.dist-info")) / "WHEEL"
+    assert "aarch64" in wheel.read_text()
+    # cffi's backend is built per Python version: it must be the runtime's (3.14), for aarch64
+    assert (bundle / "_cffi_backend.cpython-314-aarch64-linux-gnu.so").is_file()
+    shared_objects = list(bundle.rglob("*.so"))
+    assert shared_objects and all(elf_machine(so) == AARCH64 for so in shared_objects)
+
+
+def test_bundles_hold_the_package_and_its_dependencies_only(lambda_synth: CliSynth) -> None:
+    authorizer = lambda_synth.asset_dir("authorizer.handler.handler")
+    backend = lambda_synth.asset_dir("sample_backend.handler.handler")
+    for bundle in (authorizer, backend):
+        names = {p.name for p in bundle.iterdir()}
+        assert not names & {"infra", "tests", "app.py", "cdk.json", ".venv", "node_modules", "local", "bin"}, names
+        assert not list(bundle.glob("authorizer/**/__pycache__")) and not list(bundle.glob("**/*.pyc"))
+    assert (backend / "sample_backend/handler.py").is_file()
+    assert (backend / "aws_lambda_powertools/__init__.py").is_file()
+    assert not (backend / "authorizer").exists() and not (backend / "jose").exists()
+    assert not (authorizer / "sample_backend").exists()
+
+
+def test_jwt_mode_bundles_no_authorizer(jwt_synth: CliSynth) -> None:
+    handlers = [r["Properties"]["Handler"] for r in jwt_synth.template["Resources"].values()
+                if r["Type"] == "AWS::Lambda::Function"]
+    assert handlers == ["sample_backend.handler.handler"]
+
+
+# --- python app.py ------------------------------------------------------------------------------------------
+def test_python_app_with_cdk_context_json_matches_cdk_synth(tmp_path: Path, jwt_synth: CliSynth) -> None:
+    env = {**quiet_environment(), "CDK_CONTEXT_JSON": json.dumps(JWT_CONTEXT), "CDK_OUTDIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    direct = json.loads((tmp_path / "JwtAuthorizerApi.template.json").read_text())
+    assert direct == jwt_synth.template
+
+
+def test_python_app_stops_on_invalid_configuration_naming_the_key(tmp_path: Path) -> None:
+    context = {"authorizer": "jwt", "issuers": json.dumps([{"issuer": "https://a.example.org", "audience": "x"},
+                                                           {"issuer": "https://b.example.org", "audience": "y"}])}
+    env = {**quiet_environment(), "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "Invalid configuration" in result.stderr and "issuers: jwt mode takes exactly one issuer" in result.stderr
+    assert not (tmp_path / "JwtAuthorizerApi.template.json").exists()

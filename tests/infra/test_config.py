@@ -1,0 +1,289 @@
+"""cdk.json context → StackConfig: defaults, -c strings, and one test per configuration error, naming the key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from authorizer.config import parse_routes
+from infra.cdk_app import cdk_json_context
+from infra.config import (
+    DEFAULT_ROUTES,
+    ConfigError,
+    StackConfig,
+    load_stack_config,
+)
+
+OIDC = {"issuer": "https://idp.example.org", "audience": "my-api"}
+
+
+def load(**context: Any) -> StackConfig:
+    context.setdefault("issuers", [OIDC])
+    return load_stack_config(context.get)
+
+
+def error_field(**context: Any) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        load(**context)
+    return caught.value
+
+
+# --- defaults and shapes ------------------------------------------------------------------------------------
+def test_defaults_are_lambda_mode_the_sample_routes_and_a_five_minute_cache() -> None:
+    config = load()
+    auth = config.authorization
+    assert auth.mode == "lambda"
+    assert auth.cache_ttl_seconds == 300
+    assert auth.lambda_response == "iam"
+    assert [r.route_key for r in auth.routes] == ["GET /hello", "GET /orders", "POST /orders", "GET /health"]
+    assert [r.route_key for r in auth.protected_routes] == ["GET /hello", "GET /orders", "POST /orders"]
+    assert config.log_retention_days == 30
+    assert config.throttle.rate_limit > 0 and config.throttle.burst_limit > 0
+
+
+def test_cdk_json_context_is_valid_and_lists_the_sample_routes() -> None:
+    context = cdk_json_context()
+    config = load_stack_config(context.get)
+    assert context["routes"] == [dict(r) for r in DEFAULT_ROUTES]
+    assert config.authorization.mode == context["authorizer"]
+
+
+def test_cli_strings_give_the_same_config_as_json_values() -> None:
+    """``-c issuers='[...]' -c cacheTtlSeconds=60`` arrives as strings; cdk.json as JSON."""
+    as_json = {"authorizer": "lambda", "issuers": [OIDC], "routes": [{"method": "GET", "path": "/x"}],
+               "cacheTtlSeconds": 60, "throttle": {"rateLimit": 5, "burstLimit": 10}, "logRetentionDays": 7}
+    as_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in as_json.items()}
+    assert load_stack_config(as_strings.get) == load_stack_config(as_json.get)
+
+
+def test_auth_routes_hold_rules_of_protected_routes_only_and_round_trip() -> None:
+    routes = [
+        {"method": "GET", "path": "/hello"},
+        {"method": "get", "path": "/orders/{id}", "scopes": ["orders:read"]},
+        {"method": "ANY", "path": "/admin/{proxy+}", "claims": {"roles": ["admin", "owner"], "email_verified": True}},
+        {"method": "GET", "path": "/health", "public": True},
+    ]
+    auth = load(routes=routes).authorization
+    assert auth.auth_routes() == {
+        "GET /orders/{id}": {"scopes": ["orders:read"]},
+        "ANY /admin/{proxy+}": {"scopes": [], "claims": {"roles": ["admin", "owner"], "email_verified": True}},
+    }
+    parsed = parse_routes(json.loads(json.dumps(auth.auth_routes())))
+    assert parsed["GET /orders/{id}"].scopes == ("orders:read",)
+    assert dict(parsed["ANY /admin/{proxy+}"].claims) == {"roles": ("admin", "owner"), "email_verified": (True,)}
+
+
+def test_lambda_mode_keeps_issuers_as_configured_for_the_lambda_to_expand() -> None:
+    descope = {"provider": "descope", "project_id": "P2abc"}
+    auth = load(issuers=[descope, OIDC]).authorization
+    assert auth.issuers == (descope, OIDC)
+    assert [i.issuer for i in auth.trusted_issuers] == [
+        "https://api.descope.com/P2abc", "https://api.descope.com/v1/apps/P2abc", "P2abc", "https://idp.example.org"]
+
+
+# --- jwt mode: choosing the one native issuer ---------------------------------------------------------------
+def test_jwt_mode_uses_descopes_url_issuer_and_warns_about_the_other_forms() -> None:
+    auth = load(authorizer="jwt", issuers=[{"provider": "descope", "project_id": "P2abc"}]).authorization
+    assert auth.native_issuer is not None
+    assert auth.native_issuer.issuer == "https://api.descope.com/P2abc"
+    assert auth.native_issuer.audiences == ("P2abc",)
+    assert any("P2abc will be rejected" in note for note in auth.notes)
+
+
+def test_jwt_mode_uses_passages_url_issuer() -> None:
+    auth = load(authorizer="jwt", issuers=[{"provider": "passage", "app_id": "app1"}]).authorization
+    assert auth.native_issuer is not None
+    assert auth.native_issuer.issuer == "https://auth.passage.id/v1/apps/app1"
+
+
+def test_jwt_mode_takes_wso2_issuer_with_its_client_id_audiences() -> None:
+    wso2 = {"provider": "wso2", "base_url": "https://is.example.net:9443", "audience": ["client-a", "client-b"]}
+    auth = load(authorizer="jwt", issuers=[wso2]).authorization
+    assert auth.native_issuer is not None
+    assert auth.native_issuer.issuer == "https://is.example.net:9443/oauth2/token"
+    assert auth.native_issuer.audiences == ("client-a", "client-b")
+
+
+def test_jwt_mode_accepts_http_issuer_on_loopback_for_local_runs_with_a_warning() -> None:
+    auth = load(authorizer="jwt", issuers=[{"issuer": "http://127.0.0.1:8555", "audience": "local"}]).authorization
+    assert auth.native_issuer is not None and auth.native_issuer.issuer == "http://127.0.0.1:8555"
+    assert any("local runs only" in note for note in auth.notes)
+
+
+def test_example_issuer_from_cdk_json_is_flagged() -> None:
+    auth = load(issuers=[{"provider": "oidc", "issuer": "https://idp.example.com", "audience": "a"}]).authorization
+    assert any("example.com" in note for note in auth.notes)
+
+
+# --- one test per configuration error -----------------------------------------------------------------------
+def test_unknown_authorizer_mode_names_authorizer() -> None:
+    assert error_field(authorizer="cognito").field == "authorizer"
+
+
+def test_missing_issuers_names_issuers() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config({}.get)
+    assert caught.value.field == "issuers"
+
+
+def test_issuers_that_are_not_json_name_issuers() -> None:
+    assert error_field(issuers="[{not json").field == "issuers"
+
+
+def test_empty_issuer_list_names_issuers() -> None:
+    assert error_field(issuers=[]).field == "issuers"
+
+
+def test_issuer_without_audience_names_the_audience_field() -> None:
+    assert error_field(issuers=[{"issuer": "https://idp.example.org"}]).field == "issuers[0].audience"
+
+
+def test_misspelt_issuer_field_is_named() -> None:
+    problem = error_field(issuers=[{"issuer": "https://idp.example.org", "audiance": "x"}])
+    assert problem.field == "issuers[0].audiance"
+
+
+def test_preset_without_its_id_names_it() -> None:
+    assert error_field(issuers=[{"provider": "descope"}]).field == "issuers[0].project_id"
+
+
+def test_routes_that_are_not_a_list_name_routes() -> None:
+    assert error_field(routes={"GET /x": []}).field == "routes"
+
+
+def test_empty_route_list_names_routes() -> None:
+    assert error_field(routes=[]).field == "routes"
+
+
+def test_route_with_unknown_method_names_the_route() -> None:
+    assert error_field(routes=[{"method": "FETCH", "path": "/x"}]).field == "routes[0]"
+
+
+def test_route_without_method_names_method() -> None:
+    assert error_field(routes=[{"path": "/x"}]).field == "routes[0].method"
+
+
+def test_route_path_without_slash_names_path() -> None:
+    assert error_field(routes=[{"method": "GET", "path": "orders"}]).field == "routes[0].path"
+
+
+def test_route_with_greedy_segment_before_the_end_names_the_route() -> None:
+    assert error_field(routes=[{"method": "GET", "path": "/{proxy+}/x"}]).field == "routes[0]"
+
+
+def test_duplicate_route_names_the_second() -> None:
+    routes = [{"method": "GET", "path": "/x"}, {"method": "get", "path": "/x"}]
+    problem = error_field(routes=routes)
+    assert problem.field == "routes[1]" and "routes[0]" in problem.problem
+
+
+def test_route_with_unknown_field_names_it() -> None:
+    assert error_field(routes=[{"method": "GET", "path": "/x", "scope": ["a"]}]).field == "routes[0].scope"
+
+
+def test_scopes_with_spaces_name_scopes() -> None:
+    assert error_field(routes=[{"method": "GET", "path": "/x", "scopes": ["a b"]}]).field == "routes[0].scopes"
+
+
+def test_claim_rule_with_an_object_value_names_the_claim() -> None:
+    routes = [{"method": "GET", "path": "/x", "claims": {"tenant": {"id": 1}}}]
+    assert error_field(routes=routes).field == "routes[0].claims.tenant"
+
+
+def test_public_route_with_scopes_names_public() -> None:
+    routes = [{"method": "GET", "path": "/x", "public": True, "scopes": ["a"]}]
+    assert error_field(routes=routes).field == "routes[0].public"
+
+
+def test_public_that_is_not_a_boolean_names_public() -> None:
+    assert error_field(routes=[{"method": "GET", "path": "/x", "public": "yes"}]).field == "routes[0].public"
+
+
+@pytest.mark.parametrize("ttl", [-1, 3601, "5m", 1.5, True])
+def test_cache_ttl_outside_zero_to_an_hour_names_cache_ttl(ttl: Any) -> None:
+    assert error_field(cacheTtlSeconds=ttl).field == "cacheTtlSeconds"
+
+
+def test_unknown_lambda_response_names_it() -> None:
+    assert error_field(lambdaResponse="policy").field == "lambdaResponse"
+
+
+def test_bad_throttle_names_the_limit() -> None:
+    assert error_field(throttle={"rateLimit": 0}).field == "throttle.rateLimit"
+    assert error_field(throttle={"burst": 5}).field == "throttle.burst"
+
+
+def test_unbounded_or_odd_log_retention_names_it() -> None:
+    assert error_field(logRetentionDays=0).field == "logRetentionDays"
+    assert error_field(logRetentionDays=31).field == "logRetentionDays"
+
+
+def test_bad_stack_name_names_it() -> None:
+    assert error_field(stackName="my stack").field == "stackName"
+
+
+def test_jwt_mode_refuses_two_issuers() -> None:
+    problem = error_field(authorizer="jwt", issuers=[OIDC, {"issuer": "https://other.example.org", "audience": "a"}])
+    assert problem.field == "issuers" and "exactly one issuer" in problem.problem
+
+
+def test_jwt_mode_narrows_one_descope_preset_instead_of_refusing_it() -> None:
+    """One Descope preset is one configured issuer, though it expands to three ``iss`` forms."""
+    assert load(authorizer="jwt", issuers=[{"provider": "descope", "project_id": "P2abc"}]).authorization.mode == "jwt"
+
+
+def test_jwt_mode_refuses_descopes_bare_project_id_issuer_and_says_why() -> None:
+    descope = {"provider": "descope", "project_id": "P2abc", "issuer_forms": ["bare"]}
+    problem = error_field(authorizer="jwt", issuers=[descope])
+    assert problem.field == "issuers[0].issuer_forms"
+    assert "bare project-ID" in problem.problem and "AWS API Gateway" in problem.problem
+
+
+def test_jwt_mode_refuses_a_non_https_issuer() -> None:
+    problem = error_field(authorizer="jwt", issuers=[{"issuer": "http://idp.example.org", "audience": "a"}])
+    assert problem.field == "issuers[0].issuer" and "https" in problem.problem
+
+
+def test_jwt_mode_refuses_a_bare_issuer_with_its_own_jwks_uri() -> None:
+    spec = {"issuer": "my-tenant", "audience": "a", "jwks_uri": "https://idp.example.org/keys"}
+    problem = error_field(authorizer="jwt", issuers=[spec])
+    assert problem.field == "issuers[0].issuer" and "https issuer URL" in problem.problem
+
+
+def test_jwt_mode_refuses_a_private_ca_bundle() -> None:
+    spec = {**OIDC, "ca_bundle": "/var/task/ca.pem"}
+    assert error_field(authorizer="jwt", issuers=[spec]).field == "issuers[0].ca_bundle"
+
+
+def test_jwt_mode_refuses_token_type_checks_it_cannot_do() -> None:
+    spec = {**OIDC, "token_types": ["at+jwt"]}
+    assert error_field(authorizer="jwt", issuers=[spec]).field == "issuers[0].token_types"
+
+
+def test_jwt_mode_refuses_ec_only_algorithms() -> None:
+    spec = {**OIDC, "algorithms": ["ES256"]}
+    assert error_field(authorizer="jwt", issuers=[spec]).field == "issuers[0].algorithms"
+
+
+def test_jwt_mode_refuses_more_than_fifty_audiences() -> None:
+    spec = {"issuer": "https://idp.example.org", "audience": [f"aud-{n}" for n in range(51)]}
+    assert error_field(authorizer="jwt", issuers=[spec]).field == "issuers[0].audience"
+
+
+def test_jwt_mode_refuses_claim_rules_naming_the_route() -> None:
+    routes = [{"method": "GET", "path": "/x"}, {"method": "GET", "path": "/admin", "claims": {"role": "admin"}}]
+    problem = error_field(authorizer="jwt", routes=routes)
+    assert problem.field == "routes[1].claims" and "GET /admin" in problem.problem
+
+
+def test_jwt_mode_refuses_more_than_ten_scopes_on_a_route() -> None:
+    routes = [{"method": "GET", "path": "/x", "scopes": [f"s{n}" for n in range(11)]}]
+    assert error_field(authorizer="jwt", routes=routes).field == "routes[0].scopes"
+
+
+def test_lambda_mode_allows_what_jwt_mode_refuses() -> None:
+    routes = [{"method": "GET", "path": "/x", "claims": {"role": "admin"}, "scopes": [f"s{n}" for n in range(11)]}]
+    issuers = [OIDC, {"provider": "descope", "project_id": "P2abc", "issuer_forms": ["bare"]}]
+    assert load(authorizer="lambda", issuers=issuers, routes=routes).authorization.mode == "lambda"

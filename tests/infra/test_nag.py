@@ -1,0 +1,63 @@
+"""cdk-nag's AwsSolutions checks run on every synthesis of the app, pass in both modes, and each acknowledgement
+is justified in code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import Validations
+
+from infra import JwtAuthorization
+from infra.cdk_app import build_app
+
+from .conftest import SKIP_BUNDLING, Synthesized
+
+JUSTIFIED_RULES = {"AwsSolutions::AwsSolutions-APIG4"}  # public routes, by configuration
+
+
+def errors(report_path: Path) -> list[dict[str, Any]]:
+    report = json.loads(report_path.read_text())
+    return [v for plugin in report["pluginReports"] for v in plugin["violations"] if v["severity"] == "error"]
+
+
+def acknowledgements(context: dict[str, Any], tmp_path: Path) -> dict[str, dict[str, str]]:
+    app = build_app({**SKIP_BUNDLING, **context}, outdir=str(tmp_path))
+    found = {}
+    for construct in app.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                found[construct.node.path] = dict(entry.data)
+    return found
+
+
+def test_both_modes_pass_aws_solutions_checks(lambda_stack: Synthesized, lambda_custom_stack: Synthesized,
+                                               jwt_stack: Synthesized) -> None:
+    for stack in (lambda_stack, lambda_custom_stack, jwt_stack):
+        assert errors(stack.outdir / "validation-report.json") == []
+
+
+def test_aws_solutions_checks_really_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the acknowledgement, the public route fails APIG4 and synthesis stops."""
+    monkeypatch.setattr(JwtAuthorization, "acknowledge_public_route", lambda self, spec, route: None)
+    app = build_app(SKIP_BUNDLING, outdir=str(tmp_path))
+    with pytest.raises(RuntimeError, match="AwsSolutions-APIG4"):
+        app.synth()
+    failures = errors(tmp_path / "validation-report.json")
+    assert [f["ruleName"] for f in failures] == ["AwsSolutions-APIG4"]
+    assert failures[0]["violatingConstructs"][0]["constructPath"].endswith("/GET--health/Resource")
+
+
+def test_only_public_routes_are_acknowledged_each_with_its_reason(tmp_path: Path) -> None:
+    found = acknowledgements({}, tmp_path)
+    assert set(found) == {"JwtAuthorizerApi/HttpApi/GET--health"}
+    for rules in found.values():
+        assert set(rules) <= JUSTIFIED_RULES
+        for reason in rules.values():
+            assert "GET /health" in reason and '"public": true' in reason and len(reason) > 40
+
+
+def test_a_configuration_without_public_routes_needs_no_acknowledgement(tmp_path: Path) -> None:
+    assert acknowledgements({"routes": [{"method": "GET", "path": "/hello"}]}, tmp_path) == {}

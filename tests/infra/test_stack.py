@@ -1,0 +1,245 @@
+"""The synthesized template of each mode: authorizer on every non-public route, the right payload and responses,
+identity sources, cache TTL, JWT issuer/audience/scopes, the Lambda's AUTH_* equal to the configuration, and the
+functions, logs and stage as deployed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aws_cdk.assertions import Match
+
+from authorizer.config import load_config
+from infra.cdk_app import cdk_json_context
+
+from .conftest import CUSTOM_ROUTES, DESCOPE, Synthesized, synthesize
+
+
+def routes_by_key(stack: Synthesized) -> dict[str, dict[str, Any]]:
+    return {r["Properties"]["RouteKey"]: r["Properties"] for r in stack.resources("AWS::ApiGatewayV2::Route").values()}
+
+
+def only(resources: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    assert len(resources) == 1, list(resources)
+    return next(iter(resources.items()))
+
+
+def authorizer_function(stack: Synthesized) -> dict[str, Any]:
+    functions = stack.resources("AWS::Lambda::Function")
+    (props,) = [f["Properties"] for f in functions.values() if f["Properties"]["Handler"] == "authorizer.handler.handler"]
+    return props
+
+
+# --- lambda mode ----------------------------------------------------------------------------------------------
+def test_lambda_mode_is_a_request_authorizer_with_payload_2_and_iam_responses(lambda_stack: Synthesized) -> None:
+    _, authorizer = only(lambda_stack.resources("AWS::ApiGatewayV2::Authorizer"))
+    props = authorizer["Properties"]
+    assert props["AuthorizerType"] == "REQUEST"
+    assert props["AuthorizerPayloadFormatVersion"] == "2.0"
+    assert props["EnableSimpleResponses"] is False
+    assert props["IdentitySource"] == ["$request.header.Authorization"]
+    assert props["AuthorizerResultTtlInSeconds"] == 300
+
+
+def test_lambda_mode_protects_every_non_public_route_with_its_authorizer(lambda_stack: Synthesized) -> None:
+    authorizer_id, _ = only(lambda_stack.resources("AWS::ApiGatewayV2::Authorizer"))
+    routes = routes_by_key(lambda_stack)
+    assert set(routes) == {"GET /hello", "GET /orders", "POST /orders", "GET /health"}
+    for key in ("GET /hello", "GET /orders", "POST /orders"):
+        assert routes[key]["AuthorizationType"] == "CUSTOM", key
+        assert routes[key]["AuthorizerId"] == {"Ref": authorizer_id}, key
+        assert "AuthorizationScopes" not in routes[key], "scopes are the Lambda's job in lambda mode"
+    assert routes["GET /health"]["AuthorizationType"] == "NONE"
+    assert "AuthorizerId" not in routes["GET /health"]
+
+
+def test_lambda_auth_environment_equals_the_configuration(lambda_stack: Synthesized) -> None:
+    variables = authorizer_function(lambda_stack)["Environment"]["Variables"]
+    assert json.loads(variables["AUTH_ISSUERS"]) == cdk_json_context()["issuers"]
+    assert json.loads(variables["AUTH_ROUTES"]) == {
+        "GET /orders": {"scopes": ["orders:read"]},
+        "POST /orders": {"scopes": ["orders:write"]},
+    }
+    assert variables["AUTH_RESPONSE"] == "iam"
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "jwt-authorizer"
+    assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert load_config(variables).routes["GET /orders"].scopes == ("orders:read",)  # what the cold start reads
+
+
+def test_custom_lambda_config_reaches_authorizer_and_lambda(lambda_custom_stack: Synthesized) -> None:
+    _, authorizer = only(lambda_custom_stack.resources("AWS::ApiGatewayV2::Authorizer"))
+    props = authorizer["Properties"]
+    assert props["EnableSimpleResponses"] is True
+    assert props["AuthorizerPayloadFormatVersion"] == "2.0"
+    assert props["AuthorizerResultTtlInSeconds"] == 120
+    # simple responses + caching + route rules: the cache key must include the route
+    assert props["IdentitySource"] == ["$request.header.Authorization", "$context.routeKey"]
+    variables = authorizer_function(lambda_custom_stack)["Environment"]["Variables"]
+    assert json.loads(variables["AUTH_ISSUERS"]) == lambda_custom_stack.context["issuers"]  # presets unexpanded
+    assert json.loads(variables["AUTH_ROUTES"]) == {
+        "GET /orders/{id}": {"scopes": ["orders:read", "orders:admin"]},
+        "ANY /admin/{proxy+}": {"scopes": [], "claims": {"roles": ["admin"], "email_verified": True}},
+    }
+    assert variables["AUTH_RESPONSE"] == "simple"
+    routes = routes_by_key(lambda_custom_stack)
+    assert {k for k, r in routes.items() if r["AuthorizationType"] == "CUSTOM"} == {
+        r["method"] + " " + r["path"] for r in CUSTOM_ROUTES if not r.get("public")}
+
+
+def test_authorizer_lambda_may_be_invoked_by_this_apis_authorizer_only(lambda_stack: Synthesized) -> None:
+    authorizer_id, _ = only(lambda_stack.resources("AWS::ApiGatewayV2::Authorizer"))
+    permissions = [p["Properties"] for p in lambda_stack.resources("AWS::Lambda::Permission").values()
+                   if "authorizers/" in json.dumps(p["Properties"].get("SourceArn"))]
+    (permission,) = permissions
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    assert permission["Action"] == "lambda:InvokeFunction"
+    source = json.dumps(permission["SourceArn"])
+    assert '{"Ref": "%s"}' % authorizer_id in source
+    uri = json.dumps(only(lambda_stack.resources("AWS::ApiGatewayV2::Authorizer"))[1]["Properties"]["AuthorizerUri"])
+    assert ":lambda:path/2015-03-31/functions/" in uri and "/invocations" in uri
+
+
+# --- jwt mode -------------------------------------------------------------------------------------------------
+def test_jwt_mode_uses_the_native_authorizer_with_issuer_and_audience(jwt_stack: Synthesized) -> None:
+    _, authorizer = only(jwt_stack.resources("AWS::ApiGatewayV2::Authorizer"))
+    props = authorizer["Properties"]
+    assert props["AuthorizerType"] == "JWT"
+    assert props["IdentitySource"] == ["$request.header.Authorization"]
+    assert props["JwtConfiguration"] == {
+        "Issuer": f"https://api.descope.com/{DESCOPE['project_id']}",
+        "Audience": [DESCOPE["project_id"]],
+    }
+
+
+def test_jwt_mode_deploys_no_lambda_authorizer(jwt_stack: Synthesized) -> None:
+    handlers = [f["Properties"]["Handler"] for f in jwt_stack.resources("AWS::Lambda::Function").values()]
+    assert handlers == ["sample_backend.handler.handler"]
+    assert "authorizers/" not in json.dumps(jwt_stack.resources("AWS::Lambda::Permission"))
+
+
+def test_jwt_mode_routes_carry_their_scopes(jwt_stack: Synthesized) -> None:
+    authorizer_id, _ = only(jwt_stack.resources("AWS::ApiGatewayV2::Authorizer"))
+    routes = routes_by_key(jwt_stack)
+    assert routes["GET /orders/{id}"]["AuthorizationScopes"] == ["orders:read", "orders:admin"]
+    assert "AuthorizationScopes" not in routes["GET /hello"]
+    for key in ("GET /hello", "GET /orders/{id}"):
+        assert routes[key]["AuthorizationType"] == "JWT"
+        assert routes[key]["AuthorizerId"] == {"Ref": authorizer_id}
+    assert routes["GET /health"]["AuthorizationType"] == "NONE"
+
+
+def warnings(stack: Synthesized) -> list[str]:
+    report = json.loads((stack.outdir / "validation-report.json").read_text())
+    return [v["description"] for plugin in report["pluginReports"] for v in plugin["violations"]
+            if v["severity"] == "warning"]
+
+
+def test_jwt_mode_warns_which_descope_issuer_forms_it_rejects(jwt_stack: Synthesized) -> None:
+    project_id = DESCOPE["project_id"]
+    assert any(f"tokens with iss https://api.descope.com/v1/apps/{project_id}, {project_id} will be rejected" in w
+               for w in warnings(jwt_stack)), warnings(jwt_stack)
+
+
+def test_shipped_example_issuer_is_flagged_at_synthesis(lambda_stack: Synthesized) -> None:
+    assert any("example.com issuer" in w for w in warnings(lambda_stack))
+
+
+# --- both modes: functions, roles, logs, stage, outputs -----------------------------------------------------
+def test_functions_run_arm64_on_the_newest_python_with_powertools_settings(lambda_stack: Synthesized) -> None:
+    functions = lambda_stack.resources("AWS::Lambda::Function")
+    assert len(functions) == 2
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.14"
+        assert props["Architectures"] == ["arm64"]
+        variables = props["Environment"]["Variables"]
+        assert variables["POWERTOOLS_SERVICE_NAME"] in ("jwt-authorizer", "sample-backend")
+        assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
+        assert variables["POWERTOOLS_TRACE_DISABLED"] == "true"
+        assert "TracingConfig" not in props
+        assert "LogGroup" in props["LoggingConfig"]
+
+
+def test_every_log_group_has_bounded_retention(lambda_stack: Synthesized, lambda_custom_stack: Synthesized) -> None:
+    groups = lambda_stack.resources("AWS::Logs::LogGroup")
+    assert len(groups) == 3  # authorizer, backend, access logs
+    assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {30}
+    custom = lambda_custom_stack.resources("AWS::Logs::LogGroup")
+    assert {g["Properties"]["RetentionInDays"] for g in custom.values()} == {14}
+
+
+def test_roles_may_only_write_their_own_log_group(lambda_stack: Synthesized) -> None:
+    roles = lambda_stack.resources("AWS::IAM::Role")
+    assert len(roles) == 2
+    for role in roles.values():
+        assert "ManagedPolicyArns" not in role["Properties"]
+        assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+            "Service": "lambda.amazonaws.com"}
+    log_groups = set(lambda_stack.resources("AWS::Logs::LogGroup"))
+    for policy in lambda_stack.resources("AWS::IAM::Policy").values():
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Effect"] == "Allow"
+        assert sorted(statement["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+        assert statement["Resource"]["Fn::GetAtt"][0] in log_groups
+
+
+def test_stage_writes_json_access_logs_with_the_authorizer_error(lambda_stack: Synthesized) -> None:
+    _, stage = only(lambda_stack.resources("AWS::ApiGatewayV2::Stage"))
+    props = stage["Properties"]
+    assert props["StageName"] == "$default"
+    assert props["AutoDeploy"] is True
+    log_format = json.loads(props["AccessLogSettings"]["Format"])
+    assert log_format["authorizerError"] == "$context.authorizer.error"
+    assert log_format["requestId"] == "$context.requestId"
+    access_logs = props["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
+    assert access_logs in lambda_stack.resources("AWS::Logs::LogGroup")
+
+
+def test_stage_has_default_throttling(lambda_stack: Synthesized, lambda_custom_stack: Synthesized) -> None:
+    lambda_stack.template.has_resource_properties("AWS::ApiGatewayV2::Stage", {
+        "DefaultRouteSettings": {"ThrottlingRateLimit": Match.any_value(), "ThrottlingBurstLimit": Match.any_value()}})
+    lambda_custom_stack.template.has_resource_properties("AWS::ApiGatewayV2::Stage", {
+        "DefaultRouteSettings": {"ThrottlingRateLimit": 20, "ThrottlingBurstLimit": 40}})
+
+
+def test_outputs_are_the_api_url_and_the_authorizer_mode(lambda_stack: Synthesized, jwt_stack: Synthesized) -> None:
+    for stack, mode in ((lambda_stack, "lambda"), (jwt_stack, "jwt")):
+        outputs = stack.json["Outputs"]
+        assert outputs["AuthorizerMode"]["Value"] == mode
+        assert "execute-api" in json.dumps(outputs["ApiUrl"]["Value"])
+
+
+def test_routes_integrate_the_sample_backend(lambda_stack: Synthesized) -> None:
+    _, integration = only(lambda_stack.resources("AWS::ApiGatewayV2::Integration"))
+    props = integration["Properties"]
+    assert props["IntegrationType"] == "AWS_PROXY"
+    assert props["PayloadFormatVersion"] == "2.0"
+    backend = [k for k, f in lambda_stack.resources("AWS::Lambda::Function").items()
+               if f["Properties"]["Handler"] == "sample_backend.handler.handler"]
+    assert props["IntegrationUri"]["Fn::GetAtt"][0] == backend[0]
+
+
+# --- the local profile: bundling skipped ----------------------------------------------------------------------
+def test_skipped_bundling_leaves_each_asset_holding_its_package_alone(lambda_stack: Synthesized) -> None:
+    functions = lambda_stack.resources("AWS::Lambda::Function").values()
+    assets = {f["Properties"]["Handler"]: lambda_stack.outdir / f["Metadata"]["aws:asset:path"] for f in functions}
+    assert {h: p.relative_to(lambda_stack.outdir).as_posix() for h, p in assets.items()} == {
+        "authorizer.handler.handler": "lambda-src/authorizer",
+        "sample_backend.handler.handler": "lambda-src/sample_backend",
+    }
+    assert [p.name for p in assets["authorizer.handler.handler"].iterdir()] == ["authorizer"]
+    assert [p.name for p in assets["sample_backend.handler.handler"].iterdir()] == ["sample_backend"]
+    staged = assets["authorizer.handler.handler"] / "authorizer"
+    assert (staged / "handler.py").is_file() and (staged / "requirements.txt").is_file()
+    assert not list(staged.rglob("__pycache__"))
+    assert (assets["sample_backend.handler.handler"] / "sample_backend" / "handler.py").is_file()
+
+
+def test_local_profile_synthesizes_jwt_mode_with_a_loopback_issuer(tmp_path: Path) -> None:
+    local = synthesize(tmp_path, {"authorizer": "jwt",
+                                  "issuers": [{"issuer": "http://127.0.0.1:8555", "audience": "local-api"}]})
+    _, authorizer = only(local.resources("AWS::ApiGatewayV2::Authorizer"))
+    assert authorizer["Properties"]["JwtConfiguration"] == {"Issuer": "http://127.0.0.1:8555",
+                                                            "Audience": ["local-api"]}
+    assert any("local runs only" in w for w in warnings(local))
