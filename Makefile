@@ -27,3 +27,9 @@ test: setup
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .hypothesis
+
+demo: setup
+	$(PY) -m local demo
+
+local: setup
+	$(PY) -m local serve

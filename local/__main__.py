@@ -1,0 +1,7 @@
+"""``python -m local demo`` (what ``make demo`` runs) and ``python -m local serve`` (``make local``)."""
+
+import sys
+
+from local.cli import main
+
+sys.exit(main())

@@ -1,0 +1,137 @@
+"""The embedded local stack: the development OIDC issuer plus the *synthesized* CDK stack, served on 127.0.0.1.
+
+``LocalStack`` starts the issuer (unless given another issuer URL), synthesizes the real app (``python app.py``
+with ``CDK_CONTEXT_JSON``, exactly what ``cdk synth -c ...`` runs) with bundling skipped and the issuer as
+configuration, then serves the template with ``local.gateway.LocalHttpApi``, each Lambda in a warm worker process.
+What runs here is what ``cdk deploy`` would deploy with that configuration.
+
+    with LocalStack("lambda") as stack:
+        token = stack.client_token("orders-oidc-reader")
+        requests.get(stack.url + "/orders", headers={"Authorization": f"Bearer {token}"})
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import requests
+
+from local.gateway import LocalHttpApi
+from local.issuer import DEV_DESCOPE_PROJECT, DEV_ORDERS_AUDIENCE, DEV_PASSAGE_APP, DevIssuer, default_clients
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STACK_NAME = "JwtAuthorizerLocal"
+MODES = ("lambda", "jwt")
+
+
+class SynthError(RuntimeError):
+    """``python app.py`` refused the configuration or failed; the message holds its output."""
+
+
+def dev_issuers(issuer: DevIssuer, mode: str) -> list[dict[str, Any]]:
+    """The ``issuers`` context for the dev issuer. Lambda mode trusts all four provider shapes at once (through
+    the same presets a deployment uses, pointed at the local stand-in); native JWT mode takes exactly one."""
+    oidc = {"provider": "oidc", "issuer": issuer.issuer_url("oidc"), "audience": DEV_ORDERS_AUDIENCE}
+    if mode == "jwt":
+        return [oidc]
+    wso2_clients = [c.client_id for c in default_clients() if c.profile == "wso2"]
+    return [
+        oidc,
+        {"provider": "descope", "project_id": DEV_DESCOPE_PROJECT, "base_url": issuer.base_url("descope")},
+        {"provider": "passage", "app_id": DEV_PASSAGE_APP, "base_url": issuer.base_url("passage")},
+        {"provider": "wso2", "base_url": issuer.base_url("wso2"), "audience": wso2_clients},
+    ]
+
+
+def synthesize(context: dict[str, Any], outdir: Path) -> Path:
+    """Run the CDK app as the CLI would, bundling skipped (dependencies come from this venv). Returns ``outdir``."""
+    env = {**os.environ, "CDK_OUTDIR": str(outdir), "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+           "CDK_CONTEXT_JSON": json.dumps({"aws:cdk:bundling-stacks": [], "stackName": STACK_NAME, **context})}
+    result = subprocess.run([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=600)
+    if result.returncode != 0:
+        raise SynthError((result.stderr or result.stdout).strip()[-4000:])
+    return outdir
+
+
+class LocalStack:
+    """Issuer + synthesized stack + local HTTP API. Use as a context manager, or ``start()``/``stop()``."""
+
+    def __init__(self, mode: str = "lambda", *, issuer: DevIssuer | None = None, issuer_url: str | None = None,
+                 audience: str | Sequence[str] | None = None, context: dict[str, Any] | None = None,
+                 workdir: str | os.PathLike[str] | None = None, port: int = 0, issuer_port: int = 0,
+                 log_sink: Any = None, concurrency: int = 1) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if issuer_url is not None and audience is None:
+            raise ValueError("an external issuer needs its audience")
+        self.mode = mode
+        self._own_issuer = issuer is None and issuer_url is None
+        self.issuer = issuer if issuer is not None else (
+            DevIssuer(clients=default_clients(), port=issuer_port, admin=True) if self._own_issuer else None)
+        self.issuer_url = issuer_url
+        self.audience = audience
+        self.context = dict(context or {})
+        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="local-stack-")
+        self.workdir = Path(workdir or self._tmp.name)
+        self.port = port
+        self.log_sink = log_sink
+        self.concurrency = concurrency
+        self.api: LocalHttpApi | None = None
+
+    @property
+    def url(self) -> str:
+        if self.api is None:
+            raise RuntimeError("the local stack is not started")
+        return self.api.url
+
+    def issuers_context(self) -> list[dict[str, Any]]:
+        if self.issuer_url is not None:  # any issuer, e.g. a real IdP on a private network
+            return [{"provider": "oidc", "issuer": self.issuer_url, "audience": self.audience}]
+        return dev_issuers(self.issuer, self.mode)
+
+    def start(self) -> LocalStack:
+        if self.issuer is not None and self._own_issuer:
+            self.issuer.start()
+        outdir = self.workdir / f"cdk.out-{self.mode}"
+        context = {"authorizer": self.mode, "issuers": self.issuers_context(), **self.context}
+        try:
+            synthesize(context, outdir)
+            self.api = LocalHttpApi.from_assembly(outdir, STACK_NAME, port=self.port, log_sink=self.log_sink,
+                                                  concurrency=self.concurrency).start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.api is not None:
+            self.api.close()
+            self.api = None
+        if self.issuer is not None and self._own_issuer:
+            self.issuer.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def client_token(self, client_id: str, scope: str | None = None) -> str:
+        """An access token from the dev issuer's token endpoint, by the client-credentials grant."""
+        client = next(c for c in default_clients() if c.client_id == client_id)
+        data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+        response = requests.post(self.issuer.token_url(client.profile), data=data,
+                                 auth=(client.client_id, client.client_secret), timeout=5)
+        response.raise_for_status()
+        return response.json()["access_token"]
