@@ -126,6 +126,13 @@ class ClaimRuleError(AuthorizationError):
     reason = "claim_rule_not_met"
 
 
+# --- configuration at run time ---------------------------------------------------------------------------
+class ConfigUnavailableError(AuthorizationError):
+    """No valid configuration has been read from the SSM parameter yet: every token is denied."""
+
+    reason = "config_unavailable"
+
+
 # --- fetching -----------------------------------------------------------------------------------------------
 class FetchError(Exception):
     """A discovery or JWKS fetch failed (network, status, size, content). Never reaches API Gateway."""

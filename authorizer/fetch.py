@@ -63,5 +63,5 @@ class JsonFetcher:
                         raise FetchError(url, f"no complete response within {self.timeout:g} s")
                     chunks.append(chunk)
                 return b"".join(chunks)
-        except requests.RequestException as problem:
+        except (requests.RequestException, OSError) as problem:  # OSError: e.g. a ca_bundle that is not there
             raise FetchError(url, f"{type(problem).__name__}: request failed") from None

@@ -2,40 +2,124 @@
 
 Configuration is read and validated at import, once per cold start: an invalid ``AUTH_*`` variable fails the
 cold start with a message naming it, so a misconfigured authorizer never answers (API Gateway returns 500).
+With ``AUTH_CONFIG_PARAMETER`` the issuers and routes come from SSM instead (``remote_config.py``): read here,
+re-read after ``AUTH_CONFIG_MAX_AGE_SECONDS``; a bad parameter is logged and denies, it never fails a request.
 Keys are prefetched here too; a prefetch failure is logged and the first request tries again.
+
+Each invocation writes one EMF metrics document (``observability.py``). What a warm request does not need —
+boto3 and Powertools parameters, the X-Ray SDK — is imported only when configured.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from .authorize import Authorizer, Unauthorized
+from .config import AuthorizerConfig, load_config
 from .errors import ConfigError
-from .events import REST_REQUEST, REST_TOKEN, read_event
+from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, read_event
+from .observability import DecisionMetrics, make_fetcher, service_name, start_tracer
 from .policy import deny_policy
+from .verifier import TokenVerifier
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "jwt-authorizer"))
+logger = Logger(service=service_name(os.environ))
+METRICS = DecisionMetrics.from_environment(os.environ)
+TRACER = start_tracer(os.environ, logger)  # None unless tracing is enabled in Lambda
 
+
+class StaticConfig:
+    """The configuration of the environment: one Authorizer for the life of the process."""
+
+    def __init__(self, authorizer: Authorizer) -> None:
+        self.authorizer = authorizer
+
+    def current(self) -> Authorizer:
+        return self.authorizer
+
+
+def _cold_start() -> tuple[AuthorizerConfig, Any]:
+    try:
+        config = load_config(os.environ)
+        max_age = _parameter_max_age(config)
+    except ConfigError as problem:
+        logger.error("invalid authorizer configuration", field=problem.field, problem=problem.problem)
+        raise
+    fetcher = make_fetcher(config.jwks_timeout_seconds, TRACER)  # one connection pool across rebuilds
+    jwks_log = METRICS.jwks_log(logger)
+
+    def build(config: AuthorizerConfig) -> Authorizer:
+        verifier = TokenVerifier(config.issuers, fetcher=fetcher, leeway=config.leeway_seconds,
+                                 max_age=config.jwks_max_age_seconds, cooldown=config.jwks_cooldown_seconds,
+                                 log=jwks_log)
+        return Authorizer(config, verifier=verifier, logger=logger, observe=METRICS.observe)
+
+    if not config.config_parameter:
+        return config, StaticConfig(build(config))
+    from .remote_config import RemoteConfig
+
+    if "AUTH_ISSUERS" in os.environ:
+        logger.warning("AUTH_ISSUERS is ignored while AUTH_CONFIG_PARAMETER is set: issuers come from the parameter",
+                       parameter=config.config_parameter)
+    source = RemoteConfig(config, build, max_age=max_age or 60, read=_traced_read(), logger=logger,
+                          on_failure=METRICS.config_refresh_failed, observe=METRICS.observe)
+    source.refresh()
+    return config, source
+
+
+def _parameter_max_age(config: AuthorizerConfig) -> int | None:
+    if not config.config_parameter:
+        return None
+    from .remote_config import max_age_from
+
+    return max_age_from(os.environ)
+
+
+def _traced_read() -> Any:
+    from .remote_config import read_parameter
+
+    if TRACER is None:
+        return read_parameter
+
+    def read(name: str, max_age: int) -> Any:
+        with TRACER.provider.in_subsegment("## config parameter"):
+            return read_parameter(name, max_age)
+
+    return read
+
+
+CONFIG, CONFIG_SOURCE = _cold_start()
 try:
-    AUTHORIZER = Authorizer.from_environment(os.environ, logger=logger)
-except ConfigError as problem:
-    logger.error("invalid authorizer configuration", field=problem.field, problem=problem.problem)
-    raise
-AUTHORIZER.prefetch()
+    CONFIG_SOURCE.current().prefetch()
+except Exception:  # the caches log fetch failures themselves; nothing else may fail the cold start either
+    logger.exception("JWKS prefetch failed; the first request tries again")
+
+
+def current_authorizer() -> Authorizer:
+    """The Authorizer for the configuration in force now (the environment's, or the parameter's)."""
+    return CONFIG_SOURCE.current()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    authorizer = None
     try:
-        return AUTHORIZER.authorize(event, getattr(context, "aws_request_id", None))
+        authorizer = CONFIG_SOURCE.current()
+        return authorizer.authorize(event, getattr(context, "aws_request_id", None))
     except Unauthorized:
         raise Exception("Unauthorized") from None  # REST: API Gateway answers 401 for exactly this message
     except Exception:  # fail closed: a bug must deny, never surface as a 500 or an Allow
         logger.exception("authorizer error; denying")
-        if read_event(event).shape in (REST_TOKEN, REST_REQUEST):
+        shape = read_event(event).shape
+        METRICS.observe("deny", "internal_error", shape)
+        if shape in (REST_TOKEN, REST_REQUEST):
             raise Exception("Unauthorized") from None
-        if isinstance(event, dict) and event.get("version") == "2.0" and AUTHORIZER.config.response == "simple":
+        if shape == HTTP_V2 and CONFIG.response == "simple":
             return {"isAuthorized": False}
         return deny_policy(None)
+    finally:
+        caches = getattr(getattr(authorizer, "verifier", None), "caches", None) or {}
+        METRICS.flush((time.perf_counter() - started) * 1000.0, caches.values())

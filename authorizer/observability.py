@@ -1,0 +1,218 @@
+"""What the authorizer tells operators: one CloudWatch EMF document per invocation, X-Ray traces when enabled.
+
+Metrics go through Powertools ``Metrics`` (namespace ``POWERTOOLS_METRICS_NAMESPACE``, default ``JwtAuthorizer``;
+service ``POWERTOOLS_SERVICE_NAME``, default ``jwt-authorizer``). Each invocation flushes exactly one document:
+
+| metric                | unit         | emitted                                                              |
+|-----------------------|--------------|----------------------------------------------------------------------|
+| ``Allowed``/``Denied``| Count        | once per decision                                                    |
+| ``VerificationLatency``| Milliseconds| once per invocation: event in → response out                         |
+| ``JwksFetchOk``       | Count        | JWKS (or discovery + JWKS) refreshes that succeeded since last flush |
+| ``JwksFetchFailed``   | Count        | refreshes that failed (network, status, size, no usable key)         |
+| ``JwksStaleServed``   | Count        | failed refreshes after which the held keys kept serving              |
+| ``ConfigRefreshFailed``| Count       | the SSM configuration could not be read or was invalid               |
+
+Dimension sets: ``[service]`` (totals to alarm on) and ``[service, Outcome, Reason]``, where ``Outcome`` is
+``allow``/``deny`` and ``Reason`` is a stable code from ``errors.py`` (``ok`` when allowed) — a few dozen values
+at most. Nothing per-request (issuer, sub, route) is ever a dimension.
+
+Tracing is off unless the function runs in Lambda with ``POWERTOOLS_TRACE_DISABLED`` not true; only then is
+the X-Ray SDK imported (it costs ~0.4 s of cold start), and JWKS/discovery fetches get a subsegment each.
+
+    metrics = DecisionMetrics(Metrics(namespace="JwtAuthorizer", service="jwt-authorizer"))
+    authorizer = Authorizer(config, observe=metrics.observe)
+    ...
+    metrics.flush(latency_ms=0.2, caches=authorizer.verifier.caches.values())
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import weakref
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import urlsplit
+
+from .fetch import JsonFetcher
+
+DEFAULT_NAMESPACE = "JwtAuthorizer"
+DEFAULT_SERVICE = "jwt-authorizer"
+_REASON = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_TRUE = ("1", "true", "yes", "on")
+_MAX_TEMPLATES = 512  # reasons are a fixed set of codes; this only bounds memory against a bug
+
+
+def service_name(environ: Mapping[str, str] = os.environ) -> str:
+    return environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
+
+
+def metrics_enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    """Powertools' own switches: ``POWERTOOLS_METRICS_DISABLED``, or ``POWERTOOLS_DEV`` without it."""
+    disabled = environ.get("POWERTOOLS_METRICS_DISABLED")
+    if disabled is not None:
+        return disabled.strip().lower() not in _TRUE
+    return environ.get("POWERTOOLS_DEV", "").strip().lower() not in _TRUE
+
+
+def tracing_enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    """Powertools' rule: in Lambda (not SAM local), unless ``POWERTOOLS_TRACE_DISABLED`` is true."""
+    if environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in _TRUE:
+        return False
+    return bool(environ.get("LAMBDA_TASK_ROOT")) and not environ.get("AWS_SAM_LOCAL")
+
+
+class DecisionMetrics:
+    """Collects one invocation's metrics in plain attributes, then writes them as one EMF document.
+
+    ``metrics`` is a Powertools ``Metrics``; ``None`` turns every method into a no-op (metrics disabled).
+    """
+
+    def __init__(self, metrics: Any | None) -> None:
+        self.metrics = metrics
+        self.service = getattr(getattr(metrics, "provider", None), "service", None) or DEFAULT_SERVICE
+        self._outcome: str | None = None
+        self._reason = "ok"
+        self._fetch_failed = 0
+        self._stale_served = 0
+        self._fetch_attempts = 0
+        self._config_failed = 0
+        self._seen_fetches: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+        self._templates: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> DecisionMetrics:
+        if not metrics_enabled(environ):
+            return cls(None)
+        from aws_lambda_powertools.metrics import Metrics
+
+        return cls(Metrics(namespace=environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
+                           service=service_name(environ)))
+
+    # --- the Authorizer's observe seam: (outcome, reason, shape) --------------------------------------------
+    def observe(self, outcome: str, reason: str | None, shape: str) -> None:
+        self._outcome = "allow" if outcome == "allow" else "deny"
+        self._reason = reason if reason and _REASON.fullmatch(reason) else ("ok" if outcome == "allow" else "other")
+
+    # --- JWKS: the caches' log callback reports failures; their ``fetches`` counters give the attempts ------
+    def jwks_log(self, logger: Any) -> Callable[..., None]:
+        """A ``JwksCache`` log callback that logs a warning and counts failed refreshes."""
+
+        def log(message: str, **fields: Any) -> None:
+            if "stale_served" in fields:  # only a failed refresh reports it
+                self._fetch_failed += 1
+                self._stale_served += bool(fields["stale_served"])
+            if logger is not None:
+                logger.warning(message, **fields)
+
+        return log
+
+    def count_fetches(self, caches: Iterable[Any]) -> None:
+        for cache in caches:
+            fetches = cache.fetches
+            seen = self._seen_fetches.get(cache, 0)
+            if fetches != seen:
+                self._fetch_attempts += fetches - seen
+                self._seen_fetches[cache] = fetches
+
+    def config_refresh_failed(self) -> None:
+        self._config_failed += 1
+
+    # --- one document per invocation ----------------------------------------------------------------------
+    def flush(self, latency_ms: float | None, caches: Iterable[Any] = ()) -> None:
+        """Write this invocation's document to stdout and reset. Never raises: metrics must not fail a request."""
+        if self.metrics is None:
+            return
+        try:
+            self.count_fetches(caches)
+            self._write(latency_ms)
+        except Exception:  # a metrics bug must never turn an authorization into a 500
+            self.metrics.clear_metrics()
+        finally:
+            self._reset()
+
+    def _write(self, latency_ms: float | None) -> None:
+        entries: list[tuple[str, str, float]] = []
+        if self._outcome is not None:
+            entries.append(("Allowed" if self._outcome == "allow" else "Denied", "Count", 1))
+        if latency_ms is not None:
+            entries.append(("VerificationLatency", "Milliseconds", latency_ms))
+        if self._fetch_attempts or self._fetch_failed:
+            entries += [("JwksFetchOk", "Count", max(self._fetch_attempts - self._fetch_failed, 0)),
+                        ("JwksFetchFailed", "Count", self._fetch_failed),
+                        ("JwksStaleServed", "Count", self._stale_served)]
+        if self._config_failed:
+            entries.append(("ConfigRefreshFailed", "Count", self._config_failed))
+        if not entries:
+            return
+        key = (self._outcome, self._reason, tuple(name for name, _, _ in entries))
+        template = self._templates.get(key) or self._template(key, entries)
+        document = dict(template)
+        document["_aws"] = {"Timestamp": int(time.time() * 1000),
+                            "CloudWatchMetrics": template["_aws"]["CloudWatchMetrics"]}
+        for name, _, value in entries:
+            document[name] = [float(value)]
+        print(json.dumps(document, separators=(",", ":")))
+
+    def _template(self, key: tuple[Any, ...], entries: list[tuple[str, str, float]]) -> dict[str, Any]:
+        """Powertools builds and validates the document once per (outcome, reason, metric names).
+
+        Its per-call path (unit and name validation, dimension checks, debug formatting) costs ~20 µs, more than
+        a cached verification; the documents of one key differ only in timestamp and values, so later
+        invocations reuse this one's structure and fill those in.
+        """
+        metrics = self.metrics
+        metrics.clear_metrics()
+        try:
+            for name, unit, value in entries:
+                metrics.add_metric(name=name, unit=unit, value=value)
+            if self._outcome is not None:
+                metrics.add_dimensions(service=self.service, Outcome=self._outcome, Reason=self._reason)
+            template = metrics.serialize_metric_set()
+        finally:
+            metrics.clear_metrics()
+        if len(self._templates) < _MAX_TEMPLATES:
+            self._templates[key] = template
+        return template
+
+    def _reset(self) -> None:
+        self._outcome = None
+        self._reason = "ok"
+        self._fetch_failed = self._stale_served = self._fetch_attempts = self._config_failed = 0
+
+
+# --- tracing -------------------------------------------------------------------------------------------------
+def start_tracer(environ: Mapping[str, str] = os.environ, logger: Any = None) -> Any | None:
+    """A Powertools ``Tracer`` when tracing is enabled and the X-Ray SDK is bundled; otherwise ``None``."""
+    if not tracing_enabled(environ):
+        return None
+    try:
+        from aws_lambda_powertools.tracing import Tracer
+
+        # auto_patch=False: patching every supported library costs cold start; we trace the fetches ourselves.
+        return Tracer(service=service_name(environ), auto_patch=False)
+    except ImportError as problem:  # aws-xray-sdk is not in the bundle: run untraced rather than fail
+        if logger is not None:
+            logger.warning("tracing is enabled but the X-Ray SDK is not installed; running without traces",
+                           problem=str(problem))
+        return None
+
+
+class TracedFetcher(JsonFetcher):
+    """A ``JsonFetcher`` that records every discovery or JWKS GET as an X-Ray subsegment."""
+
+    def __init__(self, tracer: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tracer = tracer
+
+    def get_json(self, url: str, ca_bundle: str | None = None) -> dict[str, Any]:
+        with self.tracer.provider.in_subsegment("## jwks fetch") as subsegment:
+            if subsegment is not None:
+                subsegment.put_annotation("jwks_host", urlsplit(url).hostname or "")
+                subsegment.put_metadata("url", url)
+            return super().get_json(url, ca_bundle)
+
+
+def make_fetcher(timeout: float, tracer: Any | None) -> JsonFetcher:
+    return TracedFetcher(tracer, timeout=timeout) if tracer is not None else JsonFetcher(timeout=timeout)

@@ -1,0 +1,161 @@
+"""Issuers and route rules from an SSM parameter, changed without a redeploy.
+
+``AUTH_CONFIG_PARAMETER`` names a String parameter holding JSON::
+
+    {"issuers": [<the AUTH_ISSUERS shapes>], "routes": {<the AUTH_ROUTES shape>}}
+
+It is read through Powertools parameters (``get_parameter(name, transform="json", max_age=...)``) at cold start
+and again once ``AUTH_CONFIG_MAX_AGE_SECONDS`` (default 60) have passed, and validated with the same functions as
+the environment. The rules that keep a bad parameter from ever widening access:
+
+- an unreadable, non-JSON or invalid value keeps the last good configuration, and is logged with the field;
+- with no good configuration yet, every request is denied (reason ``config_unavailable``);
+- ``AUTH_ISSUERS`` is never a fallback for the parameter's issuers (it may trust more than the parameter now
+  does); ``routes`` absent from the parameter means the environment's ``AUTH_ROUTES`` (default: none), since
+  rules only ever narrow access.
+
+Everything else (leeway, response type, JWKS tunables) stays in the environment. A changed configuration
+rebuilds the ``Authorizer``, keeping the JWKS caches of key sources that did not change.
+
+    source = RemoteConfig(load_config(os.environ), build=lambda config: Authorizer(config))
+    authorizer = source.current()   # one clock read on the warm path; SSM only when max_age has passed
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from typing import Any, Callable, Mapping
+
+from .authorize import Authorizer
+from .config import AuthorizerConfig, parse_issuers, parse_routes
+from .errors import ConfigError, ConfigUnavailableError
+
+DEFAULT_MAX_AGE_SECONDS = 60
+RETRY_AFTER_FAILURE_SECONDS = 10.0  # at most this often while SSM fails; never more often than max_age
+_FIELDS = {"issuers", "routes"}
+
+
+def max_age_from(environ: Mapping[str, str]) -> int:
+    text = environ.get("AUTH_CONFIG_MAX_AGE_SECONDS") or str(DEFAULT_MAX_AGE_SECONDS)
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError("AUTH_CONFIG_MAX_AGE_SECONDS", f"must be a whole number of seconds, got {text!r}") from None
+    if not 1 <= value <= 86400:
+        raise ConfigError("AUTH_CONFIG_MAX_AGE_SECONDS", f"must be between 1 and 86400, got {text!r}")
+    return value
+
+
+def parse_parameter(value: Any, base: AuthorizerConfig) -> AuthorizerConfig:
+    """The parameter's JSON value → ``base`` with its issuers and routes replaced. Raises ``ConfigError``."""
+    if not isinstance(value, dict):
+        raise ConfigError("parameter", 'must be a JSON object like {"issuers": [...], "routes": {...}}')
+    for name in value:
+        if name not in _FIELDS:
+            raise ConfigError(name, f"is not a known field; expected some of {sorted(_FIELDS)}")
+    if "issuers" not in value:
+        raise ConfigError("issuers", "is required (a JSON list of trusted issuers)")
+    issuers = parse_issuers(value["issuers"], "issuers")
+    routes = parse_routes(value["routes"], "routes") if "routes" in value else base.routes
+    return replace(base, issuers=issuers, routes=routes)
+
+
+def read_parameter(name: str, max_age: int) -> Any:
+    """Powertools parameters, imported here: boto3 costs cold start only when a parameter is configured.
+
+    ``force_fetch``: our own clock decides when the value is due (one comparison per request); Powertools still
+    caches what it read for ``max_age``, for any other reader in the process.
+    """
+    from aws_lambda_powertools.utilities import parameters
+
+    return parameters.get_parameter(name, transform="json", max_age=max_age, force_fetch=True)
+
+
+class NoConfigVerifier:
+    """The verifier while no configuration has been read: no issuer, no key, no network; every token denied."""
+
+    def __init__(self) -> None:
+        self.caches: dict[Any, Any] = {}
+
+    def prefetch(self) -> None:
+        pass
+
+    def verify_token(self, token: str) -> Any:
+        raise ConfigUnavailableError("no valid configuration has been read from the SSM parameter")
+
+
+class RemoteConfig:
+    """The current ``Authorizer`` for the configuration in the parameter; see the module docstring."""
+
+    def __init__(self, base: AuthorizerConfig, build: Callable[[AuthorizerConfig], Authorizer], *,
+                 max_age: float = DEFAULT_MAX_AGE_SECONDS, read: Callable[[str, int], Any] = read_parameter,
+                 clock: Callable[[], float] = time.monotonic, logger: Any = None,
+                 on_failure: Callable[[], None] | None = None,
+                 observe: Callable[[str, str | None, str], None] | None = None) -> None:
+        if not base.config_parameter:
+            raise ConfigError("AUTH_CONFIG_PARAMETER", "is required for a remote configuration")
+        self.name = base.config_parameter
+        self.base = base
+        self.build = build
+        self.max_age = max_age
+        self.read = read
+        self.clock = clock
+        self.logger = logger
+        self.on_failure = on_failure or (lambda: None)
+        self.config: AuthorizerConfig | None = None  # the last good configuration
+        self.authorizer = Authorizer(replace(base, issuers=()), verifier=NoConfigVerifier(), logger=logger,
+                                     observe=observe)
+        self.loaded = False
+        self._due = -math.inf
+
+    def current(self) -> Authorizer:
+        if self.clock() >= self._due:
+            self.refresh()
+        return self.authorizer
+
+    def refresh(self) -> bool:
+        """Read, validate and apply the parameter now. Returns whether a good configuration was read."""
+        try:
+            config = parse_parameter(self.read(self.name, int(math.ceil(self.max_age))), self.base)
+        except ConfigError as problem:
+            return self._failed("the configuration parameter is invalid", field=problem.field, problem=problem.problem)
+        except Exception as problem:  # SSM errors, throttling, a transform error (not JSON)
+            return self._failed("the configuration parameter could not be read",
+                                problem=f"{type(problem).__name__}: {_first_line(problem)}")
+        self._due = self.clock() + self.max_age
+        if config == self.config:
+            return True
+        previous = self.authorizer if self.loaded else None
+        authorizer = self.build(config)
+        if previous is not None:
+            _keep_caches(previous, authorizer)
+        self.config, self.authorizer, self.loaded = config, authorizer, True
+        if self.logger is not None:
+            self.logger.info("configuration loaded from the parameter", parameter=self.name,
+                             issuers=[issuer.issuer for issuer in config.issuers], routes=sorted(config.routes))
+        return True
+
+    def _failed(self, message: str, **fields: Any) -> bool:
+        # Never more often than max_age, and at most every RETRY_AFTER_FAILURE_SECONDS while it keeps failing.
+        self._due = self.clock() + min(self.max_age, RETRY_AFTER_FAILURE_SECONDS)
+        self.on_failure()
+        if self.logger is not None:
+            kept = "the last good configuration stays" if self.loaded else "every request is denied"
+            self.logger.error(f"{message}; {kept}", parameter=self.name, **fields)
+        return False
+
+
+def _keep_caches(previous: Authorizer, current: Authorizer) -> None:
+    """Key sources present before and after keep their JWKS cache: no refetch, no cold keys."""
+    old = getattr(previous.verifier, "caches", {})
+    new = current.verifier.caches
+    for source in new:
+        if source in old:
+            new[source] = old[source]
+
+
+def _first_line(problem: Exception) -> str:
+    text = str(problem).strip().splitlines()
+    return text[0][:300] if text else ""
