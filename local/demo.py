@@ -91,7 +91,7 @@ def run_mode(mode: str, out: TextIO, log_dir: Path = LOG_DIR) -> list[tuple]:
     log_file = log_dir / f"demo-{mode}.log"
     with LocalStack(mode, log_sink=str(log_file)) as stack:
         print(f"issuer {stack.issuer.root}   API {stack.url}   audience {DEV_ORDERS_AUDIENCE}", file=out)
-        print(f"(function and gateway logs: {log_file.relative_to(PROJECT_ROOT)})", file=out)
+        print(f"(function and gateway logs: {log_file})", file=out)
         tokens = tokens_for(stack)
         for case in CASES:
             token, described = tokens[case.token]

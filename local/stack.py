@@ -67,7 +67,8 @@ class LocalStack:
     def __init__(self, mode: str = "lambda", *, issuer: DevIssuer | None = None, issuer_url: str | None = None,
                  audience: str | Sequence[str] | None = None, context: dict[str, Any] | None = None,
                  workdir: str | os.PathLike[str] | None = None, port: int = 0, issuer_port: int = 0,
-                 log_sink: Any = None, concurrency: int = 1) -> None:
+                 log_sink: Any = None, concurrency: int = 1,
+                 env_overrides: dict[str, Any] | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if issuer_url is not None and audience is None:
@@ -84,6 +85,7 @@ class LocalStack:
         self.port = port
         self.log_sink = log_sink
         self.concurrency = concurrency
+        self.env_overrides = env_overrides
         self.api: LocalHttpApi | None = None
 
     @property
@@ -105,7 +107,8 @@ class LocalStack:
         try:
             synthesize(context, outdir)
             self.api = LocalHttpApi.from_assembly(outdir, STACK_NAME, port=self.port, log_sink=self.log_sink,
-                                                  concurrency=self.concurrency).start()
+                                                  concurrency=self.concurrency,
+                                                  env_overrides=self.env_overrides).start()
         except BaseException:
             self.stop()
             raise

@@ -1,0 +1,189 @@
+"""End to end over real HTTP: the synthesized stack, served locally, in both modes, with client-credentials tokens."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import requests
+
+from local import demo
+from local.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def lambda_stack():
+    with LocalStack("lambda", log_sink=io.StringIO()) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def jwt_stack():
+    with LocalStack("jwt", log_sink=io.StringIO()) as stack:
+        yield stack
+
+
+def get(stack: LocalStack, path: str, token: str | None = None, method: str = "GET") -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return requests.request(method, stack.url + path, headers=headers, timeout=30)
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_a_client_credentials_token_reaches_the_backend_with_its_claims(mode, lambda_stack, jwt_stack):
+    stack = lambda_stack if mode == "lambda" else jwt_stack
+    token = stack.client_token("orders-oidc-reader")
+    response = get(stack, "/orders", token)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["authorizer"], body["principal"], body["route"]) == (mode, "orders-oidc-reader", "GET /orders")
+    assert body["claims"]["scope"] == "orders:read"
+    assert body["claims"]["iss"] == stack.issuer.issuer_url("oidc")
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_scopes_are_enforced_per_route(mode, lambda_stack, jwt_stack):
+    stack = lambda_stack if mode == "lambda" else jwt_stack
+    writer = stack.client_token("orders-oidc", scope="orders:write")
+    reader = stack.client_token("orders-oidc-reader")
+    assert get(stack, "/orders", writer).status_code == 403
+    assert get(stack, "/orders", writer, method="POST").status_code == 200
+    assert get(stack, "/orders", reader, method="POST").status_code == 403
+    assert get(stack, "/orders", reader).status_code == 200
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_public_route_needs_no_token_and_protected_routes_do(mode, lambda_stack, jwt_stack):
+    stack = lambda_stack if mode == "lambda" else jwt_stack
+    assert get(stack, "/health").status_code == 200
+    missing = get(stack, "/hello")
+    assert (missing.status_code, missing.json()) == (401, {"message": "Unauthorized"})
+    assert get(stack, "/nowhere", stack.client_token("orders-oidc-reader")).status_code == 404
+
+
+def test_lambda_mode_denies_bad_tokens_with_403(lambda_stack):
+    issuer = lambda_stack.issuer
+    for token in ("garbage", issuer.mint("oidc", expires_in=-600), issuer.mint("oidc", audience="someone-else"),
+                  issuer.mint("oidc", kid="not-a-published-kid")):
+        response = get(lambda_stack, "/hello", token)
+        assert (response.status_code, response.json()) == (403, {"message": "Forbidden"})
+
+
+def test_jwt_mode_answers_401_with_www_authenticate(jwt_stack):
+    response = get(jwt_stack, "/hello", jwt_stack.issuer.mint("oidc", audience="someone-else"))
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def test_lambda_mode_trusts_every_provider_shape_and_hands_structured_claims_to_the_backend(lambda_stack):
+    for client in ("orders-descope", "orders-passage", "orders-wso2", "orders-oidc-es256"):
+        response = get(lambda_stack, "/orders", lambda_stack.client_token(client))
+        assert response.status_code == 200, client
+    body = get(lambda_stack, "/hello", lambda_stack.client_token("orders-descope")).json()
+    assert body["claims"]["tenants"]["T2devtenant"]["roles"] == ["orders-admin"]  # decoded back from JSON
+
+
+def test_jwt_mode_accepts_only_its_one_rsa_issuer(jwt_stack):
+    assert get(jwt_stack, "/hello", jwt_stack.client_token("orders-oidc-es256")).status_code == 401
+    assert get(jwt_stack, "/hello", jwt_stack.client_token("orders-descope")).status_code == 401
+
+
+def test_a_cached_policy_still_enforces_other_routes(lambda_stack):
+    """The stack caches by the Authorization header (TTL 300): the reader's cached policy must deny POST."""
+    reader = lambda_stack.client_token("orders-oidc-reader")
+    assert get(lambda_stack, "/hello", reader).status_code == 200
+    assert get(lambda_stack, "/orders", reader, method="POST").status_code == 403
+    assert get(lambda_stack, "/orders", reader).status_code == 200
+
+
+def test_demo_walks_through_every_case_as_expected(monkeypatch, tmp_path):
+    out = io.StringIO()
+    rows = demo.run_mode("lambda", out, log_dir=tmp_path)
+    assert [status for *_, status in rows] == [case.expected["lambda"] for case in demo.CASES]
+    assert demo.print_summary(rows, out)
+    assert "not-a-jwt" in out.getvalue() and "eyJ" not in out.getvalue()  # tokens are described, never printed
+
+
+def test_make_local_serves_until_interrupted():
+    process = subprocess.Popen([sys.executable, "-m", "local", "serve", "--port", "0", "--issuer-port", "0"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        printed = []
+        for line in process.stdout:  # until the banner is complete
+            printed.append(line)
+            if line.startswith("Serving until Ctrl-C"):
+                break
+        text = "".join(printed)
+        url = next(line.split()[1] for line in printed if line.startswith("API "))
+        assert "grant_type=client_credentials" in text
+        assert requests.get(url + "/health", timeout=10).status_code == 200
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+# --- reliability: concurrent load while the IdP's JWKS endpoint fails ------------------------------------
+def test_load_with_a_jwks_outage_halfway_gives_no_5xx_and_no_wrong_decision():
+    # No result cache, and keys that go stale every 2 s: every request runs the authorizer, which keeps
+    # refetching its JWKS — and finds the endpoint failing for the second half of the run.
+    overrides = {"AUTH_JWKS_MAX_AGE_SECONDS": "2", "AUTH_JWKS_COOLDOWN_SECONDS": "1"}
+    with LocalStack("lambda", context={"cacheTtlSeconds": 0}, env_overrides=overrides, log_sink=io.StringIO(),
+                    concurrency=2) as stack:
+        issuer = stack.issuer
+        cases = [("/orders", stack.client_token("orders-oidc-reader"), 200),
+                 ("/orders", stack.client_token("orders-descope-reader"), 200),
+                 ("/orders", stack.client_token("orders-oidc", scope="orders:write"), 403),
+                 ("/hello", issuer.mint("oidc", expires_in=-600), 403),
+                 ("/hello", issuer.mint("oidc", kid="forged-kid"), 403),
+                 ("/hello", "garbage", 403),
+                 ("/hello", None, 401),
+                 ("/health", None, 200)]
+        outcomes: Counter = Counter()
+        wrong: list = []
+        lock = threading.Lock()
+        done = threading.Event()
+        total = [0]
+        deadline = time.monotonic() + 40  # a hard bound on the test, whatever the machine's speed
+
+        def client(seed: int) -> None:
+            rng = random.Random(seed)
+            session = requests.Session()
+            while not done.is_set() and time.monotonic() < deadline:
+                path, token, expected = rng.choice(cases)
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                status = session.get(stack.url + path, headers=headers, timeout=30).status_code
+                with lock:
+                    outcomes[status] += 1
+                    total[0] += 1
+                    if status != expected:
+                        wrong.append((path, expected, status))
+                    if total[0] == 1500:
+                        issuer.set_jwks_fault("error")  # halfway: the IdP's JWKS starts failing
+                    if total[0] >= 3000:
+                        done.set()
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(50)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        fetches_during_outage = issuer.jwks_fetch_count()
+    assert total[0] >= 3000, f"only {total[0]} requests within the bound"
+    assert not any(status >= 500 for status in outcomes), outcomes
+    assert wrong == []
+    assert fetches_during_outage > 2  # the authorizer really did refetch (and fail) during the run
