@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import logging
+import sys
 import uuid
 from typing import Any, Callable
 
@@ -74,3 +76,21 @@ def make_authorizer(idp: str, logs: LogCapture) -> Callable[..., Authorizer]:
                    "AUTH_ROUTES": json.dumps(routes or {}), **env}
         return Authorizer(load_config(environ), logger=logs.logger)
     return build
+
+
+@pytest.fixture
+def import_handler(monkeypatch):
+    """A Lambda cold start: set the environment (a value of None unsets it), import ``authorizer.handler`` afresh."""
+    def cold_start(**env: str | None):
+        # Powertools loggers of one service share one handler and its stream: a fresh service per cold start.
+        monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"authorizer-{uuid.uuid4().hex[:8]}")
+        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TestAuthorizer")
+        for name, value in env.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        sys.modules.pop("authorizer.handler", None)
+        return importlib.import_module("authorizer.handler")
+    yield cold_start
+    sys.modules.pop("authorizer.handler", None)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,19 +22,10 @@ CONTEXT = SimpleNamespace(aws_request_id="req-1", function_name="authorizer")
 
 
 @pytest.fixture
-def load_handler(idp, monkeypatch):
-    """Import ``authorizer.handler`` afresh with the given environment: a cold start."""
+def load_handler(idp, import_handler):
     def cold_start(**env: str):
-        monkeypatch.setenv("AUTH_ISSUERS", json.dumps([{"issuer": idp, "audience": "api"}]))
-        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Test")
-        # Powertools loggers of one service share one handler and its stream: a fresh service per cold start.
-        monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"authorizer-{uuid.uuid4().hex[:8]}")
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        sys.modules.pop("authorizer.handler", None)
-        return importlib.import_module("authorizer.handler")
-    yield cold_start
-    sys.modules.pop("authorizer.handler", None)
+        return import_handler(**{"AUTH_ISSUERS": json.dumps([{"issuer": idp, "audience": "api"}]), **env})
+    return cold_start
 
 
 def test_cold_start_prefetches_keys_and_warm_requests_fetch_nothing(load_handler, idp, keys, server):

@@ -3,7 +3,6 @@ the cold start unless it is enabled."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -26,21 +25,13 @@ CONTEXT = SimpleNamespace(aws_request_id="req-1")
 
 
 @pytest.fixture
-def load_handler(idp, monkeypatch):
+def load_handler(idp, import_handler):
     """A cold start of ``authorizer.handler`` with the given environment."""
     def cold_start(**env: str):
-        monkeypatch.setenv("AUTH_ISSUERS", json.dumps([{"issuer": idp, "audience": "api"}]))
-        monkeypatch.setenv("AUTH_ROUTES", json.dumps({"GET /admin": ["admin"]}))
-        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TestAuthorizer")
-        monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"authorizer-{uuid.uuid4().hex[:8]}")
-        monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-        monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        sys.modules.pop("authorizer.handler", None)
-        return importlib.import_module("authorizer.handler")
-    yield cold_start
-    sys.modules.pop("authorizer.handler", None)
+        return import_handler(**{"AUTH_ISSUERS": json.dumps([{"issuer": idp, "audience": "api"}]),
+                                 "AUTH_ROUTES": json.dumps({"GET /admin": ["admin"]}),
+                                 "POWERTOOLS_METRICS_DISABLED": None, "POWERTOOLS_DEV": None, **env})
+    return cold_start
 
 
 def emf_documents(text: str) -> list[dict]:

@@ -3,10 +3,7 @@ never widening access."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
-import uuid
 from types import SimpleNamespace
 
 import boto3
@@ -176,18 +173,10 @@ def test_a_bad_max_age_names_the_variable(text):
 
 # --- through the Lambda handler ---------------------------------------------------------------------------------
 @pytest.fixture
-def load_handler(monkeypatch):
+def load_handler(import_handler):
     def cold_start(**env: str):
-        monkeypatch.delenv("AUTH_ISSUERS", raising=False)
-        monkeypatch.setenv("AUTH_CONFIG_PARAMETER", NAME)
-        monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"authorizer-{uuid.uuid4().hex[:8]}")
-        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TestAuthorizer")
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        sys.modules.pop("authorizer.handler", None)
-        return importlib.import_module("authorizer.handler")
-    yield cold_start
-    sys.modules.pop("authorizer.handler", None)
+        return import_handler(**{"AUTH_ISSUERS": None, "AUTH_CONFIG_PARAMETER": NAME, **env})
+    return cold_start
 
 
 def test_the_handler_reads_the_parameter_at_cold_start(ssm, load_handler, idp, keys, server):
