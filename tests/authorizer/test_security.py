@@ -96,6 +96,16 @@ def test_a_crit_header_is_refused(verifier, idp, keys, crit):
         verifier().verify_token(keys["RS256"].sign(claims_for(idp), crit=crit))
 
 
+@pytest.mark.parametrize("token", [
+    "", "abc", "a.b", "a.b.c.d", "a.b.c.d.e", "@@@.e30.c2ln", "e30.@@@.c2ln", "e30.e30.@@@", "e30.e30.",
+    f"{b64('not json')}.e30.c2ln", f"e30.{b64('[1,2]')}.c2ln", f"{b64(bytes([255, 254]))}.e30.c2ln",
+    f"{b64('[' * 5000)}.e30.c2ln", "e30.e30.c2ln=", "ｅ30.e30.c2ln",
+])
+def test_malformed_tokens_are_refused(verifier, token):
+    with pytest.raises(errors.MalformedTokenError):
+        verifier().verify_token(token)
+
+
 def test_tokens_over_16_kb_are_refused_before_decoding(verifier, idp):
     huge = "a" * (16 * 1024 + 1)
     with pytest.raises(errors.TokenTooLargeError):

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from local import demo
+from local.issuer import DEV_ORDERS_AUDIENCE, DevIssuer, default_clients
 from local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,6 +93,15 @@ def test_lambda_mode_trusts_every_provider_shape_and_hands_structured_claims_to_
         assert response.status_code == 200, client
     body = get(lambda_stack, "/hello", lambda_stack.client_token("orders-descope")).json()
     assert body["claims"]["tenants"]["T2devtenant"]["roles"] == ["orders-admin"]  # decoded back from JSON
+
+
+def test_the_local_stack_can_trust_any_issuer_url_instead_of_the_dev_one(tmp_path):
+    with DevIssuer(clients=default_clients()) as elsewhere:  # stands in for a private IdP
+        with LocalStack("lambda", issuer_url=elsewhere.issuer_url("oidc"), audience=DEV_ORDERS_AUDIENCE,
+                        log_sink=io.StringIO()) as stack:
+            assert stack.issuer is None
+            assert get(stack, "/hello", elsewhere.mint("oidc")).status_code == 200
+            assert get(stack, "/hello", elsewhere.mint("descope")).status_code == 403  # not configured
 
 
 def test_jwt_mode_accepts_only_its_one_rsa_issuer(jwt_stack):
