@@ -25,6 +25,10 @@ setup: $(PY_STAMP) $(NODE_STAMP)
 test: setup
 	$(PY) -m pytest
 
+# Benchmarks (not part of `make test`): prints one table, writes bench/results.json, fails on a missed target.
+bench: setup
+	$(PY) -m bench
+
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .hypothesis
 

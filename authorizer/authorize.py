@@ -12,6 +12,7 @@ Decisions are pure given the verifier; logging goes through the injected logger 
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, Mapping
 
 from .config import AuthorizerConfig, RouteRule, load_config
@@ -19,7 +20,7 @@ from .errors import AuthorizationError, MalformedTokenError
 from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, AuthRequest, read_event
 from .fetch import JsonFetcher
 from .policy import MethodArn, allow_policy, deny_policy, encode_context, simple_response
-from .rules import route_matches, unmet_rules
+from .rules import granted_scopes, route_matches, rule_problem, unmet_rules
 from .token import parse_token
 from .verifier import TokenVerifier, VerifiedToken
 
@@ -44,6 +45,8 @@ class Authorizer:
         self.logger = logger
         self.observe = observe or (lambda outcome, reason, shape: None)
         self.routes: Mapping[str, RouteRule] = config.routes
+        # Decided once: even a skipped logger.debug call costs about a microsecond on every allowed request.
+        self._log_allows = logger is not None and logger.isEnabledFor(logging.DEBUG)
         self.verifier = verifier or TokenVerifier(
             config.issuers, fetcher=JsonFetcher(timeout=config.jwks_timeout_seconds),
             leeway=config.leeway_seconds, max_age=config.jwks_max_age_seconds,
@@ -73,8 +76,8 @@ class Authorizer:
                 raise Unauthorized() from None
             return simple_response(False) if simple else deny_policy(arn)
 
-        unmet = unmet_rules(self.routes.values(), verified.claims)
-        route_problem = self._current_route_problem(request, arn, unmet)
+        unmet = unmet_rules(self.routes.values(), verified.claims) if self.routes else []
+        route_problem = self._current_route_problem(request, arn, unmet, verified.claims)
         context = encode_context(verified.claims)
         if route_problem is not None:
             self._log_denial(route_problem, request, request_id, verified)
@@ -83,23 +86,23 @@ class Authorizer:
                 return simple_response(False)
         else:
             self.observe("allow", None, request.shape)
-            if self.logger is not None:
+            if self._log_allows:
                 self.logger.debug("allowed", iss=verified.issuer.issuer, kid=verified.kid,
                                   sub=verified.claims.get("sub"), route=request.route_key)
         if simple:
             return simple_response(True, context)
         # The same cache-safe policy whether or not this route is allowed: its Denys cover this route too.
-        return allow_policy(arn, verified.principal_id, [rule for rule, _ in unmet], context)
+        return allow_policy(arn, verified.principal_id, unmet, context)
 
-    def _current_route_problem(self, request: AuthRequest, arn: MethodArn | None,
-                               unmet: list[tuple[RouteRule, AuthorizationError]]) -> AuthorizationError | None:
-        if not unmet:
-            return None
+    def _current_route_problem(self, request: AuthRequest, arn: MethodArn | None, unmet: list[RouteRule],
+                               claims: Mapping[str, Any]) -> AuthorizationError | None:
         if request.route_key is not None:
-            return next((problem for rule, problem in unmet if rule.route_key == request.route_key), None)
-        if arn is not None:  # REST events name no route: match the request ARN against the route keys
-            return next((problem for rule, problem in unmet if route_matches(rule, arn.verb, arn.path)), None)
-        return None
+            current = next((rule for rule in unmet if rule.route_key == request.route_key), None)
+        elif arn is not None:  # REST events name no route: match the request ARN against the route keys
+            current = next((rule for rule in unmet if route_matches(rule, arn.verb, arn.path)), None)
+        else:
+            current = None
+        return None if current is None else rule_problem(current, claims, granted_scopes(claims))
 
     def _log_denial(self, denial: AuthorizationError, request: AuthRequest, request_id: str | None,
                     verified: VerifiedToken | None = None) -> None:

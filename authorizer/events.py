@@ -12,16 +12,15 @@ Anything else is ``unknown`` and is denied. The event is untrusted input: every 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import AuthorizationError, MalformedTokenError, MissingTokenError
 
 HTTP_V2, HTTP_V1, REST_TOKEN, REST_REQUEST, UNKNOWN = "http-2.0", "http-1.0", "rest-token", "rest-request", "unknown"
 
 
-@dataclass(frozen=True)
-class AuthRequest:
+class AuthRequest(NamedTuple):
+    # A NamedTuple, not a frozen dataclass: as immutable, and it costs a fraction at import and per request.
     shape: str
     arn: str | None
     route_key: str | None  # HTTP APIs name the matched route; REST events do not

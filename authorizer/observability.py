@@ -42,6 +42,12 @@ DEFAULT_SERVICE = "jwt-authorizer"
 _REASON = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _TRUE = ("1", "true", "yes", "on")
 _MAX_TEMPLATES = 512  # reasons are a fixed set of codes; this only bounds memory against a bug
+_UNITS = {"VerificationLatency": "Milliseconds"}  # every other metric is a Count
+_MARKER = re.compile(r'"\\u0000(\d+)\\u0000"')  # how json.dumps writes _marker(n): no claim or name can hold it
+
+
+def _marker(slot: int) -> str:
+    return f"\0{slot}\0"
 
 
 def service_name(environ: Mapping[str, str] = os.environ) -> str:
@@ -79,7 +85,7 @@ class DecisionMetrics:
         self._fetch_attempts = 0
         self._config_failed = 0
         self._seen_fetches: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
-        self._templates: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._templates: dict[tuple[Any, ...], str] = {}
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> DecisionMetrics:
@@ -133,45 +139,51 @@ class DecisionMetrics:
             self._reset()
 
     def _write(self, latency_ms: float | None) -> None:
-        entries: list[tuple[str, str, float]] = []
+        names: list[str] = []
+        values: list[str] = []  # JSON numbers, as json.dumps spells them (repr of a float)
         if self._outcome is not None:
-            entries.append(("Allowed" if self._outcome == "allow" else "Denied", "Count", 1))
+            names.append("Allowed" if self._outcome == "allow" else "Denied")
+            values.append("1.0")
         if latency_ms is not None:
-            entries.append(("VerificationLatency", "Milliseconds", latency_ms))
+            names.append("VerificationLatency")
+            values.append(repr(float(latency_ms)))
         if self._fetch_attempts or self._fetch_failed:
-            entries += [("JwksFetchOk", "Count", max(self._fetch_attempts - self._fetch_failed, 0)),
-                        ("JwksFetchFailed", "Count", self._fetch_failed),
-                        ("JwksStaleServed", "Count", self._stale_served)]
+            names += ("JwksFetchOk", "JwksFetchFailed", "JwksStaleServed")
+            values += (repr(float(max(self._fetch_attempts - self._fetch_failed, 0))),
+                       repr(float(self._fetch_failed)), repr(float(self._stale_served)))
         if self._config_failed:
-            entries.append(("ConfigRefreshFailed", "Count", self._config_failed))
-        if not entries:
+            names.append("ConfigRefreshFailed")
+            values.append(repr(float(self._config_failed)))
+        if not names:
             return
-        key = (self._outcome, self._reason, tuple(name for name, _, _ in entries))
-        template = self._templates.get(key) or self._template(key, entries)
-        document = dict(template)
-        document["_aws"] = {"Timestamp": int(time.time() * 1000),
-                            "CloudWatchMetrics": template["_aws"]["CloudWatchMetrics"]}
-        for name, _, value in entries:
-            document[name] = [float(value)]
-        print(json.dumps(document, separators=(",", ":")))
+        key = (self._outcome, self._reason, *names)
+        template = self._templates.get(key) or self._template(key, names)
+        print(template % (int(time.time() * 1000), *values))
 
-    def _template(self, key: tuple[Any, ...], entries: list[tuple[str, str, float]]) -> dict[str, Any]:
+    def _template(self, key: tuple[Any, ...], names: list[str]) -> str:
         """Powertools builds and validates the document once per (outcome, reason, metric names).
 
-        Its per-call path (unit and name validation, dimension checks, debug formatting) costs ~20 µs, more than
-        a cached verification; the documents of one key differ only in timestamp and values, so later
-        invocations reuse this one's structure and fill those in.
+        Its per-call path (unit and name validation, dimension checks, debug formatting) costs ~20 µs, and even
+        ``json.dumps`` of the finished document ~5 µs — a fifth of a warm RS256 check. Documents of one key differ
+        only in timestamp and values, so the document is serialized once with markers in their places, turned into
+        a %-format string, and each invocation fills in its own numbers.
         """
         metrics = self.metrics
         metrics.clear_metrics()
         try:
-            for name, unit, value in entries:
-                metrics.add_metric(name=name, unit=unit, value=value)
+            for name in names:
+                metrics.add_metric(name=name, unit=_UNITS.get(name, "Count"), value=0)
             if self._outcome is not None:
                 metrics.add_dimensions(service=self.service, Outcome=self._outcome, Reason=self._reason)
-            template = metrics.serialize_metric_set()
+            document = metrics.serialize_metric_set()
         finally:
             metrics.clear_metrics()
+        # Rebuilt in a fixed order — timestamp, dimensions, then the metrics as named — so the markers' order is
+        # the order of the format's arguments.
+        ordered = {"_aws": {**document["_aws"], "Timestamp": _marker(0)}}
+        ordered.update((k, v) for k, v in document.items() if k != "_aws" and k not in names)
+        ordered.update((name, [_marker(index)]) for index, name in enumerate(names, start=1))
+        template = _MARKER.sub("%s", json.dumps(ordered, separators=(",", ":")).replace("%", "%%"))
         if len(self._templates) < _MAX_TEMPLATES:
             self._templates[key] = template
         return template

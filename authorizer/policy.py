@@ -5,7 +5,7 @@ describes just the current request: it allows the whole stage and explicitly den
 whose rule the token does not meet. Explicit Deny wins in IAM evaluation, so reuse stays correct.
 
     >>> arn = MethodArn.parse("arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/$default/GET/orders")
-    >>> arn.route_resource("POST", "/orders/{id}")
+    >>> arn.route_resource("POST /orders/{id}")
     'arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/$default/POST/orders/*'
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from functools import lru_cache
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from .config import RouteRule
 
@@ -26,9 +26,12 @@ _ARN = re.compile(
 RESERVED_CONTEXT_KEYS = frozenset({"claims"})  # API Gateway rejects a context holding it
 
 
-@dataclass(frozen=True)
-class MethodArn:
-    """The parts of a ``methodArn``/``routeArn``; the partition is kept (aws-cn, aws-us-gov)."""
+class MethodArn(NamedTuple):
+    """The parts of a ``methodArn``/``routeArn``; the partition is kept (aws-cn, aws-us-gov).
+
+    A NamedTuple, not a frozen dataclass: as immutable (parsed ARNs are shared by the cache below), and it costs a
+    fraction at import.
+    """
 
     partition: str
     region: str
@@ -37,26 +40,39 @@ class MethodArn:
     stage: str
     verb: str
     path: str
+    stage_prefix: str  # arn:<partition>:execute-api:<region>:<account>:<api>/<stage>, computed once per ARN
 
     @classmethod
     def parse(cls, arn: Any) -> MethodArn | None:
-        match = _ARN.fullmatch(arn) if isinstance(arn, str) and len(arn) <= 2048 else None
-        if match is None:
+        if not isinstance(arn, str) or len(arn) > 2048:
             return None
-        return cls(match["partition"], match["region"], match["account"], match["api"], match["stage"],
-                   match["verb"], "/" + (match["path"] or ""))
+        return _parse_arn(arn)
 
-    @property
-    def stage_prefix(self) -> str:
-        return f"arn:{self.partition}:execute-api:{self.region}:{self.account}:{self.api}/{self.stage}"
-
-    def route_resource(self, method: str, path: str | None) -> str:
+    def route_resource(self, route_key: str) -> str:
         """``{param}`` and ``{proxy+}`` become ``*``, ``ANY`` becomes ``*``; ``$default`` is the whole stage."""
-        if path is None:
-            return f"{self.stage_prefix}/*"
-        verb = "*" if method == "ANY" else method
-        segments = ["*" if s.startswith("{") else s for s in path.split("/")[1:]]
-        return f"{self.stage_prefix}/{verb}/{'/'.join(segments)}"
+        return _route_resource(self.stage_prefix, route_key)
+
+
+@lru_cache(maxsize=1024)
+def _parse_arn(arn: str) -> MethodArn | None:
+    # A warm function sees the same few route ARNs over and over: the regex runs once per ARN, not per request.
+    match = _ARN.fullmatch(arn)
+    if match is None:
+        return None
+    prefix = f"arn:{match['partition']}:execute-api:{match['region']}:{match['account']}:{match['api']}/{match['stage']}"
+    return MethodArn(match["partition"], match["region"], match["account"], match["api"], match["stage"],
+                     match["verb"], "/" + (match["path"] or ""), prefix)
+
+
+@lru_cache(maxsize=1024)
+def _route_resource(stage_prefix: str, route_key: str) -> str:
+    # Every allowed request lists a Deny for each route its token may not call: the same few strings each time.
+    if route_key == "$default":
+        return f"{stage_prefix}/*"
+    method, _, path = route_key.partition(" ")
+    verb = "*" if method == "ANY" else method
+    segments = ["*" if s.startswith("{") else s for s in path.split("/")[1:]]
+    return f"{stage_prefix}/{verb}/{'/'.join(segments)}"
 
 
 def statement(effect: str, resource: str | list[str]) -> dict[str, Any]:
@@ -77,9 +93,11 @@ def iam_response(principal_id: str, statements: list[dict[str, Any]],
 def allow_policy(arn: MethodArn, principal_id: str, denied_routes: Iterable[RouteRule],
                  context: Mapping[str, Any]) -> dict[str, Any]:
     """Allow the stage, Deny every configured route this token may not call (one statement each)."""
-    statements = [statement("Allow", f"{arn.stage_prefix}/*")]
-    statements += [statement("Deny", arn.route_resource(rule.method, rule.path)) for rule in denied_routes]
-    return iam_response(principal_id, statements, context)
+    prefix = arn.stage_prefix
+    statements = [statement("Allow", prefix + "/*")]
+    statements += [statement("Deny", _route_resource(prefix, rule.route_key)) for rule in denied_routes]
+    return {"principalId": principal_id, "policyDocument": {"Version": "2012-10-17", "Statement": statements},
+            "context": dict(context)}
 
 
 def deny_policy(arn: MethodArn | None, principal_id: str = "anonymous") -> dict[str, Any]:
@@ -98,6 +116,10 @@ def encode_context(claims: Mapping[str, Any]) -> dict[str, Any]:
     """Claims as an authorizer context: scalars as they are, lists and objects as compact JSON, nulls left out."""
     context: dict[str, Any] = {}
     for name, value in claims.items():
+        kind = type(value)
+        if (kind is str or kind is int or kind is bool) and name not in RESERVED_CONTEXT_KEYS:
+            context[name] = value  # most claims, decoded by json as exactly these types: one test each
+            continue
         if value is None or name in RESERVED_CONTEXT_KEYS:
             continue
         if isinstance(value, float) and not math.isfinite(value):

@@ -15,12 +15,12 @@ from .errors import AuthorizationError, ClaimRuleError, InsufficientScopeError
 
 
 def granted_scopes(claims: Mapping[str, Any]) -> frozenset[str]:
-    scopes = set(claims["scope"].split()) if isinstance(claims.get("scope"), str) else set()
-    scp = claims.get("scp")
+    scope, scp = claims.get("scope"), claims.get("scp")
+    scopes = scope.split() if isinstance(scope, str) else []
     if isinstance(scp, str):
-        scopes.update(scp.split())
+        scopes += scp.split()
     elif isinstance(scp, list):
-        scopes.update(s for s in scp if isinstance(s, str))
+        scopes += [s for s in scp if isinstance(s, str)]
     return frozenset(scopes)
 
 
@@ -28,22 +28,30 @@ def rule_problem(rule: RouteRule, claims: Mapping[str, Any], scopes: frozenset[s
     """Why this token does not meet the rule, or None when it does."""
     if rule.scopes and scopes.isdisjoint(rule.scopes):
         return InsufficientScopeError(f"{rule.route_key} needs one of the scopes {list(rule.scopes)}")
+    unmet = _unmet_claim(rule, claims)
+    if unmet is not None:
+        name, accepted = unmet
+        return ClaimRuleError(f"{rule.route_key} needs claim {name!r} to be one of {list(accepted)}")
+    return None
+
+
+def rule_met(rule: RouteRule, claims: Mapping[str, Any], scopes: frozenset[str]) -> bool:
+    return not (rule.scopes and scopes.isdisjoint(rule.scopes)) and _unmet_claim(rule, claims) is None
+
+
+def unmet_rules(rules: Iterable[RouteRule], claims: Mapping[str, Any]) -> list[RouteRule]:
+    """The rules this token does not meet. (The reasons are built only where needed: see ``rule_problem``.)"""
+    scopes = granted_scopes(claims)
+    return [rule for rule in rules if not rule_met(rule, claims, scopes)]
+
+
+def _unmet_claim(rule: RouteRule, claims: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
     for name, accepted in rule.claims:
         value = claims.get(name)
         values = value if isinstance(value, list) else [value]
         if not any(_same(v, a) for v in values for a in accepted):
-            return ClaimRuleError(f"{rule.route_key} needs claim {name!r} to be one of {list(accepted)}")
+            return name, accepted
     return None
-
-
-def unmet_rules(rules: Iterable[RouteRule], claims: Mapping[str, Any]) -> list[tuple[RouteRule, AuthorizationError]]:
-    scopes = granted_scopes(claims)
-    unmet = []
-    for rule in rules:
-        problem = rule_problem(rule, claims, scopes)
-        if problem is not None:
-            unmet.append((rule, problem))
-    return unmet
 
 
 def route_matches(rule: RouteRule, method: str, path: str) -> bool:

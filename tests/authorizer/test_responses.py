@@ -209,6 +209,6 @@ def test_context_encoding_keeps_scalars_encodes_lists_and_objects_and_drops_null
 def test_method_arn_parsing():
     arn = MethodArn.parse("arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:abc123/$default/ANY/a/b")
     assert (arn.partition, arn.stage, arn.verb, arn.path) == ("aws-us-gov", "$default", "ANY", "/a/b")
-    assert arn.route_resource("ANY", "/") == "arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:abc123/$default/*/"
+    assert arn.route_resource("ANY /") == "arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:abc123/$default/*/"
     for bad in (None, 5, "", "arn:aws:execute-api:r:123:abc", "arn:aws:execute-api:r:12345678901x:a/s/GET/x"):
         assert MethodArn.parse(bad) is None

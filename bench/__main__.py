@@ -1,0 +1,84 @@
+"""``python -m bench``: run every part, print the table, write ``bench/results.json``, exit 1 on a missed target.
+
+    python -m bench                       # everything (what `make bench` runs), a few minutes
+    python -m bench --only latency,jwks   # some parts
+    python -m bench --assembly cdk.out    # measure an existing cloud assembly's bundle instead of synthesizing
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .bundle import measure_bundle
+from .coldstart import measure_cold_start
+from .jwks_traffic import measure_jwks_traffic
+from .latency import measure_latency
+from .local_api import measure_local_api
+from .report import evaluate, passed, render
+from .scenario import BenchIssuer
+
+PARTS = ("latency", "cold_start", "jwks_traffic", "bundle", "local_api")
+RESULTS = Path(__file__).resolve().parent / "results.json"
+_VERSIONS = ("python-jose", "cryptography", "requests", "aws-lambda-powertools", "PyJWT")
+
+
+def environment() -> dict[str, Any]:
+    versions = {}
+    for name in _VERSIONS:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "load_average_1m": round(os.getloadavg()[0], 2), "versions": versions}
+
+
+def run(parts: tuple[str, ...], args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {"environment": environment(), "seconds": {}}
+    with BenchIssuer() as issuer:
+        steps = {
+            "latency": lambda: measure_latency(issuer, samples=args.samples),
+            "cold_start": lambda: measure_cold_start(issuer, runs=args.runs),
+            "jwks_traffic": measure_jwks_traffic,
+            "bundle": lambda: measure_bundle(args.assembly),
+            "local_api": lambda: measure_local_api(issuer),
+        }
+        for part in parts:  # latency first: before synth and worker processes load the machine
+            print(f"bench: {part} ...", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            results[part] = steps[part]()
+            results["seconds"][part] = round(time.perf_counter() - started, 1)
+    results["targets"] = evaluate(results)
+    results["ok"] = passed(results["targets"])
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help=f"comma-separated parts of {','.join(PARTS)}")
+    parser.add_argument("--samples", type=int, default=4000, help="timed calls per latency cell")
+    parser.add_argument("--runs", type=int, default=9, help="fresh processes per cold-start measurement")
+    parser.add_argument("--assembly", help="measure this cloud assembly's bundle instead of running cdk synth")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
+    args = parser.parse_args(argv)
+    parts = PARTS if not args.only else tuple(p.strip() for p in args.only.split(","))
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        parser.error(f"unknown parts {unknown}; expected some of {','.join(PARTS)}")
+    results = run(parts, args)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(render(results))
+    print(f"\nresults: {args.output}" + ("" if results["ok"] else "\nbench: a target was missed"))
+    return 0 if results["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

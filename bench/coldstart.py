@@ -1,0 +1,116 @@
+"""Cold start: importing and configuring ``authorizer.handler`` in a fresh process, against its dependencies alone.
+
+Each run is a fresh ``python -c`` child that times one import with ``perf_counter`` (interpreter start-up is the
+same for both and left out) and reports its peak RSS (``VmHWM``: ``getrusage``'s ``maxrss`` of a child also counts
+the parent's pages that ``fork`` copied before ``exec``). The two children alternate, after one
+untimed run of each (bytecode compilation), and the medians of ``runs`` are compared:
+
+- ``dependencies``: the modules of the three runtime dependencies the handler imports at cold start — python-jose's
+  ``jwk`` (which loads ``cryptography``), ``requests``, and Powertools' ``Logger`` and ``Metrics``;
+- ``handler``: ``import authorizer.handler`` with ``AUTH_ISSUERS`` pointing at the loopback issuer, which also
+  validates the configuration, builds the verifier and prefetches the JWKS over HTTP, as in Lambda.
+
+One more child runs with ``-X importtime`` to show where the handler's own time goes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .scenario import BenchIssuer
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEPENDENCY_IMPORTS = ("from jose import jwk", "import requests", "from aws_lambda_powertools import Logger",
+                      "from aws_lambda_powertools.metrics import Metrics")
+HANDLER_IMPORTS = ("import authorizer.handler",)
+_MARK = "BENCH-COLDSTART "
+_CHILD = """
+import json, sys, time
+began = time.perf_counter()
+{imports}
+elapsed = time.perf_counter() - began
+try:  # the peak RSS of this process image: getrusage's maxrss also counts the parent's pages copied by fork
+    with open("/proc/self/status") as status:
+        peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    import resource
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sys.__stdout__.write({mark!r} + json.dumps({{"seconds": elapsed, "peak_kb": peak_kb}}) + "\\n")
+"""
+
+
+def _child_environment(extra: dict[str, str]) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("AUTH_", "POWERTOOLS_", "PYTHON")) and k != "LAMBDA_TASK_ROOT"}
+    environment.update(extra)
+    environment["PYTHONPATH"] = str(PROJECT_ROOT)
+    environment["PYTHONDONTWRITEBYTECODE"] = "0"
+    return environment
+
+
+def run_child(imports: tuple[str, ...], environment: dict[str, str], *flags: str) -> dict[str, Any]:
+    """One fresh interpreter: seconds spent in ``imports``, peak RSS, and the whole process's wall time."""
+    import time
+
+    code = _CHILD.format(imports="\n".join(imports), mark=_MARK)
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, *flags, "-c", code], cwd=PROJECT_ROOT, env=environment,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout, stderr = child.stdout.read(), child.stderr.read()  # type: ignore[union-attr]
+    returncode = child.wait()
+    wall = time.perf_counter() - started
+    marked = [line for line in stdout.splitlines() if line.startswith(_MARK)]
+    if returncode != 0 or not marked:
+        raise RuntimeError(f"cold-start child failed ({returncode}): {(stderr or stdout).strip()[-1500:]}")
+    reported = json.loads(marked[-1][len(_MARK):])
+    return {"import_s": reported["seconds"], "wall_s": wall, "max_rss_kb": reported["peak_kb"], "stderr": stderr}
+
+
+def importtime_breakdown(stderr: str, top: int = 12) -> dict[str, Any]:
+    """``-X importtime`` lines → the slowest modules by self time, and the total of the authorizer's own."""
+    modules = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, cumulative_us, name = (part.strip() for part in line[len("import time:"):].split("|"))
+        modules.append({"module": name.strip(), "self_ms": int(self_us) / 1000,
+                        "cumulative_ms": int(cumulative_us) / 1000})
+    ours = [m for m in modules if m["module"].startswith("authorizer")]
+    return {
+        "authorizer_self_ms": round(sum(m["self_ms"] for m in ours), 2),
+        "authorizer_modules": sorted(ours, key=lambda m: -m["self_ms"]),
+        "slowest_self": sorted(modules, key=lambda m: -m["self_ms"])[:top],
+    }
+
+
+def measure_cold_start(issuer: BenchIssuer, *, runs: int = 9) -> dict[str, Any]:
+    handler_env = _child_environment(issuer.environment())
+    plain_env = _child_environment({})
+    children = {"dependencies": (DEPENDENCY_IMPORTS, plain_env), "handler": (HANDLER_IMPORTS, handler_env)}
+    for imports, environment in children.values():
+        run_child(imports, environment)  # untimed: writes bytecode caches, as a deployed package would ship them
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in children}
+    for _ in range(runs):
+        for name, (imports, environment) in children.items():
+            results[name].append(run_child(imports, environment))
+    summary: dict[str, Any] = {"runs": runs, "dependency_imports": list(DEPENDENCY_IMPORTS),
+                               "handler_imports": list(HANDLER_IMPORTS)}
+    for name, measured in results.items():
+        summary[name] = {
+            "import_ms_median": round(statistics.median(r["import_s"] for r in measured) * 1000, 1),
+            "import_ms_min": round(min(r["import_s"] for r in measured) * 1000, 1),
+            "process_wall_ms_median": round(statistics.median(r["wall_s"] for r in measured) * 1000, 1),
+            "peak_rss_mb_median": round(statistics.median(r["max_rss_kb"] for r in measured) / 1024, 1),
+        }
+    summary["ratio"] = round(summary["handler"]["import_ms_median"] / summary["dependencies"]["import_ms_median"], 3)
+    summary["handler_over_dependencies_ms"] = round(
+        summary["handler"]["import_ms_median"] - summary["dependencies"]["import_ms_median"], 1)
+    profiled = run_child(HANDLER_IMPORTS, handler_env, "-X", "importtime")
+    summary["importtime"] = importtime_breakdown(profiled["stderr"])
+    return summary

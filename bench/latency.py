@@ -1,0 +1,257 @@
+"""Warm latency, p50 and p99, of one authorization: ours against the physical floor and the usual alternatives.
+
+Contenders, each given the same RS256-2048 or ES256 tokens (all distinct, or one token repeated):
+
+- ``floor``: split, base64url-decode and ``json.loads`` header and payload, one ``cryptography`` verify with a key
+  built once;
+- ``handler``: ``authorizer.handler.handler(event, context)``, ours as Lambda runs it (environment configuration,
+  EMF metrics, the policy);
+- ``handler_no_metrics``: the same with ``POWERTOOLS_METRICS_DISABLED=true``, to show what the EMF document costs;
+- ``verifier``: ``TokenVerifier.verify_token(token)``, our verification core alone (informational);
+- ``jose_naive``: ``jose.jwt.decode(token, jwks_dict, ...)``, the naive python-jose authorizer;
+- ``pyjwt``: ``PyJWKClient(jwks_url).get_signing_key_from_jwt`` + ``jwt.decode``, PyJWT's documented recipe;
+- ``powertools``: Powertools ``utilities.auth_alpha.JWTVerifier(..., jwks=...).verify``, when installable.
+
+The floor does what no verifier can skip (decode, parse, one signature check) and nothing else: no claim checks,
+no response. Ratios are to the floor's p50/p99 on the same tokens in the same run.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import importlib
+import json
+import os
+import sys
+from types import ModuleType
+from typing import Any, Callable, Iterator
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from .scenario import ALGORITHMS, BenchIssuer, LambdaContext, http_api_event
+from .timing import summary, time_interleaved
+
+CONTENDERS = {
+    "floor": "floor: cryptography verify + JSON parse",
+    "handler": "ours: authorizer.handler.handler",
+    "handler_no_metrics": "ours, metrics off (POWERTOOLS_METRICS_DISABLED)",
+    "verifier": "ours: TokenVerifier.verify_token only",
+    "jose_naive": "python-jose naive: jwt.decode(token, JWKS dict)",
+    "pyjwt": "PyJWT + PyJWKClient",
+    "powertools": "Powertools auth_alpha JWTVerifier",
+}
+TOKEN_MODES = ("distinct", "repeated")
+_CURVES = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}
+
+
+# --- the floor ------------------------------------------------------------------------------------------------
+def _b64url(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _integer(member: str) -> int:
+    return int.from_bytes(_b64url(member), "big")
+
+
+class BareVerifier:
+    """The floor: what any verifier must do, with keys built once. Raises on a bad signature; no claim checks."""
+
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        self.keys: dict[str, Any] = {}
+        for jwk in jwks["keys"]:
+            if jwk.get("kty") == "RSA":
+                self.keys[jwk["kid"]] = rsa.RSAPublicNumbers(_integer(jwk["e"]), _integer(jwk["n"])).public_key()
+            elif jwk.get("kty") == "EC":
+                curve = _CURVES[jwk["crv"]]
+                self.keys[jwk["kid"]] = ec.EllipticCurvePublicNumbers(
+                    _integer(jwk["x"]), _integer(jwk["y"]), curve).public_key()
+
+    def __call__(self, token: str) -> dict[str, Any]:
+        header_segment, claims_segment, signature_segment = token.split(".")
+        header = json.loads(_b64url(header_segment))
+        claims = json.loads(_b64url(claims_segment))
+        signature = _b64url(signature_segment)
+        key = self.keys[header["kid"]]
+        signing_input = f"{header_segment}.{claims_segment}".encode("ascii")
+        if header["alg"] == "RS256":
+            key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+        else:  # ES256: JWS carries r || s; cryptography wants DER
+            half = len(signature) // 2
+            r, s = int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
+            der = encode_dss_signature(r, s)
+            key.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
+        return claims
+
+
+# --- the alternatives users would pick ------------------------------------------------------------------------
+def jose_naive(jwks: dict[str, Any], issuer: str, audience: str) -> Callable[[str], Any]:
+    from jose import jwt
+
+    def verify(token: str) -> dict[str, Any]:
+        return jwt.decode(token, jwks, algorithms=list(ALGORITHMS), audience=audience, issuer=issuer)
+
+    return verify
+
+
+def pyjwt_client(jwks_url: str, issuer: str, audience: str) -> Callable[[str], Any]:
+    import jwt
+
+    client = jwt.PyJWKClient(jwks_url)  # defaults: the JWK set is cached for 300 s
+
+    def verify(token: str) -> dict[str, Any]:
+        key = client.get_signing_key_from_jwt(token)
+        return jwt.decode(token, key.key, algorithms=list(ALGORITHMS), audience=audience, issuer=issuer)
+
+    return verify
+
+
+def powertools_verifier(jwks: dict[str, Any], issuer: str, audience: str) -> Callable[[str], Any]:
+    """Static ``jwks``: its ``jwks_uri`` must be https, and the keys are the same either way."""
+    from aws_lambda_powertools.utilities.auth_alpha import JWTVerifier  # ImportError without PyJWT: not installable
+
+    return JWTVerifier(issuer=issuer, audience=audience, algorithms=list(ALGORITHMS), jwks=jwks).verify
+
+
+# --- ours -----------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def handler_module(environment: dict[str, str]) -> Iterator[ModuleType]:
+    """``authorizer.handler`` imported afresh under ``environment`` (a cold start), restored afterwards."""
+    saved = {name: os.environ.get(name) for name in environment}
+    previous = sys.modules.pop("authorizer.handler", None)
+    os.environ.update(environment)
+    try:
+        with _quiet():  # cold-start log lines
+            module = importlib.import_module("authorizer.handler")
+        yield module
+    finally:
+        sys.modules.pop("authorizer.handler", None)
+        if previous is not None:
+            sys.modules["authorizer.handler"] = previous
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """stdout to /dev/null: the handler writes one EMF document per invocation (in Lambda, to CloudWatch)."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        yield
+
+
+def standalone_verifier(module: ModuleType) -> Callable[[str], Any]:
+    """A ``TokenVerifier`` configured like the handler's but with caches of its own.
+
+    Its own remembered-token cache matters: sharing the handler's would let whichever ran second on a distinct
+    token hit the cache.
+    """
+    from authorizer.fetch import JsonFetcher
+    from authorizer.verifier import TokenVerifier
+
+    config = module.CONFIG
+    verifier = TokenVerifier(config.issuers, fetcher=JsonFetcher(timeout=config.jwks_timeout_seconds),
+                             leeway=config.leeway_seconds, max_age=config.jwks_max_age_seconds,
+                             cooldown=config.jwks_cooldown_seconds)
+    verifier.prefetch()
+    return verifier.verify_token
+
+
+def _handler_call(module: ModuleType) -> Callable[[dict[str, Any]], Any]:
+    handler, context = module.handler, LambdaContext()
+    return lambda event: handler(event, context)
+
+
+def _allows(response: Any) -> bool:
+    if not isinstance(response, dict):
+        return False
+    statements = response.get("policyDocument", {}).get("Statement", [])
+    return any(s.get("Effect") == "Allow" for s in statements) or response.get("isAuthorized") is True
+
+
+# --- the measurement ------------------------------------------------------------------------------------------
+def measure_latency(issuer: BenchIssuer, *, samples: int = 4000, warmup: int = 300, block: int = 250,
+                    contenders: tuple[str, ...] = tuple(CONTENDERS)) -> dict[str, Any]:
+    """Rows of p50/p99 per (algorithm, token mode, contender), with ratios to the floor."""
+    jwks = issuer.jwks()
+    rows: list[dict[str, Any]] = []
+    environment = issuer.environment()
+    quiet_environment = {**environment, "POWERTOOLS_METRICS_DISABLED": "true",
+                         "POWERTOOLS_SERVICE_NAME": environment["POWERTOOLS_SERVICE_NAME"] + "-no-metrics"}
+    with handler_module(quiet_environment) as quiet_module:
+        pass  # a second, independent cold start; the module keeps its configuration after its environment is gone
+    with handler_module(environment) as module:
+        builders: dict[str, Callable[[], tuple[Callable[[Any], Any], Callable[[str], Any]]]] = {
+            "floor": lambda: (BareVerifier(jwks), _same),
+            "handler": lambda: (_handler_call(module), http_api_event),
+            "handler_no_metrics": lambda: (_handler_call(quiet_module), http_api_event),
+            "verifier": lambda: (standalone_verifier(module), _same),
+            "jose_naive": lambda: (jose_naive(jwks, issuer.issuer, issuer.audience), _same),
+            "pyjwt": lambda: (pyjwt_client(issuer.jwks_url, issuer.issuer, issuer.audience), _same),
+            "powertools": lambda: (powertools_verifier(jwks, issuer.issuer, issuer.audience), _same),
+        }
+        ready: dict[str, tuple[Callable[[Any], Any], Callable[[str], Any]]] = {}
+        unavailable: dict[str, str] = {}
+        for name in contenders:
+            try:
+                ready[name] = builders[name]()
+            except ImportError as problem:
+                unavailable[name] = f"skipped: not installable here ({problem})"
+        for alg in ALGORITHMS:
+            tokens = issuer.mint_many(alg, samples + warmup)
+            for mode in TOKEN_MODES:
+                inputs = tokens if mode == "distinct" else [tokens[0]] * len(tokens)
+                rows += _measure_one(alg, mode, inputs, ready, unavailable, warmup, block)
+    return {"unit": "microseconds", "samples_per_row": samples, "warmup_calls": warmup,
+            "gc": "disabled while timing, collected between blocks",
+            "method": "time.perf_counter_ns around each call; contenders interleaved in blocks of "
+                      f"{block}; each distinct token used once per contender",
+            "stdout": "the handler's EMF documents are written to /dev/null",
+            "contenders": {name: CONTENDERS[name] for name in contenders}, "rows": rows}
+
+
+def _same(token: str) -> str:
+    return token
+
+
+def _measure_one(alg: str, mode: str, tokens: list[str], ready: dict[str, Any], unavailable: dict[str, str],
+                 warmup: int, block: int) -> list[dict[str, Any]]:
+    timed: dict[str, Any] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for name, (call, prepare) in ready.items():
+        inputs = [prepare(token) for token in tokens]
+        problem = _check(name, call, inputs[0])
+        if problem is None:
+            timed[name] = (call, inputs)
+        else:
+            rows[name] = {"error": problem}
+    with _quiet():
+        samples = time_interleaved(timed, block=block, warmup=warmup)
+    for name, values in samples.items():
+        rows[name] = summary(values)
+    floor = rows.get("floor", {})
+    result = []
+    for name in list(ready) + list(unavailable):
+        row = {"alg": alg, "tokens": mode, "contender": name}
+        row.update(rows.get(name) or {"error": unavailable.get(name, "not measured")})
+        if "p50_us" in row and "p50_us" in floor:
+            row["ratio_p50"] = round(row["p50_us"] / floor["p50_us"], 3)
+            row["ratio_p99"] = round(row["p99_us"] / floor["p99_us"], 3)
+        result.append(row)
+    return result
+
+
+def _check(name: str, call: Callable[[Any], Any], item: Any) -> str | None:
+    """One untimed call: a contender that cannot verify the token is reported, not timed."""
+    try:
+        with _quiet():
+            result = call(item)
+    except Exception as problem:  # e.g. python-jose trying an RSA key on an ES256 token
+        return f"fails: {type(problem).__name__}: {str(problem)[:120]}"
+    if name.startswith("handler") and not _allows(result):
+        return "fails: the handler did not allow a valid token"
+    return None

@@ -1,0 +1,172 @@
+"""The targets the benchmark enforces, and the one table it prints (Markdown, so it pastes into the docs).
+
+| target                                         | limit                     |
+|------------------------------------------------|---------------------------|
+| handler, distinct tokens, warm p50             | ≤ 1.5 × the floor's p50   |
+| handler, one repeated token, warm p50          | ≤ 1.0 × the floor's p50   |
+| cold start (import + configure), median        | ≤ 1.15 × dependencies'    |
+| JWKS fetches, 10,000 requests with known kids  | 1 per issuer              |
+| JWKS refetches, 1,000 unknown kids, 1 cooldown | ≤ 1                       |
+| JWKS refetches across a rotation               | ≤ 1, every token allowed  |
+| authorizer bundle, unzipped                    | ≤ 25 MB                   |
+
+A part that was skipped (no CDK app, no local stack yet) is reported as skipped and does not fail the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .latency import CONTENDERS, TOKEN_MODES
+from .scenario import ALGORITHMS
+
+DISTINCT_LIMIT = 1.5
+REPEATED_LIMIT = 1.0
+COLD_START_LIMIT = 1.15
+BUNDLE_LIMIT_MB = 25.0
+
+
+def _target(name: str, value: Any, limit: str, ok: bool | None) -> dict[str, Any]:
+    return {"target": name, "value": value, "limit": limit, "ok": ok}
+
+
+def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every target with its measured value; ``ok`` is None when its part did not run."""
+    targets = []
+    rows = {(r["alg"], r["tokens"], r["contender"]): r for r in results.get("latency", {}).get("rows", [])}
+    for alg in ALGORITHMS:
+        for mode, limit in (("distinct", DISTINCT_LIMIT), ("repeated", REPEATED_LIMIT)):
+            row = rows.get((alg, mode, "handler"), {})
+            ratio = row.get("ratio_p50")
+            targets.append(_target(f"warm p50, {alg}, {mode} tokens (handler / floor)", ratio, f"<= {limit}",
+                                   None if ratio is None else ratio <= limit))
+    cold = results.get("cold_start", {})
+    ratio = cold.get("ratio")
+    targets.append(_target("cold start, handler / dependencies (median)", ratio, f"<= {COLD_START_LIMIT}",
+                           None if ratio is None else ratio <= COLD_START_LIMIT))
+    traffic = results.get("jwks_traffic", {})
+    known = traffic.get("known_kids", {})
+    fetches = known.get("max_fetches_per_issuer")
+    targets.append(_target("JWKS fetches per issuer, 10,000 requests with known kids", fetches, "1",
+                           None if fetches is None
+                           else fetches == 1 and known.get("allowed") == known.get("requests")))
+    unknown = traffic.get("unknown_kids", {})
+    refetches = unknown.get("refetches")
+    targets.append(_target("JWKS refetches, 1,000 unknown-kid tokens in one cooldown", refetches, "<= 1",
+                           None if refetches is None else refetches <= 1 and unknown.get("allowed") == 0))
+    rotation = traffic.get("rotation", {})
+    refetches = rotation.get("refetches")
+    targets.append(_target("JWKS refetches across a key rotation (all tokens allowed)", refetches, "<= 1",
+                           None if refetches is None
+                           else refetches <= 1 and rotation.get("allowed") == rotation.get("requests")))
+    bundle = results.get("bundle", {})
+    size = None if "skipped" in bundle else bundle.get("unzipped_mb")
+    targets.append(_target("authorizer bundle, unzipped MB", size, f"<= {BUNDLE_LIMIT_MB:g}",
+                           None if size is None else size <= BUNDLE_LIMIT_MB))
+    return targets
+
+
+def passed(targets: list[dict[str, Any]]) -> bool:
+    return all(t["ok"] is not False for t in targets)
+
+
+# --- the table ------------------------------------------------------------------------------------------------
+def _cell(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "—"
+    if "error" in row:
+        return row["error"].split(":")[0] if row["error"].startswith("skipped") else "fails (see note)"
+    ratio = f" ({row['ratio_p50']:.2f}× / {row['ratio_p99']:.2f}×)" if "ratio_p50" in row else ""
+    return f"{row['p50_us']:.1f} / {row['p99_us']:.1f}{ratio}"
+
+
+def _latency_table(latency: dict[str, Any]) -> list[str]:
+    rows = {(r["alg"], r["tokens"], r["contender"]): r for r in latency.get("rows", [])}
+    columns = [(alg, mode) for alg in ALGORITHMS for mode in TOKEN_MODES]
+    lines = [f"Warm latency, µs: p50 / p99 (ratio to the floor's p50 / p99); {latency.get('samples_per_row')} "
+             f"calls per cell after {latency.get('warmup_calls')} warm-up, GC off while timing", "",
+             "| contender | " + " | ".join(f"{alg} {mode}" for alg, mode in columns) + " |",
+             "|---|" + "---|" * len(columns)]
+    notes = []
+    for name, label in latency.get("contenders", CONTENDERS).items():
+        cells = [_cell(rows.get((alg, mode, name))) for alg, mode in columns]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        errors = {rows[k]["error"] for k in rows if k[2] == name and "error" in rows[k]
+                  and not rows[k]["error"].startswith("skipped")}
+        notes += [f"- {label}: {error}" for error in sorted(errors)]
+    return lines + ([""] + notes if notes else [])
+
+
+def _cold_start_table(cold: dict[str, Any]) -> list[str]:
+    lines = [f"Cold start: import + configure in a fresh process, median of {cold.get('runs')} runs", "",
+             "| process | import ms (median) | import ms (min) | process wall ms | peak RSS MB |",
+             "|---|---|---|---|---|"]
+    for name, label in (("dependencies", "dependencies alone: " + "; ".join(cold.get("dependency_imports", []))),
+                        ("handler", "authorizer.handler (config, verifier, JWKS prefetch over loopback)")):
+        part = cold.get(name, {})
+        lines.append(f"| {label} | {part.get('import_ms_median')} | {part.get('import_ms_min')} | "
+                     f"{part.get('process_wall_ms_median')} | {part.get('peak_rss_mb_median')} |")
+    lines.append(f"\nhandler / dependencies: {cold.get('ratio')}× (+{cold.get('handler_over_dependencies_ms')} ms); "
+                 f"authorizer modules' own import time (-X importtime): "
+                 f"{cold.get('importtime', {}).get('authorizer_self_ms')} ms")
+    return lines
+
+
+def _jwks_table(traffic: dict[str, Any]) -> list[str]:
+    known, unknown, rotation = (traffic.get(k, {}) for k in ("known_kids", "unknown_kids", "rotation"))
+    per_issuer = ", ".join(f"{k} {v}" for k, v in known.get("fetches_per_issuer", {}).items())
+    return ["JWKS traffic (fetches counted by the issuer)", "",
+            "| scenario | JWKS fetches | goal | decisions |", "|---|---|---|---|",
+            f"| {known.get('requests')} requests, {known.get('issuers')} issuers, known kids, "
+            f"{known.get('distinct_tokens')} distinct tokens | {per_issuer} | 1 per issuer | "
+            f"{known.get('allowed')} allowed |",
+            f"| {unknown.get('tokens')} unknown-kid tokens in {unknown.get('seconds')} s (cooldown "
+            f"{unknown.get('cooldown_seconds')} s) | {unknown.get('refetches')} refetch after prefetch | ≤ 1 | "
+            f"{unknown.get('allowed')} allowed, {unknown.get('denied')} |",
+            f"| key rotation, {rotation.get('requests')} requests of both generations | "
+            f"{rotation.get('refetches')} refetch after prefetch | ≤ 1 | {rotation.get('allowed')} allowed |"]
+
+
+def _bundle_table(bundle: dict[str, Any]) -> list[str]:
+    if "skipped" in bundle:
+        return [f"Bundle: skipped: {bundle['skipped']}"]
+    largest = ", ".join(f"{k} {v}" for k, v in bundle.get("largest_mb", {}).items())
+    return ["Bundle: the synthesized authorizer asset", "",
+            "| unzipped MB | zipped MB | files | largest entries (MB) |", "|---|---|---|---|",
+            f"| {bundle['unzipped_mb']} | {bundle['zipped_mb']} | {bundle['files']} | {largest} |"]
+
+
+def _local_api_table(local: dict[str, Any]) -> list[str]:
+    if "skipped" in local:
+        return [f"Local API throughput: skipped: {local['skipped']}"]
+    lines = [f"Local API throughput (informational): {local.get('route')}, {local.get('client')}", "",
+             "| authorizer result cache | requests/s | p50 ms | p99 ms | authorizer invocations | statuses "
+             "| p50 ms on a kept-alive connection |", "|---|---|---|---|---|---|---|"]
+    for name in ("cache_on", "cache_off"):
+        part = local.get(name, {})
+        lines.append(f"| {'on' if name == 'cache_on' else 'off'} (TTL {part.get('result_ttl_s')} s) | "
+                     f"{part.get('requests_per_s')} | {part.get('p50_ms')} | {part.get('p99_ms')} | "
+                     f"{part.get('authorizer_invocations')} | {part.get('statuses')} | "
+                     f"{part.get('keepalive_p50_ms')} |")
+    return lines
+
+
+def render(results: dict[str, Any]) -> str:
+    sections = []
+    if "latency" in results:
+        sections.append(_latency_table(results["latency"]))
+    if "cold_start" in results:
+        sections.append(_cold_start_table(results["cold_start"]))
+    if "jwks_traffic" in results:
+        sections.append(_jwks_table(results["jwks_traffic"]))
+    if "bundle" in results:
+        sections.append(_bundle_table(results["bundle"]))
+    if "local_api" in results:
+        sections.append(_local_api_table(results["local_api"]))
+    targets = results.get("targets", [])
+    lines = ["Targets", "", "| target | measured | limit | result |", "|---|---|---|---|"]
+    for t in targets:
+        verdict = {True: "ok", False: "MISSED", None: "not measured"}[t["ok"]]
+        lines.append(f"| {t['target']} | {t['value']} | {t['limit']} | {verdict} |")
+    sections.append(lines)
+    return "\n\n".join("\n".join(section) for section in sections)

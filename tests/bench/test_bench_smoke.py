@@ -1,0 +1,145 @@
+"""Every benchmark part runs end to end with a handful of iterations and returns the structure the table reads.
+
+No timing is asserted here: the numbers belong to `make bench`, on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from bench.bundle import measure_bundle
+from bench.coldstart import importtime_breakdown, measure_cold_start
+from bench.jwks_traffic import measure_jwks_traffic
+from bench.latency import CONTENDERS, TOKEN_MODES, measure_latency
+from bench.local_api import drive
+from bench.report import evaluate, passed, render
+from bench.scenario import ALGORITHMS, BenchIssuer
+from bench.timing import percentile, summary, time_interleaved
+
+
+@pytest.fixture(scope="module")
+def issuer():
+    with BenchIssuer() as started:
+        yield started
+
+
+def test_interleaved_timing_uses_each_input_once_per_contender():
+    seen: dict[str, list[int]] = {"a": [], "b": []}
+    samples = time_interleaved({name: (seen[name].append, list(range(30))) for name in seen}, block=7, warmup=5)
+    assert all(len(values) == 25 for values in samples.values())
+    assert all(calls == list(range(30)) for calls in seen.values())
+    assert set(summary(samples["a"])) == {"p50_us", "p99_us", "mean_us", "samples"}
+    assert percentile([1000, 2000, 3000, 4000], 50) == 2.0
+
+
+def test_latency_reports_every_contender_for_every_algorithm_and_token_mode(issuer):
+    latency = measure_latency(issuer, samples=12, warmup=3, block=5)
+    cells = {(row["alg"], row["tokens"], row["contender"]): row for row in latency["rows"]}
+    assert set(cells) == {(a, m, c) for a in ALGORITHMS for m in TOKEN_MODES for c in CONTENDERS}
+    for (alg, _, name), row in cells.items():
+        if name in ("floor", "handler", "handler_no_metrics", "verifier"):
+            assert row["samples"] == 12 and row["p50_us"] > 0 and "ratio_p50" in row, row
+        else:
+            assert "p50_us" in row or "error" in row, row
+    # The naive python-jose authorizer cannot verify ES256 with a mixed JWKS: reported, not timed.
+    assert "error" in cells[("ES256", "distinct", "jose_naive")]
+
+
+def test_cold_start_compares_fresh_processes(issuer):
+    cold = measure_cold_start(issuer, runs=1)
+    for part in ("dependencies", "handler"):
+        assert cold[part]["import_ms_median"] > 0 and cold[part]["peak_rss_mb_median"] > 0
+    assert cold["ratio"] > 0
+    assert any(m["module"] == "authorizer.handler" for m in cold["importtime"]["authorizer_modules"])
+
+
+def test_importtime_lines_are_parsed():
+    text = ("import time: self [us] | cumulative | imported package\n"
+            "import time:       120 |        300 | authorizer.token\nimport time: 50 | 50 |   json\n")
+    parsed = importtime_breakdown(text)
+    assert parsed["authorizer_self_ms"] == 0.12
+    assert parsed["slowest_self"][0]["module"] == "authorizer.token"
+
+
+def test_jwks_traffic_counts_fetches_at_the_issuer():
+    traffic = measure_jwks_traffic(requests=40, unknown=6, tokens_per_issuer_and_alg=2, rotation_requests=4)
+    known = traffic["known_kids"]
+    assert known["allowed"] == 40 and known["max_fetches_per_issuer"] == 1
+    assert traffic["unknown_kids"]["allowed"] == 0 and traffic["unknown_kids"]["refetches"] == 1
+    assert traffic["rotation"]["refetches"] == 1
+    assert traffic["rotation"]["allowed"] == traffic["rotation"]["requests"]
+
+
+def _fake_assembly(root: Path, bundled: bool) -> Path:
+    asset = root / "asset.abc123"
+    (asset / "authorizer").mkdir(parents=True)
+    (asset / "authorizer" / "handler.py").write_text("def handler(event, context): ...\n")
+    if bundled:
+        (asset / "jose").mkdir()
+        (asset / "jose" / "__init__.py").write_bytes(b"x" * 4096)
+    template = {"Resources": {"Fn": {"Type": "AWS::Lambda::Function",
+                                     "Properties": {"Handler": "authorizer.handler.handler",
+                                                    "Code": {"S3Key": "abc123.zip"}},
+                                     "Metadata": {"aws:asset:path": "asset.abc123"}}}}
+    (root / "Stack.template.json").write_text(json.dumps(template))
+    return root
+
+
+def test_bundle_measures_the_authorizer_asset_of_an_assembly(tmp_path):
+    bundle = measure_bundle(_fake_assembly(tmp_path, bundled=True))
+    assert bundle["stack"] == "Stack" and bundle["files"] == 2
+    assert bundle["unzipped_bytes"] > 4096 and 0 < bundle["zipped_bytes"] < bundle["unzipped_bytes"]
+    assert "jose" in bundle["largest_mb"]
+
+
+def test_bundle_without_dependencies_or_function_is_skipped(tmp_path):
+    assert "skipped" in measure_bundle(_fake_assembly(tmp_path / "unbundled", bundled=False))
+    (tmp_path / "empty").mkdir()
+    assert "skipped" in measure_bundle(tmp_path / "empty")
+
+
+def test_local_api_driver_counts_statuses():
+    class Ok(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - base class naming
+            self.send_response(200 if self.headers.get("Authorization") else 401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        measured = drive(f"http://127.0.0.1:{server.server_address[1]}", "token", 5, warmup=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert measured["statuses"] == {"200": 5} and measured["requests_per_s"] > 0
+
+
+def test_report_renders_every_part_and_fails_on_a_missed_target():
+    results = {
+        "latency": {"samples_per_row": 1, "warmup_calls": 0, "contenders": {"floor": "floor", "handler": "ours"},
+                    "rows": [{"alg": a, "tokens": m, "contender": c, "p50_us": p, "p99_us": p,
+                              "ratio_p50": p / 10, "ratio_p99": p / 10}
+                             for a in ALGORITHMS for m in TOKEN_MODES
+                             for c, p in (("floor", 10.0), ("handler", 20.0))]},
+        "cold_start": {"runs": 1, "ratio": 1.1, "dependencies": {}, "handler": {}},
+        "jwks_traffic": {"known_kids": {"max_fetches_per_issuer": 1, "allowed": 1, "requests": 1},
+                         "unknown_kids": {"refetches": 1, "allowed": 0},
+                         "rotation": {"refetches": 1, "allowed": 2, "requests": 2}},
+        "bundle": {"skipped": "no CDK app"},
+        "local_api": {"skipped": "no local stack"},
+    }
+    results["targets"] = evaluate(results)
+    assert not passed(results["targets"])  # 2.0x the floor for distinct tokens
+    missed = [t["target"] for t in results["targets"] if t["ok"] is False]
+    assert len(missed) == 4 and all("warm p50" in name for name in missed)
+    table = render(results)
+    assert "Targets" in table and "Bundle: skipped: no CDK app" in table and "MISSED" in table
