@@ -1276,6 +1276,9 @@ class _Server(ThreadingHTTPServer):
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and the client's
+    # delayed ACK hold every kept-alive response ~40 ms.
+    disable_nagle_algorithm = True
     server_version = "LocalHttpApi"
     server: _Server
 

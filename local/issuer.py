@@ -717,6 +717,9 @@ class _IssuerHTTPServer(ThreadingHTTPServer):
 class _IssuerRequestHandler(BaseHTTPRequestHandler):
     server: _IssuerHTTPServer
     protocol_version = "HTTP/1.1"  # keep-alive, as verifiers with a pooled session expect
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and the client's
+    # delayed ACK hold every kept-alive response ~40 ms.
+    disable_nagle_algorithm = True
     server_version = "DevIssuer"
     timeout = 30  # idle keep-alive connections end after this
 
