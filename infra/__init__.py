@@ -3,12 +3,20 @@ sample stack. ``app.py`` only calls ``build_app``. Imports the authorizer's conf
 
 from .authorizer_construct import JwtAuthorization
 from .cdk_app import build_app
-from .config import AuthorizationSettings, ConfigError, RouteSpec, StackConfig, load_stack_config
+from .config import (
+    AuthorizationSettings,
+    ConfigError,
+    ConfigParameter,
+    RouteSpec,
+    StackConfig,
+    load_stack_config,
+)
 from .stack import JwtAuthorizerStack
 
 __all__ = [
     "AuthorizationSettings",
     "ConfigError",
+    "ConfigParameter",
     "JwtAuthorization",
     "JwtAuthorizerStack",
     "RouteSpec",

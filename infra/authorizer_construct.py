@@ -16,14 +16,18 @@ routes, or attach it to routes you created yourself::
 
 ``lambda`` mode deploys the authorizer Lambda as a REQUEST authorizer with payload format 2.0 and IAM responses
 (CDK's ``HttpLambdaAuthorizer`` would give payload 1.0 with IAM responses), its ``AUTH_ISSUERS``/``AUTH_ROUTES``
-built from the same route list. ``jwt`` mode uses API Gateway's native ``HttpJwtAuthorizer`` with the route
-scopes as authorization scopes, and deploys no Lambda. Synthesis fails if a configured, non-public route is not
-on the API with this authorizer.
+built from the same route list. With ``settings.config_parameter`` they go into an SSM String parameter instead
+(``/<stack name>/authorizer-config``, created from the settings; or an existing one, referenced), which the Lambda
+re-reads every ``max_age_seconds`` and may only ``ssm:GetParameter``; one created parameter per stack, as its name
+says. ``tracing=True`` turns on active X-Ray tracing. ``jwt`` mode uses API Gateway's native ``HttpJwtAuthorizer``
+with the route scopes as authorization scopes, and deploys no Lambda. Synthesis fails if a configured, non-public
+route is not on the API with this authorizer.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Mapping
 
 import jsii
@@ -32,10 +36,13 @@ from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IValidation
 
 from authorizer.config import load_config
+from authorizer.remote_config import max_age_from
 
+from .bundling import PROJECT_ROOT
 from .config import AuthorizationSettings, ConfigError, RouteSpec
 from .python_function import PackageFunction, powertools_environment
 
@@ -43,6 +50,8 @@ AUTHORIZATION_HEADER = "$request.header.Authorization"
 ROUTE_KEY_IDENTITY = "$context.routeKey"
 LAMBDA_ENVIRONMENT_LIMIT = 4096  # bytes, keys and values together
 AUTHORIZER_SERVICE = "jwt-authorizer"
+CONFIG_PARAMETER_NAME = "authorizer-config"  # under /<stack name>/
+_XRAY_SDK = re.compile(r"^\s*(aws[-_.]xray[-_.]sdk\b|aws[-_.]lambda[-_.]powertools\s*\[[^]]*\btracer\b)", re.I | re.M)
 
 
 @jsii.implements(apigwv2.IHttpRouteAuthorizer)
@@ -62,7 +71,8 @@ class JwtAuthorization(Construct):
     """Attach JWT authorization (``settings.mode``: ``lambda`` or ``jwt``) to ``http_api`` and its routes.
 
     Attributes: ``mode``; ``route_authorizer`` (an ``IHttpRouteAuthorizer`` for ``HttpApi.add_routes``);
-    ``function``, ``http_authorizer`` and ``environment`` (``lambda`` mode only, else None).
+    ``function``, ``http_authorizer`` and ``environment`` (``lambda`` mode only, else None); ``config_parameter``
+    (the SSM parameter, when ``settings.config_parameter`` is set, else None).
     """
 
     def __init__(
@@ -74,8 +84,10 @@ class JwtAuthorization(Construct):
         settings: AuthorizationSettings,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         environment: Mapping[str, str] | None = None,
+        tracing: bool = False,
     ) -> None:
-        """``environment``: extra ``AUTH_*`` variables for the Lambda (``AUTH_LEEWAY_SECONDS``, ...)."""
+        """``environment``: extra ``AUTH_*`` variables for the Lambda (``AUTH_LEEWAY_SECONDS``, ...);
+        ``tracing``: active X-Ray tracing on the Lambda (``lambda`` mode)."""
         super().__init__(scope, construct_id)
         self.http_api = http_api
         self.settings = settings
@@ -83,9 +95,11 @@ class JwtAuthorization(Construct):
         self.function: PackageFunction | None = None
         self.http_authorizer: apigwv2.HttpAuthorizer | None = None
         self.environment: dict[str, str] | None = None
+        self.config_parameter: ssm.IStringParameter | None = None
         self.routes: dict[str, list[apigwv2.HttpRoute]] = {}
         if settings.mode == "lambda":
-            self.route_authorizer: apigwv2.IHttpRouteAuthorizer = self._lambda_authorizer(log_retention, environment)
+            self.route_authorizer: apigwv2.IHttpRouteAuthorizer = self._lambda_authorizer(log_retention, environment,
+                                                                                          tracing)
         else:
             self.route_authorizer = self._jwt_authorizer()
         for note in settings.notes:
@@ -93,10 +107,14 @@ class JwtAuthorization(Construct):
         self.node.add_validation(_EveryProtectedRouteAttached(self))
 
     # --- the two modes ------------------------------------------------------------------------------------
-    def _lambda_authorizer(self, log_retention: logs.RetentionDays,
-                           environment: Mapping[str, str] | None) -> apigwv2.IHttpRouteAuthorizer:
+    def _lambda_authorizer(self, log_retention: logs.RetentionDays, environment: Mapping[str, str] | None,
+                           tracing: bool) -> apigwv2.IHttpRouteAuthorizer:
         settings = self.settings
-        self.environment = lambda_environment(settings, environment)
+        self.config_parameter = self._config_parameter()
+        self.environment = lambda_environment(
+            settings, environment,
+            parameter_name=self.config_parameter.parameter_name if self.config_parameter is not None else None,
+        )
         self.function = PackageFunction(
             self,
             "Authorizer",
@@ -108,7 +126,16 @@ class JwtAuthorization(Construct):
             log_retention=log_retention,
             memory_size=512,  # signature checks are CPU-bound; Lambda's CPU grows with memory
             timeout=Duration.seconds(10),  # API Gateway's authorizer timeout
+            tracing=tracing,
         )
+        if self.config_parameter is not None:
+            self.function.allow_get_parameter(self.config_parameter)
+        if tracing and not bundles_xray_sdk():
+            Annotations.of(self).add_warning_v2(
+                "jwt-authorization:tracing",
+                "tracing is on, but authorizer/requirements.txt has no aws-xray-sdk: X-Ray records each invocation, "
+                "the authorizer logs a warning at cold start and records no JWKS-fetch or SSM-read subsegments",
+            )
         function = self.function.function
         self.http_authorizer = apigwv2.HttpAuthorizer(
             self,
@@ -132,6 +159,23 @@ class JwtAuthorization(Construct):
             ),
         )
         return _AuthorizerReference("CUSTOM", self.http_authorizer.authorizer_id)
+
+    def _config_parameter(self) -> ssm.IStringParameter | None:
+        """The SSM parameter holding the issuers and routes: created from the settings, or an existing one."""
+        spec = self.settings.config_parameter
+        if spec is None:
+            return None
+        if spec.existing_name is not None:
+            return ssm.StringParameter.from_string_parameter_name(self, "ConfigParameter", spec.existing_name)
+        return ssm.StringParameter(
+            self,
+            "ConfigParameter",
+            parameter_name=f"/{Stack.of(self).stack_name}/{CONFIG_PARAMETER_NAME}",
+            simple_name=False,  # the name is a path, even where the stack name is a token
+            string_value=self.settings.parameter_value(),
+            tier=ssm.ParameterTier.STANDARD,
+            description="JWT authorizer: trusted issuers and route rules (JSON); each cdk deploy rewrites it",
+        )
 
     def _jwt_authorizer(self) -> apigwv2.IHttpRouteAuthorizer:
         issuer = self.settings.native_issuer
@@ -207,23 +251,55 @@ def identity_sources(settings: AuthorizationSettings) -> list[str]:
     return sources
 
 
-def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The authorizer Lambda's ``AUTH_*`` variables, checked by the Lambda's own ``load_config``."""
+def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str] | None = None, *,
+                       parameter_name: str | None = None) -> dict[str, str]:
+    """The authorizer Lambda's ``AUTH_*`` variables, checked by the Lambda's own ``load_config``.
+
+    Without ``settings.config_parameter``: ``AUTH_ISSUERS`` and ``AUTH_ROUTES``. With it: ``AUTH_CONFIG_PARAMETER``
+    (``parameter_name``, required for a created parameter; an existing one's name by default) and
+    ``AUTH_CONFIG_MAX_AGE_SECONDS``, no ``AUTH_ISSUERS`` (the Lambda ignores it then); ``AUTH_ROUTES`` only for an
+    existing parameter, whose owner may leave its ``routes`` out (the created one always holds them).
+    """
+    spec = settings.config_parameter
+    configuration: dict[str, str]
+    if spec is None:
+        configuration = {
+            "AUTH_ISSUERS": _compact(list(settings.issuers)),  # presets unexpanded: the Lambda expands them
+            "AUTH_ROUTES": _compact(settings.auth_routes()),
+        }
+    else:
+        name = parameter_name or spec.existing_name
+        if not name:
+            raise ValueError("parameter_name is required when the configuration parameter is created")
+        configuration = {"AUTH_CONFIG_PARAMETER": name, "AUTH_CONFIG_MAX_AGE_SECONDS": str(spec.max_age_seconds)}
+        if not spec.created:
+            configuration["AUTH_ROUTES"] = _compact(settings.auth_routes())
     environment = {
-        "AUTH_ISSUERS": _compact(list(settings.issuers)),  # presets unexpanded: the Lambda expands them
-        "AUTH_ROUTES": _compact(settings.auth_routes()),
+        **configuration,
         "AUTH_RESPONSE": settings.lambda_response,
         "POWERTOOLS_METRICS_NAMESPACE": "JwtAuthorizer",
         **(extra or {}),
     }
     load_config(environment)  # raises ConfigError naming the variable, as the cold start would
+    if spec is not None:
+        max_age_from(environment)  # likewise for AUTH_CONFIG_MAX_AGE_SECONDS
     deployed = {**powertools_environment(AUTHORIZER_SERVICE), **environment}
     size = sum(len(k) + len(v) for k, v in deployed.items())
     if size > LAMBDA_ENVIRONMENT_LIMIT:
-        largest = "routes" if len(environment["AUTH_ROUTES"]) > len(environment["AUTH_ISSUERS"]) else "issuers"
+        issuers, routes = environment.get("AUTH_ISSUERS", ""), environment.get("AUTH_ROUTES", "")
+        largest = "routes" if len(routes) > len(issuers) else "issuers"
+        hint = "" if spec else ", or set configParameter to true to move issuers and routes into an SSM parameter"
         raise ConfigError(largest, f"the authorizer's environment would be {size} bytes; Lambda allows "
-                                   f"{LAMBDA_ENVIRONMENT_LIMIT} in all. Shorten the configuration")
+                                   f"{LAMBDA_ENVIRONMENT_LIMIT} in all. Shorten the configuration{hint}")
     return environment
+
+
+def bundles_xray_sdk(requirements: str | None = None) -> bool:
+    """Whether the authorizer's bundle gets the X-Ray SDK (Powertools' Tracer needs it to record subsegments)."""
+    if requirements is None:
+        path = PROJECT_ROOT / "authorizer" / "requirements.txt"
+        requirements = path.read_text() if path.is_file() else ""
+    return bool(_XRAY_SDK.search(requirements))
 
 
 def _compact(value: object) -> str:

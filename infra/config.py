@@ -4,6 +4,10 @@ Everything is checked here, before any construct is built, and every problem rai
 context key (``authorizer``, ``issuers[0].audience``, ``routes[2].scopes``, ``cacheTtlSeconds``...). Issuers are
 validated by the authorizer's own ``parse_issuers``, so synthesis and the Lambda's cold start agree on what is valid.
 
+``configParameter`` (lambda mode) moves the issuers and route rules from the Lambda's environment into an SSM String
+parameter, so they can be changed without a redeploy: ``true`` creates it from ``issuers``/``routes``, a string names
+an existing one. ``tracing`` turns on active X-Ray tracing for both functions.
+
 ``-c key=value`` arrives as a string, ``cdk.json`` as JSON; both are accepted:
 
     >>> config = load_stack_config({"issuers": '[{"issuer": "https://idp.example.com", "audience": "api"}]'}.get)
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
@@ -32,6 +37,7 @@ from authorizer.errors import ConfigError
 __all__ = [
     "AuthorizationSettings",
     "ConfigError",
+    "ConfigParameter",
     "DEFAULT_ROUTES",
     "RouteSpec",
     "StackConfig",
@@ -55,6 +61,10 @@ DEFAULT_LOG_RETENTION_DAYS = 30
 #: The values CloudWatch Logs accepts for a retention period (never "forever": retention stays bounded).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653)
+DEFAULT_CONFIG_MAX_AGE_SECONDS = 60  # the authorizer's own default for AUTH_CONFIG_MAX_AGE_SECONDS
+MAX_CONFIG_MAX_AGE_SECONDS = 86400  # the authorizer's upper bound for it
+SSM_STANDARD_VALUE_LIMIT = 4096  # bytes: a standard-tier parameter's value (advanced tier costs money per parameter)
+_SSM_NAME = re.compile(r"[A-Za-z0-9_.\-/]{1,1011}")
 # API Gateway's native JWT authorizer quotas (reference/aws-api-gateway.md).
 MAX_JWT_AUDIENCES = 50
 MAX_JWT_SCOPES_PER_ROUTE = 10
@@ -88,16 +98,33 @@ class Throttle:
 
 
 @dataclass(frozen=True)
+class ConfigParameter:
+    """The SSM String parameter the authorizer Lambda reads its issuers and routes from (``configParameter``).
+
+    ``existing_name`` None: the construct creates the parameter from the configured issuers and routes; otherwise
+    the stack only references that parameter (and grants reading it), and whoever owns it writes its value.
+    """
+
+    existing_name: str | None = None
+    max_age_seconds: int = DEFAULT_CONFIG_MAX_AGE_SECONDS  # AUTH_CONFIG_MAX_AGE_SECONDS: re-read after this
+
+    @property
+    def created(self) -> bool:
+        return self.existing_name is None
+
+
+@dataclass(frozen=True)
 class AuthorizationSettings:
     """What the authorization construct needs, validated. Build it with ``AuthorizationSettings.create``."""
 
     mode: str
-    issuers: tuple[Any, ...]  # as configured, presets unexpanded: this becomes AUTH_ISSUERS
+    issuers: tuple[Any, ...]  # as configured, presets unexpanded: AUTH_ISSUERS, or the parameter's issuers
     trusted_issuers: tuple[TrustedIssuer, ...]  # presets expanded, as the Lambda will see them
     routes: tuple[RouteSpec, ...]
     cache_ttl_seconds: int = DEFAULT_CACHE_TTL_SECONDS
     lambda_response: str = "iam"
     native_issuer: TrustedIssuer | None = None  # jwt mode: the one issuer API Gateway checks
+    config_parameter: ConfigParameter | None = None  # lambda mode: issuers and routes from SSM, not the environment
     notes: tuple[str, ...] = ()  # things worth a synthesis warning (not errors)
 
     @classmethod
@@ -109,24 +136,38 @@ class AuthorizationSettings:
         routes: Any = DEFAULT_ROUTES,
         cache_ttl_seconds: Any = DEFAULT_CACHE_TTL_SECONDS,
         lambda_response: str = "iam",
+        config_parameter: Any = False,
+        config_max_age_seconds: Any = DEFAULT_CONFIG_MAX_AGE_SECONDS,
     ) -> AuthorizationSettings:
-        """Validate plain values (JSON shapes, as in ``cdk.json``); errors name the context key."""
+        """Validate plain values (JSON shapes, as in ``cdk.json``); errors name the context key.
+
+        ``config_parameter``: ``False`` (issuers and routes in the Lambda's environment), ``True`` (an SSM parameter
+        created from them) or the name of an existing String parameter; lambda mode only.
+        """
         mode = _choice(mode, "authorizer", MODES)
         issuers = _json_value(issuers, "issuers", list)
         trusted = parse_issuers(issuers, field_name="issuers")
         route_specs = parse_route_specs(_json_value(routes, "routes", list))
         ttl = _whole_number(cache_ttl_seconds, "cacheTtlSeconds", 0, MAX_CACHE_TTL_SECONDS)
         lambda_response = _choice(lambda_response, "lambdaResponse", LAMBDA_RESPONSES)
+        parameter = parse_config_parameter(config_parameter, config_max_age_seconds, mode)
         native, notes = None, ()
         if mode == "jwt":
             native, notes = select_native_issuer(issuers)
             check_native_routes(route_specs)
-        if any(_is_example_host(urlsplit(i.issuer).hostname) for i in trusted):
+        if parameter is not None and not parameter.created:
+            notes += (f"configParameter names an existing parameter: the authorizer trusts the issuers in "
+                      f"{parameter.existing_name}, not those of the issuers key (the rules of the routes key apply "
+                      "only while the parameter has no \"routes\")",)
+        elif any(_is_example_host(urlsplit(i.issuer).hostname) for i in trusted):
             notes += ("issuers still holds an example.com issuer: set your provider in cdk.json (see README)",)
         settings = cls(mode=mode, issuers=tuple(issuers), trusted_issuers=trusted, routes=route_specs,
-                       cache_ttl_seconds=ttl, lambda_response=lambda_response, native_issuer=native, notes=notes)
+                       cache_ttl_seconds=ttl, lambda_response=lambda_response, native_issuer=native,
+                       config_parameter=parameter, notes=notes)
         if mode == "lambda":
             settings.check_auth_routes()
+        if parameter is not None and parameter.created:
+            settings.check_parameter_value()
         return settings
 
     @property
@@ -155,6 +196,21 @@ class AuthorizationSettings:
             if rule is None or rule.scopes != route.scopes or dict(rule.claims) != expected_claims:
                 raise ConfigError("routes", f"{route.route_key} does not round-trip through AUTH_ROUTES")
 
+    def parameter_value(self) -> str:
+        """The SSM parameter's value: ``{"issuers": <as configured, presets unexpanded>, "routes": <AUTH_ROUTES>}``."""
+        return json.dumps({"issuers": list(self.issuers), "routes": self.auth_routes()}, separators=(",", ":"))
+
+    def check_parameter_value(self) -> None:
+        """The created parameter is a standard-tier String: its value must fit in 4 KB."""
+        size = len(self.parameter_value().encode("utf-8"))
+        if size > SSM_STANDARD_VALUE_LIMIT:
+            raise ConfigError(
+                "configParameter",
+                f"the issuers and routes make a {size}-byte parameter value; a standard SSM parameter holds at most "
+                f"{SSM_STANDARD_VALUE_LIMIT}. Shorten issuers/routes, or create a larger (advanced-tier) parameter "
+                "yourself and set configParameter to its name",
+            )
+
 
 @dataclass(frozen=True)
 class StackConfig:
@@ -164,6 +220,7 @@ class StackConfig:
     stack_name: str = DEFAULT_STACK_NAME
     throttle: Throttle = Throttle()
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    tracing: bool = False  # active X-Ray tracing on both functions
 
 
 # --- the context --------------------------------------------------------------------------------------------
@@ -183,13 +240,41 @@ def load_stack_config(lookup: Callable[[str], Any]) -> StackConfig:
         routes=get("routes", DEFAULT_ROUTES),
         cache_ttl_seconds=get("cacheTtlSeconds", DEFAULT_CACHE_TTL_SECONDS),
         lambda_response=get("lambdaResponse", "iam"),
+        config_parameter=get("configParameter", False),
+        config_max_age_seconds=get("configMaxAgeSeconds", DEFAULT_CONFIG_MAX_AGE_SECONDS),
     )
     return StackConfig(
         authorization=authorization,
         stack_name=_stack_name(get("stackName", DEFAULT_STACK_NAME)),
         throttle=_throttle(get("throttle", {})),
         log_retention_days=_log_retention(get("logRetentionDays", DEFAULT_LOG_RETENTION_DAYS)),
+        tracing=_boolean(get("tracing", False), "tracing"),
     )
+
+
+def parse_config_parameter(value: Any, max_age: Any, mode: str) -> ConfigParameter | None:
+    """``configParameter``: false → None; true → a parameter to create; a string → an existing one's name."""
+    seconds = _whole_number(max_age, "configMaxAgeSeconds", 1, MAX_CONFIG_MAX_AGE_SECONDS)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        value = value.strip().lower() == "true"
+    if value is False or value is None:
+        return None
+    if value is True:
+        name = None
+    elif isinstance(value, str) and _SSM_NAME.fullmatch(value.strip()):
+        name = value.strip()
+        if "/" in name and (not name.startswith("/") or "" in name[1:].split("/")):
+            raise ConfigError("configParameter", f"a parameter name with a path is /<level>/.../<name>, got {name!r}")
+    else:
+        raise ConfigError("configParameter", "must be false, true (create the parameter from issuers and routes) or "
+                                             f"the name of an existing String parameter, got {value!r}")
+    if mode == "jwt":
+        raise ConfigError(
+            "configParameter",
+            "jwt mode has no authorizer Lambda to read an SSM parameter: API Gateway's native JWT authorizer takes its "
+            "issuer and scopes from the stack at deploy time. Use authorizer=lambda, or set configParameter to false",
+        )
+    return ConfigParameter(existing_name=name, max_age_seconds=seconds)
 
 
 def parse_route_specs(value: list[Any]) -> tuple[RouteSpec, ...]:
@@ -331,6 +416,14 @@ def _json_value(value: Any, key: str, expected: type) -> Any:
 def _choice(value: Any, key: str, choices: Sequence[str]) -> str:
     if value not in choices:
         raise ConfigError(key, f"must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def _boolean(value: Any, key: str) -> bool:
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false, got {value!r}")
     return value
 
 

@@ -2,17 +2,20 @@
 
 Both functions (the authorizer and the sample backend) are built the same way: arm64, the newest Python runtime,
 code bundled by ``infra.bundling`` without Docker, Powertools settings in the environment, logs in a log group
-with bounded retention, and a role that may write to that log group and nothing else.
+with bounded retention, and a role that may write to that log group and nothing else — plus, with ``tracing``,
+active X-Ray tracing and the X-Ray write permissions it needs.
 """
 
 from __future__ import annotations
 
 from typing import Mapping
 
-from aws_cdk import Duration
+import jsii
+from aws_cdk import Acknowledgment, Duration, IStableStringProducer, Lazy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .bundling import ARCHITECTURE, RUNTIME, package_code
@@ -35,15 +38,18 @@ class PackageFunction(Construct):
         log_level: str = "INFO",
         memory_size: int = 256,
         timeout: Duration | None = None,
+        tracing: bool = False,
     ) -> None:
+        """``tracing``: active X-Ray tracing, and Powertools' Tracer enabled (``POWERTOOLS_TRACE_DISABLED=false``)."""
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        self._role_description = _RoleDescription(service_name, ["write its own logs"])
         # No AWSLambdaBasicExecutionRole: it may write to every log group in the account.
         self.role = iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"{service_name}: write its own logs, nothing else",
+            description=Lazy.string(self._role_description),  # says every permission granted below
         )
         self.log_group.grant_write(self.role)
         self.function = lambda_.Function(
@@ -58,14 +64,51 @@ class PackageFunction(Construct):
             log_group=self.log_group,
             memory_size=memory_size,
             timeout=timeout or Duration.seconds(10),
-            environment={**powertools_environment(service_name, log_level), **(environment or {})},
+            environment={**powertools_environment(service_name, log_level, tracing), **(environment or {})},
+            tracing=lambda_.Tracing.ACTIVE if tracing else None,
         )
+        if tracing:
+            self._role_description.permissions.append("send X-Ray traces")
+            self.acknowledge_xray_permissions()
+
+    def allow_get_parameter(self, parameter: ssm.IStringParameter) -> None:
+        """``ssm:GetParameter`` on this one parameter, nothing more.
+
+        Not ``parameter.grant_read``: that adds ``GetParameters``, ``GetParameterHistory`` and
+        ``DescribeParameters``, which the function never calls. A String parameter needs no KMS permission.
+        """
+        self.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["ssm:GetParameter"],
+            resources=[parameter.parameter_arn],
+        ))
+        self._role_description.permissions.append("read its SSM configuration parameter")
+
+    def acknowledge_xray_permissions(self) -> None:
+        """cdk-nag's IAM5: active tracing grants ``xray:PutTraceSegments``/``PutTelemetryRecords`` on ``*``."""
+        Validations.of(self.role).acknowledge(Acknowledgment(
+            id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            reason="tracing is on: Lambda's active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, "
+                   "which support no resource-level permissions, so X-Ray requires Resource \"*\"; they only write "
+                   "trace data. Every other statement of this role names its one resource",
+        ))
 
 
-def powertools_environment(service_name: str, log_level: str = "INFO") -> dict[str, str]:
+@jsii.implements(IStableStringProducer)
+class _RoleDescription:
+    """The role's description, produced at synthesis so it lists what was granted after the role was made."""
+
+    def __init__(self, service_name: str, permissions: list[str]) -> None:
+        self.service_name = service_name
+        self.permissions = permissions
+
+    def produce(self) -> str:
+        return f"{self.service_name}: {', '.join(self.permissions)}, nothing else"
+
+
+def powertools_environment(service_name: str, log_level: str = "INFO", tracing: bool = False) -> dict[str, str]:
     return {
         "POWERTOOLS_SERVICE_NAME": service_name,
         "POWERTOOLS_LOG_LEVEL": log_level,
-        # No active X-Ray tracing here (its permissions are account-wide), so Powertools should not try.
-        "POWERTOOLS_TRACE_DISABLED": "true",
+        # Explicit either way: without active tracing there is no segment to add to, so Powertools must not try.
+        "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
     }

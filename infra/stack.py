@@ -2,7 +2,8 @@
 
 Every configured route goes to the sample backend, which answers with the caller and its claims. The ``$default``
 stage writes JSON access logs (with ``$context.authorizer.error``) to a log group with bounded retention and has
-default throttling. Outputs: ``ApiUrl`` and ``AuthorizerMode``.
+default throttling. With ``tracing`` both functions are traced by X-Ray. Outputs: ``ApiUrl`` and ``AuthorizerMode``,
+plus ``ConfigParameterName`` when the authorizer reads its issuers and routes from SSM.
 """
 
 from __future__ import annotations
@@ -71,16 +72,21 @@ class JwtAuthorizerStack(Stack):
             description="Sample backend: answers with the caller's principal, claims and route",
             log_retention=retention,
             timeout=Duration.seconds(10),
+            tracing=config.tracing,
         )
         self.http_api = apigwv2.HttpApi(self, "HttpApi", description="Sample API behind a JWT authorizer",
                                         create_default_stage=False)
         self.stage = self._default_stage(config, retention)
         self.authorization = JwtAuthorization(self, "Authorization", http_api=self.http_api,
-                                              settings=config.authorization, log_retention=retention)
+                                              settings=config.authorization, log_retention=retention,
+                                              tracing=config.tracing)
         self.authorization.add_routes(
             integrations.HttpLambdaIntegration("SampleBackendIntegration", self.backend.function))
         CfnOutput(self, "ApiUrl", value=self.stage.url, description="Base URL of the HTTP API")
         CfnOutput(self, "AuthorizerMode", value=mode, description="lambda (our Lambda authorizer) or jwt (native)")
+        if self.authorization.config_parameter is not None:
+            CfnOutput(self, "ConfigParameterName", value=self.authorization.config_parameter.parameter_name,
+                      description="SSM parameter with the authorizer's issuers and routes (aws ssm put-parameter)")
 
     def _default_stage(self, config: StackConfig, retention: logs.RetentionDays) -> apigwv2.HttpStage:
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=retention)

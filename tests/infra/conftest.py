@@ -79,3 +79,28 @@ def jwt_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         "issuers": json.dumps([DESCOPE]),
         "routes": json.dumps([r for r in CUSTOM_ROUTES if "claims" not in r]),
     })
+
+
+@pytest.fixture(scope="session")
+def parameter_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """lambda mode with ``configParameter: true``: issuers (two, presets) and rules (scopes, claims) in SSM."""
+    return synthesize(tmp_path_factory.mktemp("parameter"), {
+        "issuers": [DESCOPE, {"provider": "wso2", "base_url": "https://is.example.net:9443", "audience": "cid"}],
+        "routes": CUSTOM_ROUTES,
+        "configParameter": True,
+        "configMaxAgeSeconds": 120,
+    })
+
+
+@pytest.fixture(scope="session")
+def traced_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """lambda mode with tracing and the parameter, as ``-c tracing=true -c configParameter=true`` gives them."""
+    return synthesize(tmp_path_factory.mktemp("traced"), {"tracing": "true", "configParameter": "true"})
+
+
+@pytest.fixture(scope="session")
+def traced_jwt_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """jwt mode with tracing: only the sample backend is a function."""
+    return synthesize(tmp_path_factory.mktemp("traced-jwt"), {
+        "authorizer": "jwt", "issuers": [DESCOPE], "tracing": True,
+    })

@@ -152,3 +152,32 @@ def test_route_key_joins_the_identity_only_when_a_cached_simple_response_could_l
     settings = AuthorizationSettings.create(issuers=OIDC, routes=routes, cache_ttl_seconds=ttl,
                                             lambda_response=response)
     assert identity_sources(settings) == expected
+
+
+def test_construct_in_a_users_stack_creates_the_parameter_under_that_stacks_name(tmp_path: Path) -> None:
+    app, stack, api, routes = existing_app(tmp_path)
+    settings = AuthorizationSettings.create(issuers=OIDC, routes=ROUTES, config_parameter=True,
+                                            config_max_age_seconds=30)
+    auth = JwtAuthorization(stack, "Auth", http_api=api, settings=settings, tracing=True)
+    for route in routes.values():
+        auth.protect(route)
+    template = Template.from_stack(stack)
+    (parameter_id, parameter), = template.find_resources("AWS::SSM::Parameter").items()
+    assert parameter["Properties"]["Name"] == "/Existing/authorizer-config"
+    assert json.loads(parameter["Properties"]["Value"]) == {"issuers": OIDC, "routes": {
+        "GET /orders": {"scopes": ["orders:read"]}, "DELETE /orders/{id}": {"scopes": ["orders:admin"]}}}
+    assert auth.config_parameter is not None and auth.environment is not None
+    assert auth.environment["AUTH_CONFIG_MAX_AGE_SECONDS"] == "30"
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    env = function["Properties"]["Environment"]["Variables"]
+    assert env["AUTH_CONFIG_PARAMETER"] == {"Ref": parameter_id} and "AUTH_ISSUERS" not in env
+    assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_a_created_parameters_environment_needs_its_name() -> None:
+    settings = AuthorizationSettings.create(issuers=OIDC, routes=ROUTES, config_parameter=True)
+    with pytest.raises(ValueError, match="parameter_name"):
+        lambda_environment(settings)
+    env = lambda_environment(settings, parameter_name="/app/authorizer-config")
+    assert env["AUTH_CONFIG_PARAMETER"] == "/app/authorizer-config"
+    assert "AUTH_ISSUERS" not in env and "AUTH_ROUTES" not in env

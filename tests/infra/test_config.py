@@ -12,6 +12,7 @@ from infra.cdk_app import cdk_json_context
 from infra.config import (
     DEFAULT_ROUTES,
     ConfigError,
+    ConfigParameter,
     StackConfig,
     load_stack_config,
 )
@@ -53,7 +54,8 @@ def test_cdk_json_context_is_valid_and_lists_the_sample_routes() -> None:
 def test_cli_strings_give_the_same_config_as_json_values() -> None:
     """``-c issuers='[...]' -c cacheTtlSeconds=60`` arrives as strings; cdk.json as JSON."""
     as_json = {"authorizer": "lambda", "issuers": [OIDC], "routes": [{"method": "GET", "path": "/x"}],
-               "cacheTtlSeconds": 60, "throttle": {"rateLimit": 5, "burstLimit": 10}, "logRetentionDays": 7}
+               "cacheTtlSeconds": 60, "throttle": {"rateLimit": 5, "burstLimit": 10}, "logRetentionDays": 7,
+               "configParameter": True, "configMaxAgeSeconds": 90, "tracing": True}
     as_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in as_json.items()}
     assert load_stack_config(as_strings.get) == load_stack_config(as_json.get)
 
@@ -287,3 +289,71 @@ def test_lambda_mode_allows_what_jwt_mode_refuses() -> None:
     routes = [{"method": "GET", "path": "/x", "claims": {"role": "admin"}, "scopes": [f"s{n}" for n in range(11)]}]
     issuers = [OIDC, {"provider": "descope", "project_id": "P2abc", "issuer_forms": ["bare"]}]
     assert load(authorizer="lambda", issuers=issuers, routes=routes).authorization.mode == "lambda"
+
+
+# --- configParameter, configMaxAgeSeconds, tracing ----------------------------------------------------------
+def test_issuers_and_routes_stay_in_the_environment_and_tracing_off_by_default() -> None:
+    config = load()
+    assert config.authorization.config_parameter is None
+    assert config.tracing is False
+
+
+@pytest.mark.parametrize("value", [True, "true", "True"])
+def test_config_parameter_true_creates_one_with_a_sixty_second_max_age(value: Any) -> None:
+    parameter = load(configParameter=value).authorization.config_parameter
+    assert parameter == ConfigParameter(existing_name=None, max_age_seconds=60)
+    assert parameter.created
+
+
+@pytest.mark.parametrize("value", [False, "false"])
+def test_config_parameter_false_keeps_the_environment(value: Any) -> None:
+    assert load(configParameter=value).authorization.config_parameter is None
+
+
+@pytest.mark.parametrize("name", ["/shared/jwt/authorizer-config", "AuthorizerConfig", "/a_b.c-d"])
+def test_config_parameter_names_an_existing_parameter(name: str) -> None:
+    parameter = load(configParameter=name, configMaxAgeSeconds="300").authorization.config_parameter
+    assert parameter == ConfigParameter(existing_name=name, max_age_seconds=300)
+    assert not parameter.created
+
+
+@pytest.mark.parametrize("value", ["", "shared/config", "/shared//config", "/with space", "/config/", 1, ["x"]])
+def test_config_parameter_that_is_no_parameter_name_names_it(value: Any) -> None:
+    assert error_field(configParameter=value).field == "configParameter"
+
+
+@pytest.mark.parametrize("value", [True, "/shared/authorizer-config"])
+def test_jwt_mode_refuses_config_parameter_and_says_why(value: Any) -> None:
+    problem = error_field(authorizer="jwt", configParameter=value)
+    assert problem.field == "configParameter"
+    assert "jwt mode" in problem.problem and "native JWT authorizer" in problem.problem
+    assert "authorizer=lambda" in problem.problem
+
+
+@pytest.mark.parametrize("seconds", [0, 86401, "1m", 2.5, True])
+def test_config_max_age_outside_a_second_to_a_day_names_it(seconds: Any) -> None:
+    assert error_field(configParameter=True, configMaxAgeSeconds=seconds).field == "configMaxAgeSeconds"
+
+
+def test_config_parameter_too_large_for_a_standard_parameter_names_it() -> None:
+    routes = [{"method": "GET", "path": f"/resource-{n}/items/{{id}}", "scopes": [f"resource-{n}:read"]}
+              for n in range(80)]
+    problem = error_field(configParameter=True, routes=routes)
+    assert problem.field == "configParameter" and "4096" in problem.problem
+    assert load(configParameter=True, routes=routes[:40]).authorization.config_parameter is not None
+
+
+def test_parameter_value_is_the_issuers_as_configured_and_the_auth_routes() -> None:
+    descope = {"provider": "descope", "project_id": "P2abc"}
+    auth = load(issuers=[descope], configParameter=True,
+                routes=[{"method": "GET", "path": "/x", "scopes": ["x:read"]}]).authorization
+    assert json.loads(auth.parameter_value()) == {"issuers": [descope], "routes": {"GET /x": {"scopes": ["x:read"]}}}
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, True), ("true", True), (False, False), ("false", False)])
+def test_tracing_takes_a_boolean_or_its_cli_string(value: Any, expected: bool) -> None:
+    assert load(tracing=value).tracing is expected
+
+
+def test_tracing_that_is_not_a_boolean_names_it() -> None:
+    assert error_field(tracing="yes").field == "tracing"

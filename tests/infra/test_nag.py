@@ -12,10 +12,12 @@ from aws_cdk import Validations
 
 from infra import JwtAuthorization
 from infra.cdk_app import build_app
+from infra.python_function import PackageFunction
 
 from .conftest import SKIP_BUNDLING, Synthesized
 
 JUSTIFIED_RULES = {"AwsSolutions::AwsSolutions-APIG4"}  # public routes, by configuration
+XRAY_WILDCARD = "AwsSolutions::AwsSolutions-IAM5[Resource::*]"  # tracing: X-Ray has no resource-level permissions
 
 
 def errors(report_path: Path) -> list[dict[str, Any]]:
@@ -37,6 +39,16 @@ def test_both_modes_pass_aws_solutions_checks(lambda_stack: Synthesized, lambda_
                                                jwt_stack: Synthesized) -> None:
     for stack in (lambda_stack, lambda_custom_stack, jwt_stack):
         assert errors(stack.outdir / "validation-report.json") == []
+
+
+def test_config_parameter_and_tracing_variants_pass_aws_solutions_checks(
+        parameter_stack: Synthesized, traced_stack: Synthesized, traced_jwt_stack: Synthesized,
+        tmp_path: Path) -> None:
+    for stack in (parameter_stack, traced_stack, traced_jwt_stack):
+        assert errors(stack.outdir / "validation-report.json") == [], stack.context
+    app = build_app({**SKIP_BUNDLING, "configParameter": "/shared/authorizer-config"}, outdir=str(tmp_path))
+    app.synth()
+    assert errors(tmp_path / "validation-report.json") == []
 
 
 def test_aws_solutions_checks_really_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,3 +73,28 @@ def test_only_public_routes_are_acknowledged_each_with_its_reason(tmp_path: Path
 
 def test_a_configuration_without_public_routes_needs_no_acknowledgement(tmp_path: Path) -> None:
     assert acknowledgements({"routes": [{"method": "GET", "path": "/hello"}]}, tmp_path) == {}
+
+
+def test_tracing_acknowledges_only_xray_wildcards_on_each_role_with_the_reason(tmp_path: Path) -> None:
+    found = acknowledgements({"tracing": True, "configParameter": True}, tmp_path)
+    roles = {path: rules for path, rules in found.items() if path.endswith("/Role")}
+    assert set(roles) == {"JwtAuthorizerApi/SampleBackend/Role", "JwtAuthorizerApi/Authorization/Authorizer/Role"}
+    for rules in roles.values():
+        assert set(rules) == {XRAY_WILDCARD}
+        reason = rules[XRAY_WILDCARD]
+        assert "xray:PutTraceSegments" in reason and "resource-level" in reason
+    assert set(found) - set(roles) == {"JwtAuthorizerApi/HttpApi/GET--health"}
+
+
+def test_without_the_acknowledgement_tracing_fails_iam5_on_both_roles(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(PackageFunction, "acknowledge_xray_permissions", lambda self: None)
+    app = build_app({**SKIP_BUNDLING, "tracing": True, "configParameter": True}, outdir=str(tmp_path))
+    with pytest.raises(RuntimeError, match=r"AwsSolutions-IAM5"):
+        app.synth()
+    failures = errors(tmp_path / "validation-report.json")
+    assert {f["ruleName"] for f in failures} == {"AwsSolutions-IAM5[Resource::*]"}
+    assert sorted(c["constructPath"] for f in failures for c in f["violatingConstructs"]) == [
+        "JwtAuthorizerApi/Authorization/Authorizer/Role/DefaultPolicy/Resource",
+        "JwtAuthorizerApi/SampleBackend/Role/DefaultPolicy/Resource",
+    ]
