@@ -27,7 +27,6 @@ route is not on the API with this authorizer.
 from __future__ import annotations
 
 import json
-import re
 from typing import Mapping
 
 import jsii
@@ -42,7 +41,6 @@ from constructs import Construct, IValidation
 from authorizer.config import load_config
 from authorizer.remote_config import max_age_from
 
-from .bundling import PROJECT_ROOT
 from .config import AuthorizationSettings, ConfigError, RouteSpec
 from .python_function import PackageFunction, powertools_environment
 
@@ -51,7 +49,6 @@ ROUTE_KEY_IDENTITY = "$context.routeKey"
 LAMBDA_ENVIRONMENT_LIMIT = 4096  # bytes, keys and values together
 AUTHORIZER_SERVICE = "jwt-authorizer"
 CONFIG_PARAMETER_NAME = "authorizer-config"  # under /<stack name>/
-_XRAY_SDK = re.compile(r"^\s*(aws[-_.]xray[-_.]sdk\b|aws[-_.]lambda[-_.]powertools\s*\[[^]]*\btracer\b)", re.I | re.M)
 
 
 @jsii.implements(apigwv2.IHttpRouteAuthorizer)
@@ -130,12 +127,6 @@ class JwtAuthorization(Construct):
         )
         if self.config_parameter is not None:
             self.function.allow_get_parameter(self.config_parameter)
-        if tracing and not bundles_xray_sdk():
-            Annotations.of(self).add_warning_v2(
-                "jwt-authorization:tracing",
-                "tracing is on, but authorizer/requirements.txt has no aws-xray-sdk: X-Ray records each invocation, "
-                "the authorizer logs a warning at cold start and records no JWKS-fetch or SSM-read subsegments",
-            )
         function = self.function.function
         self.http_authorizer = apigwv2.HttpAuthorizer(
             self,
@@ -292,14 +283,6 @@ def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str]
         raise ConfigError(largest, f"the authorizer's environment would be {size} bytes; Lambda allows "
                                    f"{LAMBDA_ENVIRONMENT_LIMIT} in all. Shorten the configuration{hint}")
     return environment
-
-
-def bundles_xray_sdk(requirements: str | None = None) -> bool:
-    """Whether the authorizer's bundle gets the X-Ray SDK (Powertools' Tracer needs it to record subsegments)."""
-    if requirements is None:
-        path = PROJECT_ROOT / "authorizer" / "requirements.txt"
-        requirements = path.read_text() if path.is_file() else ""
-    return bool(_XRAY_SDK.search(requirements))
 
 
 def _compact(value: object) -> str:

@@ -32,6 +32,10 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 _GLIBC_TAGS = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")
 _MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 _SKIPPED = ("__pycache__", "*.pyc", "*.pyo")
+#: With tracing, Powertools' Tracer needs the X-Ray SDK. Installed with --no-deps: its botocore dependency
+#: (~25 MB) is already in the Lambda runtime, so the bundle grows ~2 MB instead of doubling.
+TRACING_REQUIREMENTS = "aws-xray-sdk>=2.14,<3\nwrapt>=1.14,<3\n"
+TRACING_REQUIREMENTS_FILE = "requirements-tracing.txt"
 
 
 def python_version(runtime: lambda_.Runtime) -> str:
@@ -52,15 +56,18 @@ class PipBundler:
     """Local bundling: ``pip install --target`` for the Lambda platform, then the package's sources."""
 
     def __init__(self, package: str, requirements: Path | None, *, runtime: lambda_.Runtime = RUNTIME,
-                 architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT) -> None:
+                 architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT,
+                 no_deps_requirements: Path | None = None) -> None:
         self.package = package
         self.requirements = requirements
+        self.no_deps_requirements = no_deps_requirements
         self.python_version = python_version(runtime)
         self.platforms = pip_platforms(architecture)
         self.source_root = source_root
 
-    def pip_command(self, output_dir: str) -> list[str]:
-        command = [sys.executable, "-m", "pip", "install", "-r", str(self.requirements), "--target", output_dir]
+    def pip_command(self, output_dir: str, requirements: Path | None = None, no_deps: bool = False) -> list[str]:
+        command = [sys.executable, "-m", "pip", "install", "-r", str(requirements or self.requirements),
+                   "--target", output_dir] + (["--no-deps"] if no_deps else [])
         for platform in self.platforms:
             command += ["--platform", platform]
         # pip's download cache is left on, so repeated synths reuse the wheels.
@@ -70,16 +77,19 @@ class PipBundler:
     def try_bundle(self, output_dir: str, options: object = None) -> bool:
         if importlib.util.find_spec("pip") is None:
             return False  # no pip here: let CDK fall back to Docker bundling
-        if self.requirements is not None:
-            result = subprocess.run(self.pip_command(output_dir), capture_output=True, text=True,
-                                    stdin=subprocess.DEVNULL)
+        installs = [(self.requirements, False), (self.no_deps_requirements, True)]
+        for requirements, no_deps in installs:
+            if requirements is None:
+                continue
+            result = subprocess.run(self.pip_command(output_dir, requirements, no_deps), capture_output=True,
+                                    text=True, stdin=subprocess.DEVNULL)
             if result.returncode != 0:
                 raise RuntimeError(
-                    f"bundling {self.package}: pip could not install {self.requirements.name} for "
+                    f"bundling {self.package}: pip could not install {requirements.name} for "
                     f"{'/'.join(self.platforms)} (Python {self.python_version}, binary wheels only):\n"
                     f"{(result.stderr or result.stdout).strip()[-3000:]}"
                 )
-            shutil.rmtree(Path(output_dir) / "bin", ignore_errors=True)  # console scripts for this machine
+        shutil.rmtree(Path(output_dir) / "bin", ignore_errors=True)  # console scripts for this machine
         shutil.copytree(self.source_root / self.package, Path(output_dir) / self.package,
                         ignore=shutil.ignore_patterns(*_SKIPPED), dirs_exist_ok=True)
         return True
@@ -101,12 +111,20 @@ def stage_package(scope: Construct, package: str, source_root: Path = PROJECT_RO
 
 
 def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = RUNTIME,
-                 architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT) -> lambda_.Code:
-    """The Lambda code for ``package`` (a directory of ``source_root``) with its ``requirements.txt``, if any."""
+                 architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT,
+                 tracing: bool = False) -> lambda_.Code:
+    """The Lambda code for ``package`` (a directory of ``source_root``) with its ``requirements.txt``, if any,
+    and, with ``tracing``, the X-Ray SDK."""
     staging = stage_package(scope, package, source_root)
     requirements = staging / package / "requirements.txt"
     has_requirements = requirements.is_file()
     install = f"pip install --no-cache-dir -r {package}/requirements.txt -t /asset-output && " if has_requirements else ""
+    tracing_requirements = None
+    if tracing:
+        # Written into the staged source, so the source hash — and the asset — differs from the untraced one.
+        tracing_requirements = staging / TRACING_REQUIREMENTS_FILE
+        tracing_requirements.write_text(TRACING_REQUIREMENTS)
+        install += f"pip install --no-cache-dir --no-deps -r {TRACING_REQUIREMENTS_FILE} -t /asset-output && "
     return lambda_.Code.from_asset(
         str(staging),
         # The source hash covers the package and its requirements file, so an unchanged package is not bundled
@@ -117,6 +135,7 @@ def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = R
             platform=architecture.docker_platform,
             command=["bash", "-c", f"{install}cp -r {package} /asset-output/"],
             local=PipBundler(package, requirements if has_requirements else None, runtime=runtime,
-                             architecture=architecture, source_root=staging),
+                             architecture=architecture, source_root=staging,
+                             no_deps_requirements=tracing_requirements),
         ),
     )

@@ -57,7 +57,7 @@ class PackageFunction(Construct):
             "Function",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            code=package_code(self, package),
+            code=package_code(self, package, tracing=tracing),
             handler=handler,
             description=description,
             role=self.role,

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 
 from infra import bundling
-from infra.bundling import ARCHITECTURE, RUNTIME, PipBundler, pip_platforms, python_version
+from infra.bundling import ARCHITECTURE, RUNTIME, TRACING_REQUIREMENTS, PipBundler, pip_platforms, python_version
 
 
 def make_package(root: Path, name: str = "pkg") -> Path:
@@ -53,6 +53,18 @@ def test_bundle_holds_the_package_without_caches(tmp_path: Path) -> None:
     assert PipBundler("pkg", None, source_root=tmp_path / "src").try_bundle(str(out)) is True
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
         "pkg", "pkg/__init__.py", "pkg/handler.py"]
+
+
+def test_tracing_requirements_are_installed_without_their_dependencies(tmp_path: Path) -> None:
+    make_package(tmp_path / "src")
+    tracing = tmp_path / "requirements-tracing.txt"
+    tracing.write_text(TRACING_REQUIREMENTS)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert PipBundler("pkg", None, source_root=tmp_path / "src", no_deps_requirements=tracing).try_bundle(str(out))
+    installed = {p.name for p in out.iterdir()}
+    assert {"aws_xray_sdk", "wrapt", "pkg"} <= installed
+    assert "botocore" not in installed  # the Lambda runtime has it; bundling it would double the asset
 
 
 def test_pip_failure_stops_synthesis_with_pips_reason(tmp_path: Path) -> None:

@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 from authorizer.config import load_config, parse_issuers, parse_routes
 from authorizer.remote_config import max_age_from, parse_parameter
-from infra.authorizer_construct import bundles_xray_sdk
+from infra.bundling import TRACING_REQUIREMENTS, TRACING_REQUIREMENTS_FILE
 from infra.cdk_app import cdk_json_context
 
 from .conftest import DESCOPE, Synthesized, synthesize
@@ -189,27 +188,16 @@ def test_without_tracing_powertools_is_told_so_and_nothing_is_traced(
         assert "xray:" not in json.dumps(stack.resources("AWS::IAM::Policy"))
 
 
-def test_tracing_warns_at_synthesis_while_the_bundle_has_no_xray_sdk(traced_stack: Synthesized,
-                                                                     lambda_stack: Synthesized) -> None:
-    def tracing_warnings(stack: Synthesized) -> list[str]:
-        report = json.loads((stack.outdir / "validation-report.json").read_text())
-        return [v["description"] for plugin in report["pluginReports"] for v in plugin["violations"]
-                if v["severity"] == "warning" and "aws-xray-sdk" in v["description"]]
+def test_tracing_adds_the_xray_sdk_to_the_authorizer_asset(traced_stack: Synthesized,
+                                                           lambda_stack: Synthesized) -> None:
+    def authorizer_source(stack: Synthesized) -> Path:
+        return stack.outdir / "lambda-src" / "authorizer"
 
-    assert bool(tracing_warnings(traced_stack)) is not bundles_xray_sdk()
-    assert tracing_warnings(lambda_stack) == []
-
-
-@pytest.mark.parametrize(("requirements", "bundled"), [
-    ("requests>=2.32,<3\naws-xray-sdk>=2.14,<3\n", True),
-    ("aws_xray_sdk==2.15.0\n", True),
-    ("aws-lambda-powertools[tracer]>=3.20,<4\n", True),
-    ("aws-lambda-powertools[tracer,parser]>=3.20\n", True),
-    ("aws-lambda-powertools>=3.20,<4\n# aws-xray-sdk would go here\n", False),
-    ("", False),
-])
-def test_the_xray_sdk_is_found_in_the_requirements_as_pip_would_install_it(requirements: str, bundled: bool) -> None:
-    assert bundles_xray_sdk(requirements) is bundled
+    assert (authorizer_source(traced_stack) / TRACING_REQUIREMENTS_FILE).read_text() == TRACING_REQUIREMENTS
+    assert not (authorizer_source(lambda_stack) / TRACING_REQUIREMENTS_FILE).exists()
+    traced, untraced = (
+        {h: f["Properties"]["Code"]["S3Key"] for h, f in functions(stack).items()} for stack in (traced_stack, lambda_stack))
+    assert traced["authorizer.handler.handler"] != untraced["authorizer.handler.handler"]  # not the untraced bundle
 
 
 # --- every variant passes cfn-lint ------------------------------------------------------------------------
