@@ -11,6 +11,12 @@ authorizer), then the Lambda proxy integration (payload 2.0 or 1.0), each functi
     500 {"message":"Internal Server Error"}   authorizer or integration function error, malformed response
     503 {"message":"Service Unavailable"}     the integration timeout (TimeoutInMillis, 30 s) passed first
 
+This module is the request pipeline (stage → route → authorizer → integration), ``LocalHttpApi``, the HTTP server
+and the command line. The decisions live beside it: ``local/iam.py`` (policy evaluation),
+``local/lambda_authorizer.py`` (authorizer events, responses, result cache), ``local/jwt_authorizer.py`` and
+``local/jwt_keys.py`` (the native JWT authorizer), ``local/integration.py`` (proxy events and response mapping),
+``local/cors.py``, ``local/route_call.py`` (the routed request) and ``local/gateway_messages.py``.
+
 Use it from Python::
 
     api = LocalHttpApi.from_assembly("cdk.out", "AuthStack", env_overrides={"AUTH_ISSUERS": "[...]"})
@@ -27,912 +33,69 @@ identity-source values.
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import ipaddress
-import json
 import os
-import re
 import signal
 import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
-from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, Mapping, Sequence
-from urllib.parse import parse_qsl, urlsplit
 
-import requests
-from jose import jwk, jws
-from jose.exceptions import JOSEError
-
-from local.lambda_worker import (
-    CallerTimedOut,
-    FunctionError,
-    FunctionPool,
-    FunctionSpec,
-    Invocation,
-    LogSink,
+from local.cors import add_cors_headers, cors_preflight
+from local.gateway_errors import JwtRejected, KeysUnavailable, MalformedAuthorizerResponse, MalformedIntegrationResponse
+from local.gateway_messages import (
+    GatewayRequest,
+    GatewayResponse,
+    forbidden,
+    internal_error,
+    message_response,
+    not_found,
+    service_unavailable,
+    unauthorized,
 )
-from local.template import (
-    ACCOUNT_ID,
-    DEFAULT_STAGE,
-    Authorizer,
-    HttpApi,
-    LambdaFunction,
-    RouteMatch,
-    Stage,
-    load_http_api,
-    select_route,
+from local.iam import policy_allows
+from local.integration import Authorization, integration_event_v1, integration_event_v2, integration_response
+from local.jwt_authorizer import bearer_token, claim_as_string, token_scopes, verify_jwt
+from local.jwt_keys import IssuerKeys, fetch_json
+from local.lambda_authorizer import (
+    AUTHORIZER_TIMEOUT_SECONDS,
+    AuthorizerResultCache,
+    LambdaAuthorizerResult,
+    authorizer_event_v1,
+    authorizer_event_v2,
+    parse_authorizer_response,
 )
+from local.lambda_worker import CallerTimedOut, FunctionError, FunctionPool, FunctionSpec, LogSink
+from local.route_call import RouteCall
+from local.template import DEFAULT_STAGE, Authorizer, HttpApi, LambdaFunction, Stage, load_http_api, select_route
 
-# API Gateway quotas that shape behaviour.
-AUTHORIZER_TIMEOUT_SECONDS = 10.0
+# Callers and tests import these from here, as before the gateway was split into modules.
+__all__ = [
+    "GatewayRequest",
+    "GatewayResponse",
+    "IssuerKeys",
+    "KeysUnavailable",
+    "LambdaAuthorizerResult",
+    "LocalHttpApi",
+    "MalformedAuthorizerResponse",
+    "MalformedIntegrationResponse",
+    "add_cors_headers",
+    "bearer_token",
+    "claim_as_string",
+    "cors_preflight",
+    "fetch_json",
+    "function_environment",
+    "integration_response",
+    "main",
+    "parse_authorizer_response",
+    "policy_allows",
+    "token_scopes",
+]
+
+# API Gateway's quota for a request body.
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024
-MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024
-JWKS_FETCH_TIMEOUT_SECONDS = 1.5
-JWKS_MAX_BYTES = 150_000
-JWKS_REFETCH_COOLDOWN_SECONDS = 30.0
-JWKS_MAX_AGE_SECONDS = 3600.0
-JWT_ALGORITHMS = ("RS256", "RS384", "RS512")
 
-TEXT_CONTENT_TYPES = re.compile(
-    r"^(text/.*|application/(json|xml|javascript|ecmascript|x-javascript|graphql|.*\+json|.*\+xml))$"
-)
-
-
-# --- responses ---------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class GatewayResponse:
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-    def header(self, name: str) -> str | None:
-        for key, value in self.headers:
-            if key.lower() == name.lower():
-                return value
-        return None
-
-
-def message_response(status: int, message: str, *headers: tuple[str, str]) -> GatewayResponse:
-    body = json.dumps({"message": message}, separators=(",", ":")).encode()
-    return GatewayResponse(status, [("content-type", "application/json"), *headers], body)
-
-
-def not_found() -> GatewayResponse:
-    return message_response(404, "Not Found")
-
-
-def unauthorized(*headers: tuple[str, str]) -> GatewayResponse:
-    return message_response(401, "Unauthorized", *headers)
-
-
-def forbidden(*headers: tuple[str, str]) -> GatewayResponse:
-    return message_response(403, "Forbidden", *headers)
-
-
-def internal_error() -> GatewayResponse:
-    return message_response(500, "Internal Server Error")
-
-
-def service_unavailable() -> GatewayResponse:
-    return message_response(503, "Service Unavailable")
-
-
-# --- the request -------------------------------------------------------------------------------------------------
-
-
-def new_request_id() -> str:
-    """An id shaped like API Gateway's (``Mc7UVioPPHcEKPA=``)."""
-    return base64.b64encode(os.urandom(11)).decode()
-
-
-class GatewayRequest:
-    """One HTTP request as API Gateway sees it."""
-
-    def __init__(
-        self,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[str, str]] = (),
-        body: bytes = b"",
-        *,
-        source_ip: str = "127.0.0.1",
-        protocol: str = "HTTP/1.1",
-        now: float | None = None,
-    ) -> None:
-        self.method = method.upper()
-        raw_path, _, raw_query = target.partition("?")
-        self.raw_path = raw_path or "/"
-        self.raw_query = raw_query
-        self.header_list = list(headers)
-        self.body = body
-        self.source_ip = source_ip
-        self.protocol = protocol
-        self.request_id = new_request_id()
-        self.time = time.time() if now is None else now
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-    @cached_property
-    def headers(self) -> dict[str, str]:
-        """Lower-case names; a repeated header's values joined with commas (cookies with ``; ``)."""
-        merged: dict[str, str] = {}
-        for name, value in self.header_list:
-            key = name.lower()
-            if key in merged:
-                merged[key] += ("; " if key == "cookie" else ",") + value
-            else:
-                merged[key] = value
-        return merged
-
-    @cached_property
-    def cookies(self) -> list[str]:
-        return [part.strip() for part in (self.header("cookie") or "").split(";") if part.strip()]
-
-    @cached_property
-    def query(self) -> dict[str, list[str]]:
-        values: dict[str, list[str]] = {}
-        for name, value in parse_qsl(self.raw_query, keep_blank_values=True):
-            values.setdefault(name, []).append(value)
-        return values
-
-    @property
-    def user_agent(self) -> str:
-        return self.header("user-agent") or ""
-
-
-# --- IAM policies ------------------------------------------------------------------------------------------------
-
-
-class MalformedAuthorizerResponse(Exception):
-    """An authorizer response API Gateway would not accept (it answers 500)."""
-
-
-def _wildcard(pattern: str, *, ignore_case: bool = False) -> re.Pattern[str]:
-    """IAM wildcards: ``*`` any run of characters (``/`` included), ``?`` exactly one."""
-    expression = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(expression, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def validate_policy_document(document: Any) -> list[Mapping[str, Any]]:
-    """The statements of a policy document, or MalformedAuthorizerResponse."""
-    if not isinstance(document, dict):
-        raise MalformedAuthorizerResponse("policyDocument is not an object")
-    statements = document.get("Statement")
-    if isinstance(statements, dict):
-        statements = [statements]
-    if not isinstance(statements, list) or not statements:
-        raise MalformedAuthorizerResponse("policyDocument.Statement is missing or empty")
-    for statement in statements:
-        if not isinstance(statement, dict):
-            raise MalformedAuthorizerResponse("a policy statement is not an object")
-        if statement.get("Effect") not in ("Allow", "Deny"):
-            raise MalformedAuthorizerResponse("a policy statement's Effect is not Allow or Deny")
-        for key, alternative in (("Action", "NotAction"), ("Resource", "NotResource")):
-            value = statement.get(key, statement.get(alternative))
-            if not (isinstance(value, str) or (isinstance(value, list) and value and all(isinstance(v, str) for v in value))):
-                raise MalformedAuthorizerResponse(f"a policy statement's {key} is missing or not a string (list)")
-    return statements
-
-
-def policy_allows(statements: Iterable[Mapping[str, Any]], resource_arn: str, action: str = "execute-api:Invoke") -> bool:
-    """IAM evaluation of one request: an explicit Deny wins, then an Allow; nothing matching means deny.
-
-    Statements with a ``Condition`` never apply (conditions are not evaluated here).
-    """
-    allowed = False
-    for statement in statements:
-        if "Condition" in statement:
-            continue
-        if "Action" in statement:
-            action_matches = any(_wildcard(a, ignore_case=True).fullmatch(action) for a in _as_list(statement["Action"]))
-        else:
-            action_matches = not any(_wildcard(a, ignore_case=True).fullmatch(action) for a in _as_list(statement["NotAction"]))
-        if not action_matches:
-            continue
-        if "Resource" in statement:
-            resource_matches = any(_wildcard(r).fullmatch(resource_arn) for r in _as_list(statement["Resource"]))
-        else:
-            resource_matches = not any(_wildcard(r).fullmatch(resource_arn) for r in _as_list(statement["NotResource"]))
-        if not resource_matches:
-            continue
-        if statement["Effect"] == "Deny":
-            return False
-        allowed = True
-    return allowed
-
-
-# --- Lambda authorizer results -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LambdaAuthorizerResult:
-    """What a Lambda authorizer answered, kept as is so a cached IAM policy is evaluated per request."""
-
-    simple: bool
-    is_authorized: bool = False
-    statements: tuple[Mapping[str, Any], ...] = ()
-    principal_id: str | None = None
-    context: Mapping[str, Any] = field(default_factory=dict)
-
-    def allows(self, route_arn: str) -> bool:
-        return self.is_authorized if self.simple else policy_allows(self.statements, route_arn)
-
-
-def parse_authorizer_response(payload: Any, authorizer: Authorizer) -> LambdaAuthorizerResult:
-    """Validate a Lambda authorizer's response the way API Gateway does (MalformedAuthorizerResponse → 500).
-
-    With simple responses enabled (payload 2.0), ``{"isAuthorized": bool, "context"?: {...}}``; an IAM policy is
-    accepted too. Otherwise ``{"principalId": str, "policyDocument": {...}, "context"?: {...}}``. Payload 1.0
-    context values must be strings, numbers or booleans (as in REST APIs); ``claims`` is a reserved key.
-    """
-    if not isinstance(payload, dict):
-        raise MalformedAuthorizerResponse("the response is not a JSON object")
-    context = payload.get("context")
-    if context is None:
-        context = {}
-    if not isinstance(context, dict):
-        raise MalformedAuthorizerResponse("context is not an object")
-    if "claims" in context:
-        raise MalformedAuthorizerResponse("context uses the reserved key 'claims'")
-    if authorizer.payload_format_version == "1.0":
-        for key, value in context.items():
-            if isinstance(value, (dict, list)):
-                raise MalformedAuthorizerResponse(f"context value {key!r} is an object or array (payload 1.0)")
-    if authorizer.enable_simple_responses and "policyDocument" not in payload:
-        if not isinstance(payload.get("isAuthorized"), bool):
-            raise MalformedAuthorizerResponse("isAuthorized is missing or not a boolean")
-        return LambdaAuthorizerResult(simple=True, is_authorized=payload["isAuthorized"], context=context)
-    principal_id = payload.get("principalId")
-    if not isinstance(principal_id, str):
-        raise MalformedAuthorizerResponse("principalId is missing or not a string")
-    statements = validate_policy_document(payload.get("policyDocument"))
-    return LambdaAuthorizerResult(simple=False, statements=tuple(statements), principal_id=principal_id, context=context)
-
-
-class AuthorizerResultCache:
-    """Authorizer results by (authorizer, identity-source values) for the authorizer's TTL."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._entries: dict[tuple[str, str], tuple[float, LambdaAuthorizerResult]] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(authorizer: Authorizer, identity: Sequence[str]) -> tuple[str, str]:
-        # Hashed: the cache never holds a token.
-        return authorizer.logical_id, hashlib.sha256("\x00".join(identity).encode()).hexdigest()
-
-    def get(self, key: tuple[str, str]) -> LambdaAuthorizerResult | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if self._clock() >= entry[0]:
-                del self._entries[key]
-                return None
-            return entry[1]
-
-    def put(self, key: tuple[str, str], result: LambdaAuthorizerResult, ttl_s: float) -> None:
-        if ttl_s <= 0:
-            return
-        with self._lock:
-            self._entries[key] = (self._clock() + ttl_s, result)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-# --- the native JWT authorizer -----------------------------------------------------------------------------------
-
-
-class JwtRejected(Exception):
-    """A token the JWT authorizer refuses (401); ``description`` goes into www-authenticate."""
-
-    def __init__(self, reason: str, description: str) -> None:
-        super().__init__(description)
-        self.reason = reason
-        self.description = description
-
-
-class KeysUnavailable(Exception):
-    """Discovery or the JWKS could not be fetched or was unusable."""
-
-
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def fetch_json(url: str, *, timeout_s: float = JWKS_FETCH_TIMEOUT_SECONDS, max_bytes: int = JWKS_MAX_BYTES) -> Any:
-    """GET a JSON document the way API Gateway fetches discovery and JWKS: https (or http on loopback), capped."""
-    parts = urlsplit(url)
-    loopback = _is_loopback(parts.hostname)
-    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
-        raise KeysUnavailable(f"{url}: only https URLs (or http on a loopback host) are fetched")
-    with requests.Session() as session:
-        session.trust_env = not loopback  # no proxy between us and a local issuer
-        try:
-            with session.get(url, timeout=timeout_s, stream=True, allow_redirects=False) as response:
-                if response.status_code != 200:
-                    raise KeysUnavailable(f"{url}: HTTP {response.status_code}")
-                content = response.raw.read(max_bytes + 1, decode_content=True)
-        except requests.RequestException as error:
-            raise KeysUnavailable(f"{url}: {type(error).__name__}") from error
-    if len(content) > max_bytes:
-        raise KeysUnavailable(f"{url}: response larger than {max_bytes} bytes")
-    try:
-        return json.loads(content)
-    except ValueError as error:
-        raise KeysUnavailable(f"{url}: not JSON") from error
-
-
-class IssuerKeys:
-    """The signing keys of one issuer: discovery, then its jwks_uri; refetched for an unknown kid (with a cooldown)."""
-
-    def __init__(
-        self,
-        issuer: str,
-        *,
-        fetch: Callable[[str], Any] = fetch_json,
-        clock: Callable[[], float] = time.monotonic,
-        cooldown_s: float = JWKS_REFETCH_COOLDOWN_SECONDS,
-        max_age_s: float = JWKS_MAX_AGE_SECONDS,
-    ) -> None:
-        self.issuer = issuer
-        self._fetch = fetch
-        self._clock = clock
-        self._cooldown_s = cooldown_s
-        self._max_age_s = max_age_s
-        self._jwks: dict[str, Mapping[str, Any]] = {}
-        self._keys: dict[tuple[str, str], Any] = {}
-        self._fetched_at: float | None = None
-        self._lock = threading.Lock()
-        self.fetches = 0
-
-    def key(self, kid: str, algorithm: str) -> Any:
-        """The verification key for ``kid`` (one jose key, built once per kid and algorithm)."""
-        with self._lock:
-            now = self._clock()
-            stale = self._fetched_at is None or now - self._fetched_at >= self._max_age_s
-            unknown = kid not in self._jwks
-            may_refetch = self._fetched_at is None or now - self._fetched_at >= self._cooldown_s
-            if stale or (unknown and may_refetch):
-                try:
-                    self._refresh(now)
-                except KeysUnavailable:
-                    if not self._jwks:
-                        raise  # nothing held to fall back on
-            jwk_data = self._jwks.get(kid)
-            if jwk_data is None:
-                raise JwtRejected("unknown_kid", "the token's key id (kid) is not in the issuer's JWKS")
-            if jwk_data.get("alg") not in (None, algorithm):
-                raise JwtRejected("alg_mismatch", "the token's algorithm does not match its key")
-            cache_key = (kid, algorithm)
-            if cache_key not in self._keys:
-                try:
-                    self._keys[cache_key] = jwk.construct(dict(jwk_data), algorithm)
-                except JOSEError as error:
-                    raise JwtRejected("bad_key", "the issuer's key for this token is unusable") from error
-            return self._keys[cache_key]
-
-    def _refresh(self, now: float) -> None:
-        self._fetched_at = now  # failures count too: no retry storm against a broken issuer
-        self.fetches += 1
-        discovery = self._fetch(self.issuer.rstrip("/") + "/.well-known/openid-configuration")
-        jwks_uri = discovery.get("jwks_uri") if isinstance(discovery, dict) else None
-        if not isinstance(jwks_uri, str):
-            raise KeysUnavailable(f"{self.issuer}: discovery document without jwks_uri")
-        document = self._fetch(jwks_uri)
-        keys = document.get("keys") if isinstance(document, dict) else None
-        if not isinstance(keys, list):
-            raise KeysUnavailable(f"{jwks_uri}: no keys list")
-        self._jwks = {
-            key["kid"]: key
-            for key in keys
-            if isinstance(key, dict) and isinstance(key.get("kid"), str) and key.get("kty") == "RSA"
-            and key.get("use", "sig") == "sig"
-        }
-        self._keys.clear()
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def token_scopes(claims: Mapping[str, Any]) -> list[str]:
-    """Scopes from ``scope`` (space-separated) and ``scp`` (string or list)."""
-    scopes: list[str] = []
-    for name in ("scope", "scp"):
-        value = claims.get(name)
-        if isinstance(value, str):
-            scopes.extend(value.split())
-        elif isinstance(value, list):
-            scopes.extend(str(item) for item in value)
-    return scopes
-
-
-def claim_as_string(value: Any) -> str:
-    """How the JWT authorizer hands a claim to the integration: strings; arrays as ``[a b]`` (observed)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, list):
-        return "[" + " ".join(claim_as_string(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{claim_as_string(v)}" for k, v in sorted(value.items())) + "]"
-    return ""
-
-
-def verify_jwt(
-    token: str,
-    *,
-    issuer: str,
-    audiences: Sequence[str],
-    keys: IssuerKeys,
-    now: float,
-) -> dict[str, Any]:
-    """The claims of a token the native JWT authorizer accepts, or JwtRejected."""
-    try:
-        header = jws.get_unverified_header(token)
-        unverified = json.loads(jws.get_unverified_claims(token))
-    except (JOSEError, ValueError, TypeError):
-        raise JwtRejected("malformed", "the token is not a valid JWT")
-    if not isinstance(unverified, dict):
-        raise JwtRejected("malformed", "the token's payload is not a JSON object")
-    algorithm = header.get("alg")
-    if algorithm not in JWT_ALGORITHMS:
-        raise JwtRejected("unsupported_alg", "the token's signing algorithm is not supported (RSA only)")
-    kid = header.get("kid")
-    if not isinstance(kid, str) or not kid:
-        raise JwtRejected("no_kid", "the token has no key id (kid)")
-    if unverified.get("iss") != issuer:
-        raise JwtRejected("bad_issuer", "the token does not have a valid issuer")
-    try:
-        key = keys.key(kid, algorithm)
-    except KeysUnavailable as error:
-        raise JwtRejected("jwks_unavailable", f"unable to fetch the issuer's keys: {error}")
-    try:
-        payload = jws.verify(token, key, algorithms=[algorithm])
-        claims = json.loads(payload)
-    except (JOSEError, ValueError):
-        raise JwtRejected("bad_signature", "the token's signature is invalid")
-    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
-    if not _is_number(exp):
-        raise JwtRejected("no_exp", "the token has no expiration time (exp)")
-    if exp <= now:
-        raise JwtRejected("expired", "the token has expired")
-    if nbf is not None and (not _is_number(nbf) or nbf > now):
-        raise JwtRejected("not_yet_valid", "the token is not valid yet (nbf)")
-    if iat is not None and (not _is_number(iat) or iat > now):
-        raise JwtRejected("issued_in_future", "the token was issued in the future (iat)")
-    aud = claims.get("aud")
-    if aud is not None:
-        valid_audience = any(isinstance(a, str) and a in audiences for a in _as_list(aud))
-    else:
-        valid_audience = claims.get("client_id") in audiences
-    if not valid_audience:
-        raise JwtRejected("bad_audience", "the token does not have a valid audience")
-    return claims
-
-
-def bearer_token(value: str) -> str:
-    """The token of ``Bearer <t>`` or a bare ``<t>``."""
-    scheme, _, rest = value.strip().partition(" ")
-    return rest.strip() if scheme.lower() == "bearer" and rest.strip() else value.strip()
-
-
-# --- the call in progress ----------------------------------------------------------------------------------------
-
-
-def _format_time(epoch: float) -> str:
-    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch))
-
-
-@dataclass
-class Authorization:
-    """What the route's authorizer established, for the integration event."""
-
-    kind: str  # "lambda" | "jwt"
-    context: Mapping[str, Any] = field(default_factory=dict)
-    principal_id: str | None = None
-    claims: Mapping[str, str] | None = None
-    scopes: list[str] | None = None
-    latency_ms: int = 0
-
-
-class _Call:
-    """One request on its way through the API: where it goes and the pieces every event shares."""
-
-    def __init__(self, api: HttpApi, request: GatewayRequest, stage: Stage, path_in_stage: str, match: RouteMatch,
-                 domain_name: str) -> None:
-        self.api = api
-        self.request = request
-        self.stage = stage.name
-        self.stage_variables = dict(stage.variables)
-        self.route = match.route
-        self.path_parameters = match.path_parameters
-        self.domain_name = domain_name
-        # The ARN's path leaves the stage out; rawPath keeps it (for a named stage).
-        self.route_arn = api.route_arn(stage.name, request.method, path_in_stage)
-
-    @property
-    def domain_prefix(self) -> str:
-        host = self.domain_name.rsplit(":", 1)[0]
-        try:
-            ipaddress.ip_address(host)
-            return self.api.api_id
-        except ValueError:
-            return host.split(".")[0]
-
-    @property
-    def resource(self) -> str:
-        return self.route.path or self.route.route_key
-
-    def context_variable(self, name: str) -> str | None:
-        request = self.request
-        values = {
-            "routeKey": self.route.route_key,
-            "httpMethod": request.method,
-            "path": request.raw_path,
-            "stage": self.stage,
-            "apiId": self.api.api_id,
-            "accountId": ACCOUNT_ID,
-            "requestId": request.request_id,
-            "domainName": self.domain_name,
-            "domainPrefix": self.domain_prefix,
-            "protocol": request.protocol,
-            "identity.sourceIp": request.source_ip,
-            "identity.userAgent": request.user_agent,
-            "requestTime": _format_time(request.time),
-            "requestTimeEpoch": str(int(request.time * 1000)),
-        }
-        return values.get(name)
-
-    def identity_values(self, sources: Sequence[str]) -> list[str] | None:
-        """The identity-source values in order, or None when any is missing or empty."""
-        values = []
-        for source in sources:
-            value: str | None = None
-            if source.startswith("$request.header."):
-                value = self.request.header(source[len("$request.header."):])
-            elif source.startswith("$request.querystring."):
-                found = self.request.query.get(source[len("$request.querystring."):])
-                value = ",".join(found) if found else None
-            elif source.startswith("$context."):
-                value = self.context_variable(source[len("$context."):])
-            elif source.startswith("$stageVariables."):
-                value = self.stage_variables.get(source[len("$stageVariables."):])
-            if not value:
-                return None
-            values.append(value)
-        return values
-
-    # -- event parts
-
-    def headers_v2(self) -> dict[str, str]:
-        """Payload 2.0 headers: lower-case names; the cookie header becomes the ``cookies`` list instead."""
-        return {k: v for k, v in self.request.headers.items() if k != "cookie"}
-
-    def query_v2(self) -> dict[str, str]:
-        return {name: ",".join(values) for name, values in self.request.query.items()}
-
-    def request_context_v2(self) -> dict[str, Any]:
-        request = self.request
-        return {
-            "accountId": ACCOUNT_ID,
-            "apiId": self.api.api_id,
-            "domainName": self.domain_name,
-            "domainPrefix": self.domain_prefix,
-            "http": {
-                "method": request.method,
-                "path": request.raw_path,
-                "protocol": request.protocol,
-                "sourceIp": request.source_ip,
-                "userAgent": request.user_agent,
-            },
-            "requestId": request.request_id,
-            "routeKey": self.route.route_key,
-            "stage": self.stage,
-            "time": _format_time(request.time),
-            "timeEpoch": int(request.time * 1000),
-        }
-
-    def request_context_v1(self) -> dict[str, Any]:
-        request = self.request
-        return {
-            "accountId": ACCOUNT_ID,
-            "apiId": self.api.api_id,
-            "domainName": self.domain_name,
-            "domainPrefix": self.domain_prefix,
-            "extendedRequestId": request.request_id,
-            "httpMethod": request.method,
-            "identity": {
-                "accessKey": None, "accountId": None, "caller": None, "cognitoAuthenticationProvider": None,
-                "cognitoAuthenticationType": None, "cognitoIdentityId": None, "cognitoIdentityPoolId": None,
-                "principalOrgId": None, "sourceIp": request.source_ip, "user": None,
-                "userAgent": request.user_agent, "userArn": None,
-            },
-            "path": request.raw_path,
-            "protocol": request.protocol,
-            "requestId": request.request_id,
-            "requestTime": _format_time(request.time),
-            "requestTimeEpoch": int(request.time * 1000),
-            "resourceId": self.route.route_key,
-            "resourcePath": self.resource,
-            "stage": self.stage,
-        }
-
-    def multi_value_parts_v1(self) -> dict[str, Any]:
-        request = self.request
-        headers: dict[str, str] = {}
-        multi_headers: dict[str, list[str]] = {}
-        for name, value in request.header_list:
-            headers[name] = value
-            multi_headers.setdefault(name, []).append(value)
-        query = {name: values[-1] for name, values in request.query.items()}
-        return {
-            "headers": headers,
-            "multiValueHeaders": multi_headers,
-            "queryStringParameters": query or None,
-            "multiValueQueryStringParameters": dict(request.query) or None,
-            "pathParameters": self.path_parameters or None,
-            "stageVariables": self.stage_variables or None,
-        }
-
-    def body_fields(self) -> tuple[str | None, bool]:
-        body = self.request.body
-        if not body:
-            return None, False
-        content_type = (self.request.header("content-type") or "").split(";")[0].strip().lower()
-        if TEXT_CONTENT_TYPES.match(content_type):
-            try:
-                return body.decode("utf-8"), False
-            except UnicodeDecodeError:
-                pass
-        return base64.b64encode(body).decode(), True
-
-
-def _omit_empty(event: dict[str, Any], *names: str) -> dict[str, Any]:
-    for name in names:
-        if not event.get(name):
-            event.pop(name, None)
-    return event
-
-
-def authorizer_event_v2(call: _Call, identity: list[str] | None) -> dict[str, Any]:
-    request = call.request
-    event = {
-        "version": "2.0",
-        "type": "REQUEST",
-        "routeArn": call.route_arn,
-        "identitySource": identity,
-        "routeKey": call.route.route_key,
-        "rawPath": request.raw_path,
-        "rawQueryString": request.raw_query,
-        "cookies": request.cookies,
-        "headers": call.headers_v2(),
-        "queryStringParameters": call.query_v2(),
-        "requestContext": call.request_context_v2(),
-        "pathParameters": call.path_parameters,
-        "stageVariables": call.stage_variables,
-    }
-    return _omit_empty(event, "cookies", "queryStringParameters", "pathParameters", "stageVariables")
-
-
-def authorizer_event_v1(call: _Call, identity: list[str] | None) -> dict[str, Any]:
-    joined = ",".join(identity) if identity else None
-    return {
-        "version": "1.0",
-        "type": "REQUEST",
-        "methodArn": call.route_arn,
-        "identitySource": joined,
-        "authorizationToken": joined,
-        "resource": call.resource,
-        "path": call.request.raw_path,
-        "httpMethod": call.request.method,
-        **call.multi_value_parts_v1(),
-        "requestContext": call.request_context_v1(),
-    }
-
-
-def integration_event_v2(call: _Call, authorization: Authorization | None) -> dict[str, Any]:
-    request = call.request
-    context = call.request_context_v2()
-    if authorization is not None:
-        if authorization.kind == "jwt":
-            context["authorizer"] = {"jwt": {"claims": dict(authorization.claims or {}), "scopes": authorization.scopes}}
-        else:
-            lambda_context = dict(authorization.context)
-            if authorization.principal_id is not None:
-                lambda_context["principalId"] = authorization.principal_id
-            context["authorizer"] = {"lambda": lambda_context}
-    body, is_base64 = call.body_fields()
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": call.route.route_key,
-        "rawPath": request.raw_path,
-        "rawQueryString": request.raw_query,
-        "cookies": request.cookies,
-        "headers": call.headers_v2(),
-        "queryStringParameters": call.query_v2(),
-        "requestContext": context,
-        "body": body,
-        "pathParameters": call.path_parameters,
-        "isBase64Encoded": is_base64,
-        "stageVariables": call.stage_variables,
-    }
-    return _omit_empty(event, "cookies", "queryStringParameters", "body", "pathParameters", "stageVariables")
-
-
-def integration_event_v1(call: _Call, authorization: Authorization | None) -> dict[str, Any]:
-    context = call.request_context_v1()
-    if authorization is not None:
-        if authorization.kind == "jwt":
-            context["authorizer"] = {"claims": dict(authorization.claims or {}), "scopes": authorization.scopes}
-        else:
-            context["authorizer"] = {
-                **authorization.context,
-                "principalId": authorization.principal_id,
-                "integrationLatency": authorization.latency_ms,
-            }
-    body, is_base64 = call.body_fields()
-    return {
-        "version": "1.0",
-        "resource": call.resource,
-        "path": call.request.raw_path,
-        "httpMethod": call.request.method,
-        **call.multi_value_parts_v1(),
-        "requestContext": context,
-        "body": body,
-        "isBase64Encoded": is_base64,
-    }
-
-
-# --- integration responses ---------------------------------------------------------------------------------------
-
-
-class MalformedIntegrationResponse(Exception):
-    """A Lambda proxy response API Gateway cannot map (it answers 500)."""
-
-
-_HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "keep-alive", "upgrade"}
-
-
-def _header_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    raise MalformedIntegrationResponse("a header value is not a string, number or boolean")
-
-
-def _full_response(payload: Mapping[str, Any], *, cookies_allowed: bool) -> GatewayResponse:
-    status = payload.get("statusCode")
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise MalformedIntegrationResponse("statusCode is not an HTTP status")
-    headers_in = payload.get("headers") or {}
-    multi_in = payload.get("multiValueHeaders") or {}
-    if not isinstance(headers_in, dict) or not isinstance(multi_in, dict):
-        raise MalformedIntegrationResponse("headers or multiValueHeaders is not an object")
-    headers: list[tuple[str, str]] = []
-    multi_names = {name.lower() for name in multi_in}
-    for name, values in multi_in.items():
-        if not isinstance(values, list):
-            raise MalformedIntegrationResponse("a multiValueHeaders value is not a list")
-        headers.extend((name, _header_value(v)) for v in values)
-    headers.extend((name, _header_value(v)) for name, v in headers_in.items() if name.lower() not in multi_names)
-    if cookies_allowed:
-        cookies = payload.get("cookies") or []
-        if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
-            raise MalformedIntegrationResponse("cookies is not a list of strings")
-        headers.extend(("set-cookie", cookie) for cookie in cookies)
-    headers = [(name, value) for name, value in headers if name.lower() not in _HOP_BY_HOP]
-    body = payload.get("body")
-    if body is None:
-        data = b""
-    elif isinstance(body, str):
-        if payload.get("isBase64Encoded") is True:
-            try:
-                data = base64.b64decode(body, validate=True)
-            except ValueError:
-                raise MalformedIntegrationResponse("isBase64Encoded is true but the body is not base64")
-        else:
-            data = body.encode()
-    else:
-        raise MalformedIntegrationResponse("body is not a string")
-    return GatewayResponse(status, headers, data)
-
-
-def integration_response(payload_format_version: str, invocation: Invocation) -> GatewayResponse:
-    """Map a Lambda proxy result to the HTTP response, as API Gateway does for the payload version.
-
-    2.0: an object with ``statusCode`` is a full response (``headers``, ``multiValueHeaders``, ``cookies``,
-    ``body``, ``isBase64Encoded``); anything else that is JSON is the body of a 200 ``application/json`` response.
-    1.0: the object must have ``statusCode``.
-    """
-    if len(invocation.payload_text.encode()) > MAX_LAMBDA_RESPONSE_BYTES:
-        raise MalformedIntegrationResponse("the function's response is larger than Lambda's 6 MB limit")
-    payload = invocation.payload
-    if payload_format_version == "1.0":
-        if not isinstance(payload, dict) or "statusCode" not in payload:
-            raise MalformedIntegrationResponse("payload 1.0 responses need a statusCode")
-        return _full_response(payload, cookies_allowed=False)
-    if isinstance(payload, dict) and "statusCode" in payload:
-        return _full_response(payload, cookies_allowed=True)
-    return GatewayResponse(200, [("content-type", "application/json")], invocation.payload_text.encode())
-
-
-# --- CORS --------------------------------------------------------------------------------------------------------
-
-
-def _cors_origin_allowed(cors: Mapping[str, Any], origin: str) -> str | None:
-    origins = cors.get("AllowOrigins") or []
-    if "*" in origins:
-        return "*" if not cors.get("AllowCredentials") else origin
-    return origin if origin in origins else None
-
-
-def cors_preflight(cors: Mapping[str, Any], request: GatewayRequest) -> GatewayResponse | None:
-    """API Gateway answers CORS preflight requests itself when the API has a CORS configuration."""
-    origin = request.header("origin")
-    requested_method = request.header("access-control-request-method")
-    if request.method != "OPTIONS" or not origin or not requested_method:
-        return None
-    headers: list[tuple[str, str]] = []
-    allowed_origin = _cors_origin_allowed(cors, origin)
-    methods = [m.upper() for m in cors.get("AllowMethods") or []]
-    if allowed_origin and ("*" in methods or requested_method.upper() in methods):
-        headers.append(("access-control-allow-origin", allowed_origin))
-        headers.append(("access-control-allow-methods", ",".join(methods)))
-        if cors.get("AllowHeaders"):
-            headers.append(("access-control-allow-headers", ",".join(cors["AllowHeaders"])))
-        if cors.get("MaxAge") is not None:
-            headers.append(("access-control-max-age", str(cors["MaxAge"])))
-        if cors.get("AllowCredentials"):
-            headers.append(("access-control-allow-credentials", "true"))
-    return GatewayResponse(204, headers)
-
-
-def add_cors_headers(cors: Mapping[str, Any], request: GatewayRequest, response: GatewayResponse) -> None:
-    origin = request.header("origin")
-    allowed_origin = _cors_origin_allowed(cors, origin) if origin else None
-    if not allowed_origin:
-        return
-    response.headers = [(k, v) for k, v in response.headers if not k.lower().startswith("access-control-")]
-    response.headers.append(("access-control-allow-origin", allowed_origin))
-    if cors.get("ExposeHeaders"):
-        response.headers.append(("access-control-expose-headers", ",".join(cors["ExposeHeaders"])))
-    if cors.get("AllowCredentials"):
-        response.headers.append(("access-control-allow-credentials", "true"))
-
-
-# --- the local HTTP API ------------------------------------------------------------------------------------------
 
 EnvOverrides = Mapping[str, "str | None | Mapping[str, str | None]"]
 
@@ -1112,7 +275,7 @@ class LocalHttpApi:
         match = select_route(self.api.routes, request.method, path)
         if match is None:
             return not_found()
-        call = _Call(self.api, request, stage, path, match, domain_name)
+        call = RouteCall(self.api, request, stage, path, match, domain_name)
         route = match.route
 
         authorization: Authorization | None = None
@@ -1143,7 +306,7 @@ class LocalHttpApi:
 
     # -- authorizers
 
-    def _authorize_lambda(self, call: _Call, authorizer: Authorizer) -> Authorization | GatewayResponse:
+    def _authorize_lambda(self, call: RouteCall, authorizer: Authorizer) -> Authorization | GatewayResponse:
         identity = call.identity_values(authorizer.identity_sources)
         if identity is None:
             return unauthorized()
@@ -1177,7 +340,7 @@ class LocalHttpApi:
             kind="lambda", context=result.context, principal_id=result.principal_id, latency_ms=latency_ms
         )
 
-    def _authorize_jwt(self, call: _Call, authorizer: Authorizer) -> Authorization | GatewayResponse:
+    def _authorize_jwt(self, call: RouteCall, authorizer: Authorizer) -> Authorization | GatewayResponse:
         identity = call.identity_values(authorizer.identity_sources or ("$request.header.Authorization",))
         if identity is None:
             return unauthorized()
@@ -1213,7 +376,7 @@ class LocalHttpApi:
 
     # -- integration
 
-    def _integrate(self, call: _Call, authorization: Authorization | None) -> GatewayResponse:
+    def _integrate(self, call: RouteCall, authorization: Authorization | None) -> GatewayResponse:
         request_id = call.request.request_id
         integration = self.api.integrations.get(call.route.integration or "")
         if integration is None or integration.problem:
