@@ -1,14 +1,14 @@
 """Requests per second through the local stack with the Lambda authorizer, result cache on and off (informational).
 
-The stack is synthesized twice with bundling skipped (``python app.py``, ``cacheTtlSeconds`` 300 and 0), so the
+The stack is synthesized twice as the local stack does it (``local.stack.synthesize``: ``python app.py``, bundling
+skipped; ``cacheTtlSeconds`` 300 and 0), so the
 template's ``AuthorizerResultTtlInSeconds`` is the only difference, and served by ``local.gateway.LocalHttpApi``
 with each Lambda in a warm worker process. ``AUTH_ISSUERS`` is overridden to trust the benchmark issuer. One client
 sends the same valid token to ``GET /orders``, a new connection per request; with the cache on, API Gateway (here,
 the local one) invokes the authorizer once per TTL, so the numbers show what the cache saves, not Lambda's speed.
 
-A new connection per request because the local server answers on a kept-alive connection only after ~40 ms
-(``keepalive_p50_ms`` records it): the Nagle / delayed-ACK stall of a response written in several small sends,
-which would hide every other difference.
+A new connection per request, as API Gateway's clients mostly arrive; ``keepalive_p50_ms`` records one kept-alive
+connection too.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import math
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,34 +28,22 @@ from urllib.parse import urlsplit
 import requests
 
 from .bundle import Skipped
-from .coldstart import PROJECT_ROOT
 from .scenario import BenchIssuer
 
 ROUTE = "/orders"
-SYNTH_TIMEOUT_SECONDS = 300
 
 
 def synthesize_unbundled(outdir: Path, cache_ttl_seconds: int) -> str:
-    """``python app.py`` with bundling skipped; returns the stack name."""
-    if not (PROJECT_ROOT / "app.py").is_file():
-        raise Skipped("the CDK app (app.py) is not in this checkout")
-    environment = dict(os.environ)
-    environment.update({"CDK_OUTDIR": str(outdir), "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-                        "CDK_CONTEXT_JSON": json.dumps({"aws:cdk:bundling-stacks": [],
-                                                        "cacheTtlSeconds": cache_ttl_seconds})})
+    """The app synthesized as the local stack does it (bundling skipped); returns the stack name."""
+    from local.stack import STACK_NAME, SynthError, synthesize
+
     try:
-        result = subprocess.run([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=environment,
-                                stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                timeout=SYNTH_TIMEOUT_SECONDS)
+        synthesize({"cacheTtlSeconds": cache_ttl_seconds}, outdir)
+    except SynthError as problem:
+        raise Skipped(f"synth failed: {str(problem).splitlines()[-1][:400]}") from None
     except subprocess.TimeoutExpired:
-        raise Skipped(f"synth took longer than {SYNTH_TIMEOUT_SECONDS} s") from None
-    if result.returncode != 0:
-        last = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise Skipped(f"synth failed: {' | '.join(last)[:400]}")
-    templates = sorted(outdir.glob("*.template.json"))
-    if not templates:
-        raise Skipped("synth wrote no template")
-    return templates[0].name.removesuffix(".template.json")
+        raise Skipped("synth took too long") from None
+    return STACK_NAME
 
 
 def _get(url: str, headers: dict[str, str]) -> int:
