@@ -16,11 +16,11 @@ import logging
 from typing import Any, Callable, Mapping
 
 from .config import AuthorizerConfig, RouteRule, load_config
-from .errors import AuthorizationError, MalformedTokenError
+from .errors import AuthorizationError, MalformedTokenError, UnknownRouteError
 from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, AuthRequest, read_event
 from .fetch import JsonFetcher
-from .policy import MethodArn, allow_policy, deny_policy, encode_context, simple_response
-from .rules import granted_scopes, route_matches, rule_problem, unmet_rules
+from .policy import MethodArn, allow_policy, deny_policy, encode_context, resource_matches, simple_response
+from .rules import granted_scopes, rule_problem, unmet_rules
 from .token import parse_token
 from .verifier import TokenVerifier, VerifiedToken
 
@@ -77,7 +77,7 @@ class Authorizer:
             return simple_response(False) if simple else deny_policy(arn)
 
         unmet = unmet_rules(self.routes.values(), verified.claims) if self.routes else []
-        route_problem = self._current_route_problem(request, arn, unmet, verified.claims)
+        route_problem = self._current_route_problem(request, arn, unmet, verified.claims, simple)
         context = encode_context(verified.claims)
         if route_problem is not None:
             self._log_denial(route_problem, request, request_id, verified)
@@ -95,13 +95,22 @@ class Authorizer:
         return allow_policy(arn, verified.principal_id, unmet, context)
 
     def _current_route_problem(self, request: AuthRequest, arn: MethodArn | None, unmet: list[RouteRule],
-                               claims: Mapping[str, Any]) -> AuthorizationError | None:
-        if request.route_key is not None:
+                               claims: Mapping[str, Any], simple: bool) -> AuthorizationError | None:
+        """Why this request's route is refused, judged as API Gateway will judge the response.
+
+        A simple response answers for the route in the event (``routeKey``), so the rule of that exact route
+        applies — and with rules configured but no route named, nothing can be checked: deny. An IAM policy is
+        evaluated against the request ARN, so the route is refused when one of the policy's Deny resources
+        matches that ARN (a Deny for ``/orders/*`` covers ``/orders/1/items`` too): logs and metrics then say
+        what API Gateway will do.
+        """
+        if simple:
+            if self.routes and request.route_key is None:
+                return UnknownRouteError("route rules are configured but the event names no route")
             current = next((rule for rule in unmet if rule.route_key == request.route_key), None)
-        elif arn is not None:  # REST events name no route: match the request ARN against the route keys
-            current = next((rule for rule in unmet if route_matches(rule, arn.verb, arn.path)), None)
         else:
-            current = None
+            current = next((rule for rule in unmet if arn is not None
+                            and resource_matches(arn.route_resource(rule.route_key), request.arn)), None)
         return None if current is None else rule_problem(current, claims, granted_scopes(claims))
 
     def _log_denial(self, denial: AuthorizationError, request: AuthRequest, request_id: str | None,

@@ -97,6 +97,8 @@ def check_fetch_url(url: str, field_name: str) -> str:
     if not isinstance(url, str) or not url:
         raise ConfigError(field_name, "must be a non-empty URL string")
     parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(field_name, "must not embed credentials (they would reach logs and traces)")
     if parts.scheme == "https" and parts.hostname:
         return url
     if parts.scheme == "http" and is_loopback_host(parts.hostname):
@@ -154,7 +156,10 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
     else:
         # Keys come from discovery under the issuer URL, which must then be fetchable. A bare-ID issuer
         # (Descope, Passage legacy) always comes with an explicit jwks_uri from its preset.
-        check_fetch_url(discovery_url(issuer), f"{where}.issuer")
+        try:
+            check_fetch_url(discovery_url(issuer), f"{where}.issuer")
+        except ConfigError as problem:
+            raise ConfigError(problem.field, problem.problem.replace(repr(discovery_url(issuer)), repr(issuer))) from None
     algorithms = SUPPORTED_ALGORITHMS
     if "algorithms" in spec:
         algorithms = _string_list(spec["algorithms"], f"{where}.algorithms")
@@ -237,8 +242,8 @@ def load_config(environ: Mapping[str, str]) -> AuthorizerConfig:
     if issuers_json is None and parameter is None:
         raise ConfigError("AUTH_ISSUERS", "is required (a JSON list of trusted issuers)")
     issuers = parse_issuers(_json(issuers_json, "AUTH_ISSUERS")) if issuers_json is not None else ()
-    routes = parse_routes(_json(environ.get("AUTH_ROUTES", "{}"), "AUTH_ROUTES"))
-    response = environ.get("AUTH_RESPONSE", "iam")
+    routes = parse_routes(_json(environ.get("AUTH_ROUTES") or "{}", "AUTH_ROUTES"))
+    response = environ.get("AUTH_RESPONSE") or "iam"
     if response not in ("iam", "simple"):
         raise ConfigError("AUTH_RESPONSE", f"must be 'iam' or 'simple', got {response!r}")
     cookie = environ.get("AUTH_TOKEN_COOKIE") or None
@@ -252,7 +257,8 @@ def load_config(environ: Mapping[str, str]) -> AuthorizerConfig:
         token_cookie=cookie,
         jwks_timeout_seconds=_number(environ, "AUTH_JWKS_TIMEOUT_SECONDS", 1.5, minimum=0.05, maximum=10),
         jwks_max_age_seconds=_number(environ, "AUTH_JWKS_MAX_AGE_SECONDS", 3600, minimum=1, maximum=7 * 86400),
-        jwks_cooldown_seconds=_number(environ, "AUTH_JWKS_COOLDOWN_SECONDS", 30, minimum=0, maximum=3600),
+        # At least 1 s: with no cooldown every forged kid would cost the issuer a fetch.
+        jwks_cooldown_seconds=_number(environ, "AUTH_JWKS_COOLDOWN_SECONDS", 30, minimum=1, maximum=3600),
         config_parameter=parameter,
     )
 

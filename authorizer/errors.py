@@ -42,6 +42,12 @@ class TokenTooLargeError(AuthorizationError):
     reason = "token_too_large"
 
 
+class IdentitySourceMismatchError(AuthorizationError):
+    """The token read is not among the identity-source values API Gateway caches the answer under."""
+
+    reason = "identity_source_mismatch"
+
+
 # --- header checks (RFC 8725) -------------------------------------------------------------------------------
 class UnsupportedAlgorithmError(AuthorizationError):
     """``alg`` is not on the issuer's allow-list (``none`` and HS* never are)."""
@@ -124,6 +130,12 @@ class InsufficientScopeError(AuthorizationError):
 
 class ClaimRuleError(AuthorizationError):
     reason = "claim_rule_not_met"
+
+
+class UnknownRouteError(AuthorizationError):
+    """A simple response must answer for one route, and the event names none while route rules exist."""
+
+    reason = "unknown_route"
 
 
 # --- configuration at run time ---------------------------------------------------------------------------

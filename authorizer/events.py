@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .errors import AuthorizationError, MalformedTokenError, MissingTokenError
+from .errors import AuthorizationError, IdentitySourceMismatchError, MalformedTokenError, MissingTokenError
 
 HTTP_V2, HTTP_V1, REST_TOKEN, REST_REQUEST, UNKNOWN = "http-2.0", "http-1.0", "rest-token", "rest-request", "unknown"
 
@@ -51,9 +51,28 @@ def read_event(event: Any, cookie_name: str | None = None) -> AuthRequest:
         route_key = None
     try:
         token = _token_of(event, shape, cookie_name)
+        _check_identity_source(event, shape, token)
     except AuthorizationError as problem:
         return AuthRequest(shape, arn, route_key, None, problem)
     return AuthRequest(shape, arn, route_key, token, None)
+
+
+def _check_identity_source(event: dict[str, Any], shape: str, token: str) -> None:
+    """API Gateway caches the answer under the identity-source values: the token verified must be among them.
+
+    Otherwise an Allow for a token in one header could be cached under another value (a cookie, say) and handed
+    to every request that carries only that value. Events without identity values (no caching) are not checked.
+    """
+    if shape == HTTP_V2:
+        sources = event.get("identitySource")
+        values = [v for v in sources if isinstance(v, str) and v] if isinstance(sources, list) else []
+    elif shape == HTTP_V1:
+        source = event.get("identitySource")
+        values = [source] if isinstance(source, str) and source else []
+    else:
+        return  # REST TOKEN: the token is the identity; REST REQUEST events do not carry the values
+    if values and not any(token in value for value in values):
+        raise IdentitySourceMismatchError("the token is not in the request's identity source")
 
 
 def _token_of(event: dict[str, Any], shape: str, cookie_name: str | None) -> str:

@@ -1,8 +1,9 @@
 """Fetching discovery and JWKS documents: bounded in time and size, https only (http on loopback).
 
 The limits mirror API Gateway's native authorizer (1.5 s, 150000 bytes). ``requests`` enforces connect and
-per-read timeouts; the loop below also enforces a total deadline, so a server that drips bytes cannot hold a
-request past the timeout. Redirects are not followed: a redirect could lead off https.
+per-read timeouts; the read loop below also enforces a total deadline, checked after every socket read, so a server
+that drips bytes holds a fetch at most one read timeout past it. Redirects are not followed: a redirect could lead
+off https.
 """
 
 from __future__ import annotations
@@ -55,13 +56,17 @@ class JsonFetcher:
                 if declared.isdigit() and int(declared) > self.max_bytes:
                     raise FetchError(url, f"response of {declared} bytes exceeds {self.max_bytes}")
                 chunks, size = [], 0
-                for chunk in response.iter_content(chunk_size=16384):
+                while True:
+                    # read1 returns after one socket read, so the deadline is checked however slowly the body
+                    # drips (iter_content would wait for a whole chunk, each read with its own timeout).
+                    if time.monotonic() > deadline:
+                        raise FetchError(url, f"no complete response within {self.timeout:g} s")
+                    chunk = response.raw.read1(16384, decode_content=True)
+                    if not chunk:
+                        return b"".join(chunks)
                     size += len(chunk)
                     if size > self.max_bytes:
                         raise FetchError(url, f"response exceeds {self.max_bytes} bytes")
-                    if time.monotonic() > deadline:
-                        raise FetchError(url, f"no complete response within {self.timeout:g} s")
                     chunks.append(chunk)
-                return b"".join(chunks)
         except (requests.RequestException, OSError) as problem:  # OSError: e.g. a ca_bundle that is not there
             raise FetchError(url, f"{type(problem).__name__}: request failed") from None

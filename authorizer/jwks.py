@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from urllib.parse import urlsplit
 from typing import Any, Callable
 
 from jose import jwk
@@ -26,23 +27,25 @@ _CURVE_OF_ALG = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}  # RFC 75
 _ALGS_OF_KTY = {"RSA": ("RS256", "RS384", "RS512"), "EC": tuple(_CURVE_OF_ALG)}
 _PUBLIC_MEMBERS = {"RSA": ("kty", "n", "e"), "EC": ("kty", "crv", "x", "y")}
 MIN_RSA_BITS = 2048  # RFC 7518 §3.3
+NO_KEYS_RETRY_SECONDS = 1.0  # while no keys are held (a failed prefetch), at most one fetch per second
 
 
-def build_keys(document: Any, log: Callable[..., None] | None = None) -> dict[str, dict[str, Key]]:
+def build_keys(document: Any, log: Callable[..., None] | None = None) -> dict[Any, dict[str, Key]]:
     """A JWKS document → ``{kid: {alg: Key}}``. Keys not for signatures, or not RSA/EC, are ignored.
 
-    A key without ``kid`` is held under ``""``: only a token without ``kid`` can select it. A key without
-    ``alg`` is built for every algorithm of its type (and curve); with ``alg``, for that one only.
+    A key without ``kid`` is held under ``(None, position)``, which no token's ``kid`` (a string) can name: only a
+    token without ``kid`` can select it, and only when it is the one key that fits. A key without ``alg`` is built
+    for every algorithm of its type (and curve); with ``alg``, for that one only.
     """
     entries = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise ValueError("the document has no 'keys' list")
-    held: dict[str, dict[str, Key]] = {}
-    for entry in entries:
+    held: dict[Any, dict[str, Key]] = {}
+    for position, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue
-        kty, kid = entry.get("kty"), entry.get("kid", "")
-        if entry.get("use", "sig") != "sig" or kty not in _ALGS_OF_KTY or not isinstance(kid, str):
+        kty, kid = entry.get("kty"), entry.get("kid") or (None, position)
+        if entry.get("use", "sig") != "sig" or kty not in _ALGS_OF_KTY or not isinstance(kid, (str, tuple)):
             continue
         key_ops = entry.get("key_ops")
         if key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops):
@@ -83,7 +86,7 @@ class JwksCache:
         self.clock = clock
         self.log = log or (lambda message, **fields: None)
         self._jwks_uri: str | None = None if discovery else source_url
-        self._keys: dict[str, dict[str, Key]] | None = None
+        self._keys: dict[Any, dict[str, Key]] | None = None
         self._fetched_at = float("-inf")  # when the held keys were fetched
         self._attempted_at = float("-inf")  # the last fetch attempt of any kind
         self._missed_at = float("-inf")  # the last refetch for an unknown kid
@@ -98,7 +101,10 @@ class JwksCache:
     def get_key(self, kid: str | None, alg: str) -> Key:
         """The one key for this ``kid`` and ``alg``. Raises a ``KidNotFoundError`` family error otherwise."""
         now = self.clock()
-        if now - self._fetched_at >= self.max_age and now - self._attempted_at >= self.cooldown:
+        # With keys held, a failed refresh waits out the cooldown (they keep serving); with none, every
+        # request would be denied, so the next one may try again sooner.
+        retry_after = self.cooldown if self._keys is not None else min(self.cooldown, NO_KEYS_RETRY_SECONDS)
+        if now - self._fetched_at >= self.max_age and now - self._attempted_at >= retry_after:
             with self._lock:  # first use, or stale: refresh; on failure the held keys keep serving
                 if self.clock() - self._fetched_at >= self.max_age:
                     self._refresh("stale" if self._keys is not None else "initial")
@@ -146,6 +152,11 @@ class JwksCache:
         document = self.fetcher.get_json(self.source_url, self.ca_bundle)
         jwks_uri = document.get("jwks_uri")
         try:
-            return check_fetch_url(jwks_uri, "jwks_uri")
+            check_fetch_url(jwks_uri, "jwks_uri")
         except ConfigError as problem:
             raise FetchError(self.source_url, f"discovery gave no usable jwks_uri ({problem.problem})") from None
+        if urlsplit(jwks_uri).scheme == "http" and urlsplit(self.source_url).scheme != "http":
+            # Plain http is for loopback issuers configured as such (local runs), never something an https
+            # discovery document can point at (e.g. a runtime API on 127.0.0.1).
+            raise FetchError(self.source_url, "an https discovery document named a plain-http jwks_uri")
+        return jwks_uri

@@ -75,6 +75,16 @@ def _route_resource(stage_prefix: str, route_key: str) -> str:
     return f"{stage_prefix}/{verb}/{'/'.join(segments)}"
 
 
+def resource_matches(pattern: str, arn: str | None) -> bool:
+    """IAM's matching of an execute-api resource: ``*`` is any run of characters (``/`` included), ``?`` one."""
+    return arn is not None and _resource_pattern(pattern).fullmatch(arn) is not None
+
+
+@lru_cache(maxsize=1024)
+def _resource_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.S)
+
+
 def statement(effect: str, resource: str | list[str]) -> dict[str, Any]:
     return {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}
 
@@ -117,10 +127,10 @@ def encode_context(claims: Mapping[str, Any]) -> dict[str, Any]:
     context: dict[str, Any] = {}
     for name, value in claims.items():
         kind = type(value)
-        if (kind is str or kind is int or kind is bool) and name not in RESERVED_CONTEXT_KEYS:
+        if (kind is str or kind is int or kind is bool) and name and name not in RESERVED_CONTEXT_KEYS:
             context[name] = value  # most claims, decoded by json as exactly these types: one test each
             continue
-        if value is None or name in RESERVED_CONTEXT_KEYS:
+        if value is None or name in RESERVED_CONTEXT_KEYS or not name:
             continue
         if isinstance(value, float) and not math.isfinite(value):
             continue  # NaN/Infinity are not JSON; API Gateway would reject the response

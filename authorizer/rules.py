@@ -6,8 +6,6 @@ list) both count. Claim rules must all hold; a list-valued claim holds when any 
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from .config import RouteRule
@@ -52,28 +50,6 @@ def _unmet_claim(rule: RouteRule, claims: Mapping[str, Any]) -> tuple[str, tuple
         if not any(_same(v, a) for v in values for a in accepted):
             return name, accepted
     return None
-
-
-def route_matches(rule: RouteRule, method: str, path: str) -> bool:
-    """Does a request (``GET``, ``/orders/42``) fall under this rule's route key? ``$default`` matches all."""
-    if rule.route_key == "$default":
-        return True
-    if rule.method not in ("ANY", method):
-        return False
-    return _route_pattern(rule.path).fullmatch(path) is not None
-
-
-@lru_cache(maxsize=256)
-def _route_pattern(path: str) -> re.Pattern[str]:
-    parts = []
-    for segment in path.split("/")[1:]:
-        if segment.startswith("{") and segment.endswith("+}"):
-            parts.append(".+")
-        elif segment.startswith("{"):
-            parts.append("[^/]+")
-        else:
-            parts.append(re.escape(segment))
-    return re.compile("/" + "/".join(parts))
 
 
 def _same(value: Any, accepted: Any) -> bool:

@@ -83,6 +83,7 @@ def check_header(header: dict[str, Any], issuer: TrustedIssuer) -> tuple[str, st
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise MalformedTokenError("kid is not a string")
+    kid = kid or None  # "kid": "" names no key: the token is held to the rule for tokens without kid
     if issuer.token_types is not None:
         typ = header.get("typ")
         normalized = typ.lower().removeprefix("application/") if isinstance(typ, str) else None

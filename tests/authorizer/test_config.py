@@ -86,6 +86,7 @@ def test_oidc_preset_uses_discovery_when_no_jwks_uri_is_given():
     ({"issuer": "https://x", "audience": "a", "algorithms": ["none"]}, "AUTH_ISSUERS[0].algorithms"),
     ({"issuer": "https://x", "audience": "a", "algorithms": []}, "AUTH_ISSUERS[0].algorithms"),
     ({"issuer": "https://x", "audience": "a", "token_types": 5}, "AUTH_ISSUERS[0].token_types"),
+    ({"issuer": "https://x", "audience": "a", "jwks_uri": "https://user:pw@x/jwks"}, "AUTH_ISSUERS[0].jwks_uri"),
     ("https://x", "AUTH_ISSUERS[0]"),
 ])
 def test_bad_issuer_names_the_field(spec, field):
@@ -133,6 +134,18 @@ def test_bad_route_names_the_field(routes, field):
     assert caught.value.field == field
 
 
+def test_empty_variables_mean_their_defaults():
+    config = load_config({"AUTH_ISSUERS": json.dumps([{"issuer": "https://a", "audience": "x"}]),
+                          "AUTH_ROUTES": "", "AUTH_RESPONSE": "", "AUTH_LEEWAY_SECONDS": "", "AUTH_TOKEN_COOKIE": ""})
+    assert (config.routes, config.response, config.leeway_seconds, config.token_cookie) == ({}, "iam", 60, None)
+
+
+def test_a_non_https_issuer_error_names_the_issuer_as_configured():
+    with pytest.raises(ConfigError) as caught:
+        parse_issuers([{"issuer": "http://idp.example.com", "audience": "a"}])
+    assert "'http://idp.example.com'" in caught.value.problem and "well-known" not in caught.value.problem
+
+
 def test_environment_defaults_match_the_design():
     config = load_config({"AUTH_ISSUERS": json.dumps([{"issuer": "https://a", "audience": "x"}])})
     assert (config.leeway_seconds, config.response, config.token_cookie) == (60, "iam", None)
@@ -153,6 +166,7 @@ def test_environment_defaults_match_the_design():
     ({"AUTH_JWKS_TIMEOUT_SECONDS": "60"}, "AUTH_JWKS_TIMEOUT_SECONDS"),
     ({"AUTH_JWKS_MAX_AGE_SECONDS": "0"}, "AUTH_JWKS_MAX_AGE_SECONDS"),
     ({"AUTH_JWKS_COOLDOWN_SECONDS": "x"}, "AUTH_JWKS_COOLDOWN_SECONDS"),
+    ({"AUTH_JWKS_COOLDOWN_SECONDS": "0"}, "AUTH_JWKS_COOLDOWN_SECONDS"),  # every forged kid would cost a fetch
     ({"AUTH_TOKEN_COOKIE": "a b"}, "AUTH_TOKEN_COOKIE"),
 ])
 def test_bad_environment_names_the_variable(env, field):

@@ -156,3 +156,37 @@ def load_handler_once(load_handler):
                                           AUTH_ROUTES=json.dumps({"GET /orders": ["orders:read"]}))
         return loaded[simple]
     return get
+
+
+# --- valid signatures around hostile claims: the response must still be well formed, and allow only when due ------
+hostile_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70) | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(extra=st.dictionaries(st.text(max_size=10), hostile_values, max_size=5),
+       standard=st.fixed_dictionaries({}, optional={"sub": hostile_values, "scope": hostile_values,
+                                                    "aud": hostile_values, "nbf": hostile_values,
+                                                    "client_id": hostile_values}),
+       route_key=st.sampled_from(["GET /orders", "GET /hello", "$default"]), simple=st.booleans())
+def test_signed_tokens_with_hostile_claims_get_well_formed_json_answers(load_handler_once, idp, keys, extra,
+                                                                       standard, route_key, simple):
+    module = load_handler_once(simple)
+    claims = {**extra, **standard, **{k: v for k, v in claims_for(idp).items() if k not in standard}}
+    claims["iss"], claims["exp"] = idp, claims_for(idp)["exp"]
+    token = keys["ES256"].sign(claims)
+    response = module.handler(http_v2_event(token, route_key=route_key), CONTEXT)
+    json.dumps(response, allow_nan=False)  # what Lambda must serialize for API Gateway
+    if simple:
+        assert set(response) <= {"isAuthorized", "context"}
+        granted = response["isAuthorized"]
+    else:
+        assert_well_formed_policy(response)
+        granted = iam_allows(response, ARN.replace("GET/hello", route_key.replace(" /", "/")))
+    assert "claims" not in response.get("context", {})
+    if granted:  # then every standard claim present was of the right type
+        assert isinstance(claims.get("sub", ""), str) and isinstance(claims.get("scope", ""), str)
+        aud = claims.get("aud")
+        assert aud == "api" or (isinstance(aud, list) and "api" in aud) or (aud is None and claims.get("client_id") == "api")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socketserver
+import threading
 import time
 
 import pytest
@@ -158,10 +160,14 @@ def test_an_idp_that_is_down_from_the_start_denies_and_is_retried_after_the_cool
     with pytest.raises(errors.JwksUnavailableError):
         verifier.verify_token(keys["RS256"].sign(claims_for(idp)))
     assert server.count("/idp/jwks") == 1
-    server.put_jwks("/idp/jwks", list(keys.values()))
-    clock.now += 31
-    assert verifier.verify_token(keys["RS256"].sign(claims_for(idp)))
+    clock.now += 1.5  # with no keys held, the next request may try again after a second, not a whole cooldown
+    with pytest.raises(errors.JwksUnavailableError):
+        verifier.verify_token(keys["RS256"].sign(claims_for(idp)))
     assert server.count("/idp/jwks") == 2
+    server.put_jwks("/idp/jwks", list(keys.values()))
+    clock.now += 1.5
+    assert verifier.verify_token(keys["RS256"].sign(claims_for(idp)))
+    assert server.count("/idp/jwks") == 3
 
 
 def test_a_slow_idp_gives_a_decision_within_the_timeout(verifier_for, idp, keys, server):
@@ -172,6 +178,52 @@ def test_a_slow_idp_gives_a_decision_within_the_timeout(verifier_for, idp, keys,
         verifier.verify_token(keys["RS256"].sign(claims_for(idp)))
     # Discovery answers at once; the JWKS read times out after 0.3 s. Generous bound: no 30 s hang.
     assert time.monotonic() - started < 3
+
+
+@pytest.fixture
+def dripping_server():
+    """Answers headers at once, then a body of 400 bytes at one byte per 0.1 s: 40 s in all."""
+    stop = threading.Event()
+
+    class Drip(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(65536)
+            self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n")
+            for _ in range(400):
+                if stop.wait(0.1):
+                    return
+                try:
+                    self.request.sendall(b" ")
+                except OSError:
+                    return  # the client gave up, as it should
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/jwks"
+    stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_body_dripped_slowly_is_cut_off_at_the_timeout(dripping_server):
+    started = time.monotonic()
+    with pytest.raises(errors.FetchError, match="no complete response within"):
+        JsonFetcher(timeout=0.5).get_json(dripping_server)
+    assert time.monotonic() - started < 3  # 40 s if only each read were bounded
+
+
+def test_an_https_discovery_document_cannot_send_keys_over_plain_http(clock):
+    class Discovery(JsonFetcher):  # stands in for an https IdP, which a loopback test cannot serve
+        def get_json(self, url: str, ca_bundle: str | None = None) -> dict:
+            self.asked = [*getattr(self, "asked", []), url]
+            return {"jwks_uri": "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next"}
+
+    fetcher = Discovery()
+    cache = JwksCache("https://idp.example.com/.well-known/openid-configuration", fetcher=fetcher,
+                      discovery=True, clock=clock)
+    assert cache.prefetch() is False
+    assert fetcher.asked == ["https://idp.example.com/.well-known/openid-configuration"]  # never the http URL
 
 
 @pytest.mark.parametrize("document, problem", [

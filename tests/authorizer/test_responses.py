@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from authorizer.authorize import Authorizer
+from authorizer.config import load_config
 from authorizer.policy import MethodArn, encode_context
 
 from .support import (ARN, claims_for, http_v1_event, http_v2_event, rest_request_event, rest_token_event)
@@ -150,6 +152,41 @@ def test_claim_rules_accept_any_listed_value_and_do_not_confuse_true_with_one(ma
     assert not iam_allows(authorizer.authorize(event(token(tier=True, active=True))), arn)
     assert not iam_allows(authorizer.authorize(event(token(tier=1, active=1))), arn)
     assert not iam_allows(authorizer.authorize(event(token(tier=1))), arn)
+
+
+def test_an_iam_route_denied_by_a_wider_rule_is_logged_and_counted_as_denied(idp, keys, logs):
+    """A Deny for GET /orders/* also covers GET /orders/{id}/invoice: what is observed must say so."""
+    observed = []
+    config = load_config({"AUTH_ISSUERS": json.dumps([{"issuer": idp, "audience": "api"}]),
+                          "AUTH_ROUTES": json.dumps({"GET /orders/{id}": ["orders:read"]})})
+    authorizer = Authorizer(config, logger=logs.logger, observe=lambda *decision: observed.append(decision[:2]))
+    arn = f"{STAGE}/GET/orders/42/invoice"
+    response = authorizer.authorize(http_v2_event(keys["RS256"].sign(claims_for(idp)), route_key="GET /orders/{id}/invoice", arn=arn))
+    assert not iam_allows(response, arn)
+    assert observed == [("deny", "insufficient_scope")]
+    response = authorizer.authorize(http_v2_event(keys["RS256"].sign(claims_for(idp)), route_key="GET /hello"))
+    assert iam_allows(response, ARN) and observed[-1] == ("allow", None)
+
+
+def test_simple_responses_with_route_rules_deny_an_event_that_names_no_route(make_authorizer, token):
+    authorizer = make_authorizer(routes=ROUTES, AUTH_RESPONSE="simple")
+    event = http_v2_event(token(scope="profile"))
+    del event["routeKey"]
+    assert authorizer.authorize(event) == {"isAuthorized": False}
+    assert make_authorizer(AUTH_RESPONSE="simple").authorize(event)["isAuthorized"] is True  # no rules: no route needed
+
+
+def test_the_token_must_be_the_identity_source_api_gateway_caches_under(make_authorizer, token):
+    """Else an Allow for the header's token would be cached under another value and given to its holders."""
+    authorizer = make_authorizer(AUTH_TOKEN_COOKIE="psg_auth_token")
+    event = http_v2_event(token(), cookies=["psg_auth_token=junk"])
+    event["identitySource"] = ["psg_auth_token=junk"]
+    assert not iam_allows(authorizer.authorize(event), ARN)
+    event["identitySource"] = [event["headers"]["authorization"]]
+    assert iam_allows(authorizer.authorize(event), ARN)
+    v1 = http_v1_event(token())
+    v1["identitySource"] = "someone-else"
+    assert not iam_allows(authorizer.authorize(v1), ARN)
 
 
 def test_the_event_partition_is_kept(make_authorizer, token):

@@ -8,6 +8,7 @@ import pytest
 
 from authorizer import errors
 from authorizer.config import parse_issuers
+from authorizer.token import parse_token
 from authorizer.verifier import TokenVerifier
 
 from .conftest import ALGORITHMS
@@ -187,14 +188,36 @@ def test_a_token_without_kid_needs_exactly_one_fitting_key(server, keys):
     server.put_jwks("/single/jwks", [keys["RS256"], keys["ES256"]])
     single = TokenVerifier(parse_issuers([{"issuer": issuer, "audience": "api", "jwks_uri": server.root + "/single/jwks"}]))
     no_kid = keys["ES256"].sign(claims_for(issuer), kid=None)
-    assert "kid" not in no_kid.split(".")[0] or single.verify_token(no_kid).alg == "ES256"
-    assert single.verify_token(no_kid).kid is None
+    assert "kid" not in parse_token(no_kid).header
+    verified = single.verify_token(no_kid)
+    assert (verified.alg, verified.kid) == ("ES256", None)
 
     server.put_jwks("/two/jwks", [keys["RS256"], SigningKey.generate("other", "RS256").public_jwk])
     two = TokenVerifier(parse_issuers([{"issuer": server.root + "/two", "audience": "api",
                                         "jwks_uri": server.root + "/two/jwks"}]))
     with pytest.raises(errors.KidNotFoundError):
         two.verify_token(keys["RS256"].sign(claims_for(server.root + "/two"), kid=None))
+
+
+def test_an_empty_kid_is_no_kid_and_keys_without_kid_are_counted_one_by_one(server, keys):
+    """Keys without kid can be chosen only by a token without kid, and only when exactly one key fits."""
+    anonymous_rs = {k: v for k, v in keys["RS256"].public_jwk.items() if k != "kid"}
+    other = SigningKey.generate("other", "RS256")
+    anonymous_other = {k: v for k, v in other.public_jwk.items() if k != "kid"}
+    issuer = server.root + "/anon"
+    url = server.put_jwks("/anon/jwks", [anonymous_rs, keys["ES256"]])
+    verifier = TokenVerifier(parse_issuers([{"issuer": issuer, "audience": "api", "jwks_uri": url}]),
+                             remembered_tokens=0)
+    assert verifier.verify_token(keys["RS256"].sign(claims_for(issuer), kid=None)).kid is None
+    assert verifier.verify_token(keys["RS256"].sign(claims_for(issuer), kid="")).kid is None  # "" is no kid
+
+    two = server.root + "/anon2"
+    url = server.put_jwks("/anon2/jwks", [anonymous_rs, anonymous_other])
+    verifier = TokenVerifier(parse_issuers([{"issuer": two, "audience": "api", "jwks_uri": url}]))
+    for signer in (keys["RS256"], other):  # two kid-less keys fit RS256: neither is guessed
+        for kid in (None, ""):
+            with pytest.raises(errors.KidNotFoundError):
+                verifier.verify_token(signer.sign(claims_for(two), kid=kid))
 
 
 def test_unknown_iss_is_denied_and_missing_iss_too(verifier, idp, keys):
