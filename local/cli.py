@@ -19,7 +19,7 @@ def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audien
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        print(f"\nAPI      {stack.url}   ({mode} authorizer; routes from cdk.json: /hello, /orders, /health)")
+        print(f"\nAPI      {stack.url}   ({mode} authorizer; routes from cdk.json: {', '.join(stack.routes())})")
         if stack.issuer is not None:
             reader = next(c for c in default_clients() if c.client_id == "orders-oidc-reader")
             print(f"Issuer   {stack.issuer.issuer_url('oidc')}   (dev OIDC issuer; also Descope, Passage and WSO2 shapes)")

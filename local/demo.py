@@ -16,10 +16,13 @@ from typing import TextIO
 
 import requests
 
+from infra.config import DEFAULT_ROUTES
 from local.issuer import DEV_ORDERS_AUDIENCE
 from local.stack import PROJECT_ROOT, LocalStack
 
 LOG_DIR = PROJECT_ROOT / ".local" / "logs"
+#: The cases expect the sample backend's routes and IAM responses, whatever cdk.json holds now.
+DEMO_CONTEXT = {"routes": list(DEFAULT_ROUTES), "lambdaResponse": "iam", "cacheTtlSeconds": 300}
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def run_mode(mode: str, out: TextIO, log_dir: Path = LOG_DIR) -> list[tuple]:
     print(f"\n=== {mode} authorizer: synthesizing the stack and starting it locally ===", file=out, flush=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"demo-{mode}.log"
-    with LocalStack(mode, log_sink=str(log_file)) as stack:
+    with LocalStack(mode, log_sink=str(log_file), context=DEMO_CONTEXT) as stack:
         print(f"issuer {stack.issuer.root}   API {stack.url}   audience {DEV_ORDERS_AUDIENCE}", file=out)
         print(f"(function and gateway logs: {log_file})", file=out)
         tokens = tokens_for(stack)

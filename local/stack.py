@@ -28,6 +28,8 @@ from local.issuer import DEV_DESCOPE_PROJECT, DEV_ORDERS_AUDIENCE, DEV_PASSAGE_A
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACK_NAME = "JwtAuthorizerLocal"
 MODES = ("lambda", "jwt")
+#: What a local run cannot emulate is off, whatever cdk.json says: SSM Parameter Store and X-Ray.
+LOCAL_CONTEXT = {"configParameter": False, "tracing": False}
 
 
 class SynthError(RuntimeError):
@@ -103,7 +105,7 @@ class LocalStack:
         if self.issuer is not None and self._own_issuer:
             self.issuer.start()
         outdir = self.workdir / f"cdk.out-{self.mode}"
-        context = {"authorizer": self.mode, "issuers": self.issuers_context(), **self.context}
+        context = {**LOCAL_CONTEXT, "authorizer": self.mode, "issuers": self.issuers_context(), **self.context}
         try:
             synthesize(context, outdir)
             self.api = LocalHttpApi.from_assembly(outdir, STACK_NAME, port=self.port, log_sink=self.log_sink,
@@ -129,6 +131,10 @@ class LocalStack:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
+
+    def routes(self) -> list[str]:
+        """The served routes as the template has them: ``GET /orders (CUSTOM)``."""
+        return [f"{route.route_key} ({route.authorization_type})" for route in self.api.api.routes]
 
     def client_token(self, client_id: str, scope: str | None = None) -> str:
         """An access token from the dev issuer's token endpoint, by the client-credentials grant."""

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from infra.config import DEFAULT_ROUTES
 from local import demo
 from local.issuer import DEV_ORDERS_AUDIENCE, DevIssuer, default_clients
 from local.stack import LocalStack
@@ -24,15 +25,18 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
+SAMPLE = {"routes": list(DEFAULT_ROUTES), "cacheTtlSeconds": 300}  # independent of edits to cdk.json
+
+
 @pytest.fixture(scope="module")
 def lambda_stack():
-    with LocalStack("lambda", log_sink=io.StringIO()) as stack:
+    with LocalStack("lambda", log_sink=io.StringIO(), context=SAMPLE) as stack:
         yield stack
 
 
 @pytest.fixture(scope="module")
 def jwt_stack():
-    with LocalStack("jwt", log_sink=io.StringIO()) as stack:
+    with LocalStack("jwt", log_sink=io.StringIO(), context=SAMPLE) as stack:
         yield stack
 
 
@@ -98,7 +102,7 @@ def test_lambda_mode_trusts_every_provider_shape_and_hands_structured_claims_to_
 def test_the_local_stack_can_trust_any_issuer_url_instead_of_the_dev_one(tmp_path):
     with DevIssuer(clients=default_clients()) as elsewhere:  # stands in for a private IdP
         with LocalStack("lambda", issuer_url=elsewhere.issuer_url("oidc"), audience=DEV_ORDERS_AUDIENCE,
-                        log_sink=io.StringIO()) as stack:
+                        log_sink=io.StringIO(), context=SAMPLE) as stack:
             assert stack.issuer is None
             assert get(stack, "/hello", elsewhere.mint("oidc")).status_code == 200
             assert get(stack, "/hello", elsewhere.mint("descope")).status_code == 403  # not configured
@@ -151,7 +155,7 @@ def test_load_with_a_jwks_outage_halfway_gives_no_5xx_and_no_wrong_decision():
     # No result cache, and keys that go stale every 2 s: every request runs the authorizer, which keeps
     # refetching its JWKS — and finds the endpoint failing for the second half of the run.
     overrides = {"AUTH_JWKS_MAX_AGE_SECONDS": "2", "AUTH_JWKS_COOLDOWN_SECONDS": "1"}
-    with LocalStack("lambda", context={"cacheTtlSeconds": 0}, env_overrides=overrides, log_sink=io.StringIO(),
+    with LocalStack("lambda", context={**SAMPLE, "cacheTtlSeconds": 0}, env_overrides=overrides, log_sink=io.StringIO(),
                     concurrency=2) as stack:
         issuer = stack.issuer
         cases = [("/orders", stack.client_token("orders-oidc-reader"), 200),
