@@ -37,3 +37,12 @@ demo: setup
 
 local: setup
 	$(PY) -m local serve
+
+# The CDK CLI runs cdk.json's `python3 app.py`: the venv's python must come first on PATH. Extra CLI arguments:
+# make deploy CDK_ARGS="-c authorizer=jwt"
+synth: setup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx cdk synth $(CDK_ARGS)
+
+.PHONY: deploy
+deploy: setup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx cdk deploy $(CDK_ARGS)

@@ -19,9 +19,12 @@ routes, or attach it to routes you created yourself::
 built from the same route list. With ``settings.config_parameter`` they go into an SSM String parameter instead
 (``/<stack name>/authorizer-config``, created from the settings; or an existing one, referenced), which the Lambda
 re-reads every ``max_age_seconds`` and may only ``ssm:GetParameter``; one created parameter per stack, as its name
-says. ``tracing=True`` turns on active X-Ray tracing. ``jwt`` mode uses API Gateway's native ``HttpJwtAuthorizer``
-with the route scopes as authorization scopes, and deploys no Lambda. Synthesis fails if a configured, non-public
-route is not on the API with this authorizer.
+says. ``tracing=True`` turns on active X-Ray tracing. With ``settings.token_cookie`` the authorizer has no identity
+source (caching is off), so API Gateway invokes it for requests that carry the token in that cookie instead of the
+Authorization header. ``jwt`` mode uses API Gateway's native ``HttpJwtAuthorizer`` with the route scopes as
+authorization scopes, and deploys no Lambda. Synthesis fails if a configured, non-public route is not on the API
+with this authorizer. A public route, however it is added (``add_routes``, ``protect`` or ``route_options``), carries
+the acknowledgement of cdk-nag's APIG4 with its reason.
 """
 
 from __future__ import annotations
@@ -47,6 +50,15 @@ from .python_function import PackageFunction, powertools_environment
 AUTHORIZATION_HEADER = "$request.header.Authorization"
 ROUTE_KEY_IDENTITY = "$context.routeKey"
 LAMBDA_ENVIRONMENT_LIMIT = 4096  # bytes, keys and values together
+#: Variables the construct sets from the settings; ``environment=`` may not override them.
+GENERATED_VARIABLES = {
+    "AUTH_ISSUERS": "settings.issuers",
+    "AUTH_ROUTES": "settings.routes",
+    "AUTH_RESPONSE": "settings.lambda_response",
+    "AUTH_CONFIG_PARAMETER": "settings.config_parameter",
+    "AUTH_CONFIG_MAX_AGE_SECONDS": "settings.config_parameter (config_max_age_seconds)",
+    "AUTH_TOKEN_COOKIE": "settings.token_cookie (it also removes the identity source)",
+}
 AUTHORIZER_SERVICE = "jwt-authorizer"
 CONFIG_PARAMETER_NAME = "authorizer-config"  # under /<stack name>/
 
@@ -62,6 +74,20 @@ class _AuthorizerReference:
     def bind(self, *, route: apigwv2.IHttpRoute, scope: Construct) -> apigwv2.HttpRouteAuthorizerConfig:
         return apigwv2.HttpRouteAuthorizerConfig(authorization_type=self.authorization_type,
                                                  authorizer_id=self.authorizer_id)
+
+
+@jsii.implements(apigwv2.IHttpRouteAuthorizer)
+class _PublicRoute:
+    """No authorization, for a route configured ``"public": true``; binding it acknowledges cdk-nag's APIG4 on the
+    route, so a public route passes the checks however it was added."""
+
+    def __init__(self, owner: JwtAuthorization, spec: RouteSpec) -> None:
+        self.owner = owner
+        self.spec = spec
+
+    def bind(self, *, route: apigwv2.IHttpRoute, scope: Construct) -> apigwv2.HttpRouteAuthorizerConfig:
+        self.owner.acknowledge_public_route(self.spec, route)
+        return apigwv2.HttpRouteAuthorizerConfig(authorization_type="NONE")
 
 
 class JwtAuthorization(Construct):
@@ -83,8 +109,9 @@ class JwtAuthorization(Construct):
         environment: Mapping[str, str] | None = None,
         tracing: bool = False,
     ) -> None:
-        """``environment``: extra ``AUTH_*`` variables for the Lambda (``AUTH_LEEWAY_SECONDS``, ...);
-        ``tracing``: active X-Ray tracing on the Lambda (``lambda`` mode)."""
+        """``environment``: extra ``AUTH_*`` variables for the Lambda (``AUTH_LEEWAY_SECONDS``, ...), never those
+        the settings generate (``GENERATED_VARIABLES``); ``tracing``: active X-Ray tracing on the Lambda
+        (``lambda`` mode)."""
         super().__init__(scope, construct_id)
         self.http_api = http_api
         self.settings = settings
@@ -128,18 +155,22 @@ class JwtAuthorization(Construct):
         if self.config_parameter is not None:
             self.function.allow_get_parameter(self.config_parameter)
         function = self.function.function
+        sources = identity_sources(settings)
         self.http_authorizer = apigwv2.HttpAuthorizer(
             self,
             "LambdaAuthorizer",
             http_api=self.http_api,
             type=apigwv2.HttpAuthorizerType.LAMBDA,
-            identity_source=identity_sources(settings),
+            identity_source=sources,
             authorizer_uri=(f"arn:{Stack.of(self).partition}:apigateway:{Stack.of(self).region}:lambda:path/"
                             f"2015-03-31/functions/{function.function_arn}/invocations"),
             payload_format_version=apigwv2.AuthorizerPayloadVersion.VERSION_2_0,
             enable_simple_responses=settings.lambda_response == "simple",
             results_cache_ttl=Duration.seconds(settings.cache_ttl_seconds),
         )
+        if not sources:
+            # Optional for a REQUEST authorizer without caching: left out, API Gateway invokes it for every request.
+            _cfn_authorizer(self.http_authorizer).add_property_deletion_override("IdentitySource")
         function.add_permission(
             "InvokedByApiGateway",
             principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
@@ -182,7 +213,7 @@ class JwtAuthorization(Construct):
     def route_options(self, route: RouteSpec) -> dict:
         """Keyword arguments for ``HttpApi.add_routes`` / ``HttpRoute`` that protect ``route`` as configured."""
         if route.public:
-            return {"authorizer": apigwv2.HttpNoneAuthorizer()}
+            return {"authorizer": _PublicRoute(self, route)}
         options: dict = {"authorizer": self.route_authorizer}
         if self.mode == "jwt" and route.scopes:
             options["authorization_scopes"] = list(route.scopes)
@@ -213,11 +244,10 @@ class JwtAuthorization(Construct):
 
     def _attached(self, spec: RouteSpec, route: apigwv2.HttpRoute) -> None:
         self.routes.setdefault(spec.route_key, []).append(route)
-        if spec.public:
-            self.acknowledge_public_route(spec, route)
 
-    def acknowledge_public_route(self, spec: RouteSpec, route: apigwv2.HttpRoute) -> None:
-        """cdk-nag's APIG4 (a route without authorization) is intended for a route configured public."""
+    def acknowledge_public_route(self, spec: RouteSpec, route: apigwv2.IHttpRoute) -> None:
+        """cdk-nag's APIG4 (a route without authorization) is intended for a route configured public; called when
+        the route binds ``route_options(spec)``'s authorizer."""
         Validations.of(route).acknowledge(Acknowledgment(
             id="AwsSolutions::AwsSolutions-APIG4",
             reason=f'{spec.route_key} is configured "public": true in the route list, so it takes no token by '
@@ -234,10 +264,15 @@ class JwtAuthorization(Construct):
 
 def identity_sources(settings: AuthorizationSettings) -> list[str]:
     """The Authorization header; plus the route key when a cached *simple* response would otherwise be reused
-    on routes with other rules (an IAM response carries per-route Deny statements and needs no such key)."""
+    on routes with other rules (an IAM response carries per-route Deny statements and needs no such key).
+    No identity source at all with a token cookie: API Gateway would answer 401, without invoking the authorizer,
+    to a request that has the cookie but no Authorization header (the settings ensure caching is off then)."""
+    if settings.token_cookie is not None:
+        return []
     sources = [AUTHORIZATION_HEADER]
-    if (settings.lambda_response == "simple" and settings.cache_ttl_seconds > 0
-            and any(r.has_rule for r in settings.protected_routes)):
+    # With an SSM parameter, rules can appear after deployment, where cdk.json's routes cannot show them.
+    rules_possible = settings.config_parameter is not None or any(r.has_rule for r in settings.protected_routes)
+    if settings.lambda_response == "simple" and settings.cache_ttl_seconds > 0 and rules_possible:
         sources.append(ROUTE_KEY_IDENTITY)
     return sources
 
@@ -250,7 +285,15 @@ def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str]
     (``parameter_name``, required for a created parameter; an existing one's name by default) and
     ``AUTH_CONFIG_MAX_AGE_SECONDS``, no ``AUTH_ISSUERS`` (the Lambda ignores it then); ``AUTH_ROUTES`` only for an
     existing parameter, whose owner may leave its ``routes`` out (the created one always holds them).
+    ``AUTH_TOKEN_COOKIE`` with ``settings.token_cookie``. ``extra`` may add any other variable, but not override
+    these (``GENERATED_VARIABLES``): that would deploy an authorizer that disagrees with its API's routes and
+    identity sources.
     """
+    reserved = sorted(set(extra or {}) & set(GENERATED_VARIABLES))
+    if reserved:
+        generated = ", ".join(f"{name} (from {GENERATED_VARIABLES[name]})" for name in reserved)
+        raise ConfigError("environment", f"may not set {generated}: the construct generates these from the "
+                                         "settings; change the settings instead")
     spec = settings.config_parameter
     configuration: dict[str, str]
     if spec is None:
@@ -265,6 +308,8 @@ def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str]
         configuration = {"AUTH_CONFIG_PARAMETER": name, "AUTH_CONFIG_MAX_AGE_SECONDS": str(spec.max_age_seconds)}
         if not spec.created:
             configuration["AUTH_ROUTES"] = _compact(settings.auth_routes())
+    if settings.token_cookie is not None:
+        configuration["AUTH_TOKEN_COOKIE"] = settings.token_cookie
     environment = {
         **configuration,
         "AUTH_RESPONSE": settings.lambda_response,
@@ -287,6 +332,13 @@ def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str]
 
 def _compact(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+def _cfn_authorizer(authorizer: apigwv2.HttpAuthorizer) -> apigwv2.CfnAuthorizer:
+    child = authorizer.node.default_child
+    if not isinstance(child, apigwv2.CfnAuthorizer):
+        raise TypeError(f"{authorizer.node.path} is not an HttpAuthorizer with a CfnAuthorizer")
+    return child
 
 
 def _cfn_route(route: apigwv2.HttpRoute) -> apigwv2.CfnRoute:

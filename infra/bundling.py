@@ -9,6 +9,12 @@ The asset's source is a copy of the package alone under ``<outdir>/lambda-src/<p
 (``-c aws:cdk:bundling-stacks=[]``) CDK points the asset at that source as it is, and the local stack then runs
 exactly the package that would be bundled, without the rest of the project.
 Docker is only a fallback, used if this machine has no pip.
+
+The asset hash is the bundle's (``AssetHashType.OUTPUT``): the requirements are ranges, so the same sources can
+resolve to new releases (a ``cryptography`` fix), and only a hash of what pip installed makes ``cdk deploy`` upload
+and update the function then. The price: every synthesis runs pip (from its download cache) instead of reusing a
+bundle of unchanged sources. With bundling skipped CDK hashes the asset's construct path instead, so a local
+stack's asset never has a real bundle's hash.
 """
 
 from __future__ import annotations
@@ -90,9 +96,24 @@ class PipBundler:
                     f"{(result.stderr or result.stdout).strip()[-3000:]}"
                 )
         shutil.rmtree(Path(output_dir) / "bin", ignore_errors=True)  # console scripts for this machine
+        forget_console_scripts(Path(output_dir))
         shutil.copytree(self.source_root / self.package, Path(output_dir) / self.package,
                         ignore=shutil.ignore_patterns(*_SKIPPED), dirs_exist_ok=True)
         return True
+
+
+def forget_console_scripts(target: Path) -> None:
+    """Drop the ``bin/`` lines from the installed packages' ``RECORD`` files, as ``bin/`` itself is dropped.
+
+    Their hashes are of scripts whose shebang names the interpreter that ran pip (``.venv/bin/python3`` under the
+    CDK CLI, ``.venv/bin/python`` otherwise): kept, the bundle — and so its asset hash — would differ from one
+    machine or virtualenv to the next with nothing changed, and every deploy would update the function.
+    """
+    for record in target.glob("*.dist-info/RECORD"):
+        lines = record.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if not line.startswith("../../bin/")]
+        if len(kept) != len(lines):
+            record.write_text("".join(kept))
 
 
 def stage_package(scope: Construct, package: str, source_root: Path = PROJECT_ROOT) -> Path:
@@ -121,15 +142,14 @@ def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = R
     install = f"pip install --no-cache-dir -r {package}/requirements.txt -t /asset-output && " if has_requirements else ""
     tracing_requirements = None
     if tracing:
-        # Written into the staged source, so the source hash — and the asset — differs from the untraced one.
+        # Written into the staged source, where both the local bundler and the Docker fallback find it.
         tracing_requirements = staging / TRACING_REQUIREMENTS_FILE
         tracing_requirements.write_text(TRACING_REQUIREMENTS)
         install += f"pip install --no-cache-dir --no-deps -r {TRACING_REQUIREMENTS_FILE} -t /asset-output && "
     return lambda_.Code.from_asset(
         str(staging),
-        # The source hash covers the package and its requirements file, so an unchanged package is not bundled
-        # again into the same cdk.out.
-        asset_hash_type=AssetHashType.SOURCE,
+        # The bundle's hash, not the source's: it changes when pip resolves a new release of a dependency.
+        asset_hash_type=AssetHashType.OUTPUT,
         bundling=BundlingOptions(
             image=runtime.bundling_image,
             platform=architecture.docker_platform,

@@ -6,7 +6,12 @@ validated by the authorizer's own ``parse_issuers``, so synthesis and the Lambda
 
 ``configParameter`` (lambda mode) moves the issuers and route rules from the Lambda's environment into an SSM String
 parameter, so they can be changed without a redeploy: ``true`` creates it from ``issuers``/``routes``, a string names
-an existing one. ``tracing`` turns on active X-Ray tracing for both functions.
+an existing one. ``tokenCookie`` (lambda mode, ``cacheTtlSeconds`` 0) lets the authorizer read the token from a
+cookie. ``tracing`` turns on active X-Ray tracing for both functions.
+
+What only works on this machine fails synthesis for a deployment: a loopback issuer or ``jwks_uri``, and a
+``ca_bundle`` that is not a PEM file bundled under ``authorizer/``. Both are allowed when bundling is skipped
+(``aws:cdk:bundling-stacks`` is ``[]``), which is how the local stack synthesizes.
 
 ``-c key=value`` arrives as a string, ``cdk.json`` as JSON; both are accepted:
 
@@ -21,6 +26,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
@@ -70,6 +76,13 @@ MAX_JWT_AUDIENCES = 50
 MAX_JWT_SCOPES_PER_ROUTE = 10
 _ROUTE_FIELDS = {"method", "path", "scopes", "claims", "public"}
 _THROTTLE_FIELDS = {"rateLimit", "burstLimit"}
+#: The deployed authorizer's code: the bundle's root (the ``authorizer/`` package and its dependencies) is unpacked
+#: at Lambda's task root, so a file ``authorizer/<path>`` of this project is ``/var/task/authorizer/<path>`` there.
+BUNDLED_AUTHORIZER_DIR = "/var/task/authorizer/"
+AUTHORIZER_SOURCE_DIR = Path(__file__).resolve().parent.parent / "authorizer"
+CA_BUNDLE_EXAMPLE = "certs/wso2-ca.pem"
+#: A cookie name is an RFC 6265 token: the authorizer checks AUTH_TOKEN_COOKIE with the same pattern.
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,7 @@ class AuthorizationSettings:
     lambda_response: str = "iam"
     native_issuer: TrustedIssuer | None = None  # jwt mode: the one issuer API Gateway checks
     config_parameter: ConfigParameter | None = None  # lambda mode: issuers and routes from SSM, not the environment
+    token_cookie: str | None = None  # lambda mode: AUTH_TOKEN_COOKIE; the authorizer then has no identity source
     notes: tuple[str, ...] = ()  # things worth a synthesis warning (not errors)
 
     @classmethod
@@ -138,11 +152,17 @@ class AuthorizationSettings:
         lambda_response: str = "iam",
         config_parameter: Any = False,
         config_max_age_seconds: Any = DEFAULT_CONFIG_MAX_AGE_SECONDS,
+        token_cookie: Any = None,
+        local: bool = False,
     ) -> AuthorizationSettings:
         """Validate plain values (JSON shapes, as in ``cdk.json``); errors name the context key.
 
         ``config_parameter``: ``False`` (issuers and routes in the Lambda's environment), ``True`` (an SSM parameter
         created from them) or the name of an existing String parameter; lambda mode only.
+        ``token_cookie``: the cookie the authorizer reads the token from when no Authorization header is sent
+        (lambda mode; needs ``cache_ttl_seconds=0``).
+        ``local``: the settings are for a local run with bundling skipped, never deployed; only then are loopback
+        issuers and ``ca_bundle`` paths outside the bundle accepted.
         """
         mode = _choice(mode, "authorizer", MODES)
         issuers = _json_value(issuers, "issuers", list)
@@ -151,6 +171,9 @@ class AuthorizationSettings:
         ttl = _whole_number(cache_ttl_seconds, "cacheTtlSeconds", 0, MAX_CACHE_TTL_SECONDS)
         lambda_response = _choice(lambda_response, "lambdaResponse", LAMBDA_RESPONSES)
         parameter = parse_config_parameter(config_parameter, config_max_age_seconds, mode)
+        cookie = parse_token_cookie(token_cookie, mode, ttl)
+        if not local:
+            check_deployable_issuers(issuers, mode)
         native, notes = None, ()
         if mode == "jwt":
             native, notes = select_native_issuer(issuers)
@@ -163,7 +186,7 @@ class AuthorizationSettings:
             notes += ("issuers still holds an example.com issuer: set your provider in cdk.json (see README)",)
         settings = cls(mode=mode, issuers=tuple(issuers), trusted_issuers=trusted, routes=route_specs,
                        cache_ttl_seconds=ttl, lambda_response=lambda_response, native_issuer=native,
-                       config_parameter=parameter, notes=notes)
+                       config_parameter=parameter, token_cookie=cookie, notes=notes)
         if mode == "lambda":
             settings.check_auth_routes()
         if parameter is not None and parameter.created:
@@ -242,6 +265,8 @@ def load_stack_config(lookup: Callable[[str], Any]) -> StackConfig:
         lambda_response=get("lambdaResponse", "iam"),
         config_parameter=get("configParameter", False),
         config_max_age_seconds=get("configMaxAgeSeconds", DEFAULT_CONFIG_MAX_AGE_SECONDS),
+        token_cookie=lookup("tokenCookie"),
+        local=bundling_skipped(lookup("aws:cdk:bundling-stacks")),
     )
     return StackConfig(
         authorization=authorization,
@@ -250,6 +275,78 @@ def load_stack_config(lookup: Callable[[str], Any]) -> StackConfig:
         log_retention_days=_log_retention(get("logRetentionDays", DEFAULT_LOG_RETENTION_DAYS)),
         tracing=_boolean(get("tracing", False), "tracing"),
     )
+
+
+def bundling_skipped(bundling_stacks: Any) -> bool:
+    """``aws:cdk:bundling-stacks`` is ``[]``: no stack is bundled, so nothing of this synthesis is deployed (the
+    local stack's profile). The CLI's own value is a list of stack patterns, ``["**"]`` by default."""
+    if isinstance(bundling_stacks, str):
+        try:
+            bundling_stacks = json.loads(bundling_stacks)
+        except ValueError:
+            return False
+    return isinstance(bundling_stacks, (list, tuple)) and len(bundling_stacks) == 0
+
+
+def parse_token_cookie(value: Any, mode: str, cache_ttl_seconds: int) -> str | None:
+    """``tokenCookie``: unset or empty → None; else a cookie name, in lambda mode, with caching off.
+
+    API Gateway answers 401 without invoking the authorizer when an identity source is missing from a request, so
+    a browser sending only the cookie never reaches it while the Authorization header is the identity source. With
+    a token cookie the authorizer has no identity source at all, and API Gateway caches only by identity source.
+    """
+    if value is None or value is False or value == "":
+        return None
+    if not isinstance(value, str) or not _COOKIE_NAME.fullmatch(value):
+        raise ConfigError("tokenCookie", f"must be a cookie name such as psg_auth_token, got {value!r}")
+    if mode == "jwt":
+        raise ConfigError("tokenCookie", "API Gateway's native JWT authorizer reads the token from a header or the "
+                                         "query string, never from a cookie; use authorizer=lambda")
+    if cache_ttl_seconds != 0:
+        raise ConfigError(
+            "tokenCookie",
+            f"needs cacheTtlSeconds 0, got {cache_ttl_seconds}: with a token cookie the authorizer has no identity "
+            "source (API Gateway would answer 401 to every request lacking one), and API Gateway caches authorizer "
+            "results only by identity source. Set cacheTtlSeconds to 0; the authorizer then runs on every request",
+        )
+    return value
+
+
+def check_deployable_issuers(issuers: list[Any], mode: str) -> None:
+    """What a deployed authorizer cannot use: a loopback issuer or ``jwks_uri`` (API Gateway and Lambda cannot
+    reach this machine), and in lambda mode a ``ca_bundle`` that is not a file bundled under ``authorizer/``."""
+    for index, spec in enumerate(issuers):
+        where = f"issuers[{index}]"
+        for issuer in expand_issuer(spec, where):
+            for name, url in (("issuer", issuer.issuer), ("jwks_uri", issuer.jwks_uri)):
+                if url and is_loopback_host(urlsplit(url).hostname):
+                    configured = name if name in spec or "base_url" not in spec else "base_url"
+                    raise ConfigError(
+                        f"{where}.{configured}",
+                        f"{url} is on a loopback host: neither API Gateway nor the deployed Lambda can reach this "
+                        "machine. Use the provider's public URL; loopback issuers are for the local stack only "
+                        "(synthesized with bundling skipped, as `make local` does)",
+                    )
+            if mode == "lambda" and issuer.ca_bundle is not None:
+                check_bundled_ca_bundle(issuer.ca_bundle, f"{where}.ca_bundle")
+
+
+def check_bundled_ca_bundle(path: str, where: str) -> None:
+    """Only ``authorizer/`` is deployed, at ``/var/task/authorizer/``: ``ca_bundle`` must name a PEM file there
+    that exists in this project's ``authorizer/``."""
+    how = (f"put the CA's PEM file under authorizer/ in this project (e.g. authorizer/{CA_BUNDLE_EXAMPLE}), which is "
+           f"bundled with the code, and set ca_bundle to {BUNDLED_AUTHORIZER_DIR}<its path there> "
+           f"(e.g. {BUNDLED_AUTHORIZER_DIR}{CA_BUNDLE_EXAMPLE})")
+    relative = PurePosixPath(path.removeprefix(BUNDLED_AUTHORIZER_DIR))
+    if not path.startswith(BUNDLED_AUTHORIZER_DIR) or relative.is_absolute() or ".." in relative.parts:
+        raise ConfigError(where, f"{path!r} is not in the deployed code, which holds only the authorizer/ package, "
+                                 f"at {BUNDLED_AUTHORIZER_DIR}: {how}")
+    local = AUTHORIZER_SOURCE_DIR.joinpath(*relative.parts)
+    if not local.is_file():
+        raise ConfigError(where, f"{path} is authorizer/{relative} of this project, which does not exist: {how}")
+    if b"-----BEGIN CERTIFICATE-----" not in local.read_bytes():
+        raise ConfigError(where, f"authorizer/{relative} holds no PEM certificate (-----BEGIN CERTIFICATE-----): "
+                                 "ca_bundle must be the issuer's CA certificate(s) in PEM form")
 
 
 def parse_config_parameter(value: Any, max_age: Any, mode: str) -> ConfigParameter | None:

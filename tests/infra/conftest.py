@@ -93,6 +93,12 @@ def parameter_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 
 @pytest.fixture(scope="session")
+def cookie_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """lambda mode reading Passage's token cookie, as ``-c tokenCookie=psg_auth_token -c cacheTtlSeconds=0``."""
+    return synthesize(tmp_path_factory.mktemp("cookie"), {"tokenCookie": "psg_auth_token", "cacheTtlSeconds": "0"})
+
+
+@pytest.fixture(scope="session")
 def traced_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """lambda mode with tracing and the parameter, as ``-c tracing=true -c configParameter=true`` gives them."""
     return synthesize(tmp_path_factory.mktemp("traced"), {"tracing": "true", "configParameter": "true"})

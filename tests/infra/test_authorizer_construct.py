@@ -11,9 +11,14 @@ from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
 
 from infra import AuthorizationSettings, ConfigError, JwtAuthorization
-from infra.authorizer_construct import identity_sources, lambda_environment
+from infra.authorizer_construct import (
+    GENERATED_VARIABLES,
+    identity_sources,
+    lambda_environment,
+)
 
 from .conftest import SKIP_BUNDLING
 
@@ -70,6 +75,47 @@ def test_protect_attaches_the_authorizer_to_routes_the_user_created(tmp_path: Pa
                 if m.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY]
 
 
+def nag_errors(report: Path) -> list[tuple[str, str]]:
+    """(rule, construct path) of each cdk-nag error in a validation report."""
+    found = json.loads(report.read_text())
+    return [(v["ruleName"], c["constructPath"]) for plugin in found["pluginReports"] for v in plugin["violations"]
+            if v["severity"] == "error" for c in v["violatingConstructs"]]
+
+
+def add_routes_with_route_options(tmp_path: Path) -> App:
+    """The documented pattern: the user's own ``add_routes`` with ``**auth.route_options(spec)``, cdk-nag on."""
+    app = App(context=SKIP_BUNDLING, outdir=str(tmp_path))
+    stack = Stack(app, "Existing")
+    api = apigwv2.HttpApi(stack, "Api", create_default_stage=False)
+    auth = JwtAuthorization(stack, "Auth", http_api=api, settings=AuthorizationSettings.create(
+        mode="jwt", issuers=OIDC, routes=ROUTES))
+    backend = integrations.HttpUrlIntegration("Backend", "https://backend.example.org/{proxy}")
+    for spec in auth.settings.routes:
+        api.add_routes(path=spec.path, methods=[apigwv2.HttpMethod(spec.method)], integration=backend,
+                       **auth.route_options(spec))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+def test_a_public_route_added_through_route_options_passes_cdk_nag(tmp_path: Path) -> None:
+    app = add_routes_with_route_options(tmp_path)
+    app.synth()
+    assert nag_errors(tmp_path / "validation-report.json") == []
+    ping = app.node.find_child("Existing").node.find_child("Api").node.find_child("GET--ping")
+    (acknowledged,) = [m.data for m in ping.node.metadata if m.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY]
+    assert "GET /ping" in acknowledged["AwsSolutions::AwsSolutions-APIG4"]
+
+
+def test_without_the_acknowledgement_that_public_route_fails_apig4(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(JwtAuthorization, "acknowledge_public_route", lambda self, spec, route: None)
+    app = add_routes_with_route_options(tmp_path)
+    with pytest.raises(RuntimeError, match="AwsSolutions-APIG4"):
+        app.synth()
+    assert nag_errors(tmp_path / "validation-report.json") == [
+        ("AwsSolutions-APIG4", "Existing/Api/GET--ping/Resource")]
+
+
 def test_route_options_protect_routes_added_with_the_users_own_add_routes(tmp_path: Path) -> None:
     app, stack, api, _ = existing_app(tmp_path)
     settings = AuthorizationSettings.create(mode="jwt", issuers=OIDC,
@@ -122,6 +168,25 @@ def test_lambda_mode_construct_exposes_the_function_and_its_environment(tmp_path
     assert auth.environment["AUTH_LEEWAY_SECONDS"] == "30"
 
 
+@pytest.mark.parametrize("name", sorted(GENERATED_VARIABLES))
+def test_extra_lambda_environment_may_not_override_what_the_settings_generate(name: str) -> None:
+    settings = AuthorizationSettings.create(issuers=OIDC, routes=ROUTES)
+    with pytest.raises(ConfigError) as caught:
+        lambda_environment(settings, {"AUTH_LEEWAY_SECONDS": "30", name: "x"})
+    assert caught.value.field == "environment"
+    assert f"may not set {name} (from settings." in caught.value.problem
+
+
+def test_the_construct_refuses_environment_that_overrides_generated_variables(tmp_path: Path) -> None:
+    _, stack, api, _ = existing_app(tmp_path)
+    settings = AuthorizationSettings.create(issuers=OIDC, routes=ROUTES)
+    with pytest.raises(ConfigError) as caught:
+        JwtAuthorization(stack, "Auth", http_api=api, settings=settings,
+                         environment={"AUTH_ROUTES": "{}", "AUTH_ISSUERS": "[]"})
+    assert caught.value.field == "environment"
+    assert "AUTH_ISSUERS (from settings.issuers), AUTH_ROUTES (from settings.routes)" in caught.value.problem
+
+
 def test_extra_lambda_environment_is_checked_like_the_cold_start() -> None:
     settings = AuthorizationSettings.create(issuers=OIDC, routes=ROUTES)
     with pytest.raises(ConfigError) as caught:
@@ -152,6 +217,22 @@ def test_route_key_joins_the_identity_only_when_a_cached_simple_response_could_l
     settings = AuthorizationSettings.create(issuers=OIDC, routes=routes, cache_ttl_seconds=ttl,
                                             lambda_response=response)
     assert identity_sources(settings) == expected
+
+
+def test_route_key_joins_the_identity_when_rules_may_come_later_from_ssm() -> None:
+    """cdk.json has no rule here, but the parameter's routes can gain one without a redeploy."""
+    no_rules = [{"method": "GET", "path": "/x"}]
+    settings = AuthorizationSettings.create(issuers=OIDC, routes=no_rules, cache_ttl_seconds=300,
+                                            lambda_response="simple", config_parameter="/corp/authz")
+    assert identity_sources(settings) == ["$request.header.Authorization", "$context.routeKey"]
+
+
+@pytest.mark.parametrize("response", ["iam", "simple"])
+def test_a_token_cookie_leaves_no_identity_source_and_sets_auth_token_cookie(response: str) -> None:
+    settings = AuthorizationSettings.create(issuers=OIDC, routes=ROUTES, cache_ttl_seconds=0, lambda_response=response,
+                                            token_cookie="psg_auth_token")
+    assert identity_sources(settings) == []
+    assert lambda_environment(settings)["AUTH_TOKEN_COOKIE"] == "psg_auth_token"
 
 
 def test_construct_in_a_users_stack_creates_the_parameter_under_that_stacks_name(tmp_path: Path) -> None:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
+import zipfile
 from pathlib import Path
 
 import pytest
+from aws_cdk import App, AssetStaging, Stack
 from aws_cdk import aws_lambda as lambda_
 
 from infra import bundling
-from infra.bundling import ARCHITECTURE, RUNTIME, TRACING_REQUIREMENTS, PipBundler, pip_platforms, python_version
+from infra.bundling import (
+    ARCHITECTURE,
+    RUNTIME,
+    TRACING_REQUIREMENTS,
+    PipBundler,
+    pip_platforms,
+    python_version,
+)
 
 
 def make_package(root: Path, name: str = "pkg") -> Path:
@@ -19,6 +30,42 @@ def make_package(root: Path, name: str = "pkg") -> Path:
     (package / "handler.py").write_text("def handler(event, context):\n    return {}\n")
     (package / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"\0")
     return package
+
+
+def make_wheel(directory: Path, name: str, version: str) -> Path:
+    """A minimal pure-Python wheel with a console script: pip resolves it from a local directory, with no index
+    and no network."""
+    files = {
+        f"{name}/__init__.py": f'__version__ = "{version}"\n\ndef main():\n    pass\n',
+        f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{name}-{version}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+                                             "Tag: py3-none-any\n",
+        f"{name}-{version}.dist-info/entry_points.txt": f"[console_scripts]\n{name} = {name}:main\n",
+    }
+    record = f"{name}-{version}.dist-info/RECORD"
+    lines = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        lines.append(f"{path},sha256={digest},{len(text.encode())}")
+    files[record] = "\n".join(lines + [f"{record},,"]) + "\n"
+    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+def asset_hash(outdir: Path, source_root: Path, *, skip_bundling: bool = False) -> tuple[str, Path]:
+    """The asset hash ``package_code`` gives ``pkg`` in a fresh app, and the asset's directory."""
+    AssetStaging.clear_asset_hash_cache()  # as in a new `cdk synth` process
+    context = {"aws:cdk:enable-asset-metadata": True, **({"aws:cdk:bundling-stacks": []} if skip_bundling else {})}
+    app = App(outdir=str(outdir), context=context)
+    stack = Stack(app, "S")
+    lambda_.Function(stack, "F", runtime=RUNTIME, architecture=ARCHITECTURE, handler="pkg.handler.handler",
+                     code=bundling.package_code(stack, "pkg", source_root=source_root))
+    template = app.synth().get_stack_artifact("S").template
+    (resource,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    return resource["Properties"]["Code"]["S3Key"].removesuffix(".zip"), outdir / resource["Metadata"]["aws:asset:path"]
 
 
 def test_runtime_is_the_newest_python_aws_cdk_lib_offers_on_arm64() -> None:
@@ -98,3 +145,37 @@ def test_staged_source_holds_only_the_package(tmp_path: Path) -> None:
     assert staged == (tmp_path / "cdk.out" / "lambda-src" / "pkg").resolve()
     assert sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*")) == [
         "pkg", "pkg/__init__.py", "pkg/handler.py"]
+
+
+def test_asset_hash_follows_the_dependency_versions_pip_resolves(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same sources and an open requirement: a new release of the dependency must change the asset hash, or
+    ``cdk deploy`` would skip the upload and never update the function. (That the same resolution keeps the hash
+    is checked on the real bundles in ``test_cli_synth``.)"""
+    package = make_package(tmp_path / "src")
+    (package / "requirements.txt").write_text("tinydep>=1\n")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "tinydep", "1.0")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+
+    first, first_bundle = asset_hash(tmp_path / "first", tmp_path / "src")
+    make_wheel(wheels, "tinydep", "1.1")  # a new release, nothing in the project changed
+    upgraded, upgraded_bundle = asset_hash(tmp_path / "upgraded", tmp_path / "src")
+
+    assert (first_bundle / "tinydep-1.0.dist-info").is_dir()
+    assert (upgraded_bundle / "tinydep-1.1.dist-info").is_dir()
+    assert upgraded != first
+    # The console script is gone with bin/, and so is its RECORD line, whose hash depends on the interpreter path.
+    record = (upgraded_bundle / "tinydep-1.1.dist-info" / "RECORD").read_text()
+    assert "tinydep/__init__.py" in record and "bin/" not in record
+    assert not (upgraded_bundle / "bin").exists()
+
+
+def test_a_skipped_bundle_never_gets_a_real_bundles_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_package(tmp_path / "src")
+    bundled, _ = asset_hash(tmp_path / "bundled", tmp_path / "src")
+    skipped, skipped_path = asset_hash(tmp_path / "skipped", tmp_path / "src", skip_bundling=True)
+    assert skipped != bundled
+    assert skipped_path.resolve() == (tmp_path / "skipped" / "lambda-src" / "pkg").resolve()  # the staged source

@@ -32,10 +32,13 @@ class CliSynth:
     template: dict[str, Any]
     output: str
 
+    def function_id(self, handler: str) -> str:
+        (logical_id,) = [k for k, r in self.template["Resources"].items()
+                         if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == handler]
+        return logical_id
+
     def asset_dir(self, handler: str) -> Path:
-        (function,) = [r for r in self.template["Resources"].values()
-                       if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == handler]
-        return self.outdir / function["Metadata"]["aws:asset:path"]
+        return self.outdir / self.template["Resources"][self.function_id(handler)]["Metadata"]["aws:asset:path"]
 
 
 def quiet_environment() -> dict[str, str]:
@@ -137,6 +140,16 @@ def test_bundles_hold_the_package_and_its_dependencies_only(lambda_synth: CliSyn
     assert (backend / "aws_lambda_powertools/__init__.py").is_file()
     assert not (backend / "authorizer").exists() and not (backend / "jose").exists()
     assert not (authorizer / "sample_backend").exists()
+
+
+def test_the_same_sources_and_resolved_versions_give_the_same_asset_hash(lambda_synth: CliSynth,
+                                                                         jwt_synth: CliSynth) -> None:
+    """The hash is the bundle's: two separate synths bundle the sample backend alike, so a deploy with nothing
+    changed uploads nothing."""
+    keys = [synth.template["Resources"][synth.function_id("sample_backend.handler.handler")]["Properties"]["Code"]
+            ["S3Key"] for synth in (lambda_synth, jwt_synth)]
+    assert keys[0] == keys[1]
+    assert lambda_synth.asset_dir("sample_backend.handler.handler").name == "asset." + keys[0].removesuffix(".zip")
 
 
 def test_jwt_mode_bundles_no_authorizer(jwt_synth: CliSynth) -> None:

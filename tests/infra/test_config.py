@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from authorizer.config import parse_routes
+from authorizer.config import load_config, parse_routes
+from infra import config as infra_config
 from infra.cdk_app import cdk_json_context
 from infra.config import (
     DEFAULT_ROUTES,
@@ -18,6 +20,9 @@ from infra.config import (
 )
 
 OIDC = {"issuer": "https://idp.example.org", "audience": "my-api"}
+#: The context of the local stack: bundling skipped, nothing deployed.
+LOCAL = {"aws:cdk:bundling-stacks": []}
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
 def load(**context: Any) -> StackConfig:
@@ -109,7 +114,8 @@ def test_jwt_mode_takes_wso2_issuer_with_its_client_id_audiences() -> None:
 
 
 def test_jwt_mode_accepts_http_issuer_on_loopback_for_local_runs_with_a_warning() -> None:
-    auth = load(authorizer="jwt", issuers=[{"issuer": "http://127.0.0.1:8555", "audience": "local"}]).authorization
+    auth = load(authorizer="jwt", issuers=[{"issuer": "http://127.0.0.1:8555", "audience": "local"}],
+                **LOCAL).authorization
     assert auth.native_issuer is not None and auth.native_issuer.issuer == "http://127.0.0.1:8555"
     assert any("local runs only" in note for note in auth.notes)
 
@@ -244,8 +250,12 @@ def test_jwt_mode_refuses_descopes_bare_project_id_issuer_and_says_why() -> None
 
 
 def test_jwt_mode_refuses_a_non_https_issuer() -> None:
-    problem = error_field(authorizer="jwt", issuers=[{"issuer": "http://idp.example.org", "audience": "a"}])
-    assert problem.field == "issuers[0].issuer" and "https" in problem.problem
+    """With its own https ``jwks_uri`` the Lambda could use this issuer; API Gateway's discovery cannot."""
+    spec = {"issuer": "http://idp.example.org", "audience": "a", "jwks_uri": "https://idp.example.org/keys"}
+    assert load(issuers=[spec]).authorization.mode == "lambda"
+    problem = error_field(authorizer="jwt", issuers=[spec])
+    assert problem.field == "issuers[0].issuer"
+    assert problem.problem.startswith("jwt mode needs an https issuer URL")
 
 
 def test_jwt_mode_refuses_a_bare_issuer_with_its_own_jwks_uri() -> None:
@@ -357,3 +367,99 @@ def test_tracing_takes_a_boolean_or_its_cli_string(value: Any, expected: bool) -
 
 def test_tracing_that_is_not_a_boolean_names_it() -> None:
     assert error_field(tracing="yes").field == "tracing"
+
+
+# --- what only works on this machine: loopback issuers, ca_bundle paths -------------------------------------
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+@pytest.mark.parametrize("bundling", [None, ["**"], '["**"]', ["JwtAuthorizerApi"]])
+def test_a_loopback_issuer_is_refused_unless_bundling_is_skipped(mode: str, bundling: Any) -> None:
+    issuers = [{"issuer": "http://127.0.0.1:8555", "audience": "local"}]
+    problem = error_field(authorizer=mode, issuers=issuers, **{"aws:cdk:bundling-stacks": bundling})
+    assert problem.field == "issuers[0].issuer"
+    assert "http://127.0.0.1:8555" in problem.problem and "local stack only" in problem.problem
+    for skipped in ([], "[]"):
+        assert load(authorizer=mode, issuers=issuers, **{"aws:cdk:bundling-stacks": skipped}).authorization
+
+
+@pytest.mark.parametrize(("spec", "field"), [
+    ({"issuer": "https://localhost/oidc", "audience": "a"}, "issuers[1].issuer"),
+    ({"issuer": "https://other.example.org", "audience": "a", "jwks_uri": "http://[::1]:9400/keys"},
+     "issuers[1].jwks_uri"),
+    ({"provider": "descope", "project_id": "P2abc", "base_url": "http://127.0.0.1:9400/descope"}, "issuers[1].base_url"),
+])
+def test_a_loopback_url_names_the_field_it_came_from(spec: dict[str, Any], field: str) -> None:
+    assert error_field(issuers=[OIDC, spec]).field == field
+
+
+def test_the_local_stacks_context_is_bundling_skipped() -> None:
+    assert infra_config.bundling_skipped([]) and infra_config.bundling_skipped("[]")
+    assert not infra_config.bundling_skipped(None) and not infra_config.bundling_skipped(["**"])
+
+
+@pytest.fixture
+def authorizer_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in for the project's ``authorizer/`` directory, holding a CA certificate and a non-PEM file."""
+    source = tmp_path / "authorizer"
+    (source / "certs").mkdir(parents=True)
+    (source / "certs" / "wso2-ca.pem").write_text(PEM)
+    (source / "certs" / "notes.txt").write_text("not a certificate")
+    monkeypatch.setattr(infra_config, "AUTHORIZER_SOURCE_DIR", source)
+    return source
+
+
+def test_a_ca_bundle_bundled_under_authorizer_is_accepted(authorizer_source: Path) -> None:
+    spec = {"provider": "wso2", "base_url": "https://is.example.net:9443", "audience": "cid",
+            "ca_bundle": "/var/task/authorizer/certs/wso2-ca.pem"}
+    (issuer,) = load(issuers=[spec]).authorization.trusted_issuers
+    assert issuer.ca_bundle == "/var/task/authorizer/certs/wso2-ca.pem"
+
+
+@pytest.mark.parametrize(("path", "says"), [
+    ("/var/task/ca.pem", "holds only the authorizer/ package"),
+    ("/etc/ssl/certs/wso2.pem", "holds only the authorizer/ package"),
+    ("/var/task/authorizer/../ca.pem", "holds only the authorizer/ package"),
+    ("/var/task/authorizer/certs/missing.pem", "authorizer/certs/missing.pem of this project, which does not exist"),
+    ("/var/task/authorizer/certs/notes.txt", "holds no PEM certificate"),
+])
+def test_a_ca_bundle_the_deployed_lambda_would_not_have_names_it_and_says_what_to_do(
+        authorizer_source: Path, path: str, says: str) -> None:
+    spec = {"issuer": "https://other.example.org", "audience": "a", "ca_bundle": path}
+    problem = error_field(issuers=[OIDC, spec])
+    assert problem.field == "issuers[1].ca_bundle"
+    assert says in problem.problem
+    if "does not exist" in says or "holds only" in says:
+        assert "/var/task/authorizer/certs/wso2-ca.pem" in problem.problem  # what to do instead
+
+
+def test_the_local_stack_may_use_a_ca_bundle_of_this_machine() -> None:
+    spec = {**OIDC, "ca_bundle": "/etc/ssl/certs/ca-certificates.crt"}
+    assert load(issuers=[spec], **LOCAL).authorization.trusted_issuers[0].ca_bundle == spec["ca_bundle"]
+
+
+# --- tokenCookie -------------------------------------------------------------------------------------------
+def test_token_cookie_is_unset_by_default() -> None:
+    assert load().authorization.token_cookie is None
+    assert load(tokenCookie="", cacheTtlSeconds=0).authorization.token_cookie is None
+
+
+def test_token_cookie_with_caching_off_is_what_the_authorizer_reads() -> None:
+    auth = load(tokenCookie="psg_auth_token", cacheTtlSeconds="0").authorization
+    assert auth.token_cookie == "psg_auth_token"
+    assert load_config({"AUTH_ISSUERS": json.dumps([OIDC]),
+                        "AUTH_TOKEN_COOKIE": auth.token_cookie}).token_cookie == "psg_auth_token"
+
+
+def test_token_cookie_with_a_cache_names_it_and_says_to_turn_caching_off() -> None:
+    problem = error_field(tokenCookie="psg_auth_token")  # cacheTtlSeconds defaults to 300
+    assert problem.field == "tokenCookie"
+    assert "cacheTtlSeconds 0, got 300" in problem.problem and "identity source" in problem.problem
+
+
+def test_token_cookie_in_jwt_mode_names_it() -> None:
+    problem = error_field(authorizer="jwt", tokenCookie="psg_auth_token", cacheTtlSeconds=0)
+    assert problem.field == "tokenCookie" and "authorizer=lambda" in problem.problem
+
+
+@pytest.mark.parametrize("name", ["psg auth", "a;b", 5, ["psg_auth_token"]])
+def test_token_cookie_that_is_no_cookie_name_names_it(name: Any) -> None:
+    assert error_field(tokenCookie=name, cacheTtlSeconds=0).field == "tokenCookie"

@@ -203,8 +203,10 @@ def test_tracing_adds_the_xray_sdk_to_the_authorizer_asset(traced_stack: Synthes
 # --- every variant passes cfn-lint ------------------------------------------------------------------------
 def test_cfn_lint_passes_every_variant_template(lambda_stack: Synthesized, lambda_custom_stack: Synthesized,
                                                 jwt_stack: Synthesized, parameter_stack: Synthesized,
-                                                traced_stack: Synthesized, traced_jwt_stack: Synthesized) -> None:
-    stacks = (lambda_stack, lambda_custom_stack, jwt_stack, parameter_stack, traced_stack, traced_jwt_stack)
+                                                traced_stack: Synthesized, traced_jwt_stack: Synthesized,
+                                                cookie_stack: Synthesized) -> None:
+    stacks = (lambda_stack, lambda_custom_stack, jwt_stack, parameter_stack, traced_stack, traced_jwt_stack,
+              cookie_stack)
     templates = [str(s.outdir / f"{s.stack_name}.template.json") for s in stacks]
     runner = "import sys; from cfnlint.runner import main; sys.exit(main())"
     # W3005: CDK's own DependsOn, a known CDK behaviour (reference/aws-api-gateway.md); nothing else is ignored.

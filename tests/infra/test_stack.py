@@ -8,10 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aws_cdk.assertions import Match
+import pytest
 
 from authorizer.config import load_config
 from infra.cdk_app import cdk_json_context
+from infra.config import ConfigError
 
 from .conftest import CUSTOM_ROUTES, DESCOPE, Synthesized, synthesize
 
@@ -25,10 +26,25 @@ def only(resources: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     return next(iter(resources.items()))
 
 
-def authorizer_function(stack: Synthesized) -> dict[str, Any]:
+def function_id(stack: Synthesized, handler: str) -> str:
     functions = stack.resources("AWS::Lambda::Function")
-    (props,) = [f["Properties"] for f in functions.values() if f["Properties"]["Handler"] == "authorizer.handler.handler"]
-    return props
+    (logical_id,) = [k for k, f in functions.items() if f["Properties"]["Handler"] == handler]
+    return logical_id
+
+
+def authorizer_function(stack: Synthesized) -> dict[str, Any]:
+    return stack.resources("AWS::Lambda::Function")[function_id(stack, "authorizer.handler.handler")]["Properties"]
+
+
+def symbolic(value: Any) -> str:
+    """An ARN built with ``Fn::Join``, each ``Ref`` written as ``<Ref:name>``."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return f"<Ref:{value['Ref']}>"
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(symbolic(part) for part in parts)
+    assert isinstance(value, str), value
+    return value
 
 
 # --- lambda mode ----------------------------------------------------------------------------------------------
@@ -88,16 +104,36 @@ def test_custom_lambda_config_reaches_authorizer_and_lambda(lambda_custom_stack:
 
 
 def test_authorizer_lambda_may_be_invoked_by_this_apis_authorizer_only(lambda_stack: Synthesized) -> None:
-    authorizer_id, _ = only(lambda_stack.resources("AWS::ApiGatewayV2::Authorizer"))
+    authorizer_id, authorizer = only(lambda_stack.resources("AWS::ApiGatewayV2::Authorizer"))
+    api_id, _ = only(lambda_stack.resources("AWS::ApiGatewayV2::Api"))
+    function = function_id(lambda_stack, "authorizer.handler.handler")
+    assert authorizer["Properties"]["ApiId"] == {"Ref": api_id}
     permissions = [p["Properties"] for p in lambda_stack.resources("AWS::Lambda::Permission").values()
-                   if "authorizers/" in json.dumps(p["Properties"].get("SourceArn"))]
-    (permission,) = permissions
+                   if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [function, "Arn"]}]
+    (permission,) = permissions  # the authorizer function has this one permission, nothing broader
     assert permission["Principal"] == "apigateway.amazonaws.com"
     assert permission["Action"] == "lambda:InvokeFunction"
-    source = json.dumps(permission["SourceArn"])
-    assert '{"Ref": "%s"}' % authorizer_id in source
-    uri = json.dumps(only(lambda_stack.resources("AWS::ApiGatewayV2::Authorizer"))[1]["Properties"]["AuthorizerUri"])
-    assert ":lambda:path/2015-03-31/functions/" in uri and "/invocations" in uri
+    assert symbolic(permission["SourceArn"]) == (
+        f"arn:<Ref:AWS::Partition>:execute-api:<Ref:AWS::Region>:<Ref:AWS::AccountId>:<Ref:{api_id}>"
+        f"/authorizers/<Ref:{authorizer_id}>")
+    uri = authorizer["Properties"]["AuthorizerUri"]["Fn::Join"][1]
+    assert {"Fn::GetAtt": [function, "Arn"]} in uri  # the authorizer invokes that same function
+    assert ":lambda:path/2015-03-31/functions/" in json.dumps(uri) and "/invocations" in json.dumps(uri)
+
+
+def test_token_cookie_leaves_the_authorizer_without_identity_source_or_cache(cookie_stack: Synthesized,
+                                                                             lambda_stack: Synthesized) -> None:
+    """API Gateway skips the authorizer (401) when an identity source is missing, so a browser sending only
+    Passage's cookie would never reach it behind the Authorization header; with no identity source it always does."""
+    _, authorizer = only(cookie_stack.resources("AWS::ApiGatewayV2::Authorizer"))
+    props = authorizer["Properties"]
+    assert "IdentitySource" not in props
+    assert props["AuthorizerResultTtlInSeconds"] == 0
+    assert props["AuthorizerType"] == "REQUEST" and props["AuthorizerPayloadFormatVersion"] == "2.0"
+    variables = authorizer_function(cookie_stack)["Environment"]["Variables"]
+    assert variables["AUTH_TOKEN_COOKIE"] == "psg_auth_token"
+    assert load_config(variables).token_cookie == "psg_auth_token"  # what the cold start reads
+    assert "AUTH_TOKEN_COOKIE" not in authorizer_function(lambda_stack)["Environment"]["Variables"]
 
 
 # --- jwt mode -------------------------------------------------------------------------------------------------
@@ -176,12 +212,21 @@ def test_roles_may_only_write_their_own_log_group(lambda_stack: Synthesized) -> 
         assert "ManagedPolicyArns" not in role["Properties"]
         assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
             "Service": "lambda.amazonaws.com"}
-    log_groups = set(lambda_stack.resources("AWS::Logs::LogGroup"))
-    for policy in lambda_stack.resources("AWS::IAM::Policy").values():
+    policies = lambda_stack.resources("AWS::IAM::Policy").values()
+    assert len(policies) == 2
+    functions = lambda_stack.resources("AWS::Lambda::Function")
+    assert len(functions) == 2
+    for handler, function in ((f["Properties"]["Handler"], f["Properties"]) for f in functions.values()):
+        role_id = function["Role"]["Fn::GetAtt"][0]
+        (log_group_id,) = function["LoggingConfig"]["LogGroup"].values()  # {"Ref": <its log group>}
+        assert log_group_id in lambda_stack.resources("AWS::Logs::LogGroup"), handler
+        (policy,) = [p for p in policies if p["Properties"]["Roles"] == [{"Ref": role_id}]]
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
         assert statement["Effect"] == "Allow"
         assert sorted(statement["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
-        assert statement["Resource"]["Fn::GetAtt"][0] in log_groups
+        assert statement["Resource"] == {"Fn::GetAtt": [log_group_id, "Arn"]}, handler
+    role_ids = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()}
+    assert role_ids == set(roles)  # one role per function, not shared
 
 
 def test_stage_writes_json_access_logs_with_the_authorizer_error(lambda_stack: Synthesized) -> None:
@@ -197,10 +242,11 @@ def test_stage_writes_json_access_logs_with_the_authorizer_error(lambda_stack: S
 
 
 def test_stage_has_default_throttling(lambda_stack: Synthesized, lambda_custom_stack: Synthesized) -> None:
-    lambda_stack.template.has_resource_properties("AWS::ApiGatewayV2::Stage", {
-        "DefaultRouteSettings": {"ThrottlingRateLimit": Match.any_value(), "ThrottlingBurstLimit": Match.any_value()}})
-    lambda_custom_stack.template.has_resource_properties("AWS::ApiGatewayV2::Stage", {
-        "DefaultRouteSettings": {"ThrottlingRateLimit": 20, "ThrottlingBurstLimit": 40}})
+    """100 requests per second, bursts of 200 (the documented default); ``throttle`` overrides both."""
+    _, stage = only(lambda_stack.resources("AWS::ApiGatewayV2::Stage"))
+    assert stage["Properties"]["DefaultRouteSettings"] == {"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200}
+    _, custom = only(lambda_custom_stack.resources("AWS::ApiGatewayV2::Stage"))
+    assert custom["Properties"]["DefaultRouteSettings"] == {"ThrottlingRateLimit": 20, "ThrottlingBurstLimit": 40}
 
 
 def test_outputs_are_the_api_url_and_the_authorizer_mode(lambda_stack: Synthesized, jwt_stack: Synthesized) -> None:
@@ -243,3 +289,13 @@ def test_local_profile_synthesizes_jwt_mode_with_a_loopback_issuer(tmp_path: Pat
     assert authorizer["Properties"]["JwtConfiguration"] == {"Issuer": "http://127.0.0.1:8555",
                                                             "Audience": ["local-api"]}
     assert any("local runs only" in w for w in warnings(local))
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_a_bundled_synthesis_refuses_a_loopback_issuer(tmp_path: Path, mode: str) -> None:
+    """Bundling on means a deployment: API Gateway and the Lambda cannot reach 127.0.0.1."""
+    context = {"aws:cdk:bundling-stacks": ["**"], "authorizer": mode,
+               "issuers": [{"issuer": "http://127.0.0.1:8555", "audience": "local-api"}]}
+    with pytest.raises(ConfigError) as caught:
+        synthesize(tmp_path, context)
+    assert caught.value.field == "issuers[0].issuer" and "loopback" in caught.value.problem
