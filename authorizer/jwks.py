@@ -74,6 +74,9 @@ def build_keys(document: Any, log: Callable[..., None] | None = None) -> dict[An
 class JwksCache:
     """Keys of one source. ``source_url`` is a JWKS URL, or a discovery URL when ``discovery`` is true."""
 
+    #: Fetch attempts of every cache in this process: what the metrics read once per invocation.
+    fetches_total = 0
+
     def __init__(self, source_url: str, *, fetcher: JsonFetcher, discovery: bool = False,
                  ca_bundle: str | None = None, max_age: float = 3600.0, cooldown: float = 30.0,
                  clock: Callable[[], float] = time.monotonic, log: Callable[..., None] | None = None) -> None:
@@ -136,6 +139,7 @@ class JwksCache:
         """Fetch and replace the held keys. Called with the lock held. Returns whether it succeeded."""
         self._attempted_at = self.clock()
         self.fetches += 1
+        JwksCache.fetches_total += 1
         try:
             if self._jwks_uri is None:
                 self._jwks_uri = self._discover()

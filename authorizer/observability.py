@@ -22,7 +22,7 @@ the X-Ray SDK imported (it costs ~0.4 s of cold start), and JWKS/discovery fetch
     metrics = DecisionMetrics(Metrics(namespace="JwtAuthorizer", service="jwt-authorizer"))
     authorizer = Authorizer(config, observe=metrics.observe)
     ...
-    metrics.flush(latency_ms=0.2, caches=authorizer.verifier.caches.values())
+    metrics.flush(latency_ms=0.2)
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
-import weakref
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from .fetch import JsonFetcher
+from .jwks import JwksCache
 
 DEFAULT_NAMESPACE = "JwtAuthorizer"
 DEFAULT_SERVICE = "jwt-authorizer"
@@ -84,7 +85,7 @@ class DecisionMetrics:
         self._stale_served = 0
         self._fetch_attempts = 0
         self._config_failed = 0
-        self._seen_fetches: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+        self._seen_fetches = JwksCache.fetches_total
         self._templates: dict[tuple[Any, ...], str] = {}
 
     @classmethod
@@ -114,24 +115,23 @@ class DecisionMetrics:
 
         return log
 
-    def count_fetches(self, caches: Iterable[Any]) -> None:
-        for cache in caches:
-            fetches = cache.fetches
-            seen = self._seen_fetches.get(cache, 0)
-            if fetches != seen:
-                self._fetch_attempts += fetches - seen
-                self._seen_fetches[cache] = fetches
+    def count_fetches(self) -> None:
+        # One process-wide counter, not one per cache: caches come and go as the SSM configuration changes.
+        total = JwksCache.fetches_total
+        if total != self._seen_fetches:
+            self._fetch_attempts += total - self._seen_fetches
+            self._seen_fetches = total
 
     def config_refresh_failed(self) -> None:
         self._config_failed += 1
 
     # --- one document per invocation ----------------------------------------------------------------------
-    def flush(self, latency_ms: float | None, caches: Iterable[Any] = ()) -> None:
+    def flush(self, latency_ms: float | None) -> None:
         """Write this invocation's document to stdout and reset. Never raises: metrics must not fail a request."""
         if self.metrics is None:
             return
         try:
-            self.count_fetches(caches)
+            self.count_fetches()
             self._write(latency_ms)
         except Exception:  # a metrics bug must never turn an authorization into a 500
             self.metrics.clear_metrics()
@@ -158,7 +158,7 @@ class DecisionMetrics:
             return
         key = (self._outcome, self._reason, *names)
         template = self._templates.get(key) or self._template(key, names)
-        print(template % (int(time.time() * 1000), *values))
+        sys.stdout.write(template % (time.time_ns() // 1_000_000, *values) + "\n")
 
     def _template(self, key: tuple[Any, ...], names: list[str]) -> str:
         """Powertools builds and validates the document once per (outcome, reason, metric names).

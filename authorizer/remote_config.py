@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping
 from .authorize import Authorizer
 from .config import AuthorizerConfig, parse_issuers, parse_routes
 from .errors import ConfigError, ConfigUnavailableError
+from .verifier import TokenVerifier
 
 DEFAULT_MAX_AGE_SECONDS = 60
 RETRY_AFTER_FAILURE_SECONDS = 10.0  # at most this often while SSM fails; never more often than max_age
@@ -149,11 +150,8 @@ class RemoteConfig:
 
 def _keep_caches(previous: Authorizer, current: Authorizer) -> None:
     """Key sources present before and after keep their JWKS cache: no refetch, no cold keys."""
-    old = getattr(previous.verifier, "caches", {})
-    new = current.verifier.caches
-    for source in new:
-        if source in old:
-            new[source] = old[source]
+    if isinstance(previous.verifier, TokenVerifier):  # not the deny-all stand-in of "no configuration yet"
+        current.verifier.keep_caches(previous.verifier)
 
 
 def _first_line(problem: Exception) -> str:

@@ -49,9 +49,21 @@ class TokenVerifier:
                     issuer.jwks_uri or discovery_url(issuer.issuer), fetcher=fetcher,
                     discovery=issuer.jwks_uri is None, ca_bundle=issuer.ca_bundle, max_age=max_age,
                     cooldown=cooldown, clock=monotonic, log=log)
+        self._index_trusted()
         self._remembered: OrderedDict[str, tuple[VerifiedToken, float]] = OrderedDict()
         self._remember_at_most = remembered_tokens
         self._remember_for = min(max_age, 300.0)  # a revoked key stops working within this, at worst
+
+    def keep_caches(self, previous: TokenVerifier) -> None:
+        """Take over the JWKS caches of key sources ``previous`` also had: no refetch, no cold keys."""
+        for source in self.caches:
+            if source in previous.caches:
+                self.caches[source] = previous.caches[source]
+        self._index_trusted()
+
+    def _index_trusted(self) -> None:
+        # iss → (issuer, its cache): one lookup per request (key_source is derived on every access).
+        self._trusted = {iss: (issuer, self.caches[issuer.key_source]) for iss, issuer in self.issuers.items()}
 
     def prefetch(self) -> None:
         for cache in self.caches.values():
@@ -69,11 +81,12 @@ class TokenVerifier:
         iss = parsed.claims.get("iss")
         if iss is None:
             raise MissingClaimError("iss is required")
-        issuer = self.issuers.get(iss) if isinstance(iss, str) else None
-        if issuer is None:
+        trusted = self._trusted.get(iss) if isinstance(iss, str) else None
+        if trusted is None:
             raise UnknownIssuerError("iss is not a trusted issuer")
+        issuer, cache = trusted
         alg, kid = check_header(parsed.header, issuer)
-        key = self.caches[issuer.key_source].get_key(kid, alg)
+        key = cache.get_key(kid, alg)
         try:
             valid = key.verify(parsed.signing_input, parsed.signature)
         except Exception:  # a malformed signature can raise inside the primitive: that is a bad signature
