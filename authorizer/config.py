@@ -55,14 +55,6 @@ class RouteRule:
     scopes: tuple[str, ...] = ()
     claims: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
-    @property
-    def method(self) -> str:
-        return self.route_key.split(" ", 1)[0] if self.route_key != "$default" else "ANY"
-
-    @property
-    def path(self) -> str | None:
-        return self.route_key.split(" ", 1)[1] if self.route_key != "$default" else None
-
 
 @dataclass(frozen=True)
 class AuthorizerConfig:

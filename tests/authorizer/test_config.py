@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from authorizer.config import SUPPORTED_ALGORITHMS, load_config, parse_issuers, parse_routes
+from authorizer.config import SUPPORTED_ALGORITHMS, RouteRule, load_config, parse_issuers, parse_routes
 from authorizer.errors import ConfigError
 
 
@@ -114,7 +114,7 @@ def test_routes_accept_the_shorthand_and_the_full_rule():
     assert rules["GET /orders"].scopes == ("orders:read",)
     assert rules["ANY /admin/{proxy+}"].claims == (("roles", ("admin", "ops")),)
     assert rules["GET /"].claims == (("tier", (1,)),)
-    assert rules["$default"].path is None
+    assert rules["$default"] == RouteRule("$default")
 
 
 @pytest.mark.parametrize("routes, field", [
