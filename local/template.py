@@ -29,7 +29,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import unquote
 
 ACCOUNT_ID = "123456789012"
@@ -570,20 +570,16 @@ class _TemplateReader:
 
     def function_reference(self, value: Any) -> str | None:
         """The Lambda function an IntegrationUri or AuthorizerUri invokes."""
-        referenced = self.references(value, "AWS::Lambda::Function")
-        if referenced:
-            return referenced[0]
-        try:
-            text = self.resolver.resolve_string(value)
-        except Unresolvable:
-            return None
-        for logical_id in self.of_type("AWS::Lambda::Function"):
-            if f":function:{self.resolver.function_name(logical_id)}" in text:
-                return logical_id
-        return None
+        return self._find_resource(value, "AWS::Lambda::Function",
+                                   lambda text, logical_id: f":function:{self.resolver.function_name(logical_id)}" in text)
 
     def resource_by_id(self, value: Any, resource_type: str) -> str | None:
         """The resource a Ref (or a literal physical id) in ``value`` points to."""
+        return self._find_resource(value, resource_type,
+                                   lambda text, logical_id: text.endswith(self.resolver.physical_id(logical_id)))
+
+    def _find_resource(self, value: Any, resource_type: str, names: Callable[[str, str], bool]) -> str | None:
+        """A Ref/GetAtt in ``value``; else the resolved text matched against each resource of the type."""
         referenced = self.references(value, resource_type)
         if referenced:
             return referenced[0]
@@ -591,10 +587,7 @@ class _TemplateReader:
             text = self.resolver.resolve_string(value)
         except Unresolvable:
             return None
-        for logical_id in self.of_type(resource_type):
-            if text.endswith(self.resolver.physical_id(logical_id)):
-                return logical_id
-        return None
+        return next((logical_id for logical_id in self.of_type(resource_type) if names(text, logical_id)), None)
 
     def belongs_to(self, properties: Mapping[str, Any], api_logical_id: str) -> bool:
         return self.resource_by_id(properties.get("ApiId"), "AWS::ApiGatewayV2::Api") == api_logical_id
