@@ -1,8 +1,8 @@
 """``TokenVerifier.verify_token``: a raw token → its verified claims, or an ``AuthorizationError``.
 
-Order: size cap and strict parsing → trusted issuer by exact ``iss`` (unknown: denied with no network call)
+Order: size cap and strict parsing → trusted issuer by its ``iss`` (unknown: denied with no network call)
 → header rules → the ONE key for ``kid`` and ``alg`` from that issuer's JWKS cache → python-jose signature
-check with that key → claim checks. Verified tokens are remembered by their exact text until their ``exp``
+check with that key → the provider's token-kind rules (refresh tokens, Cognito ``token_use``) → claim checks. Verified tokens are remembered by their exact text until their ``exp``
 (bounded LRU), so a client that repeats its token costs a dictionary lookup.
 """
 
@@ -100,9 +100,9 @@ class TokenVerifier:
             valid = False
         if not valid:
             raise BadSignatureError("signature does not verify with the issuer's key")
-        check_claims(parsed.claims, issuer, now, self.leeway)
-        if issuer.token_use:
+        if issuer.token_use:  # first: a token of the wrong kind is denied as that, whatever else it lacks
             check_token_use(parsed.header, parsed.claims, issuer)
+        check_claims(parsed.claims, issuer, now, self.leeway)
         verified = VerifiedToken(parsed.claims, issuer, kid, alg)
         self._remember(token, verified, min(parsed.claims["exp"], now + self._remember_for))
         return verified
