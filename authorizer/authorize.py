@@ -50,7 +50,8 @@ class Authorizer:
         self.verifier = verifier or TokenVerifier(
             config.issuers, fetcher=JsonFetcher(timeout=config.jwks_timeout_seconds),
             leeway=config.leeway_seconds, max_age=config.jwks_max_age_seconds,
-            cooldown=config.jwks_cooldown_seconds, log=self._log_warning)
+            cooldown=config.jwks_cooldown_seconds, max_stale=config.jwks_max_stale_seconds,
+            log=self._log_warning)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str], **kwargs: Any) -> Authorizer:

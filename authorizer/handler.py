@@ -54,7 +54,7 @@ def _cold_start() -> tuple[AuthorizerConfig, Any]:
     def build(config: AuthorizerConfig) -> Authorizer:
         verifier = TokenVerifier(config.issuers, fetcher=fetcher, leeway=config.leeway_seconds,
                                  max_age=config.jwks_max_age_seconds, cooldown=config.jwks_cooldown_seconds,
-                                 log=jwks_log)
+                                 max_stale=config.jwks_max_stale_seconds, log=jwks_log)
         return Authorizer(config, verifier=verifier, logger=logger, observe=METRICS.observe)
 
     if not config.config_parameter:

@@ -7,6 +7,10 @@ whose rule the token does not meet. Explicit Deny wins in IAM evaluation, so reu
     >>> arn = MethodArn.parse("arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/$default/GET/orders")
     >>> arn.route_resource("POST /orders/{id}")
     'arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/$default/POST/orders/*'
+    >>> MethodArn.parse("arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*/GET/").stage_prefix
+    'arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*'
+    >>> MethodArn.parse("arn:aws:execute-api:us-east-1:123456789012:a1b2c3/prod/$default").verb
+    '$default'
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from typing import Any, Iterable, Mapping, NamedTuple
 
 from .config import RouteRule
 
+#: Every ARN form API Gateway sends: stage ``$default``, a named stage, or ``*`` (the console's test events);
+#: ``<VERB>/<path>`` (the path may hold ``*``, ``?`` or percent-encoded bytes), or the ``$default`` route with no verb.
 _ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):execute-api:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"(?P<api>[A-Za-z0-9]+)/(?P<stage>[^/*?]+)/(?P<verb>[A-Z]+|\*)(?:/(?P<path>.*))?"
+    r"(?P<api>[A-Za-z0-9]+)/(?P<stage>\*|[^/*?]+)/(?:(?P<default>\$default)|(?P<verb>[A-Z]+|\*)(?:/(?P<path>.*))?)"
 )
 RESERVED_CONTEXT_KEYS = frozenset({"claims"})  # API Gateway rejects a context holding it
 
@@ -60,8 +66,9 @@ def _parse_arn(arn: str) -> MethodArn | None:
     if match is None:
         return None
     prefix = f"arn:{match['partition']}:execute-api:{match['region']}:{match['account']}:{match['api']}/{match['stage']}"
+    verb = match["default"] or match["verb"]  # "$default": the $default route, which names no verb or path
     return MethodArn(match["partition"], match["region"], match["account"], match["api"], match["stage"],
-                     match["verb"], "/" + (match["path"] or ""), prefix)
+                     verb, "/" + (match["path"] or ""), prefix)
 
 
 @lru_cache(maxsize=1024)

@@ -1,7 +1,7 @@
 """Route rules against verified claims: which configured routes a token may not call. Pure functions.
 
-Scopes are any-of, as with the native JWT authorizer; ``scope`` (space-separated) and ``scp`` (a string or a
-list) both count. Claim rules must all hold; a list-valued claim holds when any element is accepted.
+Scopes are any-of, as with the native JWT authorizer; ``scope`` and ``scp`` (each a space-separated string or a
+list of strings) both count. Claim rules must all hold; a list-valued claim holds when any element is accepted.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from .errors import AuthorizationError, ClaimRuleError, InsufficientScopeError
 
 
 def granted_scopes(claims: Mapping[str, Any]) -> frozenset[str]:
-    scope, scp = claims.get("scope"), claims.get("scp")
-    scopes = scope.split() if isinstance(scope, str) else []
-    if isinstance(scp, str):
-        scopes += scp.split()
-    elif isinstance(scp, list):
-        scopes += [s for s in scp if isinstance(s, str)]
+    """``scope`` and ``scp``, each a space-separated string or a list of strings (WSO2 "JWT scope as array")."""
+    scopes: list[str] = []
+    for value in (claims.get("scope"), claims.get("scp")):
+        if isinstance(value, str):
+            scopes += value.split()
+        elif isinstance(value, list):
+            scopes += [s for s in value if isinstance(s, str)]
     return frozenset(scopes)
 
 

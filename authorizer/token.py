@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from .config import TrustedIssuer
 from .errors import (AudienceMismatchError, CriticalHeaderError, ExpiredTokenError, InvalidClaimError,
                      IssuedInFutureError, MalformedTokenError, MissingClaimError, NotYetValidError,
-                     TokenTooLargeError, TokenTypeError, UnsupportedAlgorithmError)
+                     TokenTooLargeError, TokenTypeError, TokenUseMismatchError, UnsupportedAlgorithmError)
 
 MAX_TOKEN_LENGTH = 16 * 1024
 # base64url → base64 ('-' → '+', '_' → '/'), and what base64url does not contain ('+', '/', '=') → '!',
@@ -86,15 +86,28 @@ def check_header(header: dict[str, Any], issuer: TrustedIssuer) -> tuple[str, st
     kid = kid or None  # "kid": "" names no key: the token is held to the rule for tokens without kid
     if issuer.token_types is not None:
         typ = header.get("typ")
-        normalized = typ.lower().removeprefix("application/") if isinstance(typ, str) else None
-        if normalized not in issuer.token_types:
+        if media_type(typ) not in issuer.token_types:
             raise TokenTypeError(f"typ {str(typ)[:30]!r} is not one of {list(issuer.token_types)}")
     return alg, kid
 
 
+def media_type(typ: Any) -> str | None:
+    """A header ``typ`` as RFC 7515 §4.1.9 compares it: case-insensitive, ``application/`` optional."""
+    return typ.lower().removeprefix("application/") if isinstance(typ, str) else None
+
+
+def check_token_use(header: dict[str, Any], claims: dict[str, Any], issuer: TrustedIssuer) -> None:
+    """The provider's marks of what the token is for (refresh tokens, Cognito id vs access): ``token_use_mismatch``."""
+    for rule in issuer.token_use:
+        value = media_type(header.get(rule.name)) if rule.part == "header" else claims.get(rule.name)
+        if value in rule.refused or (rule.accepted is not None and value not in rule.accepted):
+            raise TokenUseMismatchError(f"{rule.name} {str(value)[:30]!r} is not accepted for this issuer "
+                                        f"(accepted: {list(rule.accepted or ())}, refused: {list(rule.refused)})")
+
+
 def check_claims(claims: dict[str, Any], issuer: TrustedIssuer, now: float, leeway: float) -> None:
     """``iss`` (exact), ``exp`` (required), ``nbf``, ``iat``, and ``aud`` any-of with the ``client_id`` fallback."""
-    if claims.get("iss") != issuer.issuer:
+    if not issuer.accepts_iss(claims.get("iss")):
         raise InvalidClaimError("iss does not match the issuer")
     exp = _numeric_date(claims, "exp", required=True)
     if now >= exp + leeway:
@@ -105,16 +118,24 @@ def check_claims(claims: dict[str, Any], issuer: TrustedIssuer, now: float, leew
     iat = _numeric_date(claims, "iat")
     if iat is not None and iat > now + leeway:
         raise IssuedInFutureError(f"issued {iat - now:.0f} s in the future")
-    for name in ("sub", "client_id", "scope"):
+    for name in ("sub", "client_id"):
         if name in claims and not isinstance(claims[name], str):
             raise InvalidClaimError(f"{name} is not a string")
-    scp = claims.get("scp")
-    if scp is not None and not _is_string_or_strings(scp):
-        raise InvalidClaimError("scp is not a string or a list of strings")
+    # scope: a string (RFC 6749) or, from WSO2 with "JWT scope as array", a list of strings; scp likewise.
+    for name in ("scope", "scp"):
+        value = claims.get(name, "")
+        if not isinstance(value, str) and not _is_strings(value):
+            raise InvalidClaimError(f"{name} is not a string or a list of strings")
     _check_audience(claims, issuer)
 
 
 def _check_audience(claims: dict[str, Any], issuer: TrustedIssuer) -> None:
+    if issuer.client_ids is not None:
+        # Cognito access tokens: the app client is client_id, whatever aud (a resource server) says.
+        if "client_id" not in claims:
+            raise MissingClaimError("client_id is required")
+        if claims["client_id"] not in issuer.client_ids:
+            raise AudienceMismatchError("client_id is not one of the configured app clients")
     if "aud" in claims:
         aud = claims["aud"]
         if isinstance(aud, str):  # the usual case: one membership test, no generator
@@ -126,7 +147,13 @@ def _check_audience(claims: dict[str, Any], issuer: TrustedIssuer) -> None:
         if not matched:
             raise AudienceMismatchError("aud holds none of the configured audiences")
         return
-    # Like API Gateway's JWT authorizer: client_id counts only when aud is absent (Cognito access tokens).
+    if issuer.client_ids is not None:  # client_id was checked above; aud only if a resource server is configured
+        if issuer.require_audience:
+            raise MissingClaimError("aud is required (a resource server audience is configured)")
+        return
+    if not issuer.require_audience and "client_id" not in claims:
+        return  # neither aud nor client_id: the exact issuer binds it (Descope session tokens)
+    # Like API Gateway's JWT authorizer: client_id counts only when aud is absent.
     if "client_id" not in claims:
         raise MissingClaimError("neither aud nor client_id is present")
     if claims["client_id"] not in issuer.audiences:
@@ -143,6 +170,10 @@ def _numeric_date(claims: dict[str, Any], name: str, required: bool = False) -> 
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidClaimError(f"{name} is not a NumericDate")
     return value
+
+
+def _is_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def _is_string_or_strings(value: Any) -> bool:
