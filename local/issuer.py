@@ -180,8 +180,9 @@ def default_clients() -> list[Client]:
     | orders-oidc            | dev-secret-oidc              | oidc    | orders:read orders:write  | orders-api     |
     | orders-oidc-reader     | dev-secret-oidc-reader       | oidc    | orders:read               | orders-api     |
     | orders-oidc-es256      | dev-secret-oidc-es256        | oidc    | orders:read orders:write  | orders-api     |
-    | orders-descope         | dev-secret-descope           | descope | orders:read orders:write  | [P2devproject] |
-    | orders-descope-reader  | dev-secret-descope-reader    | descope | orders:read               | [P2devproject] |
+    | orders-descope         | dev-secret-descope           | descope | orders:read orders:write  | none           |
+    | orders-descope-reader  | dev-secret-descope-reader    | descope | orders:read               | none           |
+    | orders-descope-template| dev-secret-descope-template  | descope | orders:read orders:write  | [P2devproject] |
     | orders-passage         | dev-secret-passage           | passage | orders:read orders:write  | [origin, app]  |
     | orders-passage-reader  | dev-secret-passage-reader    | passage | orders:read               | [origin, app]  |
     | orders-wso2            | dev-secret-wso2              | wso2    | orders:read orders:write  | the client id  |
@@ -192,7 +193,8 @@ def default_clients() -> list[Client]:
     | DEV_ENTRA_V1_CLIENT    | dev-secret-entra-v1          | entra   | roles Orders.Read (v1.0)  | api://<API id> |
 
     ``orders-oidc-es256`` signs with ES256; the Descope clients carry roles, permissions and a tenant, and no
-    ``aud`` (Descope's default session token). Cognito app client ids are 26 characters, Entra's GUIDs.
+    ``aud`` (Descope's default session token) except ``orders-descope-template``'s, as from a Descope JWT template
+    that sets ``aud`` (what API Gateway's native authorizer needs). Cognito app client ids are 26 characters, Entra's GUIDs.
     """
     both = ("orders:read", "orders:write")
     read = ("orders:read",)
@@ -212,6 +214,8 @@ def default_clients() -> list[Client]:
         Client("orders-oidc-es256", "dev-secret-oidc-es256", "oidc", both, (DEV_ORDERS_AUDIENCE,), alg="ES256"),
         Client("orders-descope", "dev-secret-descope", "descope", both, (), extra_claims=descope_admin),
         Client("orders-descope-reader", "dev-secret-descope-reader", "descope", read, (), extra_claims=descope_reader),
+        Client("orders-descope-template", "dev-secret-descope-template", "descope", both, (DEV_DESCOPE_PROJECT,),
+               extra_claims=descope_admin),
         Client("orders-passage", "dev-secret-passage", "passage", both, ()),
         Client("orders-passage-reader", "dev-secret-passage-reader", "passage", read, ()),
         Client("orders-wso2", "dev-secret-wso2", "wso2", both, ()),

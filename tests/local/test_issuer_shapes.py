@@ -40,15 +40,12 @@ from local.issuer import (
 from local.issuer_shapes import DEV_USER_EMAIL, DEV_USER_ID, DEV_USER_NAME
 
 SECRETS = {client.client_id: client.client_secret for client in default_clients()}
-DESCOPE_TEMPLATE_CLIENT = Client("orders-descope-template", "dev-secret-descope-template", "descope",
-                                 ("orders:read",), (DEV_DESCOPE_PROJECT,))
-SECRETS[DESCOPE_TEMPLATE_CLIENT.client_id] = DESCOPE_TEMPLATE_CLIENT.client_secret
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @pytest.fixture(scope="module")
 def issuer():
-    with DevIssuer(clients=default_clients() + [DESCOPE_TEMPLATE_CLIENT], admin=True) as running:
+    with DevIssuer(clients=default_clients(), admin=True) as running:
         yield running
 
 
@@ -104,7 +101,7 @@ def test_descope_bare_issuer_form_is_the_default_session_tokens_iss(issuer, http
 
 def test_descope_aud_only_from_a_client_configured_with_one(issuer, http):
     # A Descope JWT template that sets aud (what API Gateway's native authorizer needs).
-    token = client_credentials(http, issuer.token_url("descope"), DESCOPE_TEMPLATE_CLIENT.client_id)
+    token = client_credentials(http, issuer.token_url("descope"), "orders-descope-template")
     _, claims, _ = verified(http, issuer.jwks_url("descope"), token)
     assert claims["aud"] == [DEV_DESCOPE_PROJECT]
 
