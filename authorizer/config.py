@@ -30,7 +30,7 @@ DEFAULT_JWKS_MAX_STALE_SECONDS = 86400
 MAX_JWKS_MAX_STALE_SECONDS = 7 * 86400
 _ROUTE_KEY = re.compile(r"^(?P<method>[A-Z]+) (?P<path>/\S*)$")
 #: The server id closing a Descope agentic issuer: one path segment of URL-safe characters.
-_ISSUER_SEGMENT = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+_ISSUER_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,127}")
 _PATH_SEGMENT = re.compile(r"^(?:[^{}/]+|\{[A-Za-z0-9_.-]+\}|\{[A-Za-z0-9_.-]+\+\})$")
 
 

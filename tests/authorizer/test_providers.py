@@ -84,7 +84,8 @@ def test_descope_agentic_issuer_accepts_any_server_of_the_project_only(descope, 
     agentic = f"{server.root}/v1/apps/agentic/{PROJECT}"
     assert reason_of(descope, keys["RS256"].sign(descope_session(f"{agentic}/MS2abc"))) == "ok"
     assert reason_of(descope, keys["RS256"].sign(descope_session(f"{agentic}/RS3other"))) == "ok"
-    for iss in (f"{agentic}/", f"{agentic}/MS2/extra", f"{agentic}/MS2?x=1", f"{agentic}",
+    for iss in (f"{agentic}/", f"{agentic}/MS2/extra", f"{agentic}/MS2?x=1", f"{agentic}", f"{agentic}/..",
+                f"{agentic}/MS2abc\n", f"{agentic}/" + "M" * 129,
                 f"{server.root}/v1/apps/agentic/P2other/MS2abc"):
         assert reason_of(descope, keys["RS256"].sign(descope_session(iss))) == "unknown_issuer", iss
 
