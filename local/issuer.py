@@ -194,7 +194,8 @@ def default_clients() -> list[Client]:
 
     ``orders-oidc-es256`` signs with ES256; the Descope clients carry roles, permissions and a tenant, and no
     ``aud`` (Descope's default session token) except ``orders-descope-template``'s, as from a Descope JWT template
-    that sets ``aud`` (what API Gateway's native authorizer needs). Cognito app client ids are 26 characters, Entra's GUIDs.
+    that sets ``aud`` (what API Gateway's native authorizer needs). Cognito app client ids are 26 characters,
+    Entra's GUIDs.
     """
     both = ("orders:read", "orders:write")
     read = ("orders:read",)
@@ -263,8 +264,9 @@ def _jwk_thumbprint(public_jwk: dict) -> bytes:
 
 
 class _KeyRing:
-    """The keys of one issuer. The current RS256 and (except Cognito and Entra) ES256 keys sign; after a rotation the previous generation stays
-    in the JWKS (as real IdPs keep it during rotation) until the next rotation or ``drop_old``."""
+    """The keys of one issuer. The current RS256 and (except Cognito and Entra) ES256 keys sign; after a rotation the
+    previous generation stays in the JWKS (as real IdPs keep it during rotation) until the next rotation or
+    ``drop_old``."""
 
     def __init__(self, profile: str) -> None:
         self.profile = profile
