@@ -18,12 +18,14 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, NamedTuple
 
 from .config import RouteRule
+from .text import clean_text, is_clean
 
 _ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):execute-api:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
     r"(?P<api>[A-Za-z0-9]+)/(?P<stage>[^/*?]+)/(?P<verb>[A-Z]+|\*)(?:/(?P<path>.*))?"
 )
 RESERVED_CONTEXT_KEYS = frozenset({"claims"})  # API Gateway rejects a context holding it
+MAX_RESOURCE_LENGTH = 512  # API Gateway's limit on a policy's Resource ARN
 
 
 class MethodArn(NamedTuple):
@@ -101,13 +103,21 @@ def iam_response(principal_id: str, statements: list[dict[str, Any]],
 
 
 def allow_policy(arn: MethodArn, principal_id: str, denied_routes: Iterable[RouteRule],
-                 context: Mapping[str, Any]) -> dict[str, Any]:
-    """Allow the stage, Deny every configured route this token may not call (one statement each)."""
+                 context: Mapping[str, Any], deny_request: str | None = None) -> dict[str, Any]:
+    """Allow the stage, Deny every configured route this token may not call (one statement each).
+
+    ``deny_request``: the exact ARN of this request, when its matched route's rule is not met. Its path may be
+    spelt in a way no route pattern covers (``ord%65rs``), so it gets a Deny of its own — or, when it is too long
+    for a policy or not clean text, the whole stage is denied.
+    """
     prefix = arn.stage_prefix
     statements = [statement("Allow", prefix + "/*")]
     statements += [statement("Deny", _route_resource(prefix, rule.route_key)) for rule in denied_routes]
-    return {"principalId": principal_id, "policyDocument": {"Version": "2012-10-17", "Statement": statements},
-            "context": dict(context)}
+    if deny_request is not None:
+        exact = len(deny_request) <= MAX_RESOURCE_LENGTH and is_clean(deny_request)
+        statements.append(statement("Deny", deny_request if exact else prefix + "/*"))
+    return {"principalId": clean_text(principal_id),
+            "policyDocument": {"Version": "2012-10-17", "Statement": statements}, "context": dict(context)}
 
 
 def deny_policy(arn: MethodArn | None, principal_id: str = "anonymous") -> dict[str, Any]:
@@ -122,15 +132,24 @@ def simple_response(authorized: bool, context: Mapping[str, Any] | None = None) 
     return response
 
 
-def encode_context(claims: Mapping[str, Any]) -> dict[str, Any]:
-    """Claims as an authorizer context: scalars as they are, lists and objects as compact JSON, nulls left out."""
+def encode_context(claims: Mapping[str, Any], dropped: list[str] | None = None) -> dict[str, Any]:
+    """Claims as an authorizer context: scalars as they are, lists and objects as compact JSON, nulls left out.
+
+    A claim holding text that is not valid UTF-8 (a lone surrogate), in its name or anywhere in its value, is left
+    out, and its name appended to ``dropped``: it would make the runtime's or the backend's serialization fail.
+    """
     context: dict[str, Any] = {}
     for name, value in claims.items():
         kind = type(value)
-        if (kind is str or kind is int or kind is bool) and name and name not in RESERVED_CONTEXT_KEYS:
+        if (kind is int or kind is bool or (kind is str and (value.isascii() or is_clean(value)))) and name \
+                and name not in RESERVED_CONTEXT_KEYS and (name.isascii() or is_clean(name)):
             context[name] = value  # most claims, decoded by json as exactly these types: one test each
             continue
         if value is None or name in RESERVED_CONTEXT_KEYS or not name:
+            continue
+        if not (is_clean(name) and is_clean(value)):
+            if dropped is not None:
+                dropped.append(name)
             continue
         if isinstance(value, float) and not math.isfinite(value):
             continue  # NaN/Infinity are not JSON; API Gateway would reject the response

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 _COMMON = frozenset({"audience", "algorithms", "token_types", "ca_bundle", "jwks_uri", "base_url"})
-_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+_ID = re.compile(r"[A-Za-z0-9_-]+")  # always fullmatch: "$" would accept a trailing newline
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Preset:
 
 def _identifier(spec: Mapping[str, Any], name: str) -> str:
     value = spec[name]  # KeyError names the missing field
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise ValueError(f"{name}: must be a non-empty identifier of letters, digits, '_' or '-'")
     return value
 

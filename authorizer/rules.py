@@ -1,7 +1,8 @@
 """Route rules against verified claims: which configured routes a token may not call. Pure functions.
 
-Scopes are any-of, as with the native JWT authorizer; ``scope`` (space-separated) and ``scp`` (a string or a
-list) both count. Claim rules must all hold; a list-valued claim holds when any element is accepted.
+Scopes are any-of, as with the native JWT authorizer; ``scope`` (separated by U+0020 only, RFC 6749 §3.3: a tab or
+a no-break space is part of a scope) and ``scp`` (a string or a list) both count. Claim rules must all hold; a
+list-valued claim holds when any element is accepted.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from .errors import AuthorizationError, ClaimRuleError, InsufficientScopeError
 
 def granted_scopes(claims: Mapping[str, Any]) -> frozenset[str]:
     scope, scp = claims.get("scope"), claims.get("scp")
-    scopes = scope.split() if isinstance(scope, str) else []
+    scopes = [s for s in scope.split(" ") if s] if isinstance(scope, str) else []
     if isinstance(scp, str):
-        scopes += scp.split()
+        scopes += [s for s in scp.split(" ") if s]
     elif isinstance(scp, list):
         scopes += [s for s in scp if isinstance(s, str)]
     return frozenset(scopes)

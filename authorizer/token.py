@@ -1,7 +1,7 @@
 """Parsing a compact JWS and checking its claims: pure functions, no keys, no I/O.
 
-``parse_token`` splits and decodes strictly (three base64url segments, JSON objects, a 16 KB cap before any
-decoding). ``check_claims`` applies DESIGN.md's claim rules with a leeway. Both raise ``AuthorizationError``
+``parse_token`` splits and decodes strictly (three canonical base64url segments, JSON objects, a 16 KB cap before
+any decoding). ``check_claims`` applies DESIGN.md's claim rules with a leeway. Both raise ``AuthorizationError``
 subclasses; neither ever sees a key, so they are tested without one.
 """
 
@@ -21,6 +21,11 @@ MAX_TOKEN_LENGTH = 16 * 1024
 # base64url → base64 ('-' → '+', '_' → '/'), and what base64url does not contain ('+', '/', '=') → '!',
 # which the strict decoder rejects like any other character outside the alphabet.
 _TO_STANDARD_ALPHABET = bytes.maketrans(b"-_+/=", b"+/!!!")
+# The last character of a segment whose length is 2 or 3 (mod 4) carries 4 or 2 unused bits, which must be zero
+# (RFC 4648 §3.5): otherwise several texts decode to one token, and the text is a cache key (ours and API
+# Gateway's). Listed in the standard alphabet, which segments are translated to before decoding.
+_STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_CANONICAL_LAST = {2: frozenset(_STANDARD[::16]), 3: frozenset(_STANDARD[::4])}
 _JSON = json.JSONDecoder()  # json.loads(text) is this decoder's decode() behind two more checks that add nothing here
 
 
@@ -57,6 +62,9 @@ def _b64decode(segment: bytes, part: str) -> bytes:
     # Strict decoding (Python 3.11+) rejects every character outside the alphabet (whitespace, padding, and '+' or
     # '/' after the translation above), so one pass in C both checks and decodes: a regex over the segment cost as
     # much as the decoding itself. (base64.urlsafe_b64decode makes several more copies: this is the hot path.)
+    left = len(segment) % 4
+    if left > 1 and segment[-1] not in _CANONICAL_LAST[left]:
+        raise MalformedTokenError(f"{part} is not canonical base64url (non-zero unused bits)")
     try:
         return binascii.a2b_base64(segment + b"=" * (-len(segment) % 4), strict_mode=True)
     except binascii.Error:
