@@ -80,7 +80,7 @@ class Authorizer:
         unmet = unmet_rules(self.routes.values(), verified.claims) if self.routes else []
         route_problem, matched = self._route_problem(request, arn, unmet, verified.claims, simple)
         dropped: list[str] = []
-        context = encode_context(verified.claims, dropped)
+        context = encode_context(verified.claims, dropped, known_clean=verified.claims_clean)
         if dropped and self.logger is not None:
             self.logger.warning("claims left out of the context: they hold text that is not valid UTF-8",
                                 **log_fields({"claims": dropped, "request_id": request_id}))
@@ -116,7 +116,7 @@ class Authorizer:
         route_key = request.route_key
         if route_key is not None:
             rule = self.routes.get(route_key)
-            if rule is not None and any(r is rule for r in unmet):
+            if rule is not None and unmet and any(r is rule for r in unmet):
                 return rule_problem(rule, claims, granted_scopes(claims)), True
         elif simple and self.routes:
             return UnknownRouteError("route rules are configured but the event names no route"), False

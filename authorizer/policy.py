@@ -132,24 +132,24 @@ def simple_response(authorized: bool, context: Mapping[str, Any] | None = None) 
     return response
 
 
-def encode_context(claims: Mapping[str, Any], dropped: list[str] | None = None) -> dict[str, Any]:
+def encode_context(claims: Mapping[str, Any], dropped: list[str] | None = None, *,
+                   known_clean: bool = False) -> dict[str, Any]:
     """Claims as an authorizer context: scalars as they are, lists and objects as compact JSON, nulls left out.
 
     A claim holding text that is not valid UTF-8 (a lone surrogate), in its name or anywhere in its value, is left
     out, and its name appended to ``dropped``: it would make the runtime's or the backend's serialization fail.
+    ``known_clean``: the token's payload cannot hold such text (``UnverifiedToken.claims_clean``), so nothing is
+    checked — the usual case, and the hot path.
     """
+    if not known_clean:
+        claims = _clean_claims(claims, dropped)
     context: dict[str, Any] = {}
     for name, value in claims.items():
         kind = type(value)
-        if (kind is int or kind is bool or (kind is str and (value.isascii() or is_clean(value)))) and name \
-                and name not in RESERVED_CONTEXT_KEYS and (name.isascii() or is_clean(name)):
+        if (kind is str or kind is int or kind is bool) and name and name not in RESERVED_CONTEXT_KEYS:
             context[name] = value  # most claims, decoded by json as exactly these types: one test each
             continue
         if value is None or name in RESERVED_CONTEXT_KEYS or not name:
-            continue
-        if not (is_clean(name) and is_clean(value)):
-            if dropped is not None:
-                dropped.append(name)
             continue
         if isinstance(value, float) and not math.isfinite(value):
             continue  # NaN/Infinity are not JSON; API Gateway would reject the response
@@ -161,3 +161,13 @@ def encode_context(claims: Mapping[str, Any], dropped: list[str] | None = None) 
             except (ValueError, RecursionError):
                 continue  # a nested NaN or a pathologically deep value: leave the claim out
     return context
+
+
+def _clean_claims(claims: Mapping[str, Any], dropped: list[str] | None) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for name, value in claims.items():
+        if is_clean(name) and is_clean(value):
+            kept[name] = value
+        elif dropped is not None:
+            dropped.append(clean_text(name))
+    return kept

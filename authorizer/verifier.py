@@ -25,6 +25,7 @@ class VerifiedToken(NamedTuple):
     issuer: TrustedIssuer
     kid: str | None
     alg: str
+    claims_clean: bool = False  # see UnverifiedToken.claims_clean
 
     @property
     def principal_id(self) -> str:
@@ -94,7 +95,7 @@ class TokenVerifier:
         if not valid:
             raise BadSignatureError("signature does not verify with the issuer's key")
         check_claims(parsed.claims, issuer, now, self.leeway)
-        verified = VerifiedToken(parsed.claims, issuer, kid, alg)
+        verified = VerifiedToken(parsed.claims, issuer, kid, alg, parsed.claims_clean)
         self._remember(token, verified, min(parsed.claims["exp"], now + self._remember_for))
         return verified
 

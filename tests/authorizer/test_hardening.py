@@ -218,3 +218,9 @@ def test_a_scope_after_a_no_break_space_does_not_meet_a_route_rule(make_authoriz
     authorizer = make_authorizer(routes={"POST /orders": ["orders:write"]}, AUTH_RESPONSE="simple")
     event = http_v2_event(token(scope="orders:read\u00a0orders:write"), route_key="POST /orders")
     assert authorizer.authorize(event) == {"isAuthorized": False}
+
+
+def test_only_a_payload_with_a_surrogate_escape_has_its_claims_checked(keys, idp):
+    assert parse_token(keys["RS256"].sign(claims_for(idp, name="\u00e9\U0001f600"))).claims_clean is False
+    assert parse_token(keys["RS256"].sign(claims_for(idp, name="\ud800"))).claims_clean is False
+    assert parse_token(keys["RS256"].sign(claims_for(idp, name="plain"))).claims_clean is True
