@@ -15,12 +15,18 @@ from .errors import AuthorizationError, ClaimRuleError, InsufficientScopeError
 
 def granted_scopes(claims: Mapping[str, Any]) -> frozenset[str]:
     scope, scp = claims.get("scope"), claims.get("scp")
-    scopes = [s for s in scope.split(" ") if s] if isinstance(scope, str) else []
+    scopes = _space_separated(scope) if isinstance(scope, str) else []
     if isinstance(scp, str):
-        scopes += [s for s in scp.split(" ") if s]
+        scopes += _space_separated(scp)
     elif isinstance(scp, list):
         scopes += [s for s in scp if isinstance(s, str)]
     return frozenset(scopes)
+
+
+def _space_separated(text: str) -> list[str]:
+    """RFC 6749 §3.3: scopes are separated by U+0020 only (a tab or a no-break space is part of a scope)."""
+    parts = text.split(" ")
+    return parts if "" not in parts else [part for part in parts if part]  # the usual case builds no second list
 
 
 def rule_problem(rule: RouteRule, claims: Mapping[str, Any], scopes: frozenset[str]) -> AuthorizationError | None:

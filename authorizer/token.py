@@ -25,7 +25,9 @@ _TO_STANDARD_ALPHABET = bytes.maketrans(b"-_+/=", b"+/!!!")
 # (RFC 4648 §3.5): otherwise several texts decode to one token, and the text is a cache key (ours and API
 # Gateway's). Listed in the standard alphabet, which segments are translated to before decoding.
 _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_CANONICAL_LAST = {2: frozenset(_STANDARD[::16]), 3: frozenset(_STANDARD[::4])}
+# (A length of 1 mod 4 is never valid base64: no last character is accepted.)
+_CANONICAL_LAST = {1: frozenset(), 2: frozenset(_STANDARD[::16]), 3: frozenset(_STANDARD[::4])}
+_PADDING = {1: b"===", 2: b"==", 3: b"="}
 _JSON = json.JSONDecoder()  # json.loads(text) is this decoder's decode() behind two more checks that add nothing here
 
 
@@ -59,19 +61,22 @@ def parse_token(token: str) -> UnverifiedToken:
     signature = _b64decode(signature_segment, "signature")
     if not signature:
         raise MalformedTokenError("the token is not signed")
-    return UnverifiedToken(header, claims, raw[:len(header_segment) + 1 + len(claims_segment)], signature,
-                           b"\\ud" not in payload and b"\\uD" not in payload)
+    # Most payloads hold no backslash at all: one memchr (find) settles it; a search for "\ud" costs five times more.
+    clean = payload.find(b"\\") < 0 or (payload.find(b"\\ud") < 0 and payload.find(b"\\uD") < 0)
+    return UnverifiedToken(header, claims, raw[:len(header_segment) + 1 + len(claims_segment)], signature, clean)
 
 
 def _b64decode(segment: bytes, part: str) -> bytes:
     # Strict decoding (Python 3.11+) rejects every character outside the alphabet (whitespace, padding, and '+' or
     # '/' after the translation above), so one pass in C both checks and decodes: a regex over the segment cost as
     # much as the decoding itself. (base64.urlsafe_b64decode makes several more copies: this is the hot path.)
-    left = len(segment) % 4
-    if left > 1 and segment[-1] not in _CANONICAL_LAST[left]:
-        raise MalformedTokenError(f"{part} is not canonical base64url (non-zero unused bits)")
+    left = len(segment) & 3
+    if left:
+        if segment[-1] not in _CANONICAL_LAST[left]:
+            raise MalformedTokenError(f"{part} is not canonical base64url (non-zero unused bits)")
+        segment += _PADDING[left]
     try:
-        return binascii.a2b_base64(segment + b"=" * (-len(segment) % 4), strict_mode=True)
+        return binascii.a2b_base64(segment, strict_mode=True)
     except binascii.Error:
         raise MalformedTokenError(f"{part} is not base64url") from None
 
