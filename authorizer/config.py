@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .providers import PRESETS, TokenUseRule
+from .text import is_clean
 
 #: What python-jose verifies safely with an asymmetric key. ``none`` and HS* are never accepted (RFC 8725 §3.1).
 SUPPORTED_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
@@ -28,10 +29,12 @@ _ISSUER_FIELDS = {"issuer", "audience", "require_audience", "jwks_uri", "algorit
 ISSUER_MATCHES = ("exact", "one_more_segment")
 DEFAULT_JWKS_MAX_STALE_SECONDS = 86400
 MAX_JWKS_MAX_STALE_SECONDS = 7 * 86400
-_ROUTE_KEY = re.compile(r"^(?P<method>[A-Z]+) (?P<path>/\S*)$")
+# Matched whole (fullmatch): "$" would also match before a trailing newline, and "GET /orders\n" is no route.
+_ROUTE_KEY = re.compile(r"(?P<method>[A-Z]+) (?P<path>/\S*)")
 #: The server id closing a Descope agentic issuer: one path segment of URL-safe characters.
 _ISSUER_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,127}")
-_PATH_SEGMENT = re.compile(r"^(?:[^{}/]+|\{[A-Za-z0-9_.-]+\}|\{[A-Za-z0-9_.-]+\+\})$")
+_PATH_SEGMENT = re.compile(r"[^{}/\s]+|\{[A-Za-z0-9_.-]+\}|\{[A-Za-z0-9_.-]+\+\}")
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,36 @@ class TrustedIssuer:
 
 @dataclass(frozen=True)
 class RouteRule:
-    """What a route asks of a valid token: any one of ``scopes``, and every claim rule."""
+    """What a route asks of a valid token: any one of ``scopes``, and every claim rule.
+
+    Rules compare by the JSON types of their claim values (``typed_claims``): in Python ``1 == True == 1.0``, so
+    comparing ``claims`` alone would take a rule for ``true`` to be the rule for ``1`` (and a warm authorizer would
+    keep the old one when SSM changes it).
+    """
 
     route_key: str
     scopes: tuple[str, ...] = ()
-    claims: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    claims: tuple[tuple[str, tuple[Any, ...]], ...] = field(default=(), compare=False)
+    typed_claims: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        typed = tuple((name, tuple(json_typed(v) for v in accepted)) for name, accepted in self.claims)
+        object.__setattr__(self, "typed_claims", typed)
+
+
+def json_typed(value: Any) -> tuple[str, Any]:
+    """A scalar with its JSON type, so that ``1``, ``true`` and ``"1"`` are three different values.
+
+    >>> json_typed(1) == json_typed(True), json_typed(1) == json_typed(1.0)
+    (False, True)
+    """
+    if isinstance(value, bool):
+        return ("boolean", value)
+    if isinstance(value, (int, float)):
+        return ("number", value)
+    if isinstance(value, str):
+        return ("string", value)
+    return (type(value).__name__, value)
 
 
 @dataclass(frozen=True)
@@ -134,6 +162,7 @@ def parse_issuers(value: Any, field_name: str = "AUTH_ISSUERS") -> tuple[Trusted
     """A JSON list of issuer objects or provider presets → the trusted issuers, presets expanded."""
     if not isinstance(value, list) or not value:
         raise ConfigError(field_name, "must be a non-empty JSON list of issuers")
+    _check_clean(value, field_name)
     issuers: list[TrustedIssuer] = []
     seen: dict[str, str] = {}
     for index, spec in enumerate(value):
@@ -228,6 +257,7 @@ def parse_routes(value: Any, field_name: str = "AUTH_ROUTES") -> dict[str, Route
     """``{"GET /orders": ["orders:read"], "POST /x/{id}": {"scopes": [...], "claims": {...}}}`` → rules."""
     if not isinstance(value, dict):
         raise ConfigError(field_name, "must be a JSON object of route key → rule")
+    _check_clean(value, field_name)
     rules: dict[str, RouteRule] = {}
     for route_key, rule in value.items():
         where = f"{field_name}[{route_key!r}]"
@@ -246,14 +276,14 @@ def parse_routes(value: Any, field_name: str = "AUTH_ROUTES") -> dict[str, Route
 def check_route_key(route_key: Any, where: str) -> None:
     if route_key == "$default":
         return
-    match = _ROUTE_KEY.match(route_key) if isinstance(route_key, str) else None
+    match = _ROUTE_KEY.fullmatch(route_key) if isinstance(route_key, str) else None
     if not match or match["method"] not in HTTP_METHODS:
         raise ConfigError(where, f"route key must look like 'GET /orders/{{id}}' with a method in {HTTP_METHODS}")
     segments = match["path"].split("/")[1:]
     if segments == [""]:
         return  # the root path "/"
     for position, segment in enumerate(segments):
-        if not _PATH_SEGMENT.match(segment):
+        if not _PATH_SEGMENT.fullmatch(segment):
             raise ConfigError(where, f"path segment {segment!r} is not a literal, {{param}} or {{proxy+}}")
         if segment.endswith("+}") and position != len(segments) - 1:
             raise ConfigError(where, "a greedy {proxy+} segment must be the last one")
@@ -284,7 +314,7 @@ def load_config(environ: Mapping[str, str]) -> AuthorizerConfig:
     if response not in ("iam", "simple"):
         raise ConfigError("AUTH_RESPONSE", f"must be 'iam' or 'simple', got {response!r}")
     cookie = environ.get("AUTH_TOKEN_COOKIE") or None
-    if cookie is not None and not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", cookie):
+    if cookie is not None and not _COOKIE_NAME.fullmatch(cookie):
         raise ConfigError("AUTH_TOKEN_COOKIE", "must be a valid cookie name")
     return AuthorizerConfig(
         issuers=issuers,
@@ -334,6 +364,12 @@ def _string_list(value: Any, where: str, allow_empty: bool = False) -> tuple[str
 
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, (str, bool, int)) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _check_clean(value: Any, field_name: str) -> None:
+    # Configured text reaches policies (Deny resources), logs and error messages: it must be valid UTF-8.
+    if not is_clean(value):
+        raise ConfigError(field_name, "holds text that is not valid UTF-8 (a lone surrogate such as \\ud800)")
 
 
 def _reject_unknown_fields(spec: Mapping[str, Any], allowed: set[str], where: str) -> None:

@@ -37,7 +37,7 @@ class TokenUseRule(NamedTuple):
 
 
 _COMMON = frozenset({"audience", "require_audience", "algorithms", "token_types", "ca_bundle", "jwks_uri", "base_url"})
-_ID = re.compile(r"[A-Za-z0-9_-]+")
+_ID = re.compile(r"[A-Za-z0-9_-]+")  # always fullmatch: "$" would accept a trailing newline
 # Cognito user pool IDs are <region>_<id>: us-east-1_AbCd12345.
 _USER_POOL_ID = re.compile(r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)_[A-Za-z0-9]+")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

@@ -25,6 +25,7 @@ class VerifiedToken(NamedTuple):
     issuer: TrustedIssuer
     kid: str | None
     alg: str
+    claims_clean: bool = False  # see UnverifiedToken.claims_clean
 
     @property
     def principal_id(self) -> str:
@@ -103,7 +104,7 @@ class TokenVerifier:
         if issuer.token_use:  # first: a token of the wrong kind is denied as that, whatever else it lacks
             check_token_use(parsed.header, parsed.claims, issuer)
         check_claims(parsed.claims, issuer, now, self.leeway)
-        verified = VerifiedToken(parsed.claims, issuer, kid, alg)
+        verified = VerifiedToken(parsed.claims, issuer, kid, alg, parsed.claims_clean)
         self._remember(token, verified, min(parsed.claims["exp"], now + self._remember_for))
         return verified
 

@@ -35,6 +35,7 @@ from authorizer.config import (
     check_route_key,
     expand_issuer,
     is_loopback_host,
+    json_typed,
     parse_issuers,
     parse_routes,
 )
@@ -215,8 +216,10 @@ class AuthorizationSettings:
             if not route.has_rule:
                 continue
             rule = parsed.get(route.route_key)
-            expected_claims = {name: tuple(v) if isinstance(v, list) else (v,) for name, v in route.claims.items()}
-            if rule is None or rule.scopes != route.scopes or dict(rule.claims) != expected_claims:
+            # By JSON type: in Python 1 == True, so comparing the values alone would not see a rule lose its type.
+            expected_claims = {name: tuple(json_typed(a) for a in (v if isinstance(v, list) else [v]))
+                               for name, v in route.claims.items()}
+            if rule is None or rule.scopes != route.scopes or dict(rule.typed_claims) != expected_claims:
                 raise ConfigError("routes", f"{route.route_key} does not round-trip through AUTH_ROUTES")
 
     def parameter_value(self) -> str:

@@ -54,7 +54,8 @@ def test_lambda_mode_is_a_request_authorizer_with_payload_2_and_iam_responses(la
     assert props["AuthorizerType"] == "REQUEST"
     assert props["AuthorizerPayloadFormatVersion"] == "2.0"
     assert props["EnableSimpleResponses"] is False
-    assert props["IdentitySource"] == ["$request.header.Authorization"]
+    # caching + route rules: the cache key includes the route in IAM mode too (issue 10)
+    assert props["IdentitySource"] == ["$request.header.Authorization", "$context.routeKey"]
     assert props["AuthorizerResultTtlInSeconds"] == 300
 
 

@@ -300,3 +300,17 @@ def test_the_doctor_and_synthesis_agree_on_the_native_issuer(tmp_path, cdk_json)
         else:
             native = setup.authorizers["jwt"]
             assert (native.issuer, native.audiences) == (chosen.issuer, chosen.audiences), issuers
+
+
+@pytest.mark.parametrize("configured, held, allowed", [(1, True, False), (True, 1, False), ("1", 1, False),
+                                                       (1, 1, True), (True, True, True)])
+def test_the_doctor_compares_claim_values_by_json_type(issuer, cdk_json, configured, held, allowed):
+    path = cdk_json(issuers=[{"provider": "descope", "project_id": "P2devproject",
+                              "base_url": issuer.base_url("descope")}],
+                    routes=[{"method": "GET", "path": "/vip", "claims": {"tier": configured}}])
+    token = issuer.mint("descope", client_id="orders-descope", claims={"tier": held})
+    verdict = route(reports_for(token, path)["lambda"], "GET /vip")
+    assert verdict.allowed is allowed
+    if not allowed:
+        [why] = verdict.findings
+        assert why.topic == "claims" and f"the token has {json.dumps(held)}" in why.message
