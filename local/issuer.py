@@ -497,6 +497,13 @@ class DevIssuer:
         with self._lock:
             return sum(count for (p, _), count in self._jwks_fetches.items() if profile in (None, p))
 
+    def wait_connections_closed(self, count: int, timeout: float) -> bool:
+        """Wait until ``count`` connections (since start) have been closed and their handlers are done, so
+        nothing more is written for them; False if ``timeout`` seconds pass first. Tests synchronise on this."""
+        if self._server is None:
+            raise RuntimeError("DevIssuer is not started")
+        return self._server.wait_connections_closed(count, timeout)
+
     def set_jwks_fault(self, mode: str | None, *, profile: str | None = None, hold_seconds: float = 5.0) -> None:
         """Make JWKS endpoints misbehave, for ``profile`` or (None) all of them.
 
@@ -749,7 +756,8 @@ class _IssuerHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], issuer: DevIssuer) -> None:
         self.issuer = issuer
         self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
+        self._connections_lock = threading.Condition()
+        self.connections_closed = 0
         super().__init__(address, _IssuerRequestHandler)
 
     def process_request(self, request, client_address):  # noqa: ANN001 - socketserver signature
@@ -758,9 +766,16 @@ class _IssuerHTTPServer(ThreadingHTTPServer):
         super().process_request(request, client_address)
 
     def shutdown_request(self, request):  # noqa: ANN001
+        # Called last for a connection, after handle_error: once counted, it has written all it ever will.
+        super().shutdown_request(request)
         with self._connections_lock:
             self._connections.discard(request)
-        super().shutdown_request(request)
+            self.connections_closed += 1
+            self._connections_lock.notify_all()
+
+    def wait_connections_closed(self, count: int, timeout: float) -> bool:
+        with self._connections_lock:
+            return self._connections_lock.wait_for(lambda: self.connections_closed >= count, timeout)
 
     def close_connections(self) -> None:
         """End open connections, so a stopped issuer does not keep answering on pooled keep-alive connections."""

@@ -475,11 +475,11 @@ def test_html_fault_answers_200_with_a_page_that_is_not_json(jwks_faults, http):
 
 
 def test_timeout_fault_holds_the_response_past_the_client_timeout(jwks_faults, http):
-    jwks_faults.set_jwks_fault("timeout", hold_seconds=3)
+    jwks_faults.set_jwks_fault("timeout", hold_seconds=30)
     started = time.monotonic()
     with pytest.raises(requests.exceptions.ReadTimeout):
-        http.get(jwks_faults.jwks_url("oidc"), timeout=(2, 0.3))
-    assert time.monotonic() - started < 2
+        http.get(jwks_faults.jwks_url("oidc"), timeout=(5, 0.3))
+    assert time.monotonic() - started < 30  # the client gave up; the server was still holding
 
 
 def test_timeout_fault_sends_the_keys_after_the_hold(jwks_faults, http):
@@ -607,17 +607,23 @@ def test_cli_serve_prints_the_urls_and_serves_until_interrupted(http):
 # --- Lifecycle and hygiene ----------------------------------------------------------------------------------------
 
 
-def test_server_writes_nothing_to_stderr(jwks_faults, http, capfd):
-    http.get(jwks_faults.jwks_url("oidc"), timeout=5)
-    http.get(f"{jwks_faults.root}/nowhere", timeout=5)
-    request_token(http, jwks_faults.token_url("oidc"), "orders-oidc", grant_type="password")
-    jwks_faults.set_jwks_fault("reset")
-    with pytest.raises(requests.exceptions.ConnectionError):
-        http.get(jwks_faults.jwks_url("oidc"), timeout=5)
-    jwks_faults.set_jwks_fault("timeout", hold_seconds=0.2)
-    with pytest.raises(requests.exceptions.ReadTimeout):
-        http.get(jwks_faults.jwks_url("oidc"), timeout=(2, 0.05))
-    time.sleep(0.3)  # the held response is then written to a closed connection
+def test_server_writes_nothing_to_stderr(http, capfd):
+    # One connection per request (Connection: close), so the test knows when the server is done with all five.
+    close = {"Connection": "close"}
+    reader = next(client for client in default_clients() if client.client_id == "orders-oidc")
+    with DevIssuer(clients=[reader]) as quiet:
+        http.get(quiet.jwks_url("oidc"), headers=close, timeout=5)
+        http.get(f"{quiet.root}/nowhere", headers=close, timeout=5)
+        http.post(quiet.token_url("oidc"), data={"grant_type": "password"}, auth=(reader.client_id, reader.client_secret),
+                  headers=close, timeout=5)
+        quiet.set_jwks_fault("reset")
+        with pytest.raises(requests.exceptions.ConnectionError):
+            http.get(quiet.jwks_url("oidc"), headers=close, timeout=5)
+        quiet.set_jwks_fault("timeout", hold_seconds=0.2)
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            http.get(quiet.jwks_url("oidc"), headers=close, timeout=(2, 0.05))
+        # The held response is then written to a closed connection; wait until the server is done with it.
+        assert quiet.wait_connections_closed(5, timeout=10)
     assert capfd.readouterr().err == ""
 
 

@@ -192,7 +192,9 @@ def test_load_with_a_jwks_outage_halfway_gives_no_5xx_and_no_wrong_decision():
         lock = threading.Lock()
         done = threading.Event()
         total = [0]
-        deadline = time.monotonic() + 40  # a hard bound on the test, whatever the machine's speed
+        fetches_before_outage = [0]
+        # Not a speed requirement: only a guard that ends a hung run, far beyond what any machine needs.
+        deadline = time.monotonic() + 600
 
         def client(seed: int) -> None:
             rng = random.Random(seed)
@@ -207,8 +209,12 @@ def test_load_with_a_jwks_outage_halfway_gives_no_5xx_and_no_wrong_decision():
                     if status != expected:
                         wrong.append((path, expected, status))
                     if total[0] == 1500:
+                        fetches_before_outage[0] = issuer.jwks_fetch_count()
                         issuer.set_jwks_fault("error")  # halfway: the IdP's JWKS starts failing
-                    if total[0] >= 3000:
+                    # The outage lasts until the authorizer has met it (a few failed refetches), however fast
+                    # this machine serves the 1,500 requests of the second half.
+                    outage_met = issuer.jwks_fetch_count() - fetches_before_outage[0] > 2
+                    if total[0] >= 3000 and outage_met:
                         done.set()
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(50)]
@@ -216,8 +222,8 @@ def test_load_with_a_jwks_outage_halfway_gives_no_5xx_and_no_wrong_decision():
             thread.start()
         for thread in threads:
             thread.join()
-        fetches_during_outage = issuer.jwks_fetch_count()
-    assert total[0] >= 3000, f"only {total[0]} requests within the bound"
+        fetches_during_outage = issuer.jwks_fetch_count() - fetches_before_outage[0]
+    assert total[0] >= 3000, f"only {total[0]} requests before the guard ended the run"
     assert not any(status >= 500 for status in outcomes), outcomes
     assert wrong == []
-    assert fetches_during_outage > 2  # the authorizer really did refetch (and fail) during the run
+    assert fetches_during_outage > 2  # the authorizer really did refetch (and fail) during the outage
