@@ -23,9 +23,9 @@ from typing import Any
 
 from authorizer.authorize import Authorizer
 from authorizer.config import load_config
-from local.issuer import DevIssuer
-from local.issuer_profiles import PROFILES as ALL_PROFILES
-from local.issuer_profiles import signing_algs
+from local.idp.issuer import DevIssuer
+from local.idp.profiles import PROFILES as ALL_PROFILES
+from local.idp.profiles import signing_algs
 
 from .scenario import ALGORITHMS, TOKEN_LIFETIME, http_api_event
 

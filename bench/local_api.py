@@ -2,7 +2,7 @@
 
 The stack is synthesized twice as the local stack does it (``local.stack.synthesize``: ``python app.py``, bundling
 skipped; ``cacheTtlSeconds`` 300 and 0), so the
-template's ``AuthorizerResultTtlInSeconds`` is the only difference, and served by ``local.gateway.LocalHttpApi``
+template's ``AuthorizerResultTtlInSeconds`` is the only difference, and served by ``local.apigateway.service.LocalHttpApi``
 with each Lambda in a warm worker process. ``AUTH_ISSUERS`` is overridden to trust the benchmark issuer. One client
 sends the same valid token to ``GET /orders``, a new connection per request; with the cache on, API Gateway (here,
 the local one) invokes the authorizer once per TTL, so the numbers show what the cache saves, not Lambda's speed.
@@ -94,9 +94,9 @@ def keepalive_p50_ms(url: str, token: str, requests_count: int = 10) -> float:
 def measure_local_api(issuer: BenchIssuer, *, requests_count: int = 500) -> dict[str, Any]:
     """``{"cache_on": {...}, "cache_off": {...}}``, or ``{"skipped": reason}`` when the local stack cannot run."""
     try:
-        from local.gateway import LocalHttpApi
+        from local.apigateway.service import LocalHttpApi
     except Exception as problem:  # the local gateway is not there (yet), or does not import
-        return {"skipped": f"local.gateway is not usable: {type(problem).__name__}: {problem}"}
+        return {"skipped": f"local.apigateway is not usable: {type(problem).__name__}: {problem}"}
     token = issuer.mint("RS256")
     results: dict[str, Any] = {"route": f"GET {ROUTE}", "client": "sequential, a new connection per request"}
     try:

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from local.issuer import DevIssuer
+from local.idp.issuer import DevIssuer
 
 BENCH_ISSUER = "https://issuer.bench.example/oidc"
 BENCH_AUDIENCE = "bench-api"

@@ -1,14 +1,21 @@
-"""The local stack's commands: ``demo`` walks through the cases; ``serve`` runs the stack until Ctrl-C."""
+"""The local stack's one command line, ``python -m local``:
+
+    demo       walk through the cases in both authorizer modes (``make demo``)
+    serve      synthesize the stack and run it, with the dev issuer, until Ctrl-C (``make local``)
+    issuer     the development issuer alone: ``issuer serve``, ``issuer mint ...`` (local/idp/cli.py)
+    gateway    serve an already synthesized assembly's HTTP API (local/apigateway/cli.py)
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
 import threading
 from typing import Sequence
 
-from local.issuer import default_clients
+from local.idp.clients import default_clients
 from local.stack import LocalStack, SynthError
 
 
@@ -27,7 +34,7 @@ def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audien
             print(f"  TOKEN=$(curl -s -u {reader.client_id}:{reader.client_secret} -d grant_type=client_credentials \\\n"
                   f"    {stack.issuer.token_url('oidc')} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')")
             print("Or mint any token (expired, other audience, custom claims):")
-            print(f"  python -m local.issuer mint --issuer {stack.issuer.root} --profile oidc --expires-in -60")
+            print(f"  python -m local issuer mint --issuer {stack.issuer.root} --profile oidc --expires-in -60")
         print("\nTry:")
         print(f"  curl -i {stack.url}/health")
         print(f"  curl -i {stack.url}/hello")
@@ -43,9 +50,20 @@ def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audien
     return 0
 
 
+# Commands with a command line of their own: everything after the name is theirs.
+DELEGATED = {"issuer": "local.idp.cli", "gateway": "local.apigateway.cli"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in DELEGATED:
+        command = importlib.import_module(DELEGATED[arguments[0]])
+        return int(command.main(arguments[1:]) or 0)
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("issuer", help="the development issuer alone (python -m local issuer --help)")
+    commands.add_parser("gateway", help="serve a synthesized assembly's HTTP API (python -m local gateway --help)")
     commands.add_parser("demo", help="walk through the cases in both authorizer modes; exit 0 only if all as expected")
     serving = commands.add_parser("serve", help="run the local stack until Ctrl-C")
     serving.add_argument("--mode", choices=("lambda", "jwt"), default="lambda")
@@ -53,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serving.add_argument("--issuer-port", type=int, default=9400, help="the dev issuer's port (0: any free port)")
     serving.add_argument("--issuer-url", help="use this issuer instead of the dev issuer (e.g. a private IdP)")
     serving.add_argument("--audience", help="the audience for --issuer-url")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     try:
         if args.command == "demo":
             from local.demo import main as demo

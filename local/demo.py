@@ -5,7 +5,7 @@ the exit status is 0 only if every answer was the expected one. The modes differ
 native JWT authorizer answers 401 to an invalid token (the Lambda authorizer's Deny is a 403), accepts one issuer
 only (the generic OIDC one in ``jwt``; every other provider's token is then a 401) and RSA only. ``jwt+descope``
 is the native authorizer trusting the Descope preset: it needs ``aud``, which Descope's default session tokens do
-not carry. The tokens have the providers' own shapes (local/issuer_shapes.py): Descope session and refresh tokens,
+not carry. The tokens have the providers' own shapes (local/idp/shapes.py): Descope session and refresh tokens,
 Cognito access and id tokens, Entra v2 and v1 tokens.
 """
 
@@ -20,8 +20,8 @@ from typing import TextIO
 import requests
 
 from infra.config import DEFAULT_ROUTES
-from local.issuer import DEV_COGNITO_CLIENT, DEV_ENTRA_API_ID_URI, DEV_ENTRA_CLIENT, DEV_ENTRA_V1_CLIENT, \
-    DEV_ORDERS_AUDIENCE
+from local.idp.clients import DEV_COGNITO_CLIENT, DEV_ENTRA_CLIENT, DEV_ENTRA_V1_CLIENT, DEV_ORDERS_AUDIENCE
+from local.idp.shapes import DEV_ENTRA_API_ID_URI
 from local.stack import PROJECT_ROOT, LocalStack
 
 LOG_DIR = PROJECT_ROOT / ".local" / "logs"

@@ -2,7 +2,7 @@
 
 ``LocalStack`` starts the issuer (unless given another issuer URL), synthesizes the real app (``python app.py``
 with ``CDK_CONTEXT_JSON``, exactly what ``cdk synth -c ...`` runs) with bundling skipped and the issuer as
-configuration, then serves the template with ``local.gateway.LocalHttpApi``, each Lambda in a warm worker process.
+configuration, then serves the template with ``local.apigateway.service.LocalHttpApi``, each Lambda in a warm worker process.
 What runs here is what ``cdk deploy`` would deploy with that configuration.
 
     with LocalStack("lambda") as stack:
@@ -22,18 +22,17 @@ from typing import Any, Sequence
 
 import requests
 
-from local.gateway import LocalHttpApi
-from local.issuer import (
+from local.apigateway.service import LocalHttpApi
+from local.idp.clients import (
     DEV_COGNITO_POOL,
     DEV_DESCOPE_PROJECT,
-    DEV_ENTRA_API_CLIENT_ID,
-    DEV_ENTRA_API_ID_URI,
     DEV_ENTRA_TENANT,
     DEV_ORDERS_AUDIENCE,
     DEV_PASSAGE_APP,
-    DevIssuer,
     default_clients,
 )
+from local.idp.issuer import DevIssuer
+from local.idp.shapes import DEV_ENTRA_API_CLIENT_ID, DEV_ENTRA_API_ID_URI
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACK_NAME = "JwtAuthorizerLocal"

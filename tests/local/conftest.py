@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwk, jwt
 
-from local.gateway import LocalHttpApi
+from local.apigateway.service import LocalHttpApi
 
 STACK = "GatewayTestStack"
 TEMPLATE_ISSUER = "https://issuer.example.test"

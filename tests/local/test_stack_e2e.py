@@ -18,7 +18,8 @@ import requests
 
 from infra.config import DEFAULT_ROUTES
 from local import demo
-from local.issuer import DEV_ORDERS_AUDIENCE, DevIssuer, default_clients
+from local.idp.clients import DEV_ORDERS_AUDIENCE, default_clients
+from local.idp.issuer import DevIssuer
 from local.stack import LocalStack, dev_issuers
 
 ROOT = Path(__file__).resolve().parents[2]

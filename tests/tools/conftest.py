@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from moto import mock_aws
 
-from local.issuer import DevIssuer, default_clients
+from local.idp.clients import default_clients
+
+from local.idp.issuer import DevIssuer
 
 REGION = "eu-west-1"
 

@@ -1,0 +1,105 @@
+"""Every way the local API Gateway refuses a request or fails to map a function's answer, in one place.
+
+Like moto's exceptions, each class carries API Gateway's answer: ``status`` and ``message`` (the body is
+``{"message": ...}``), plus the headers an instance adds. The module that decides raises it (``iam.py``,
+``authorizers/``, ``integration.py``, the pipeline in ``service.py``); the pipeline turns any of them into its
+response in one place (:meth:`GatewayError.response`), so no handler maps errors to statuses by hand. ``log`` is the
+line the gateway writes to its log (never a token), or None.
+
+    raise Forbidden()                                   # 403 {"message":"Forbidden"}
+    raise InternalServerError("route GET /x: no integration")   # 500, and the reason in the log
+"""
+
+from __future__ import annotations
+
+from local.apigateway.messages import GatewayResponse, message_response
+
+
+class GatewayError(Exception):
+    """A request API Gateway answers with an error response."""
+
+    status = 500
+    message = "Internal Server Error"
+
+    def __init__(self, log: str | None = None, *headers: tuple[str, str]) -> None:
+        super().__init__(log or self.message)
+        self.log = log
+        self.headers = headers
+
+    def response(self) -> GatewayResponse:
+        return message_response(self.status, self.message, *self.headers)
+
+
+class NotFound(GatewayError):
+    """No stage or route for the request (and no ``$default`` route)."""
+
+    status = 404
+    message = "Not Found"
+
+
+class Unauthorized(GatewayError):
+    """An identity source is missing, or the JWT authorizer refuses the token."""
+
+    status = 401
+    message = "Unauthorized"
+
+
+class Forbidden(GatewayError):
+    """A Deny policy, ``isAuthorized: false``, scopes not met, or an ``AWS_IAM`` route."""
+
+    status = 403
+    message = "Forbidden"
+
+
+class RequestEntityTooLarge(GatewayError):
+    """A body over API Gateway's 10 MB quota."""
+
+    status = 413
+    message = "Request Entity Too Large"
+
+
+class InternalServerError(GatewayError):
+    """An authorizer or integration function failed, or answered what API Gateway cannot use."""
+
+
+class ServiceUnavailable(GatewayError):
+    """The integration timeout (``TimeoutInMillis``) passed before the function answered."""
+
+    status = 503
+    message = "Service Unavailable"
+
+
+class MalformedAuthorizerResponse(InternalServerError):
+    """An authorizer response API Gateway would not accept (it answers 500)."""
+
+
+class MalformedIntegrationResponse(InternalServerError):
+    """A Lambda proxy response API Gateway cannot map (it answers 500)."""
+
+
+class JwtRejected(Unauthorized):
+    """A token the JWT authorizer refuses (401); ``description`` goes into www-authenticate.
+
+    ``reason`` is a stable code for the log (``expired``, ``bad_signature``, ``unknown_kid``, ...).
+    """
+
+    def __init__(self, reason: str, description: str) -> None:
+        challenge = f'Bearer scope="" error="invalid_token" error_description="{description}"'
+        super().__init__(description, ("www-authenticate", challenge))
+        self.reason = reason
+        self.description = description
+
+
+class InsufficientScope(Forbidden):
+    """A valid token without any of the route's scopes (403, with the scopes in www-authenticate)."""
+
+    def __init__(self, scopes: tuple[str, ...]) -> None:
+        challenge = (
+            f'Bearer scope="{" ".join(scopes)}" error="insufficient_scope" '
+            'error_description="the token does not have the required scopes"'
+        )
+        super().__init__(None, ("www-authenticate", challenge))
+
+
+class KeysUnavailable(Exception):
+    """Discovery or the JWKS could not be fetched or was unusable (the JWT authorizer then rejects the token)."""

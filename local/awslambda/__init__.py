@@ -1,0 +1,1 @@
+"""A local Lambda: warm worker processes per function (``worker``) running the Python runtime loop (``runtime``)."""

@@ -1,0 +1,2 @@
+"""What the local stack needs of CloudFormation: intrinsic functions (``intrinsics``) and the cloud assembly's
+templates and assets (``assets``)."""
