@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup test demo local bench synth clean
+.PHONY: setup test demo local bench synth clean dist
 
 $(PY_STAMP): requirements.txt authorizer/requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,7 +30,12 @@ bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .hypothesis build dist *.egg-info
+
+# The installable construct (pyproject.toml): dist/apigw_jwt_authorizer-<version>-py3-none-any.whl
+dist: $(PY_STAMP)
+	rm -rf build dist
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
 
 demo: setup
 	$(PY) -m local demo

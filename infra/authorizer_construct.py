@@ -41,10 +41,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IValidation
 
-from authorizer.config import load_config
-from authorizer.remote_config import max_age_from
-
 from .config import AuthorizationSettings, ConfigError, RouteSpec
+from .lambda_sources import PACKAGE, SOURCE_ROOT, load_config
 from .python_function import PackageFunction, powertools_environment
 
 AUTHORIZATION_HEADER = "$request.header.Authorization"
@@ -142,7 +140,8 @@ class JwtAuthorization(Construct):
         self.function = PackageFunction(
             self,
             "Authorizer",
-            package="authorizer",
+            package=PACKAGE,
+            source_root=SOURCE_ROOT,  # the checkout's authorizer/, or the installed package's copy
             handler="authorizer.handler.handler",
             service_name=AUTHORIZER_SERVICE,
             description="JWT Lambda authorizer for the HTTP API",
@@ -210,8 +209,11 @@ class JwtAuthorization(Construct):
         )
 
     # --- routes -------------------------------------------------------------------------------------------
-    def route_options(self, route: RouteSpec) -> dict:
-        """Keyword arguments for ``HttpApi.add_routes`` / ``HttpRoute`` that protect ``route`` as configured."""
+    def route_options(self, route: RouteSpec | str) -> dict:
+        """Keyword arguments for ``HttpApi.add_routes`` / ``HttpRoute`` that protect ``route`` (a configured
+        ``RouteSpec`` or its route key, ``"GET /orders"``) as configured."""
+        if isinstance(route, str):
+            route = self._spec_for(route)
         if route.public:
             return {"authorizer": _PublicRoute(self, route)}
         options: dict = {"authorizer": self.route_authorizer}
@@ -317,8 +319,7 @@ def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str]
         **(extra or {}),
     }
     load_config(environment)  # raises ConfigError naming the variable, as the cold start would
-    if spec is not None:
-        max_age_from(environment)  # likewise for AUTH_CONFIG_MAX_AGE_SECONDS
+    # AUTH_CONFIG_MAX_AGE_SECONDS comes from ConfigParameter, already checked against the Lambda's bounds.
     deployed = {**powertools_environment(AUTHORIZER_SERVICE), **environment}
     size = sum(len(k) + len(v) for k, v in deployed.items())
     if size > LAMBDA_ENVIRONMENT_LIMIT:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from aws_cdk import App, Validations
-from cdk_nag import AwsSolutionsChecks
 
 from .config import load_stack_config
 from .stack import JwtAuthorizerStack
@@ -42,5 +41,7 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     config = load_stack_config(app.node.try_get_context)
     JwtAuthorizerStack(app, config.stack_name, config=config)
     if nag:
+        from cdk_nag import AwsSolutionsChecks  # a development dependency (the `nag` extra) of the installed construct
+
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app

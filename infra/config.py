@@ -30,7 +30,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from authorizer.config import (
+from .lambda_sources import (
+    SOURCE_ROOT,
+    ConfigError,
     TrustedIssuer,
     check_route_key,
     expand_issuer,
@@ -38,7 +40,6 @@ from authorizer.config import (
     parse_issuers,
     parse_routes,
 )
-from authorizer.errors import ConfigError
 
 __all__ = [
     "AuthorizationSettings",
@@ -79,7 +80,7 @@ _THROTTLE_FIELDS = {"rateLimit", "burstLimit"}
 #: The deployed authorizer's code: the bundle's root (the ``authorizer/`` package and its dependencies) is unpacked
 #: at Lambda's task root, so a file ``authorizer/<path>`` of this project is ``/var/task/authorizer/<path>`` there.
 BUNDLED_AUTHORIZER_DIR = "/var/task/authorizer/"
-AUTHORIZER_SOURCE_DIR = Path(__file__).resolve().parent.parent / "authorizer"
+AUTHORIZER_SOURCE_DIR = SOURCE_ROOT / "authorizer"
 CA_BUNDLE_EXAMPLE = "certs/wso2-ca.pem"
 #: A cookie name is an RFC 6265 token: the authorizer checks AUTH_TOKEN_COOKIE with the same pattern.
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

@@ -8,6 +8,7 @@ active X-Ray tracing and the X-Ray write permissions it needs.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Mapping
 
 import jsii
@@ -18,7 +19,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from .bundling import ARCHITECTURE, RUNTIME, package_code
+from .bundling import ARCHITECTURE, PROJECT_ROOT, RUNTIME, package_code
 
 
 class PackageFunction(Construct):
@@ -31,6 +32,7 @@ class PackageFunction(Construct):
         *,
         package: str,
         handler: str,
+        source_root: Path = PROJECT_ROOT,
         service_name: str,
         description: str,
         environment: Mapping[str, str] | None = None,
@@ -40,7 +42,7 @@ class PackageFunction(Construct):
         timeout: Duration | None = None,
         tracing: bool = False,
     ) -> None:
-        """``tracing``: active X-Ray tracing, and Powertools' Tracer enabled (``POWERTOOLS_TRACE_DISABLED=false``)."""
+        """``source_root``: the directory holding ``package/``; ``tracing``: active X-Ray tracing, and Powertools' Tracer enabled (``POWERTOOLS_TRACE_DISABLED=false``)."""
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
         self._role_description = _RoleDescription(service_name, ["write its own logs"])
@@ -57,7 +59,7 @@ class PackageFunction(Construct):
             "Function",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            code=package_code(self, package, tracing=tracing),
+            code=package_code(self, package, source_root=source_root, tracing=tracing),
             handler=handler,
             description=description,
             role=self.role,
