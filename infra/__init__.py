@@ -19,14 +19,19 @@ from .config import (
     load_stack_config,
 )
 from .stack import JwtAuthorizerStack
+from .typed_settings import AuthorizerMode, Issuer, LambdaResponse, ProviderIssuer
 
 __all__ = [
     "__version__",
     "AuthorizationSettings",
+    "AuthorizerMode",
     "ConfigError",
     "ConfigParameter",
+    "Issuer",
     "JwtAuthorization",
     "JwtAuthorizerStack",
+    "LambdaResponse",
+    "ProviderIssuer",
     "RouteSpec",
     "StackConfig",
     "build_app",

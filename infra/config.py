@@ -27,8 +27,10 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 from urllib.parse import urlsplit
+
+from aws_cdk import Duration
 
 from .lambda_sources import (
     SOURCE_ROOT,
@@ -39,6 +41,14 @@ from .lambda_sources import (
     is_loopback_host,
     parse_issuers,
     parse_routes,
+)
+from .typed_settings import (
+    AuthorizerMode,
+    LambdaResponse,
+    duration_seconds,
+    plain_choice,
+    plain_issuers,
+    plain_routes,
 )
 
 __all__ = [
@@ -146,17 +156,22 @@ class AuthorizationSettings:
     def create(
         cls,
         *,
-        mode: str = "lambda",
+        mode: AuthorizerMode | Literal["lambda", "jwt"] = "lambda",
         issuers: Any,
-        routes: Any = DEFAULT_ROUTES,
+        routes: Any,
         cache_ttl_seconds: Any = DEFAULT_CACHE_TTL_SECONDS,
-        lambda_response: str = "iam",
+        results_cache_ttl: Duration | None = None,
+        lambda_response: LambdaResponse | Literal["iam", "simple"] = "iam",
         config_parameter: Any = False,
         config_max_age_seconds: Any = DEFAULT_CONFIG_MAX_AGE_SECONDS,
         token_cookie: Any = None,
         local: bool = False,
     ) -> AuthorizationSettings:
-        """Validate plain values (JSON shapes, as in ``cdk.json``); errors name the context key.
+        """Validate plain values (JSON shapes, as in ``cdk.json``) or typed ones (``typed_settings``: enums,
+        ``RouteSpec``, ``Issuer``/``ProviderIssuer``); errors name the context key.
+
+        ``routes`` is required: the routes this API has, each protected or ``public``.
+        ``results_cache_ttl``: the cache TTL as a ``Duration`` (instead of ``cache_ttl_seconds``).
 
         ``config_parameter``: ``False`` (issuers and routes in the Lambda's environment), ``True`` (an SSM parameter
         created from them) or the name of an existing String parameter; lambda mode only.
@@ -165,12 +180,14 @@ class AuthorizationSettings:
         ``local``: the settings are for a local run with bundling skipped, never deployed; only then are loopback
         issuers and ``ca_bundle`` paths outside the bundle accepted.
         """
-        mode = _choice(mode, "authorizer", MODES)
-        issuers = _json_value(issuers, "issuers", list)
+        mode = _choice(plain_choice(mode), "authorizer", MODES)
+        issuers = _json_value(plain_issuers(issuers), "issuers", list)
         trusted = parse_issuers(issuers, field_name="issuers")
-        route_specs = parse_route_specs(_json_value(routes, "routes", list))
+        route_specs = parse_route_specs(_json_value(plain_routes(routes), "routes", list))
+        if results_cache_ttl is not None:
+            cache_ttl_seconds = duration_seconds(results_cache_ttl, "results_cache_ttl", MAX_CACHE_TTL_SECONDS)
         ttl = _whole_number(cache_ttl_seconds, "cacheTtlSeconds", 0, MAX_CACHE_TTL_SECONDS)
-        lambda_response = _choice(lambda_response, "lambdaResponse", LAMBDA_RESPONSES)
+        lambda_response = _choice(plain_choice(lambda_response), "lambdaResponse", LAMBDA_RESPONSES)
         parameter = parse_config_parameter(config_parameter, config_max_age_seconds, mode)
         cookie = parse_token_cookie(token_cookie, mode, ttl)
         if not local:

@@ -37,14 +37,17 @@ class PackageFunction(Construct):
         description: str,
         environment: Mapping[str, str] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        log_group: logs.ILogGroup | None = None,
         log_level: str = "INFO",
         memory_size: int = 256,
         timeout: Duration | None = None,
         tracing: bool = False,
+        reserved_concurrent_executions: int | None = None,
     ) -> None:
         """``source_root``: the directory holding ``package/``; ``tracing``: active X-Ray tracing, and Powertools' Tracer enabled (``POWERTOOLS_TRACE_DISABLED=false``)."""
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        # The caller's own log group (its retention is the caller's), else one with bounded retention.
+        self.log_group = log_group or logs.LogGroup(self, "Logs", retention=log_retention)
         self._role_description = _RoleDescription(service_name, ["write its own logs"])
         # No AWSLambdaBasicExecutionRole: it may write to every log group in the account.
         self.role = iam.Role(
@@ -68,6 +71,7 @@ class PackageFunction(Construct):
             timeout=timeout or Duration.seconds(10),
             environment={**powertools_environment(service_name, log_level, tracing), **(environment or {})},
             tracing=lambda_.Tracing.ACTIVE if tracing else None,
+            reserved_concurrent_executions=reserved_concurrent_executions,
         )
         if tracing:
             self._role_description.permissions.append("send X-Ray traces")

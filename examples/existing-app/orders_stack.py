@@ -14,7 +14,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
-from apigw_jwt_authorizer import AuthorizationSettings, JwtAuthorization
+from apigw_jwt_authorizer import AuthorizationSettings, AuthorizerMode, JwtAuthorization, ProviderIssuer, RouteSpec
 
 BACKEND_CODE = """
 import json
@@ -22,11 +22,11 @@ def handler(event, context):
     claims = event["requestContext"].get("authorizer", {})
     return {"statusCode": 200, "body": json.dumps({"route": event["routeKey"], "caller": claims})}
 """
-#: The app's routes: (method, path) → what a token must carry. The same list configures the authorization.
+#: The app's routes and what a token must carry on each; the same list configures the authorization.
 ROUTES = [
-    {"method": "GET", "path": "/orders", "scopes": ["orders:read"]},
-    {"method": "POST", "path": "/orders", "scopes": ["orders:write"]},
-    {"method": "GET", "path": "/status", "public": True},
+    RouteSpec("GET", "/orders", scopes=("orders:read",)),
+    RouteSpec("POST", "/orders", scopes=("orders:write",)),
+    RouteSpec("GET", "/status", public=True),
 ]
 
 
@@ -38,16 +38,16 @@ class OrdersStack(Stack):
         api = apigwv2.HttpApi(self, "Api", description="Orders API", create_default_stage=False)
         self._stage(api)
         settings = AuthorizationSettings.create(
-            mode=mode,
-            issuers=[{"provider": "oidc", "issuer": issuer, "audience": audience}],
+            mode=AuthorizerMode(mode),
+            issuers=[ProviderIssuer.oidc(issuer, audience=audience)],
             routes=ROUTES,
+            results_cache_ttl=Duration.minutes(5),
         )
         auth = JwtAuthorization(self, "Auth", http_api=api, settings=settings)
         integration = HttpLambdaIntegration("Orders", backend)
-        for route in ROUTES:
-            key = f"{route['method']} {route['path']}"
-            api.add_routes(path=str(route["path"]), methods=[apigwv2.HttpMethod(route["method"])],
-                           integration=integration, **auth.route_options(key))
+        for route in ROUTES:  # the app's own add_routes; the construct supplies the authorization by route key
+            api.add_routes(path=route.path, methods=[apigwv2.HttpMethod(route.method)], integration=integration,
+                           **auth.route_options(route.route_key))
 
     def _backend(self) -> lambda_.Function:
         log_group = logs.LogGroup(self, "OrdersLogs", retention=logs.RetentionDays.ONE_MONTH)
