@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from infra.bundling import PROJECT_ROOT
-from tests.infra.test_cli_synth import cfn_lint, quiet_environment
+from tests.infra.test_cli_synth import CliSynth, cfn_lint, lambda_synth, quiet_environment  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -133,3 +133,16 @@ def test_the_authorizer_is_bundled_from_the_installed_package(lambda_example: Ex
     for module in ("authorizer/handler.py", "authorizer/config.py", "jose/jwt.py", "cryptography/__init__.py"):
         assert (bundle / module).is_file(), module
     assert not (bundle / "apigw_jwt_authorizer").exists() and not (bundle / "aws_cdk").exists()
+
+
+def test_the_same_lock_gives_the_same_authorizer_asset_hash_installed_or_from_the_checkout(
+        lambda_example: ExampleSynth, lambda_synth: CliSynth) -> None:
+    """Two synths in separate processes, virtual environments and pip versions, one from the installed package and
+    one from the checkout: the bundle, and so the asset, is the same, so a deploy with nothing changed uploads
+    nothing."""
+    keys = []
+    for template in (lambda_example.template, lambda_synth.template):
+        (function,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+                       and r["Properties"]["Handler"] == "authorizer.handler.handler"]
+        keys.append(function["Properties"]["Code"]["S3Key"])
+    assert keys[0] == keys[1]

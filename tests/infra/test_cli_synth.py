@@ -177,3 +177,13 @@ def test_python_app_stops_on_invalid_configuration_naming_the_key(tmp_path: Path
     assert result.returncode == 1
     assert "Invalid configuration" in result.stderr and "issuers: jwt mode takes exactly one issuer" in result.stderr
     assert not (tmp_path / "JwtAuthorizerApi.template.json").exists()
+
+
+def test_the_authorizer_bundle_is_installed_from_the_lock_without_joses_pure_python_backends(
+        lambda_synth: CliSynth) -> None:
+    bundle = lambda_synth.asset_dir("authorizer.handler.handler")
+    installed = {p.name.split("-")[0].lower() for p in bundle.glob("*.dist-info")}
+    assert {"python_jose", "cryptography", "requests", "aws_lambda_powertools"} <= installed
+    assert not installed & {"ecdsa", "rsa", "pyasn1", "six"}, installed
+    assert not [p for p in ("ecdsa", "rsa", "pyasn1", "six.py") if (bundle / p).exists()]
+    assert (bundle / "authorizer/crypto_backend.py").is_file()
