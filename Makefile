@@ -62,5 +62,6 @@ synth: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx cdk synth $(CDK_ARGS)
 
 .PHONY: deploy
+# -c deploy=true: the app refuses cdk.json's placeholder issuer before anything is synthesized or uploaded.
 deploy: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx cdk deploy $(CDK_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx cdk deploy -c deploy=true $(CDK_ARGS)
