@@ -26,8 +26,8 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Literal, Mapping, Sequence
+from pathlib import PurePosixPath
+from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from aws_cdk import Duration
@@ -156,12 +156,12 @@ class AuthorizationSettings:
     def create(
         cls,
         *,
-        mode: AuthorizerMode | Literal["lambda", "jwt"] = "lambda",
+        mode: AuthorizerMode | str = "lambda",
         issuers: Any,
         routes: Any,
         cache_ttl_seconds: Any = DEFAULT_CACHE_TTL_SECONDS,
         results_cache_ttl: Duration | None = None,
-        lambda_response: LambdaResponse | Literal["iam", "simple"] = "iam",
+        lambda_response: LambdaResponse | str = "iam",
         config_parameter: Any = False,
         config_max_age_seconds: Any = DEFAULT_CONFIG_MAX_AGE_SECONDS,
         token_cookie: Any = None,

@@ -44,7 +44,9 @@ class PackageFunction(Construct):
         tracing: bool = False,
         reserved_concurrent_executions: int | None = None,
     ) -> None:
-        """``source_root``: the directory holding ``package/``; ``tracing``: active X-Ray tracing, and Powertools' Tracer enabled (``POWERTOOLS_TRACE_DISABLED=false``)."""
+        """``source_root``: the directory holding ``package/``; ``tracing``: active X-Ray tracing, and Powertools'
+        Tracer enabled (``POWERTOOLS_TRACE_DISABLED=false``); ``log_group``: the caller's own, instead of one
+        created with ``log_retention``."""
         super().__init__(scope, construct_id)
         # The caller's own log group (its retention is the caller's), else one with bounded retention.
         self.log_group = log_group or logs.LogGroup(self, "Logs", retention=log_retention)

@@ -20,12 +20,14 @@ from typing import Any
 import pytest
 
 from infra.bundling import PROJECT_ROOT
-from tests.infra.test_cli_synth import CliSynth, cfn_lint, lambda_synth, quiet_environment  # noqa: F401 (fixture)
+from tests.synth_support import CliSynth, cfn_lint, quiet_environment
 
 pytestmark = pytest.mark.slow
 
 EXAMPLE = PROJECT_ROOT / "examples" / "existing-app"
 STACK = "OrdersApi"
+#: What the wheel is built from (pyproject.toml maps infra/ and authorizer/ into apigw_jwt_authorizer).
+DISTRIBUTED = ("pyproject.toml", "README.md", "LICENSE", "infra", "authorizer")
 
 
 @dataclass
@@ -61,8 +63,16 @@ def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     root = tmp_path_factory.mktemp("installed")
+    # Built from a copy of what pyproject.toml packages, as an sdist would hold it: no stale build/ of the checkout
+    source = root / "source"
+    for name in DISTRIBUTED:
+        if (PROJECT_ROOT / name).is_dir():
+            shutil.copytree(PROJECT_ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            source.mkdir(exist_ok=True)
+            shutil.copy2(PROJECT_ROOT / name, source / name)
     run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(root / "dist"),
-         str(PROJECT_ROOT)])
+         str(source)])
     run([sys.executable, "-m", "venv", str(root / "venv")])  # no --system-site-packages: only what it installs
     venv = Installed(root / "venv")
     run([str(venv.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
@@ -115,7 +125,8 @@ def test_the_example_app_synthesizes_clean_under_cdk_nag_and_cfn_lint(mode: str,
 @pytest.mark.parametrize("mode", ["lambda", "jwt"])
 def test_the_examples_own_routes_carry_the_authorizer(mode: str, request: pytest.FixtureRequest) -> None:
     synth: ExampleSynth = request.getfixturevalue(f"{mode}_example")
-    routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in synth.resources("AWS::ApiGatewayV2::Route").values()}
+    routes = {r["Properties"]["RouteKey"]: r["Properties"]
+              for r in synth.resources("AWS::ApiGatewayV2::Route").values()}
     assert set(routes) == {"GET /orders", "POST /orders", "GET /status"}  # no sample routes added
     expected = "CUSTOM" if mode == "lambda" else "JWT"
     assert routes["GET /orders"]["AuthorizationType"] == routes["POST /orders"]["AuthorizationType"] == expected

@@ -21,7 +21,6 @@ from .conftest import SKIP_BUNDLING
 from .test_authorizer_construct import OIDC, ROUTES, existing_app, route_props
 
 
-
 def backend() -> integrations.HttpUrlIntegration:
     """A fresh integration: one integration object belongs to one API."""
     return integrations.HttpUrlIntegration("Backend", "https://backend.example.org/{proxy}")

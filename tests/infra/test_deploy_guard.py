@@ -14,9 +14,9 @@ from infra import ConfigError
 from infra.bundling import PROJECT_ROOT
 from infra.cdk_app import build_app
 from infra.deploy_guard import CONTEXT_KEYS
+from tests.synth_support import CliSynth, quiet_environment
 
 from .conftest import DESCOPE, SKIP_BUNDLING
-from .test_cli_synth import CliSynth, jwt_synth, lambda_synth, quiet_environment  # noqa: F401 (fixtures)
 
 
 @pytest.mark.parametrize(("key", "meant"), [("cacheTTLSeconds", "cacheTtlSeconds"), ("issuer", "issuers"),
