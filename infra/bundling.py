@@ -42,6 +42,9 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 _GLIBC_TAGS = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")
 _MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 _SKIPPED = ("__pycache__", "*.pyc", "*.pyo")
+#: Installed files no function here ever loads: Powertools' Swagger UI (1.7 MB of JavaScript and CSS, served only by
+#: its REST event handler's ``enable_swagger``). Dropped from every bundle after pip.
+UNUSED_FILES = ("aws_lambda_powertools/event_handler/openapi/swagger_ui",)
 #: With tracing, Powertools' Tracer needs the X-Ray SDK. Installed with --no-deps: its botocore dependency
 #: (~25 MB) is already in the Lambda runtime, so the bundle grows ~2 MB instead of doubling.
 TRACING_REQUIREMENTS = "aws-xray-sdk>=2.14,<3\nwrapt>=1.14,<3\n"
@@ -107,6 +110,8 @@ class PipBundler:
                 )
         shutil.rmtree(Path(output_dir) / "bin", ignore_errors=True)  # console scripts for this machine
         forget_console_scripts(Path(output_dir))
+        for unused in UNUSED_FILES:
+            shutil.rmtree(Path(output_dir) / unused, ignore_errors=True)
         shutil.copytree(self.source_root / self.package, Path(output_dir) / self.package,
                         ignore=shutil.ignore_patterns(*_SKIPPED), dirs_exist_ok=True)
         return True
@@ -166,7 +171,8 @@ def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = R
         bundling=BundlingOptions(
             image=runtime.bundling_image,
             platform=architecture.docker_platform,
-            command=["bash", "-c", f"{install}cp -r {package} /asset-output/"],
+            command=["bash", "-c", f"{install}rm -rf {' '.join('/asset-output/' + u for u in UNUSED_FILES)} && "
+                                   f"cp -r {package} /asset-output/"],
             local=PipBundler(package, requirements if has_requirements else None, runtime=runtime,
                              architecture=architecture, source_root=staging,
                              no_deps_requirements=tracing_requirements, locked=locked),

@@ -123,3 +123,5 @@ def test_the_authorizer_bundle_is_installed_from_the_lock_without_joses_pure_pyt
     assert not installed & {"ecdsa", "rsa", "pyasn1", "six"}, installed
     assert not [p for p in ("ecdsa", "rsa", "pyasn1", "six.py") if (bundle / p).exists()]
     assert (bundle / "authorizer/crypto_backend.py").is_file()
+    assert (bundle / "aws_lambda_powertools/logging").is_dir()
+    assert not (bundle / "aws_lambda_powertools/event_handler/openapi/swagger_ui").exists()  # never served here
