@@ -43,7 +43,13 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IValidation
 
 from .api_binding import OneApiAuthorizer, bare_route, check_same_stack
-from .authorizer_options import FunctionOptions, checked_identity_source, function_options, parameter_name_for
+from .authorizer_options import (
+    FunctionOptions,
+    check_environment_names,
+    checked_identity_source,
+    function_options,
+    parameter_name_for,
+)
 from .config import AuthorizationSettings, ConfigError, RouteSpec
 from .lambda_sources import PACKAGE, SOURCE_ROOT, load_config
 from .python_function import PackageFunction, powertools_environment
@@ -132,6 +138,7 @@ class JwtAuthorization(Construct):
         options = function_options(memory_size=memory_size, timeout=timeout,
                                    reserved_concurrent_executions=reserved_concurrent_executions,
                                    log_group=log_group, log_retention=log_retention)
+        check_environment_names(environment)
         self.identity_source = checked_identity_source(identity_source, identity_sources(settings), settings.mode,
                                                        settings.token_cookie)
         self.authorizer_name = authorizer_name

@@ -11,9 +11,10 @@ parameter name — checked before anything is built, each error naming the keywo
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_logs as logs
@@ -25,6 +26,10 @@ API_GATEWAY_AUTHORIZER_TIMEOUT_SECONDS = 10  # API Gateway waits no longer for a
 _IDENTITY_SOURCE = re.compile(r"\$(request\.(header|querystring)\.[^\s,]+|context\.[A-Za-z.]+|stageVariables\.\w+)")
 _SSM_PATH_NAME = re.compile(r"(/[A-Za-z0-9_.\-]+){1,15}")
 _SSM_NAME_PART = re.compile(r"[^A-Za-z0-9_.\-]+")
+#: The authorizer's configuration variables (DESIGN.md, "Configuration (environment)").
+AUTHORIZER_VARIABLES = ("AUTH_ISSUERS", "AUTH_ROUTES", "AUTH_LEEWAY_SECONDS", "AUTH_RESPONSE", "AUTH_TOKEN_COOKIE",
+                        "AUTH_JWKS_TIMEOUT_SECONDS", "AUTH_JWKS_MAX_AGE_SECONDS", "AUTH_JWKS_MAX_STALE_SECONDS",
+                        "AUTH_JWKS_COOLDOWN_SECONDS", "AUTH_CONFIG_PARAMETER", "AUTH_CONFIG_MAX_AGE_SECONDS")
 
 
 @dataclass(frozen=True)
@@ -100,3 +105,12 @@ def parameter_name_for(stack_name: str, construct_path: str, name: str | None) -
         return name
     parts = [_SSM_NAME_PART.sub("-", part) for part in construct_path.split("/") if part]
     return "/".join(["", stack_name, *parts, "authorizer-config"])
+
+
+def check_environment_names(extra: Mapping[str, str] | None) -> None:
+    """An ``AUTH_*`` name the authorizer does not read is a typo that would silently keep the default."""
+    for name in extra or {}:
+        if name.startswith("AUTH_") and name not in AUTHORIZER_VARIABLES:
+            close = difflib.get_close_matches(name, AUTHORIZER_VARIABLES, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"it reads {', '.join(AUTHORIZER_VARIABLES)}"
+            raise ConfigError("environment", f"{name} is not a variable the authorizer reads; {hint}")

@@ -161,7 +161,8 @@ def test_function_options_reach_the_authorizer_function(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("option", "value"), [
     ("memory_size", 64), ("timeout", Duration.seconds(30)), ("reserved_concurrent_executions", 0),
     ("log_retention", logs.RetentionDays.ONE_DAY),  # together with log_group: one or the other
-    ("environment", {"AUTH_ISSUERS": "[]"}), ("identity_source", "$request.header.Authorization"),
+    ("environment", {"AUTH_ISSUERS": "[]"}), ("environment", {"AUTH_LEEWAY_SECOND": "30"}),
+    ("identity_source", "$request.header.Authorization"),
     ("parameter_name", "no-leading-slash"),
 ])
 def test_invalid_options_are_refused_naming_the_option(tmp_path: Path, option: str, value: Any) -> None:
@@ -206,3 +207,12 @@ def test_two_constructs_in_one_stack_create_two_parameters_or_the_names_given(tm
     names = sorted(r["Properties"]["Name"] for r in
                    Template.from_stack(stack).find_resources("AWS::SSM::Parameter").values())
     assert names == ["/Users/Billing/authorizer-config", "/Users/Orders/authorizer-config", "/corp/admin/authz"]
+
+
+def test_a_misspelt_authorizer_variable_names_the_one_meant(tmp_path: Path) -> None:
+    _, stack = new_stack(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        JwtAuthorization(stack, "Auth", http_api=apigwv2.HttpApi(stack, "Api"), settings=settings(),
+                         environment={"AUTH_JWKS_COOLDOWN": "10", "POWERTOOLS_LOG_LEVEL": "DEBUG"})
+    assert caught.value.problem == ("AUTH_JWKS_COOLDOWN is not a variable the authorizer reads; did you mean "
+                                    "AUTH_JWKS_COOLDOWN_SECONDS?")
