@@ -2,9 +2,9 @@
 
 | event                   | valid, route allowed       | valid, route rule not met   | no or invalid token        |
 |-------------------------|----------------------------|-----------------------------|----------------------------|
-| HTTP API 2.0, ``iam``   | Allow stage (+ route Denys) | same policy: Denys this route | Deny stage               |
+| HTTP API 2.0, ``iam``   | Allow stage (+ route Denys) | same + Deny this request's ARN | Deny stage              |
 | HTTP API 2.0, ``simple``| ``isAuthorized: true``     | ``isAuthorized: false``     | ``isAuthorized: false``    |
-| HTTP API 1.0            | Allow stage (+ route Denys) | same policy                | Deny stage                 |
+| HTTP API 1.0            | Allow stage (+ route Denys) | same + Deny this request's ARN | Deny stage             |
 | REST TOKEN / REQUEST    | Allow stage (+ route Denys) | same policy (403)          | ``Exception("Unauthorized")`` (401) |
 
 Decisions are pure given the verifier; logging goes through the injected logger and never holds the token.
@@ -21,6 +21,7 @@ from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, AuthRequest, read_event
 from .fetch import JsonFetcher
 from .policy import MethodArn, allow_policy, deny_policy, encode_context, resource_matches, simple_response
 from .rules import granted_scopes, rule_problem, unmet_rules
+from .text import log_fields, log_text
 from .token import parse_token
 from .verifier import TokenVerifier, VerifiedToken
 
@@ -50,7 +51,8 @@ class Authorizer:
         self.verifier = verifier or TokenVerifier(
             config.issuers, fetcher=JsonFetcher(timeout=config.jwks_timeout_seconds),
             leeway=config.leeway_seconds, max_age=config.jwks_max_age_seconds,
-            cooldown=config.jwks_cooldown_seconds, log=self._log_warning)
+            cooldown=config.jwks_cooldown_seconds, max_stale=config.jwks_max_stale_seconds,
+            log=self._log_warning)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str], **kwargs: Any) -> Authorizer:
@@ -77,8 +79,12 @@ class Authorizer:
             return simple_response(False) if simple else deny_policy(arn)
 
         unmet = unmet_rules(self.routes.values(), verified.claims) if self.routes else []
-        route_problem = self._current_route_problem(request, arn, unmet, verified.claims, simple)
-        context = encode_context(verified.claims)
+        route_problem, matched = self._route_problem(request, arn, unmet, verified.claims, simple)
+        dropped: list[str] = []
+        context = encode_context(verified.claims, dropped, known_clean=verified.claims_clean)
+        if dropped and self.logger is not None:
+            self.logger.warning("claims left out of the context: they hold text that is not valid UTF-8",
+                                **log_fields({"claims": dropped, "request_id": request_id}))
         if route_problem is not None:
             self._log_denial(route_problem, request, request_id, verified)
             self.observe("deny", route_problem.reason, request.shape)
@@ -87,31 +93,39 @@ class Authorizer:
         else:
             self.observe("allow", None, request.shape)
             if self._log_allows:
-                self.logger.debug("allowed", iss=verified.issuer.issuer, kid=verified.kid,
-                                  sub=verified.claims.get("sub"), route=request.route_key)
+                self.logger.debug("allowed", **log_fields({
+                    "iss": verified.issuer.issuer, "kid": verified.kid, "sub": verified.claims.get("sub"),
+                    "route": request.route_key}))
         if simple:
             return simple_response(True, context)
-        # The same cache-safe policy whether or not this route is allowed: its Denys cover this route too.
-        return allow_policy(arn, verified.principal_id, unmet, context)
+        # The same cache-safe policy whether or not this route is allowed: its Denys cover the routes as API
+        # Gateway names them; a matched route whose rule is unmet also gets a Deny on this request's exact ARN.
+        return allow_policy(arn, verified.principal_id, unmet, context,
+                            deny_request=request.arn if matched and route_problem is not None else None)
 
-    def _current_route_problem(self, request: AuthRequest, arn: MethodArn | None, unmet: list[RouteRule],
-                               claims: Mapping[str, Any], simple: bool) -> AuthorizationError | None:
-        """Why this request's route is refused, judged as API Gateway will judge the response.
+    def _route_problem(self, request: AuthRequest, arn: MethodArn | None, unmet: list[RouteRule],
+                       claims: Mapping[str, Any], simple: bool) -> tuple[AuthorizationError | None, bool]:
+        """Why this request's route is refused (or None), and whether that was judged by the matched route.
 
-        A simple response answers for the route in the event (``routeKey``), so the rule of that exact route
-        applies — and with rules configured but no route named, nothing can be checked: deny. An IAM policy is
-        evaluated against the request ARN, so the route is refused when one of the policy's Deny resources
-        matches that ARN (a Deny for ``/orders/*`` covers ``/orders/1/items`` too): logs and metrics then say
-        what API Gateway will do.
+        When the event names its route (``routeKey``), that route's rule decides: API Gateway matched it on the
+        decoded path, which the ARN's text may spell otherwise (``ord%65rs``), so the path is never re-matched.
+        A simple response with rules configured but no route named cannot be checked: deny. Otherwise (REST,
+        events without ``routeKey``) API Gateway evaluates the policy's Deny patterns against the request ARN;
+        they are matched here only so that logs and metrics say what API Gateway will do. So is a named route
+        whose own rule is met but whose ARN a wider rule's Deny covers (``/orders/*`` covers ``/orders/1/items``).
         """
+        route_key = request.route_key
+        if route_key is not None:
+            rule = self.routes.get(route_key)
+            if rule is not None and unmet and any(r is rule for r in unmet):
+                return rule_problem(rule, claims, granted_scopes(claims)), True
+        elif simple and self.routes:
+            return UnknownRouteError("route rules are configured but the event names no route"), False
         if simple:
-            if self.routes and request.route_key is None:
-                return UnknownRouteError("route rules are configured but the event names no route")
-            current = next((rule for rule in unmet if rule.route_key == request.route_key), None)
-        else:
-            current = next((rule for rule in unmet if arn is not None
-                            and resource_matches(arn.route_resource(rule.route_key), request.arn)), None)
-        return None if current is None else rule_problem(current, claims, granted_scopes(claims))
+            return None, False
+        current = next((rule for rule in unmet if arn is not None
+                        and resource_matches(arn.route_resource(rule.route_key), request.arn)), None)
+        return (None if current is None else rule_problem(current, claims, granted_scopes(claims))), False
 
     def _log_denial(self, denial: AuthorizationError, request: AuthRequest, request_id: str | None,
                     verified: VerifiedToken | None = None) -> None:
@@ -123,11 +137,12 @@ class Authorizer:
             fields.update(iss=verified.issuer.issuer, kid=verified.kid, sub=verified.claims.get("sub"))
         elif request.token is not None:
             fields.update(_peek(request.token))
-        self.logger.info("denied", **fields)
+        # Token- and event-derived text is made encodable here, so no token can make this line fail.
+        self.logger.info("denied", **log_fields(fields))
 
     def _log_warning(self, message: str, **fields: Any) -> None:
         if self.logger is not None:
-            self.logger.warning(message, **fields)
+            self.logger.warning(message, **log_fields(fields))
 
 
 def _peek(token: str) -> dict[str, Any]:
@@ -136,9 +151,5 @@ def _peek(token: str) -> dict[str, Any]:
         parsed = parse_token(token)
     except AuthorizationError:
         return {}
-    return {name: _printable(source.get(name)) for name, source in
+    return {name: log_text(source.get(name)) for name, source in
             (("iss", parsed.claims), ("kid", parsed.header), ("sub", parsed.claims))}
-
-
-def _printable(value: Any) -> str | None:
-    return value[:200] if isinstance(value, str) else None

@@ -19,19 +19,33 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
-from .providers import PRESETS
+from .providers import PRESETS, TokenUseRule
+from .text import is_clean
 
 #: What python-jose verifies safely with an asymmetric key. ``none`` and HS* are never accepted (RFC 8725 §3.1).
 SUPPORTED_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
-_ISSUER_FIELDS = {"issuer", "audience", "jwks_uri", "algorithms", "token_types", "ca_bundle"}
-_ROUTE_KEY = re.compile(r"^(?P<method>[A-Z]+) (?P<path>/\S*)$")
-_PATH_SEGMENT = re.compile(r"^(?:[^{}/]+|\{[A-Za-z0-9_.-]+\}|\{[A-Za-z0-9_.-]+\+\})$")
+_ISSUER_FIELDS = {"issuer", "audience", "require_audience", "jwks_uri", "algorithms", "token_types", "ca_bundle"}
+ISSUER_MATCHES = ("exact", "one_more_segment")
+DEFAULT_JWKS_MAX_STALE_SECONDS = 86400
+MAX_JWKS_MAX_STALE_SECONDS = 7 * 86400
+# Matched whole (fullmatch): "$" would also match before a trailing newline, and "GET /orders\n" is no route.
+_ROUTE_KEY = re.compile(r"(?P<method>[A-Z]+) (?P<path>/\S*)")
+#: The server id closing a Descope agentic issuer: one path segment of URL-safe characters.
+_ISSUER_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,127}")
+_PATH_SEGMENT = re.compile(r"[^{}/\s]+|\{[A-Za-z0-9_.-]+\}|\{[A-Za-z0-9_.-]+\+\}")
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 @dataclass(frozen=True)
 class TrustedIssuer:
-    """One issuer whose tokens are accepted: its exact ``iss``, audiences, and where its keys come from."""
+    """One issuer whose tokens are accepted: its exact ``iss``, audiences, and where its keys come from.
+
+    ``require_audience`` false: an ``aud`` that is present must still match, but a token with neither ``aud`` nor
+    ``client_id`` passes on its exact issuer (Descope session tokens carry neither). ``client_ids`` (Cognito access
+    tokens): ``client_id`` must be one of them, whatever ``aud`` says. ``issuer_match`` ``"one_more_segment"``:
+    ``iss`` is ``issuer`` followed by one non-empty path segment (Descope's agentic form ends in a server id).
+    """
 
     issuer: str
     audiences: tuple[str, ...]
@@ -40,20 +54,64 @@ class TrustedIssuer:
     token_types: tuple[str, ...] | None = None  # None: any header typ
     ca_bundle: str | None = None
     provider: str = "custom"
+    require_audience: bool = True
+    client_ids: tuple[str, ...] | None = None
+    token_use: tuple[TokenUseRule, ...] = ()
+    issuer_match: str = "exact"
 
     @property
-    def key_source(self) -> tuple[str, str | None]:
-        """Issuers with the same key source share one JWKS cache (a preset's issuer forms do)."""
-        return (self.jwks_uri or discovery_url(self.issuer), self.ca_bundle)
+    def key_source(self) -> tuple[str, str | None, str | None]:
+        """Issuers with the same key source share one JWKS cache (a preset's issuer forms do).
+
+        Keys found by discovery are bound to the issuer the discovery document must name, so two issuers that
+        discover under one URL (``https://idp/`` and ``https://idp``) do not share a cache.
+        """
+        if self.jwks_uri is not None:
+            return (self.jwks_uri, self.ca_bundle, None)
+        return (discovery_url(self.issuer), self.ca_bundle, self.issuer)
+
+    def accepts_iss(self, iss: Any) -> bool:
+        """Whether a token's ``iss`` is this issuer: exact, or (agentic form) this prefix plus one segment."""
+        if self.issuer_match == "exact":
+            return iss == self.issuer
+        if not isinstance(iss, str) or not iss.startswith(self.issuer):
+            return False
+        rest = iss[len(self.issuer):]
+        return _ISSUER_SEGMENT.fullmatch(rest) is not None
 
 
 @dataclass(frozen=True)
 class RouteRule:
-    """What a route asks of a valid token: any one of ``scopes``, and every claim rule."""
+    """What a route asks of a valid token: any one of ``scopes``, and every claim rule.
+
+    Rules compare by the JSON types of their claim values (``typed_claims``): in Python ``1 == True == 1.0``, so
+    comparing ``claims`` alone would take a rule for ``true`` to be the rule for ``1`` (and a warm authorizer would
+    keep the old one when SSM changes it).
+    """
 
     route_key: str
     scopes: tuple[str, ...] = ()
-    claims: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    claims: tuple[tuple[str, tuple[Any, ...]], ...] = field(default=(), compare=False)
+    typed_claims: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        typed = tuple((name, tuple(json_typed(v) for v in accepted)) for name, accepted in self.claims)
+        object.__setattr__(self, "typed_claims", typed)
+
+
+def json_typed(value: Any) -> tuple[str, Any]:
+    """A scalar with its JSON type, so that ``1``, ``true`` and ``"1"`` are three different values.
+
+    >>> json_typed(1) == json_typed(True), json_typed(1) == json_typed(1.0)
+    (False, True)
+    """
+    if isinstance(value, bool):
+        return ("boolean", value)
+    if isinstance(value, (int, float)):
+        return ("number", value)
+    if isinstance(value, str):
+        return ("string", value)
+    return (type(value).__name__, value)
 
 
 @dataclass(frozen=True)
@@ -65,6 +123,7 @@ class AuthorizerConfig:
     token_cookie: str | None = None
     jwks_timeout_seconds: float = 1.5
     jwks_max_age_seconds: float = 3600.0
+    jwks_max_stale_seconds: float = DEFAULT_JWKS_MAX_STALE_SECONDS
     jwks_cooldown_seconds: float = 30.0
     config_parameter: str | None = None
 
@@ -103,6 +162,7 @@ def parse_issuers(value: Any, field_name: str = "AUTH_ISSUERS") -> tuple[Trusted
     """A JSON list of issuer objects or provider presets → the trusted issuers, presets expanded."""
     if not isinstance(value, list) or not value:
         raise ConfigError(field_name, "must be a non-empty JSON list of issuers")
+    _check_clean(value, field_name)
     issuers: list[TrustedIssuer] = []
     seen: dict[str, str] = {}
     for index, spec in enumerate(value):
@@ -131,9 +191,8 @@ def expand_issuer(spec: Any, where: str) -> list[TrustedIssuer]:
         expanded = preset.expand(spec)
     except KeyError as missing:
         raise ConfigError(f"{where}.{missing.args[0]}", f"is required for provider {provider!r}") from None
-    except ValueError as problem:  # a preset names the field in its message
-        name, _, text = str(problem).partition(": ")
-        raise ConfigError(f"{where}.{name}", text) from None
+    except ConfigError as problem:  # a preset names the field relative to its entry
+        raise ConfigError(f"{where}.{problem.field}", problem.problem) from None
     return [build_issuer(entry, where, provider=provider) for entry in expanded]
 
 
@@ -141,7 +200,9 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
     issuer = spec.get("issuer")
     if not isinstance(issuer, str) or not issuer.strip() or issuer != issuer.strip():
         raise ConfigError(f"{where}.issuer", "must be a non-empty string without surrounding spaces")
-    audiences = _string_list(spec.get("audience"), f"{where}.audience")
+    # A preset may leave the audience empty where another binding replaces it (Cognito access tokens: client_ids).
+    audiences = (() if spec.get("audience") == [] and "client_ids" in spec
+                 else _string_list(spec.get("audience"), f"{where}.audience"))
     jwks_uri = spec.get("jwks_uri")
     if jwks_uri is not None:
         check_fetch_url(jwks_uri, f"{where}.jwks_uri")
@@ -167,6 +228,15 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
     ca_bundle = spec.get("ca_bundle")
     if ca_bundle is not None and (not isinstance(ca_bundle, str) or not ca_bundle):
         raise ConfigError(f"{where}.ca_bundle", "must be a path to a PEM file")
+    require_audience = spec.get("require_audience", True)
+    if not isinstance(require_audience, bool):
+        raise ConfigError(f"{where}.require_audience", "must be true or false")
+    client_ids = spec.get("client_ids")
+    if client_ids is not None:
+        client_ids = _string_list(client_ids, f"{where}.client_ids")
+    issuer_match = spec.get("issuer_match", "exact")
+    if issuer_match not in ISSUER_MATCHES:  # set by presets only: a bug, still named
+        raise ConfigError(f"{where}.issuer_match", f"must be one of {list(ISSUER_MATCHES)}")
     return TrustedIssuer(
         issuer=issuer,
         audiences=audiences,
@@ -175,6 +245,10 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
         token_types=token_types,
         ca_bundle=ca_bundle,
         provider=provider,
+        require_audience=require_audience,
+        client_ids=client_ids,
+        token_use=tuple(spec.get("token_use", ())),
+        issuer_match=issuer_match,
     )
 
 
@@ -183,6 +257,7 @@ def parse_routes(value: Any, field_name: str = "AUTH_ROUTES") -> dict[str, Route
     """``{"GET /orders": ["orders:read"], "POST /x/{id}": {"scopes": [...], "claims": {...}}}`` → rules."""
     if not isinstance(value, dict):
         raise ConfigError(field_name, "must be a JSON object of route key → rule")
+    _check_clean(value, field_name)
     rules: dict[str, RouteRule] = {}
     for route_key, rule in value.items():
         where = f"{field_name}[{route_key!r}]"
@@ -201,14 +276,14 @@ def parse_routes(value: Any, field_name: str = "AUTH_ROUTES") -> dict[str, Route
 def check_route_key(route_key: Any, where: str) -> None:
     if route_key == "$default":
         return
-    match = _ROUTE_KEY.match(route_key) if isinstance(route_key, str) else None
+    match = _ROUTE_KEY.fullmatch(route_key) if isinstance(route_key, str) else None
     if not match or match["method"] not in HTTP_METHODS:
         raise ConfigError(where, f"route key must look like 'GET /orders/{{id}}' with a method in {HTTP_METHODS}")
     segments = match["path"].split("/")[1:]
     if segments == [""]:
         return  # the root path "/"
     for position, segment in enumerate(segments):
-        if not _PATH_SEGMENT.match(segment):
+        if not _PATH_SEGMENT.fullmatch(segment):
             raise ConfigError(where, f"path segment {segment!r} is not a literal, {{param}} or {{proxy+}}")
         if segment.endswith("+}") and position != len(segments) - 1:
             raise ConfigError(where, "a greedy {proxy+} segment must be the last one")
@@ -239,7 +314,7 @@ def load_config(environ: Mapping[str, str]) -> AuthorizerConfig:
     if response not in ("iam", "simple"):
         raise ConfigError("AUTH_RESPONSE", f"must be 'iam' or 'simple', got {response!r}")
     cookie = environ.get("AUTH_TOKEN_COOKIE") or None
-    if cookie is not None and not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", cookie):
+    if cookie is not None and not _COOKIE_NAME.fullmatch(cookie):
         raise ConfigError("AUTH_TOKEN_COOKIE", "must be a valid cookie name")
     return AuthorizerConfig(
         issuers=issuers,
@@ -249,6 +324,8 @@ def load_config(environ: Mapping[str, str]) -> AuthorizerConfig:
         token_cookie=cookie,
         jwks_timeout_seconds=_number(environ, "AUTH_JWKS_TIMEOUT_SECONDS", 1.5, minimum=0.05, maximum=10),
         jwks_max_age_seconds=_number(environ, "AUTH_JWKS_MAX_AGE_SECONDS", 3600, minimum=1, maximum=7 * 86400),
+        jwks_max_stale_seconds=_number(environ, "AUTH_JWKS_MAX_STALE_SECONDS", DEFAULT_JWKS_MAX_STALE_SECONDS,
+                                       minimum=0, maximum=MAX_JWKS_MAX_STALE_SECONDS),
         # At least 1 s: with no cooldown every forged kid would cost the issuer a fetch.
         jwks_cooldown_seconds=_number(environ, "AUTH_JWKS_COOLDOWN_SECONDS", 30, minimum=1, maximum=3600),
         config_parameter=parameter,
@@ -287,6 +364,12 @@ def _string_list(value: Any, where: str, allow_empty: bool = False) -> tuple[str
 
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, (str, bool, int)) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _check_clean(value: Any, field_name: str) -> None:
+    # Configured text reaches policies (Deny resources), logs and error messages: it must be valid UTF-8.
+    if not is_clean(value):
+        raise ConfigError(field_name, "holds text that is not valid UTF-8 (a lone surrogate such as \\ud800)")
 
 
 def _reject_unknown_fields(spec: Mapping[str, Any], allowed: set[str], where: str) -> None:

@@ -67,6 +67,13 @@ class TokenTypeError(AuthorizationError):
     reason = "wrong_token_type"
 
 
+class TokenUseMismatchError(AuthorizationError):
+    """Not an access token of the kind configured: a refresh token (Descope ``drn: "DSR"``, WSO2 ``typ: rt+jwt``)
+    or a Cognito token whose ``token_use`` is not the configured one."""
+
+    reason = "token_use_mismatch"
+
+
 # --- issuer and keys ----------------------------------------------------------------------------------------
 class UnknownIssuerError(AuthorizationError):
     reason = "unknown_issuer"

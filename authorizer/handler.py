@@ -25,6 +25,7 @@ from .errors import ConfigError
 from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, read_event
 from .observability import DecisionMetrics, make_fetcher, service_name, start_tracer
 from .policy import deny_policy
+from .text import log_fields
 from .verifier import TokenVerifier
 
 logger = Logger(service=service_name(os.environ))
@@ -47,7 +48,8 @@ def _cold_start() -> tuple[AuthorizerConfig, Any]:
         config = load_config(os.environ)
         max_age = _parameter_max_age(config)
     except ConfigError as problem:
-        logger.error("invalid authorizer configuration", field=problem.field, problem=problem.problem)
+        logger.error("invalid authorizer configuration", **log_fields({"field": problem.field,
+                                                                       "problem": problem.problem}))
         raise
     fetcher = make_fetcher(config.jwks_timeout_seconds, TRACER)  # one connection pool across rebuilds
     jwks_log = METRICS.jwks_log(logger)
@@ -55,7 +57,7 @@ def _cold_start() -> tuple[AuthorizerConfig, Any]:
     def build(config: AuthorizerConfig) -> Authorizer:
         verifier = TokenVerifier(config.issuers, fetcher=fetcher, leeway=config.leeway_seconds,
                                  max_age=config.jwks_max_age_seconds, cooldown=config.jwks_cooldown_seconds,
-                                 log=jwks_log)
+                                 max_stale=config.jwks_max_stale_seconds, log=jwks_log)
         return Authorizer(config, verifier=verifier, logger=logger, observe=METRICS.observe)
 
     if not config.config_parameter:

@@ -1,8 +1,10 @@
 """The JWKS cache: one per key source, keys indexed by ``kid`` and built into python-jose keys once.
 
 Reads top to bottom like PyJWT's ``PyJWKClient``: fetch → hold → match ``kid`` → refetch once — plus what that
-lacks: a refetch cooldown for unknown ``kid``s (so a flood of forged ``kid``s costs one fetch), stale-if-error
-(an IdP outage keeps the held keys serving), a size cap, and keys constructed at fetch time, never per request.
+lacks: a refetch cooldown for unknown ``kid``s (so a flood of forged ``kid``s costs one fetch), bounded
+stale-if-error (an IdP outage keeps the held keys serving for ``max_stale`` past their ``max_age``, then every
+token is denied until a fetch succeeds), a size cap, keys constructed at fetch time, never per request, and a
+discovery document used only when it names the issuer it was fetched for (OIDC Discovery 1.0 §4.3).
 
     cache = JwksCache("https://idp.example.com/.well-known/jwks.json", fetcher=JsonFetcher())
     key = cache.get_key(kid="abc", alg="RS256")     # a jose Key; key.verify(signing_input, signature)
@@ -79,8 +81,11 @@ class JwksCache:
 
     def __init__(self, source_url: str, *, fetcher: JsonFetcher, discovery: bool = False,
                  ca_bundle: str | None = None, max_age: float = 3600.0, cooldown: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic, log: Callable[..., None] | None = None) -> None:
+                 max_stale: float = 86400.0, clock: Callable[[], float] = time.monotonic,
+                 log: Callable[..., None] | None = None, expected_issuer: str | None = None) -> None:
         self.source_url = source_url
+        self.expected_issuer = expected_issuer  # discovery: the document's issuer must be exactly this
+        self.max_stale = max_stale
         self.fetcher = fetcher
         self.discovery = discovery
         self.ca_bundle = ca_bundle
@@ -104,13 +109,9 @@ class JwksCache:
     def get_key(self, kid: str | None, alg: str) -> Key:
         """The one key for this ``kid`` and ``alg``. Raises a ``KidNotFoundError`` family error otherwise."""
         now = self.clock()
-        # With keys held, a failed refresh waits out the cooldown (they keep serving); with none, every
-        # request would be denied, so the next one may try again sooner.
-        retry_after = self.cooldown if self._keys is not None else min(self.cooldown, NO_KEYS_RETRY_SECONDS)
-        if now - self._fetched_at >= self.max_age and now - self._attempted_at >= retry_after:
-            with self._lock:  # first use, or stale: refresh; on failure the held keys keep serving
-                if self.clock() - self._fetched_at >= self.max_age:
-                    self._refresh("stale" if self._keys is not None else "initial")
+        age = now - self._fetched_at
+        if age >= self.max_age:
+            self._refresh_stale(now, age)
         if self._keys is None:
             raise JwksUnavailableError(f"no keys could be fetched from {self.source_url}")
         if kid is None:
@@ -128,6 +129,22 @@ class JwksCache:
         if key is None:
             raise KeyAlgorithmMismatchError(f"the key for this kid does not fit {alg}")
         return key
+
+    def _refresh_stale(self, now: float, age: float) -> None:
+        """First use, or keys past max age: refresh. On failure the held keys keep serving until max_stale is spent.
+
+        With keys held, a failed refresh waits out the cooldown; with none usable, every request would be denied,
+        so one may try again each second.
+        """
+        if self._keys is not None and age >= self.max_age + self.max_stale:
+            self._keys = None  # every refresh failed for max_stale past max age: fail closed until one succeeds
+            self.log("JWKS keys held past max age + max stale; denying until a fetch succeeds",
+                     source=self.source_url, max_stale_seconds=self.max_stale, stale_expired=True)
+        retry_after = self.cooldown if self._keys is not None else min(self.cooldown, NO_KEYS_RETRY_SECONDS)
+        if now - self._attempted_at >= retry_after:
+            with self._lock:
+                if self.clock() - self._fetched_at >= self.max_age:
+                    self._refresh("stale" if self._keys is not None else "initial")
 
     def _only_key_for(self, alg: str) -> Key:
         fitting = [by_alg[alg] for by_alg in self._keys.values() if alg in by_alg]
@@ -154,6 +171,9 @@ class JwksCache:
 
     def _discover(self) -> str:
         document = self.fetcher.get_json(self.source_url, self.ca_bundle)
+        if self.expected_issuer is not None and document.get("issuer") != self.expected_issuer:
+            # OIDC Discovery 1.0 §4.3: a document naming another issuer is not this issuer's; its keys are not used.
+            raise FetchError(self.source_url, "the discovery document's issuer is not the configured issuer")
         jwks_uri = document.get("jwks_uri")
         try:
             check_fetch_url(jwks_uri, "jwks_uri")

@@ -10,6 +10,10 @@ service ``POWERTOOLS_SERVICE_NAME``, default ``jwt-authorizer``). Each invocatio
 | ``JwksFetchOk``       | Count        | JWKS (or discovery + JWKS) refreshes that succeeded since last flush |
 | ``JwksFetchFailed``   | Count        | refreshes that failed (network, status, size, no usable key)         |
 | ``JwksStaleServed``   | Count        | failed refreshes after which the held keys kept serving              |
+
+Keys held past ``AUTH_JWKS_MAX_STALE_SECONDS`` beyond their max age while every refresh failed are dropped (a
+``stale_expired`` warning); each request then counts as ``Denied`` with reason ``jwks_unavailable``, and each retry
+as ``JwksFetchFailed``, until a fetch succeeds.
 | ``ConfigRefreshFailed``| Count       | the SSM configuration could not be read or was invalid               |
 
 Dimension sets: ``[service]`` (totals to alarm on) and ``[service, Outcome, Reason]``, where ``Outcome`` is

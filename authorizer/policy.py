@@ -7,6 +7,10 @@ whose rule the token does not meet. Explicit Deny wins in IAM evaluation, so reu
     >>> arn = MethodArn.parse("arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/$default/GET/orders")
     >>> arn.route_resource("POST /orders/{id}")
     'arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/$default/POST/orders/*'
+    >>> MethodArn.parse("arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*/GET/").stage_prefix
+    'arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*'
+    >>> MethodArn.parse("arn:aws:execute-api:us-east-1:123456789012:a1b2c3/prod/$default").verb
+    '$default'
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, NamedTuple
 
 from .config import RouteRule
+from .text import clean_text, is_clean
 
+#: Every ARN form API Gateway sends: stage ``$default``, a named stage, or ``*`` (the console's test events);
+#: ``<VERB>/<path>`` (the path may hold ``*``, ``?`` or percent-encoded bytes), or the ``$default`` route with no verb.
 _ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):execute-api:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"(?P<api>[A-Za-z0-9]+)/(?P<stage>[^/*?]+)/(?P<verb>[A-Z]+|\*)(?:/(?P<path>.*))?"
+    r"(?P<api>[A-Za-z0-9]+)/(?P<stage>\*|[^/*?]+)/(?:(?P<default>\$default)|(?P<verb>[A-Z]+|\*)(?:/(?P<path>.*))?)"
 )
 RESERVED_CONTEXT_KEYS = frozenset({"claims"})  # API Gateway rejects a context holding it
+MAX_RESOURCE_LENGTH = 512  # API Gateway's limit on a policy's Resource ARN
 
 
 class MethodArn(NamedTuple):
@@ -60,8 +68,9 @@ def _parse_arn(arn: str) -> MethodArn | None:
     if match is None:
         return None
     prefix = f"arn:{match['partition']}:execute-api:{match['region']}:{match['account']}:{match['api']}/{match['stage']}"
+    verb = match["default"] or match["verb"]  # "$default": the $default route, which names no verb or path
     return MethodArn(match["partition"], match["region"], match["account"], match["api"], match["stage"],
-                     match["verb"], "/" + (match["path"] or ""), prefix)
+                     verb, "/" + (match["path"] or ""), prefix)
 
 
 @lru_cache(maxsize=1024)
@@ -101,13 +110,21 @@ def iam_response(principal_id: str, statements: list[dict[str, Any]],
 
 
 def allow_policy(arn: MethodArn, principal_id: str, denied_routes: Iterable[RouteRule],
-                 context: Mapping[str, Any]) -> dict[str, Any]:
-    """Allow the stage, Deny every configured route this token may not call (one statement each)."""
+                 context: Mapping[str, Any], deny_request: str | None = None) -> dict[str, Any]:
+    """Allow the stage, Deny every configured route this token may not call (one statement each).
+
+    ``deny_request``: the exact ARN of this request, when its matched route's rule is not met. Its path may be
+    spelt in a way no route pattern covers (``ord%65rs``), so it gets a Deny of its own — or, when it is too long
+    for a policy or not clean text, the whole stage is denied.
+    """
     prefix = arn.stage_prefix
     statements = [statement("Allow", prefix + "/*")]
     statements += [statement("Deny", _route_resource(prefix, rule.route_key)) for rule in denied_routes]
-    return {"principalId": principal_id, "policyDocument": {"Version": "2012-10-17", "Statement": statements},
-            "context": dict(context)}
+    if deny_request is not None:
+        exact = len(deny_request) <= MAX_RESOURCE_LENGTH and is_clean(deny_request)
+        statements.append(statement("Deny", deny_request if exact else prefix + "/*"))
+    return {"principalId": clean_text(principal_id),
+            "policyDocument": {"Version": "2012-10-17", "Statement": statements}, "context": dict(context)}
 
 
 def deny_policy(arn: MethodArn | None, principal_id: str = "anonymous") -> dict[str, Any]:
@@ -122,8 +139,17 @@ def simple_response(authorized: bool, context: Mapping[str, Any] | None = None) 
     return response
 
 
-def encode_context(claims: Mapping[str, Any]) -> dict[str, Any]:
-    """Claims as an authorizer context: scalars as they are, lists and objects as compact JSON, nulls left out."""
+def encode_context(claims: Mapping[str, Any], dropped: list[str] | None = None, *,
+                   known_clean: bool = False) -> dict[str, Any]:
+    """Claims as an authorizer context: scalars as they are, lists and objects as compact JSON, nulls left out.
+
+    A claim holding text that is not valid UTF-8 (a lone surrogate), in its name or anywhere in its value, is left
+    out, and its name appended to ``dropped``: it would make the runtime's or the backend's serialization fail.
+    ``known_clean``: the token's payload cannot hold such text (``UnverifiedToken.claims_clean``), so nothing is
+    checked — the usual case, and the hot path.
+    """
+    if not known_clean:
+        claims = _clean_claims(claims, dropped)
     context: dict[str, Any] = {}
     for name, value in claims.items():
         kind = type(value)
@@ -142,3 +168,13 @@ def encode_context(claims: Mapping[str, Any]) -> dict[str, Any]:
             except (ValueError, RecursionError):
                 continue  # a nested NaN or a pathologically deep value: leave the claim out
     return context
+
+
+def _clean_claims(claims: Mapping[str, Any], dropped: list[str] | None) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for name, value in claims.items():
+        if is_clean(name) and is_clean(value):
+            kept[name] = value
+        elif dropped is not None:
+            dropped.append(clean_text(name))
+    return kept

@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping
 from .authorize import Authorizer
 from .config import AuthorizerConfig, parse_issuers, parse_routes
 from .errors import ConfigError, ConfigUnavailableError
+from .text import log_fields
 from .verifier import TokenVerifier
 
 DEFAULT_MAX_AGE_SECONDS = 60
@@ -134,8 +135,9 @@ class RemoteConfig:
             _keep_caches(previous, authorizer)
         self.config, self.authorizer, self.loaded = config, authorizer, True
         if self.logger is not None:
-            self.logger.info("configuration loaded from the parameter", parameter=self.name,
-                             issuers=[issuer.issuer for issuer in config.issuers], routes=sorted(config.routes))
+            self.logger.info("configuration loaded from the parameter", **log_fields({
+                "parameter": self.name, "issuers": [issuer.issuer for issuer in config.issuers],
+                "routes": sorted(config.routes)}))
         return True
 
     def _failed(self, message: str, **fields: Any) -> bool:
@@ -144,7 +146,7 @@ class RemoteConfig:
         self.on_failure()
         if self.logger is not None:
             kept = "the last good configuration stays" if self.loaded else "every request is denied"
-            self.logger.error(f"{message}; {kept}", parameter=self.name, **fields)
+            self.logger.error(f"{message}; {kept}", **log_fields({"parameter": self.name, **fields}))
         return False
 
 

@@ -1,7 +1,8 @@
 """Route rules against verified claims: which configured routes a token may not call. Pure functions.
 
-Scopes are any-of, as with the native JWT authorizer; ``scope`` (space-separated) and ``scp`` (a string or a
-list) both count. Claim rules must all hold; a list-valued claim holds when any element is accepted.
+Scopes are any-of, as with the native JWT authorizer; ``scope`` and ``scp`` both count, each a string separated by
+U+0020 only (RFC 6749 §3.3: a tab or a no-break space is part of a scope) or a list of strings (WSO2's "JWT scope as
+array", Okta's ``scp``). Claim rules must all hold; a list-valued claim holds when any element is accepted.
 """
 
 from __future__ import annotations
@@ -13,13 +14,20 @@ from .errors import AuthorizationError, ClaimRuleError, InsufficientScopeError
 
 
 def granted_scopes(claims: Mapping[str, Any]) -> frozenset[str]:
-    scope, scp = claims.get("scope"), claims.get("scp")
-    scopes = scope.split() if isinstance(scope, str) else []
-    if isinstance(scp, str):
-        scopes += scp.split()
-    elif isinstance(scp, list):
-        scopes += [s for s in scp if isinstance(s, str)]
+    """``scope`` and ``scp``, each a space-separated string or a list of strings."""
+    scopes: list[str] = []
+    for value in (claims.get("scope"), claims.get("scp")):
+        if isinstance(value, str):
+            scopes += _space_separated(value)
+        elif isinstance(value, list):
+            scopes += [s for s in value if isinstance(s, str)]
     return frozenset(scopes)
+
+
+def _space_separated(text: str) -> list[str]:
+    """RFC 6749 §3.3: scopes are separated by U+0020 only (a tab or a no-break space is part of a scope)."""
+    parts = text.split(" ")
+    return parts if "" not in parts else [part for part in parts if part]  # the usual case builds no second list
 
 
 def rule_problem(rule: RouteRule, claims: Mapping[str, Any], scopes: frozenset[str]) -> AuthorizationError | None:

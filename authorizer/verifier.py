@@ -1,8 +1,8 @@
 """``TokenVerifier.verify_token``: a raw token → its verified claims, or an ``AuthorizationError``.
 
-Order: size cap and strict parsing → trusted issuer by exact ``iss`` (unknown: denied with no network call)
+Order: size cap and strict parsing → trusted issuer by its ``iss`` (unknown: denied with no network call)
 → header rules → the ONE key for ``kid`` and ``alg`` from that issuer's JWKS cache → python-jose signature
-check with that key → claim checks. Verified tokens are remembered by their exact text until their ``exp``
+check with that key → the provider's token-kind rules (refresh tokens, Cognito ``token_use``) → claim checks. Verified tokens are remembered by their exact text until their ``exp``
 (bounded LRU), so a client that repeats its token costs a dictionary lookup.
 """
 
@@ -16,7 +16,7 @@ from .config import TrustedIssuer, discovery_url
 from .errors import BadSignatureError, MissingClaimError, UnknownIssuerError
 from .fetch import JsonFetcher
 from .jwks import JwksCache
-from .token import check_claims, check_header, parse_token
+from .token import check_claims, check_header, check_token_use, parse_token
 
 
 class VerifiedToken(NamedTuple):
@@ -25,6 +25,7 @@ class VerifiedToken(NamedTuple):
     issuer: TrustedIssuer
     kid: str | None
     alg: str
+    claims_clean: bool = False  # see UnverifiedToken.claims_clean
 
     @property
     def principal_id(self) -> str:
@@ -35,7 +36,7 @@ class TokenVerifier:
     """Verifies tokens of the trusted issuers. Build once per cold start; it owns the JWKS caches."""
 
     def __init__(self, issuers: Iterable[TrustedIssuer], *, fetcher: JsonFetcher | None = None,
-                 leeway: float = 60, max_age: float = 3600, cooldown: float = 30,
+                 leeway: float = 60, max_age: float = 3600, cooldown: float = 30, max_stale: float = 86400,
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
                  log: Callable[..., None] | None = None, remembered_tokens: int = 1024) -> None:
         self.issuers = {issuer.issuer: issuer for issuer in issuers}
@@ -48,7 +49,8 @@ class TokenVerifier:
                 self.caches[issuer.key_source] = JwksCache(
                     issuer.jwks_uri or discovery_url(issuer.issuer), fetcher=fetcher,
                     discovery=issuer.jwks_uri is None, ca_bundle=issuer.ca_bundle, max_age=max_age,
-                    cooldown=cooldown, clock=monotonic, log=log)
+                    cooldown=cooldown, max_stale=max_stale, clock=monotonic, log=log,
+                    expected_issuer=issuer.issuer if issuer.jwks_uri is None else None)
         self._index_trusted()
         self._remembered: OrderedDict[str, tuple[VerifiedToken, float]] = OrderedDict()
         self._remember_at_most = remembered_tokens
@@ -63,7 +65,11 @@ class TokenVerifier:
 
     def _index_trusted(self) -> None:
         # iss → (issuer, its cache): one lookup per request (key_source is derived on every access).
-        self._trusted = {iss: (issuer, self.caches[issuer.key_source]) for iss, issuer in self.issuers.items()}
+        self._trusted = {iss: (issuer, self.caches[issuer.key_source]) for iss, issuer in self.issuers.items()
+                         if issuer.issuer_match == "exact"}
+        # Issuers that end in a variable segment (Descope's agentic servers): tried only when no exact one matches.
+        self._by_prefix = [(issuer, self.caches[issuer.key_source]) for issuer in self.issuers.values()
+                           if issuer.issuer_match != "exact"]
 
     def prefetch(self) -> None:
         for cache in self.caches.values():
@@ -83,7 +89,9 @@ class TokenVerifier:
             raise MissingClaimError("iss is required")
         trusted = self._trusted.get(iss) if isinstance(iss, str) else None
         if trusted is None:
-            raise UnknownIssuerError("iss is not a trusted issuer")
+            trusted = next((t for t in self._by_prefix if t[0].accepts_iss(iss)), None)
+            if trusted is None:
+                raise UnknownIssuerError("iss is not a trusted issuer")
         issuer, cache = trusted
         alg, kid = check_header(parsed.header, issuer)
         key = cache.get_key(kid, alg)
@@ -93,8 +101,10 @@ class TokenVerifier:
             valid = False
         if not valid:
             raise BadSignatureError("signature does not verify with the issuer's key")
+        if issuer.token_use:  # first: a token of the wrong kind is denied as that, whatever else it lacks
+            check_token_use(parsed.header, parsed.claims, issuer)
         check_claims(parsed.claims, issuer, now, self.leeway)
-        verified = VerifiedToken(parsed.claims, issuer, kid, alg)
+        verified = VerifiedToken(parsed.claims, issuer, kid, alg, parsed.claims_clean)
         self._remember(token, verified, min(parsed.claims["exp"], now + self._remember_for))
         return verified
 

@@ -24,9 +24,13 @@ from typing import Any
 from authorizer.authorize import Authorizer
 from authorizer.config import load_config
 from local.issuer import DevIssuer
-from local.issuer_profiles import PROFILES
+from local.issuer_profiles import PROFILES as ALL_PROFILES
+from local.issuer_profiles import signing_algs
 
 from .scenario import ALGORITHMS, TOKEN_LIFETIME, http_api_event
+
+# The issuers that sign with every benchmarked algorithm (Cognito and Entra sign RS256 only).
+PROFILES = tuple(profile for profile in ALL_PROFILES if set(ALGORITHMS) <= set(signing_algs(profile)))
 
 AUDIENCE = "bench-api"
 COOLDOWN_SECONDS = 30  # the default AUTH_JWKS_COOLDOWN_SECONDS

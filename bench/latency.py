@@ -156,7 +156,7 @@ def standalone_verifier(module: ModuleType) -> Callable[[str], Any]:
     config = module.CONFIG
     verifier = TokenVerifier(config.issuers, fetcher=JsonFetcher(timeout=config.jwks_timeout_seconds),
                              leeway=config.leeway_seconds, max_age=config.jwks_max_age_seconds,
-                             cooldown=config.jwks_cooldown_seconds)
+                             cooldown=config.jwks_cooldown_seconds, max_stale=config.jwks_max_stale_seconds)
     verifier.prefetch()
     return verifier.verify_token
 

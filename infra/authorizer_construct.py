@@ -308,8 +308,12 @@ class JwtAuthorization(Construct):
 
 
 def identity_sources(settings: AuthorizationSettings) -> list[str]:
-    """The Authorization header; plus the route key when a cached *simple* response would otherwise be reused
-    on routes with other rules (an IAM response carries per-route Deny statements and needs no such key).
+    """The Authorization header; plus the route key whenever route rules are possible and results are cached.
+
+    In both response modes: the authorizer decides by the route API Gateway matched (its ``routeKey``), and an
+    answer decided for one route must not be reused on another — a simple response holds no per-route part at all,
+    and an IAM policy's per-route Deny patterns cannot cover a percent-encoded spelling of a path (``ord%65rs``),
+    only its explicit Deny of that request's ARN does.
     No identity source at all with a token cookie: API Gateway would answer 401, without invoking the authorizer,
     to a request that has the cookie but no Authorization header (the settings ensure caching is off then)."""
     if settings.token_cookie is not None:
@@ -317,7 +321,7 @@ def identity_sources(settings: AuthorizationSettings) -> list[str]:
     sources = [AUTHORIZATION_HEADER]
     # With an SSM parameter, rules can appear after deployment, where cdk.json's routes cannot show them.
     rules_possible = settings.config_parameter is not None or any(r.has_rule for r in settings.protected_routes)
-    if settings.lambda_response == "simple" and settings.cache_ttl_seconds > 0 and rules_possible:
+    if settings.cache_ttl_seconds > 0 and rules_possible:
         sources.append(ROUTE_KEY_IDENTITY)
     return sources
 

@@ -71,8 +71,8 @@ def function_options(*, memory_size: int = DEFAULT_MEMORY_MB, timeout: Duration 
 def checked_identity_source(identity_source: Sequence[str] | None, required: Sequence[str],
                             mode: str, token_cookie: str | None) -> list[str] | None:
     """``identity_source`` as given (or None for the default), after checking that it keeps what the settings
-    need: ``required`` holds ``$context.routeKey`` when a cached simple response could be reused on a route with
-    other rules; a token cookie means no identity source at all (API Gateway would answer 401 without one)."""
+    need: ``required`` (the Lambda authorizer's default) holds ``$context.routeKey`` when a cached answer could be
+    reused on a route with other rules; a token cookie means no identity source at all (API Gateway would answer 401 without one)."""
     if identity_source is None:
         return None
     if isinstance(identity_source, str):
@@ -89,9 +89,9 @@ def checked_identity_source(identity_source: Sequence[str] | None, required: Seq
         raise ConfigError("identity_source", "API Gateway's native JWT authorizer reads the token from exactly "
                                              f"one identity source, got {sources!r}")
     missing = [s for s in required if s.startswith("$context.") and s not in sources]
-    if missing:
-        raise ConfigError("identity_source", f"must include {', '.join(missing)}: with simple responses, caching "
-                                             "and route rules, a cached answer must not be reused on another route")
+    if mode == "lambda" and missing:
+        raise ConfigError("identity_source", f"must include {', '.join(missing)}: with caching and route rules, "
+                                             "a cached answer must not be reused on another route")
     return sources
 
 

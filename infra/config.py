@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
@@ -39,6 +39,7 @@ from .lambda_sources import (
     check_route_key,
     expand_issuer,
     is_loopback_host,
+    json_typed,
     parse_issuers,
     parse_routes,
 )
@@ -233,8 +234,10 @@ class AuthorizationSettings:
             if not route.has_rule:
                 continue
             rule = parsed.get(route.route_key)
-            expected_claims = {name: tuple(v) if isinstance(v, list) else (v,) for name, v in route.claims.items()}
-            if rule is None or rule.scopes != route.scopes or dict(rule.claims) != expected_claims:
+            # By JSON type: in Python 1 == True, so comparing the values alone would not see a rule lose its type.
+            expected_claims = {name: tuple(json_typed(a) for a in (v if isinstance(v, list) else [v]))
+                               for name, v in route.claims.items()}
+            if rule is None or rule.scopes != route.scopes or dict(rule.typed_claims) != expected_claims:
                 raise ConfigError("routes", f"{route.route_key} does not round-trip through AUTH_ROUTES")
 
     def parameter_value(self) -> str:
@@ -444,7 +447,9 @@ def select_native_issuer(issuers: list[Any]) -> tuple[TrustedIssuer, tuple[str, 
     spec, where = issuers[0], "issuers[0]"
     candidates = expand_issuer(spec, where)
     provider = spec.get("provider", "custom")
-    usable = [c for c in candidates if _native_issuer_url_ok(c.issuer)]
+    # The native authorizer compares iss exactly: an issuer ending in a variable segment (Descope's agentic
+    # servers) cannot be one.
+    usable = [c for c in candidates if _native_issuer_url_ok(c.issuer) and c.issuer_match == "exact"]
     if not usable:
         if provider == "descope":
             raise ConfigError(
@@ -459,7 +464,7 @@ def select_native_issuer(issuers: list[Any]) -> tuple[TrustedIssuer, tuple[str, 
             f"{candidates[0].issuer!r}; API Gateway finds the keys by OIDC discovery under it. Use authorizer=lambda "
             "for issuers it cannot reach",
         )
-    chosen = usable[0]
+    chosen = native_form(usable[0])
     if "ca_bundle" in spec:
         raise ConfigError(f"{where}.ca_bundle", "API Gateway's native JWT authorizer trusts only publicly trusted "
                                                 "certificates; use authorizer=lambda for a private CA")
@@ -472,8 +477,8 @@ def select_native_issuer(issuers: list[Any]) -> tuple[TrustedIssuer, tuple[str, 
     if len(chosen.audiences) > MAX_JWT_AUDIENCES:
         raise ConfigError(f"{where}.audience", f"API Gateway's native JWT authorizer takes at most "
                                                f"{MAX_JWT_AUDIENCES} audiences, got {len(chosen.audiences)}")
-    notes = []
-    dropped = [c.issuer for c in candidates if c is not chosen]
+    notes = list(native_audience_notes(usable[0], spec))
+    dropped = [c.issuer for c in candidates if c.issuer != chosen.issuer]
     if dropped:
         notes.append(f"jwt mode trusts only iss={chosen.issuer}; tokens with iss {', '.join(dropped)} will be "
                      "rejected (use authorizer=lambda to accept every form)")
@@ -484,6 +489,40 @@ def select_native_issuer(issuers: list[Any]) -> tuple[TrustedIssuer, tuple[str, 
         notes.append(f"the issuer {chosen.issuer} is plain http on a loopback host: for local runs only, API Gateway "
                      "cannot use it")
     return chosen, tuple(notes)
+
+
+def native_form(issuer: TrustedIssuer) -> TrustedIssuer:
+    """The issuer as API Gateway's native authorizer can check it: audiences only (aud, else client_id).
+
+    Cognito access tokens bind their app client in ``client_id`` and carry no ``aud``: the native authorizer checks
+    ``client_id`` against its audiences exactly when ``aud`` is absent, so the app clients become the audiences.
+    """
+    if issuer.client_ids is not None and not issuer.audiences:
+        return replace(issuer, audiences=issuer.client_ids, client_ids=None)
+    return issuer
+
+
+def native_audience_notes(issuer: TrustedIssuer, spec: Mapping[str, Any]) -> tuple[str, ...]:
+    """What API Gateway's native authorizer will not check of this provider's tokens, said before a deploy."""
+    notes = []
+    if issuer.provider == "descope" and not spec.get("require_audience", False):
+        notes.append(
+            "Descope's default session tokens carry no aud (and no client_id), and API Gateway's native JWT "
+            "authorizer answers 401 to a token without one: create a Descope JWT template that sets aud to "
+            f"{issuer.audiences[0]!r} (Descope's \"AWS API Gateway\" template, or a custom claim) and apply it to "
+            "your session tokens, or use authorizer=lambda, which checks aud only when it is present")
+    if issuer.provider == "cognito":
+        notes.append(
+            "API Gateway's native JWT authorizer does not check Cognito's token_use: an id token whose aud is one "
+            "of the app clients is accepted like an access token; use authorizer=lambda to enforce token_use")
+    if issuer.provider == "entra":
+        notes.append(
+            "API Gateway's native JWT authorizer reads scopes from scp only, not Entra's roles (application "
+            "permissions); use authorizer=lambda for claim rules on roles")
+    if issuer.token_use and issuer.provider in ("descope", "wso2"):
+        notes.append(f"API Gateway's native JWT authorizer does not tell {issuer.provider} refresh tokens from "
+                     "access tokens (drn / typ); use authorizer=lambda to refuse them")
+    return tuple(notes)
 
 
 def check_native_routes(routes: Sequence[RouteSpec]) -> None:

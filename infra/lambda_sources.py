@@ -16,20 +16,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING or __package__ == "infra":
     import authorizer as _package
-    from authorizer import config, errors
+    from authorizer.config import *  # noqa: F403  (whatever the CDK code needs of the authorizer's validation)
+    from authorizer.errors import ConfigError
 else:  # installed: apigw_jwt_authorizer.authorizer
     from . import authorizer as _package
-    from .authorizer import config, errors
+    from .authorizer.config import *  # noqa: F403
+    from .authorizer.errors import ConfigError
 
 #: The directory that holds the ``authorizer`` package (the project root, or the installed package).
 SOURCE_ROOT = Path(_package.__file__).resolve().parent.parent
 PACKAGE = "authorizer"
-
-ConfigError = errors.ConfigError
-TrustedIssuer = config.TrustedIssuer
-check_route_key = config.check_route_key
-expand_issuer = config.expand_issuer
-is_loopback_host = config.is_loopback_host
-load_config = config.load_config
-parse_issuers = config.parse_issuers
-parse_routes = config.parse_routes

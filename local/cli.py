@@ -22,7 +22,7 @@ def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audien
         print(f"\nAPI      {stack.url}   ({mode} authorizer; routes from cdk.json: {', '.join(stack.routes())})")
         if stack.issuer is not None:
             reader = next(c for c in default_clients() if c.client_id == "orders-oidc-reader")
-            print(f"Issuer   {stack.issuer.issuer_url('oidc')}   (dev OIDC issuer; also Descope, Passage and WSO2 shapes)")
+            print(f"Issuer   {stack.issuer.issuer_url('oidc')}   (dev OIDC issuer; also Descope, Passage, WSO2, Cognito and Entra shapes)")
             print("\nGet a token (client credentials; a dev-only client secret):")
             print(f"  TOKEN=$(curl -s -u {reader.client_id}:{reader.client_secret} -d grant_type=client_credentials \\\n"
                   f"    {stack.issuer.token_url('oidc')} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')")

@@ -1,9 +1,12 @@
 """``make demo``: the cases a user cares about, against the local stack, in both authorizer modes.
 
 Each request and its answer is printed (tokens are described, never printed); a summary table ends the run, and
-the exit status is 0 only if every answer was the expected one. The two modes differ where API Gateway does:
-the native JWT authorizer answers 401 to an invalid token (the Lambda authorizer's Deny is a 403), accepts one
-issuer only and RSA only.
+the exit status is 0 only if every answer was the expected one. The modes differ where API Gateway does: the
+native JWT authorizer answers 401 to an invalid token (the Lambda authorizer's Deny is a 403), accepts one issuer
+only (the generic OIDC one in ``jwt``; every other provider's token is then a 401) and RSA only. ``jwt+descope``
+is the native authorizer trusting the Descope preset: it needs ``aud``, which Descope's default session tokens do
+not carry. The tokens have the providers' own shapes (local/issuer_shapes.py): Descope session and refresh tokens,
+Cognito access and id tokens, Entra v2 and v1 tokens.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from typing import TextIO
 import requests
 
 from infra.config import DEFAULT_ROUTES
-from local.issuer import DEV_ORDERS_AUDIENCE
+from local.issuer import DEV_COGNITO_CLIENT, DEV_ENTRA_API_ID_URI, DEV_ENTRA_CLIENT, DEV_ENTRA_V1_CLIENT, \
+    DEV_ORDERS_AUDIENCE
 from local.stack import PROJECT_ROOT, LocalStack
 
 LOG_DIR = PROJECT_ROOT / ".local" / "logs"
 #: The cases expect the sample backend's routes and IAM responses, whatever cdk.json holds now.
 DEMO_CONTEXT = {"routes": list(DEFAULT_ROUTES), "lambdaResponse": "iam", "cacheTtlSeconds": 300}
+#: The stacks the demo runs: name → (authorizer mode, the one issuer profile a jwt-mode stack trusts).
+RUNS = {"lambda": ("lambda", "oidc"), "jwt": ("jwt", "oidc"), "jwt+descope": ("jwt", "descope")}
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class Case:
     method: str
     path: str
     token: str  # which token to send: a key of tokens_for()
-    expected: dict[str, int]  # mode → status
+    expected: dict[str, int]  # run (a key of RUNS) → status; runs not named skip the case
 
 
 CASES = (
@@ -45,8 +51,18 @@ CASES = (
     Case("POST /orders with orders:write", "POST", "/orders", "writer_only", {"lambda": 200, "jwt": 200}),
     Case("/health without a token", "GET", "/health", "none", {"lambda": 200, "jwt": 200}),
     Case("ES256 token (EC key)", "GET", "/hello", "es256", {"lambda": 200, "jwt": 401}),
-    Case("Descope-shaped token", "GET", "/orders", "descope", {"lambda": 200, "jwt": 401}),
+    Case("Descope session token (no aud)", "GET", "/orders", "descope",
+         {"lambda": 200, "jwt": 401, "jwt+descope": 401}),
+    Case("Descope token from an aud template", "GET", "/orders", "descope_template",
+         {"lambda": 200, "jwt": 401, "jwt+descope": 200}),
+    Case("Descope refresh token (drn DSR)", "GET", "/hello", "descope_refresh",
+         {"lambda": 403, "jwt": 401, "jwt+descope": 401}),
+    Case("Descope agentic (MCP server) token", "GET", "/hello", "descope_agentic", {"lambda": 200, "jwt": 401}),
     Case("WSO2-shaped token (typ at+jwt)", "GET", "/orders", "wso2", {"lambda": 200, "jwt": 401}),
+    Case("Cognito access token (client_id, no aud)", "GET", "/hello", "cognito_access", {"lambda": 200, "jwt": 401}),
+    Case("Cognito id token where access is expected", "GET", "/hello", "cognito_id", {"lambda": 403, "jwt": 401}),
+    Case("Entra v2.0 app token (roles)", "GET", "/hello", "entra_v2", {"lambda": 200, "jwt": 401}),
+    Case("Entra v1.0 token (aud api://...)", "GET", "/hello", "entra_v1", {"lambda": 200, "jwt": 401}),
 )
 
 
@@ -62,8 +78,20 @@ def tokens_for(stack: LocalStack) -> dict[str, tuple[str | None, str]]:
         "writer_only": (stack.client_token("orders-oidc", scope="orders:write"),
                         "orders-oidc's token, scope orders:write only"),
         "es256": (stack.client_token("orders-oidc-es256"), "orders-oidc-es256's token (ES256)"),
-        "descope": (stack.client_token("orders-descope"), "orders-descope's token (Descope issuer)"),
+        "descope": (stack.client_token("orders-descope"), "orders-descope's Descope session token, no aud"),
+        "descope_template": (stack.client_token("orders-descope-template"),
+                             "orders-descope-template's token (a JWT template sets aud)"),
+        "descope_refresh": (issuer.mint("descope", token_use="refresh"), "a Descope refresh token (drn DSR)"),
+        "descope_agentic": (issuer.mint("descope", issuer_form="agentic"),
+                            "a Descope token from the agentic issuer <base>/v1/apps/agentic/<P>/orders-mcp"),
         "wso2": (stack.client_token("orders-wso2"), "orders-wso2's token (WSO2 issuer)"),
+        "cognito_access": (stack.client_token(DEV_COGNITO_CLIENT), "a Cognito M2M access token (client credentials)"),
+        "cognito_id": (issuer.mint("cognito", token_use="id", groups=["orders-admins"]),
+                       "a Cognito id token (aud = the app client)"),
+        "entra_v2": (stack.client_token(DEV_ENTRA_CLIENT, scope=f"{DEV_ENTRA_API_ID_URI}/.default"),
+                     "an Entra v2.0 app-only token (client credentials)"),
+        "entra_v1": (stack.client_token(DEV_ENTRA_V1_CLIENT, scope=f"{DEV_ENTRA_API_ID_URI}/.default"),
+                     "an Entra v1.0 app-only token (iss sts.windows.net form)"),
     }
 
 
@@ -82,35 +110,41 @@ def summarize(response: requests.Response) -> str:
         return response.text[:120]
     if isinstance(body, dict) and "claims" in body:
         claims = body["claims"] if isinstance(body["claims"], dict) else {}
-        picked = {k: claims[k] for k in ("iss", "sub", "aud", "scope", "roles") if k in claims}
+        picked = {k: claims[k] for k in ("iss", "sub", "aud", "scope", "scp", "roles", "token_use", "ver")
+                  if k in claims}
         return json.dumps({"principal": body.get("principal"), "route": body.get("route"), "claims": picked})
     return json.dumps(body)[:160]
 
 
-def run_mode(mode: str, out: TextIO, log_dir: Path = LOG_DIR) -> list[tuple]:
+def run_mode(run: str, out: TextIO, log_dir: Path = LOG_DIR) -> list[tuple]:
+    mode, native = RUNS[run]
     rows = []
-    print(f"\n=== {mode} authorizer: synthesizing the stack and starting it locally ===", file=out, flush=True)
+    trusting = f" trusting the {native} issuer" if mode == "jwt" else ""
+    print(f"\n=== {run}: {mode} authorizer{trusting}; synthesizing the stack and starting it locally ===", file=out,
+          flush=True)
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_file = log_dir / f"demo-{mode}.log"
-    with LocalStack(mode, log_sink=str(log_file), context=DEMO_CONTEXT) as stack:
+    log_file = log_dir / f"demo-{run}.log"
+    with LocalStack(mode, log_sink=str(log_file), context=DEMO_CONTEXT, native=native) as stack:
         print(f"issuer {stack.issuer.root}   API {stack.url}   audience {DEV_ORDERS_AUDIENCE}", file=out)
         print(f"(function and gateway logs: {log_file})", file=out)
         tokens = tokens_for(stack)
         for case in CASES:
+            if run not in case.expected:
+                continue
             token, described = tokens[case.token]
             status, answer = call(stack, case, token)
-            expected = case.expected[mode]
+            expected = case.expected[run]
             mark = "ok" if status == expected else "UNEXPECTED"
             print(f"{case.method:4} {case.path:8} {described}\n     → {status} (expected {expected}, {mark}) {answer}",
                   file=out, flush=True)
-            rows.append((mode, case.name, expected, status))
+            rows.append((run, case.name, expected, status))
     return rows
 
 
 def print_summary(rows: list[tuple], out: TextIO) -> bool:
-    print(f"\n{'mode':7} {'case':34} {'expected':>8} {'got':>4}  result", file=out)
-    for mode, name, expected, status in rows:
-        print(f"{mode:7} {name:34} {expected:>8} {status:>4}  {'ok' if status == expected else 'FAIL'}", file=out)
+    print(f"\n{'run':11} {'case':42} {'expected':>8} {'got':>4}  result", file=out)
+    for run, name, expected, status in rows:
+        print(f"{run:11} {name:42} {expected:>8} {status:>4}  {'ok' if status == expected else 'FAIL'}", file=out)
     failures = sum(1 for *_, expected, status in rows if status != expected)
     print(f"\n{len(rows) - failures} passed, {failures} failed", file=out)
     return failures == 0
@@ -118,8 +152,8 @@ def print_summary(rows: list[tuple], out: TextIO) -> bool:
 
 def main(out: TextIO = sys.stdout) -> int:
     rows = []
-    for mode in ("lambda", "jwt"):
-        rows += run_mode(mode, out)
+    for run in RUNS:
+        rows += run_mode(run, out)
     return 0 if print_summary(rows, out) else 1
 
 

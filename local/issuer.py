@@ -1,9 +1,10 @@
 """A development OIDC issuer: discovery, JWKS and a client-credentials token endpoint on 127.0.0.1.
 
-One loopback HTTP server hosts four issuers, each shaped like a real provider (URL layout in
-local/issuer_profiles.py): ``oidc`` (generic), ``descope``, ``passage`` and ``wso2``. The authorizer's provider
-presets, pointed at ``base_url(profile)``, and generic OIDC discovery work against it unchanged, so the local stack,
-the demos and the tests exercise the same code paths as a deployment.
+One loopback HTTP server hosts six issuers, each shaped like a real provider (URL layout in
+local/issuer_profiles.py, token shapes in local/issuer_shapes.py): ``oidc`` (generic), ``descope``, ``passage``,
+``wso2``, ``cognito`` and ``entra``. The authorizer's provider presets, pointed at ``base_url(profile)``, and generic
+OIDC discovery work against it unchanged, so the local stack, the demos and the tests exercise the same code paths
+as a deployment.
 
     with DevIssuer(clients=default_clients()) as issuer:
         token = issuer.mint("descope", scopes=["orders:read"])        # any token, by hand
@@ -14,15 +15,12 @@ It also simulates what a verifier must survive: key rotation (``rotate_keys``), 
 and it counts JWKS fetches (``jwks_fetch_count``). Development only: keys live in memory, client secrets are public
 constants, and the server refuses to bind anything but loopback.
 
-CLI (``python -m local.issuer --help``):
-    serve [--port N]        run the issuer with the default clients and the admin mint endpoint until Ctrl-C
-    mint --profile descope --scope "orders:read" --expires-in -60 --aud other --claim key=value ...
-                            print a token minted by the running server (``POST /_dev/mint``)
+CLI (``python -m local.issuer --help``, in local/issuer_cli.py): ``serve`` runs the issuer until Ctrl-C; ``mint``
+prints a token minted by the running server (``POST /_dev/mint``).
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import hashlib
@@ -30,16 +28,12 @@ import hmac
 import ipaddress
 import json
 import logging
-import os
-import signal
 import socket
 import struct
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -50,37 +44,53 @@ from jose import jwk
 from jose.backends.base import Key
 
 from local.issuer_profiles import (
-    BARE_FORM_PROFILES,
-    ISSUER_FORMS,
     PROFILES,
     REALM_KEYWORD,
+    SHAPE_OPTIONS,
     SIGNING_ALGS,
     Route,
-    access_token_claims,
     audience_list,
     base_path,
     check_alg,
     check_issuer_form,
     check_profile,
     check_realm,
-    default_audiences,
+    check_shape,
     discovery_document,
     discovery_path,
     epoch_seconds,
     issuer_identifier,
     jwks_path,
-    key_id,
     route,
     scope_list,
+    signing_algs,
     token_path,
-    token_type,
+)
+from local.issuer_shapes import (
+    DEV_ENTRA_API_CLIENT_ID,
+    DEV_ENTRA_API_ID_URI,
+    default_audiences,
+    entra_default_scope,
+    granted,
+    key_id,
+    public_jwk,
+    token_claims,
+    token_header,
 )
 
 __all__ = [
     "Client",
     "DevIssuer",
     "default_clients",
+    "DEV_COGNITO_CLIENT",
+    "DEV_COGNITO_POOL",
+    "DEV_COGNITO_READER",
     "DEV_DESCOPE_PROJECT",
+    "DEV_ENTRA_API_CLIENT_ID",
+    "DEV_ENTRA_API_ID_URI",
+    "DEV_ENTRA_CLIENT",
+    "DEV_ENTRA_TENANT",
+    "DEV_ENTRA_V1_CLIENT",
     "DEV_PASSAGE_APP",
     "DEV_PASSAGE_AUTH_ORIGIN",
     "DEV_ORDERS_AUDIENCE",
@@ -95,6 +105,13 @@ DEV_PASSAGE_APP = "devpassageapp"
 # The web origin Passage puts first in aud (the site users sign in on).
 DEV_PASSAGE_AUTH_ORIGIN = "http://localhost:3000"
 DEV_ORDERS_AUDIENCE = "orders-api"
+DEV_COGNITO_POOL = "us-east-1_Dev123"
+DEV_ENTRA_TENANT = "0d7c3b6a-4f2e-4c1d-8b9a-2e5f6a7b8c9d"  # made up
+# App client ids as the providers write them: Cognito's are 26 lowercase letters and digits, Entra's GUIDs.
+DEV_COGNITO_CLIENT = "4orders0m2m0dev0client0001"
+DEV_COGNITO_READER = "4orders0m2m0dev0reader0001"
+DEV_ENTRA_CLIENT = "3f9a1c2b-5d4e-4f60-8a7b-9c0d1e2f3a4b"
+DEV_ENTRA_V1_CLIENT = "7b2e4d6f-8a1c-4e3b-9d5f-0a2c4e6b8d1f"
 DEFAULT_CLI_PORT = 9400
 
 JWKS_FAULTS = (None, "error", "html", "timeout", "reset")
@@ -103,7 +120,7 @@ MAX_DRAINED_BYTES = 1024 * 1024
 # Every option of DevIssuer.mint(), as the admin endpoint accepts them in its JSON body.
 _MINT_OPTIONS = frozenset(
     {"profile", "alg", "claims", "scopes", "audience", "expires_in", "issued_at", "not_before", "kid", "omit",
-     "header", "client_id", "issuer_form", "project", "app", "tenant"}
+     "header", "client_id", "issuer_form", "project", "app", "tenant", "pool", *SHAPE_OPTIONS}
 )
 
 
@@ -118,7 +135,10 @@ class Client:
     (all of them by default; empty: the provider's default, the project/app id or the client id). ``alg``: RS256 or
     ES256. ``extra_claims`` are added to each token (Descope ``roles``/``permissions``/``tenants`` go here).
     ``issuer_form``: ``"bare"`` for a Descope/Passage ``iss`` that is the bare project/app id. ``realm``: the Descope
-    project, Passage app or WSO2 tenant the client belongs to (None: the issuer's default; for WSO2 the super tenant).
+    project, Passage app, WSO2 tenant, Cognito pool or Entra tenant the client belongs to (None: the issuer's
+    default; for WSO2 the super tenant). ``token_options``: the kind of token it gets (``check_shape``), e.g.
+    ``{"version": "1.0"}`` for an Entra API that accepts v1 tokens. For Entra, ``scopes`` are the application
+    permissions (app roles) granted to the client: its tokens carry them as ``roles``.
     """
 
     client_id: str
@@ -130,6 +150,7 @@ class Client:
     extra_claims: dict = field(default_factory=dict)
     issuer_form: str | None = None
     realm: str | None = None
+    token_options: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.client_id or not isinstance(self.client_id, str):
@@ -137,7 +158,7 @@ class Client:
         if not self.client_secret or not isinstance(self.client_secret, str):
             raise ValueError(f"Client {self.client_id!r}: client_secret must be a non-empty string")
         check_profile(self.profile)
-        check_alg(self.alg)
+        check_alg(self.alg, self.profile)
         object.__setattr__(self, "scopes", tuple(scope_list(self.scopes)))
         object.__setattr__(self, "audiences", tuple(audience_list(self.audiences)))
         if not isinstance(self.extra_claims, dict):
@@ -146,6 +167,7 @@ class Client:
             check_issuer_form(self.profile, self.issuer_form)
         if self.realm is not None:
             check_realm(self.profile, self.realm)
+        object.__setattr__(self, "token_options", check_shape(self.profile, self.token_options, self.issuer_form))
 
 
 # Dev-only credentials: public constants for local runs, demos and tests. They must never be configured on a real
@@ -158,14 +180,22 @@ def default_clients() -> list[Client]:
     | orders-oidc            | dev-secret-oidc              | oidc    | orders:read orders:write  | orders-api     |
     | orders-oidc-reader     | dev-secret-oidc-reader       | oidc    | orders:read               | orders-api     |
     | orders-oidc-es256      | dev-secret-oidc-es256        | oidc    | orders:read orders:write  | orders-api     |
-    | orders-descope         | dev-secret-descope           | descope | orders:read orders:write  | [P2devproject] |
-    | orders-descope-reader  | dev-secret-descope-reader    | descope | orders:read               | [P2devproject] |
+    | orders-descope         | dev-secret-descope           | descope | orders:read orders:write  | none           |
+    | orders-descope-reader  | dev-secret-descope-reader    | descope | orders:read               | none           |
+    | orders-descope-template| dev-secret-descope-template  | descope | orders:read orders:write  | [P2devproject] |
     | orders-passage         | dev-secret-passage           | passage | orders:read orders:write  | [origin, app]  |
     | orders-passage-reader  | dev-secret-passage-reader    | passage | orders:read               | [origin, app]  |
     | orders-wso2            | dev-secret-wso2              | wso2    | orders:read orders:write  | the client id  |
     | orders-wso2-reader     | dev-secret-wso2-reader       | wso2    | orders:read               | the client id  |
+    | DEV_COGNITO_CLIENT     | dev-secret-cognito           | cognito | orders-api/read, /write   | none: client_id|
+    | DEV_COGNITO_READER     | dev-secret-cognito-reader    | cognito | orders-api/read           | none: client_id|
+    | DEV_ENTRA_CLIENT       | dev-secret-entra             | entra   | roles Orders.Read, .Write | API client id  |
+    | DEV_ENTRA_V1_CLIENT    | dev-secret-entra-v1          | entra   | roles Orders.Read (v1.0)  | api://<API id> |
 
-    ``orders-oidc-es256`` signs with ES256; the Descope clients carry roles, permissions and a tenant.
+    ``orders-oidc-es256`` signs with ES256; the Descope clients carry roles, permissions and a tenant, and no
+    ``aud`` (Descope's default session token) except ``orders-descope-template``'s, as from a Descope JWT template
+    that sets ``aud`` (what API Gateway's native authorizer needs). Cognito app client ids are 26 characters,
+    Entra's GUIDs.
     """
     both = ("orders:read", "orders:write")
     read = ("orders:read",)
@@ -185,10 +215,17 @@ def default_clients() -> list[Client]:
         Client("orders-oidc-es256", "dev-secret-oidc-es256", "oidc", both, (DEV_ORDERS_AUDIENCE,), alg="ES256"),
         Client("orders-descope", "dev-secret-descope", "descope", both, (), extra_claims=descope_admin),
         Client("orders-descope-reader", "dev-secret-descope-reader", "descope", read, (), extra_claims=descope_reader),
+        Client("orders-descope-template", "dev-secret-descope-template", "descope", both, (DEV_DESCOPE_PROJECT,),
+               extra_claims=descope_admin),
         Client("orders-passage", "dev-secret-passage", "passage", both, ()),
         Client("orders-passage-reader", "dev-secret-passage-reader", "passage", read, ()),
         Client("orders-wso2", "dev-secret-wso2", "wso2", both, ()),
         Client("orders-wso2-reader", "dev-secret-wso2-reader", "wso2", read, ()),
+        Client(DEV_COGNITO_CLIENT, "dev-secret-cognito", "cognito", ("orders-api/read", "orders-api/write"), ()),
+        Client(DEV_COGNITO_READER, "dev-secret-cognito-reader", "cognito", ("orders-api/read",), ()),
+        Client(DEV_ENTRA_CLIENT, "dev-secret-entra", "entra", ("Orders.Read", "Orders.Write"), ()),
+        Client(DEV_ENTRA_V1_CLIENT, "dev-secret-entra-v1", "entra", ("Orders.Read",), (),
+               token_options={"version": "1.0"}),
     ]
 
 
@@ -216,19 +253,20 @@ def generate_signing_key(profile: str, alg: str) -> SigningKey:
     signer = jwk.construct(private, alg)
     public = signer.public_key().to_dict()
     kid = key_id(profile, _jwk_thumbprint(public), alg)
-    return SigningKey(kid=kid, alg=alg, signer=signer, public_jwk={**public, "kid": kid, "use": "sig", "alg": alg})
+    return SigningKey(kid=kid, alg=alg, signer=signer, public_jwk=public_jwk(profile, public, kid, alg))
 
 
-def _jwk_thumbprint(public_jwk: dict) -> str:
+def _jwk_thumbprint(public_jwk: dict) -> bytes:
     """RFC 7638 thumbprint: SHA-256 of the required members, in lexicographic order, without whitespace."""
     members = ("e", "kty", "n") if public_jwk["kty"] == "RSA" else ("crv", "kty", "x", "y")
     canonical = json.dumps({name: public_jwk[name] for name in members}, separators=(",", ":"), sort_keys=True)
-    return _b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+    return hashlib.sha256(canonical.encode("ascii")).digest()
 
 
 class _KeyRing:
-    """The keys of one issuer. The current RS256 and ES256 keys sign; after a rotation the previous generation stays
-    in the JWKS (as real IdPs keep it during rotation) until the next rotation or ``drop_old``."""
+    """The keys of one issuer. The current RS256 and (except Cognito and Entra) ES256 keys sign; after a rotation the
+    previous generation stays in the JWKS (as real IdPs keep it during rotation) until the next rotation or
+    ``drop_old``."""
 
     def __init__(self, profile: str) -> None:
         self.profile = profile
@@ -236,7 +274,7 @@ class _KeyRing:
         self.retired: list[SigningKey] = []
 
     def _generate(self) -> dict[str, SigningKey]:
-        return {alg: generate_signing_key(self.profile, alg) for alg in SIGNING_ALGS}
+        return {alg: generate_signing_key(self.profile, alg) for alg in signing_algs(self.profile)}
 
     def rotate(self, drop_old: bool) -> list[str]:
         self.retired = [] if drop_old else list(self.current.values())
@@ -261,7 +299,8 @@ class _OAuthError(Exception):
 
 
 class DevIssuer:
-    """The development issuer: one loopback HTTP server hosting the oidc, descope, passage and wso2 issuers.
+    """The development issuer: one loopback HTTP server hosting the oidc, descope, passage, wso2, cognito
+    and entra issuers.
 
     ``admin=True`` also serves ``POST /_dev/mint`` (what the ``mint`` CLI calls). Keys are generated the first time an
     issuer is used; share one started DevIssuer across tests (key generation is the slow part).
@@ -277,6 +316,8 @@ class DevIssuer:
         descope_project: str = DEV_DESCOPE_PROJECT,
         passage_app: str = DEV_PASSAGE_APP,
         passage_auth_origin: str = DEV_PASSAGE_AUTH_ORIGIN,
+        cognito_pool: str = DEV_COGNITO_POOL,
+        entra_tenant: str = DEV_ENTRA_TENANT,
         token_lifetime: int = 3600,
     ) -> None:
         self._host = _loopback_host(host)
@@ -284,9 +325,10 @@ class DevIssuer:
         self._admin = admin
         self._passage_auth_origin = passage_auth_origin
         self._token_lifetime = token_lifetime
-        self._default_realms = {"oidc": None, "descope": descope_project, "passage": passage_app, "wso2": None}
-        check_realm("descope", descope_project)
-        check_realm("passage", passage_app)
+        self._default_realms = {"oidc": None, "descope": descope_project, "passage": passage_app, "wso2": None,
+                                "cognito": cognito_pool, "entra": entra_tenant}
+        for profile in ("descope", "passage", "cognito", "entra"):
+            check_realm(profile, self._default_realms[profile])
 
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -354,9 +396,10 @@ class DevIssuer:
         return list(self._clients.values())
 
     def issuer_url(self, profile: str, **kw: str | None) -> str:
-        """The ``iss`` of a profile's tokens. kw: ``project``/``app``/``tenant`` and ``issuer_form`` ("url"|"bare")."""
-        realm, form = self._resolve(profile, kw)
-        return issuer_identifier(self.root, profile, realm, form)
+        """The ``iss`` of a profile's tokens. kw: ``project``/``app``/``tenant``/``pool``, ``issuer_form`` ("url",
+        "bare", "apps", "agentic" with ``server_id``) and Entra's ``version`` ("2.0" or "1.0")."""
+        realm, form, shape = self._resolve(profile, kw)
+        return issuer_identifier(self.root, profile, realm, form, **_issuer_variant(shape))
 
     def base_url(self, profile: str) -> str:
         """What a provider preset's ``base_url`` override points at."""
@@ -364,17 +407,17 @@ class DevIssuer:
         return self.root + base_path(profile)
 
     def jwks_url(self, profile: str, **kw: str | None) -> str:
-        realm, _ = self._resolve(profile, kw)
+        realm, _, _ = self._resolve(profile, kw)
         return self.root + jwks_path(profile, realm)
 
     def token_url(self, profile: str, **kw: str | None) -> str:
-        realm, _ = self._resolve(profile, kw)
+        realm, _, _ = self._resolve(profile, kw)
         return self.root + token_path(profile, realm)
 
     def discovery_url(self, profile: str, **kw: str | None) -> str:
-        """``<iss>/.well-known/openid-configuration`` of the URL-form issuer (a bare iss has no discovery)."""
-        realm, _ = self._resolve(profile, kw)
-        return self.root + discovery_path(profile, realm)
+        """``<iss>/.well-known/openid-configuration`` of a URL-form issuer (a bare iss has no discovery)."""
+        realm, form, shape = self._resolve(profile, kw)
+        return self.root + discovery_path(profile, realm, form, **_issuer_variant(shape))
 
     # -- tokens by hand
 
@@ -392,7 +435,7 @@ class DevIssuer:
         kid: str | None = None,
         omit: tuple[str, ...] | list[str] = (),
         header: dict | None = None,
-        **kw: str | None,
+        **kw: object,
     ) -> str:
         """Sign any token with the issuer's current key for ``alg``.
 
@@ -401,9 +444,14 @@ class DevIssuer:
         it), ``expires_in`` (negative: already expired), ``issued_at``/``not_before`` (epoch seconds), ``claims``
         (set or override any claim), ``omit`` (claim names to drop), ``kid`` (header kid, e.g. a foreign one) and
         ``header`` (set header fields; a None value removes one, so a token can lack ``kid`` or ``typ`` or name
-        another ``alg`` than the key's). Other kw: ``project``/``app``/``tenant``, ``issuer_form``.
+        another ``alg`` than the key's). Other kw: ``project``/``app``/``tenant``/``pool``, ``issuer_form``, and
+        the token kind (local/issuer_shapes.py): ``token_use`` (Descope ``session``/``refresh``, Cognito
+        ``access``/``id``), ``version`` (Entra ``2.0``/``1.0``), ``groups`` (Cognito), ``roles`` (Entra),
+        ``server_id`` (Descope's agentic form). For Entra, ``scopes`` make a delegated token (``scp``); without
+        them the token is the client's app-only one (``roles``).
 
             issuer.mint("descope", scopes=["orders:read"], expires_in=-60)
+            issuer.mint("cognito", token_use="id", groups=["admins"])
         """
         options = dict(kw)
         client_id = options.pop("client_id", None)
@@ -414,16 +462,19 @@ class DevIssuer:
                 options[keyword] = template.realm
             if template.issuer_form is not None:
                 options.setdefault("issuer_form", template.issuer_form)
-        realm, form = self._resolve(profile, options)
+            for name, value in template.token_options.items():
+                options.setdefault(name, value)
+        realm, form, shape = self._resolve(profile, options)
         subject = client_id or (template.client_id if template else "dev-client")
-        granted = scope_list(scopes) if scopes is not None else list(template.scopes if template else ())
+        asked = scope_list(scopes) if scopes is not None else None
+        token_scopes, shape = granted(profile, template.scopes if template else (), asked, shape)
         if audience is not None:
             audiences = audience_list(audience)
         else:
-            audiences = list((template and template.audiences) or default_audiences(profile, realm, subject))
+            audiences = list((template and template.audiences) or default_audiences(profile, realm, subject, shape))
         return self._sign(
-            profile, realm, form,
-            alg=alg, subject=subject, scopes=granted, audiences=audiences,
+            profile, realm, form, shape,
+            alg=alg, subject=subject, scopes=token_scopes, audiences=audiences,
             extra_claims=template.extra_claims if template else {}, claims=claims, expires_in=expires_in,
             issued_at=issued_at, not_before=not_before, kid=kid, omit=omit, header=header,
         )
@@ -474,20 +525,22 @@ class DevIssuer:
     def _realm_of(self, client: Client) -> str | None:
         return client.realm if client.realm is not None else self._default_realm(client.profile)
 
-    def _resolve(self, profile: str, options: dict) -> tuple[str | None, str]:
-        """(realm, issuer form) from the keyword options of a URL or mint call; registers the realm."""
+    def _resolve(self, profile: str, options: dict) -> tuple[str | None, str, dict]:
+        """(realm, issuer form, token shape) from the keyword options of a URL or mint call; registers the realm."""
         check_profile(profile)
         options = dict(options)
         form = options.pop("issuer_form", None) or "url"
         check_issuer_form(profile, form)
         keyword = REALM_KEYWORD[profile]
         realm = options.pop(keyword) if keyword in options else self._default_realm(profile)
+        shape = {name: options.pop(name) for name in SHAPE_OPTIONS if name in options}
         if options:
             raise TypeError(f"unexpected option(s) for profile {profile!r}: {', '.join(sorted(options))}")
         check_realm(profile, realm)
+        shape = check_shape(profile, shape, form)
         with self._lock:
             self._realms[profile].add(realm)
-        return realm, form
+        return realm, form, shape
 
     def _knows_realm(self, profile: str, realm: str | None) -> bool:
         with self._lock:
@@ -536,6 +589,7 @@ class DevIssuer:
         profile: str,
         realm: str | None,
         form: str,
+        shape: dict,
         *,
         alg: str,
         subject: str,
@@ -550,7 +604,7 @@ class DevIssuer:
         omit: tuple[str, ...] | list[str] = (),
         header: dict | None = None,
     ) -> str:
-        check_alg(alg)
+        check_alg(alg, profile)
         if claims is not None and not isinstance(claims, dict):
             raise ValueError("claims must be an object")
         if header is not None and not isinstance(header, dict):
@@ -561,9 +615,10 @@ class DevIssuer:
         if not all(isinstance(name, str) for name in omit):
             raise ValueError("omit must list claim names")
         iat = int(time.time()) if issued_at is None else epoch_seconds("issued_at", issued_at)
-        body = access_token_claims(
+        body = token_claims(
             profile,
-            issuer=issuer_identifier(self.root, profile, realm, form),
+            issuer=issuer_identifier(self.root, profile, realm, form, **_issuer_variant(shape)),
+            realm=realm,
             client_id=subject,
             scopes=scopes,
             audiences=audiences,
@@ -572,6 +627,7 @@ class DevIssuer:
             not_before=None if not_before is None else epoch_seconds("not_before", not_before),
             jwt_id=uuid.uuid4().hex,
             passage_auth_origin=self._passage_auth_origin,
+            shape=shape,
         )
         body.update(extra_claims)
         body.update(claims or {})
@@ -581,7 +637,7 @@ class DevIssuer:
         ring = self._ring(profile, realm)
         with self._lock:
             signing_key = ring.current[alg]
-        jose_header = {"alg": alg, "typ": token_type(profile), "kid": signing_key.kid if kid is None else kid}
+        jose_header = token_header(profile, alg, signing_key.kid if kid is None else kid)
         for name, value in (header or {}).items():
             if value is None:
                 jose_header.pop(name, None)
@@ -604,8 +660,15 @@ class DevIssuer:
             raise _OAuthError(400, "invalid_request", "grant_type is required")
         if grant_type != "client_credentials":
             raise _OAuthError(400, "unsupported_grant_type", "only client_credentials is supported")
-        scopes = _granted_scopes(client, form.get("scope"))
-        allowed_audiences = client.audiences or default_audiences(profile, realm, client.client_id)
+        shape = client.token_options
+        if profile == "entra":
+            # Entra's client-credentials grant takes scope=<app ID URI>/.default and grants the app's permissions.
+            if not entra_default_scope(form.get("scope")):
+                raise _OAuthError(400, "invalid_scope", "ask for scope=<app ID URI>/.default")
+            scopes, shape = granted(profile, client.scopes, None, shape)
+        else:
+            scopes = _granted_scopes(client, form.get("scope"))
+        allowed_audiences = client.audiences or default_audiences(profile, realm, client.client_id, shape)
         requested_audience = form.get("audience")
         if requested_audience is None:
             audiences = list(allowed_audiences)
@@ -614,12 +677,12 @@ class DevIssuer:
         else:
             raise _OAuthError(400, "invalid_target", "the audience is not allowed for this client")
         token = self._sign(
-            profile, realm, client.issuer_form or "url",
+            profile, realm, client.issuer_form or "url", shape,
             alg=client.alg, subject=client.client_id, scopes=scopes, audiences=audiences,
             extra_claims=client.extra_claims, claims=None, expires_in=self._token_lifetime,
         )
         return {"access_token": token, "token_type": "Bearer", "expires_in": self._token_lifetime,
-                "scope": " ".join(scopes)}
+                "scope": form["scope"] if profile == "entra" else " ".join(scopes)}
 
     def _authenticate(self, authorization: str | None, form: dict[str, str]) -> Client:
         """The client, by HTTP Basic or by client_id/client_secret form fields (both allowed when they agree)."""
@@ -812,7 +875,8 @@ class _IssuerRequestHandler(BaseHTTPRequestHandler):
         issuer = self.server.issuer
         realm = found.realm if found.realm is not None else issuer._default_realm(found.profile)
         scopes = issuer._scopes_of_issuer(found.profile, realm)
-        self._send_json(200, discovery_document(issuer.root, found.profile, realm, scopes=scopes))
+        self._send_json(200, discovery_document(issuer.root, found.profile, realm, scopes=scopes,
+                                                **dict(found.variant)))
 
     def _jwks(self, found: Route, body: bytes) -> None:
         issuer = self.server.issuer
@@ -940,6 +1004,11 @@ def _compact_jws(header: dict, claims: dict, signer: Key) -> str:
     return signing_input + "." + _b64url(signer.sign(signing_input.encode("ascii")))
 
 
+def _issuer_variant(shape: dict) -> dict:
+    """The keyword arguments of issuer_identifier() that a token shape implies (Entra version, MCP server)."""
+    return {name: shape[name] for name in ("version", "server_id") if name in shape}
+
+
 def _loopback_host(host: str) -> str:
     """The IPv4 loopback address to bind; anything else is refused (this server must never be reachable)."""
     if host == "localhost":
@@ -953,174 +1022,11 @@ def _loopback_host(host: str) -> str:
     return host
 
 
-def _is_loopback_url(url: str) -> bool:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
-
-
-# --- CLI --------------------------------------------------------------------------------------------------------
-
-
-def _print_summary(issuer: DevIssuer) -> None:
-    root = issuer.root
-    lines = [f"Dev OIDC issuer on {root} (development only; Ctrl-C stops it)", ""]
-    for profile in PROFILES:
-        keyword = REALM_KEYWORD[profile]
-        realm = issuer._default_realm(profile)
-        named = f"  ({keyword} {realm})" if keyword and realm else ""
-        lines.append(f"{profile:8} base_url {issuer.base_url(profile)}{named}")
-        iss = issuer.issuer_url(profile)
-        if profile in BARE_FORM_PROFILES:
-            iss += f"   (bare form: {issuer.issuer_url(profile, issuer_form='bare')})"
-        lines += [
-            f"  iss        {iss}",
-            f"  discovery  {issuer.discovery_url(profile)}",
-            f"  jwks       {issuer.jwks_url(profile)}",
-            f"  token      {issuer.token_url(profile)}",
-        ]
-    lines += ["", "Clients (dev-only secrets: see default_clients() in local/issuer.py):"]
-    for client in issuer.clients:
-        audiences = client.audiences or default_audiences(client.profile, issuer._realm_of(client), client.client_id)
-        aud = " ".join(audiences)
-        lines.append(f"  {client.client_id:24} {client.profile:8} {client.alg}  scopes: {' '.join(client.scopes):26}"
-                     f" aud: {aud}")
-    example = next((c for c in issuer.clients if c.profile == "oidc"), None)
-    if example is not None:
-        lines += [
-            "",
-            "Get a token:",
-            f"  curl -s -u {example.client_id}:{example.client_secret} -d grant_type=client_credentials "
-            f"-d scope=orders:read {issuer.token_url('oidc')}",
-        ]
-    lines += [
-        "Mint any token (expired, other audience, extra claims...):",
-        f"  python -m local.issuer mint --issuer {root} --profile descope --scope orders:read --expires-in -60",
-        "",
-    ]
-    print("\n".join(lines), flush=True)
-
-
-def _serve(args: argparse.Namespace) -> int:
-    try:
-        issuer = DevIssuer(default_clients(), host=args.host, port=args.port, admin=True)
-    except ValueError as error:
-        print(error, file=sys.stderr)
-        return 2
-    try:
-        issuer.start()
-    except OSError as error:
-        print(f"cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
-        return 1
-    # SIGTERM (from a process manager) stops as cleanly as Ctrl-C.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        _print_summary(issuer)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        issuer.stop()
-    return 0
-
-
-def _key_value(text: str) -> tuple[str, object]:
-    """``key=value``; the value is read as JSON when it parses (numbers, lists, objects), else kept as a string."""
-    name, equals, raw = text.partition("=")
-    if not equals or not name:
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    try:
-        return name, json.loads(raw)
-    except ValueError:
-        return name, raw
-
-
-def _mint_via_server(args: argparse.Namespace) -> int:
-    if not _is_loopback_url(args.issuer):
-        print(f"--issuer must be an http://127.0.0.1 or http://localhost URL, not {args.issuer!r}", file=sys.stderr)
-        return 2
-    options: dict = {"profile": args.profile}
-    for name in ("alg", "expires_in", "issued_at", "not_before", "kid", "client_id", "project", "app", "tenant",
-                 "issuer_form"):
-        value = getattr(args, name)
-        if value is not None:
-            options[name] = value
-    if args.scope is not None:
-        options["scopes"] = args.scope
-    if args.aud:
-        options["audience"] = args.aud if len(args.aud) > 1 else args.aud[0]
-    if args.omit:
-        options["omit"] = args.omit
-    if args.claim:
-        options["claims"] = dict(args.claim)
-    if args.header:
-        options["header"] = dict(args.header)
-    request = urllib.request.Request(
-        args.issuer.rstrip("/") + "/_dev/mint",
-        data=json.dumps(options).encode("utf-8"),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via a proxy
-    try:
-        with opener.open(request, timeout=10) as response:
-            answer = json.load(response)
-    except urllib.error.HTTPError as error:
-        try:
-            detail = json.load(error).get("error_description", "")
-        except ValueError:
-            detail = ""
-        hint = " (is it a server started with `python -m local.issuer serve`?)" if error.code == 404 else ""
-        print(f"mint failed: HTTP {error.code} {detail}{hint}", file=sys.stderr)
-        return 1
-    except (urllib.error.URLError, OSError) as error:
-        print(f"no dev issuer at {args.issuer} ({error}); start one with `python -m local.issuer serve`",
-              file=sys.stderr)
-        return 1
-    print(answer["access_token"])
-    return 0
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m local.issuer", description="Development OIDC issuer.")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    serve = commands.add_parser("serve", help="run the issuer (default clients, admin mint endpoint) until Ctrl-C")
-    serve.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=DEFAULT_CLI_PORT,
-                       help=f"0 picks a free port (default {DEFAULT_CLI_PORT})")
-
-    mint = commands.add_parser("mint", help="print a token minted by a running `serve`")
-    mint.add_argument("--issuer", default=os.environ.get("DEV_ISSUER_URL", f"http://127.0.0.1:{DEFAULT_CLI_PORT}"),
-                      help="root URL of the running issuer (default $DEV_ISSUER_URL or the serve default)")
-    mint.add_argument("--profile", choices=PROFILES, default="oidc")
-    mint.add_argument("--alg", choices=SIGNING_ALGS)
-    mint.add_argument("--client-id", help="start from this client's scopes, audiences and claims")
-    mint.add_argument("--scope", help='space-separated scopes; "" for a token without scope')
-    mint.add_argument("--aud", action="append", help="audience (repeat for several)")
-    mint.add_argument("--expires-in", type=int, help="seconds; negative for an expired token (default 300)")
-    mint.add_argument("--issued-at", type=int, help="iat, epoch seconds")
-    mint.add_argument("--not-before", type=int, help="nbf, epoch seconds")
-    mint.add_argument("--kid", help="header kid to write (e.g. one the JWKS does not have)")
-    mint.add_argument("--omit", action="append", help="claim to leave out (repeatable)")
-    mint.add_argument("--claim", action="append", type=_key_value, help="key=value (JSON values parsed; repeatable)")
-    mint.add_argument("--header", action="append", type=_key_value, help="header key=value (null removes; repeatable)")
-    mint.add_argument("--project", help="Descope project id")
-    mint.add_argument("--app", help="Passage app id")
-    mint.add_argument("--tenant", help="WSO2 tenant")
-    mint.add_argument("--issuer-form", choices=ISSUER_FORMS, help="bare: iss is the project/app id")
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    return _serve(args) if args.command == "serve" else _mint_via_server(args)
+    """The CLI (local/issuer_cli.py): ``serve`` or ``mint``."""
+    from local.issuer_cli import main as cli_main  # the CLI imports this module
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

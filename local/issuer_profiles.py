@@ -1,13 +1,14 @@
-"""Where each development issuer lives and what its access tokens look like.
+"""Where each development issuer lives, and the checks of every option that shapes its tokens.
 
-The dev issuer (local/issuer.py) hosts four provider profiles under path prefixes of one loopback server. This
+The dev issuer (local/issuer.py) hosts six provider profiles under path prefixes of one loopback server. This
 module holds the pure part of that: the URL layout of each profile (shaped like the real provider, so the
 authorizer's presets given a ``base_url`` override, and generic OIDC discovery, work unchanged), the route table
-that maps a request path back to an issuer, and the header and claims of an access token per provider, following
-shared/reference/identity-providers.md. No sockets and no keys here.
+that maps a request path back to an issuer, and the option checks shared by Client, DevIssuer.mint, the admin
+endpoint and the CLI. The claims themselves are in local/issuer_shapes.py. No sockets and no keys here.
 
 A *realm* is what distinguishes issuers within a profile: the Descope project id, the Passage app id, the WSO2
-tenant (``None``: the super tenant). The generic ``oidc`` profile has a single issuer (realm ``None``).
+tenant (``None``: the super tenant), the Cognito user pool id, the Entra tenant id. The generic ``oidc`` profile
+has a single issuer (realm ``None``).
 
     >>> issuer_path("passage", "app1")
     '/passage/v1/apps/app1'
@@ -20,13 +21,26 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-PROFILES = ("oidc", "descope", "passage", "wso2")
+PROFILES = ("oidc", "descope", "passage", "wso2", "cognito", "entra")
 SIGNING_ALGS = ("RS256", "ES256")
-ISSUER_FORMS = ("url", "bare")
-# Descope (older projects) and Passage (older tokens) issued tokens whose iss is the bare project or app id.
+# Cognito and Entra ID sign with RS256 only (identity-providers.md); the others publish an RSA and an EC key.
+RSA_ONLY_PROFILES = ("cognito", "entra")
+# url: the profile's URL issuer. bare: the project/app id itself (Descope's default session token, older Passage
+# tokens). apps: Descope's https://api.descope.com/v1/apps/<P>. agentic: Descope's MCP/agentic-app issuer
+# https://api.descope.com/v1/apps/agentic/<P>/<server-id> (same project keys).
+ISSUER_FORMS = ("url", "bare", "apps", "agentic")
+ISSUER_FORMS_OF = {"descope": ("url", "bare", "apps", "agentic"), "passage": ("url", "bare")}
 BARE_FORM_PROFILES = ("descope", "passage")
 # The keyword that names the realm in DevIssuer.issuer_url() and friends, per profile.
-REALM_KEYWORD = {"oidc": None, "descope": "project", "passage": "app", "wso2": "tenant"}
+REALM_KEYWORD = {"oidc": None, "descope": "project", "passage": "app", "wso2": "tenant", "cognito": "pool",
+                 "entra": "tenant"}
+# Profiles whose realm is always named (no single default issuer without one).
+NAMED_REALM_PROFILES = ("descope", "passage", "cognito", "entra")
+# Token kinds (mint option token_use): Descope session/refresh (drn DS/DSR), Cognito access/id (token_use claim).
+TOKEN_USES = {"descope": ("session", "refresh"), "cognito": ("access", "id")}
+# Entra ID access token versions (mint option version; the API's accessTokenAcceptedVersion decides).
+ENTRA_VERSIONS = ("2.0", "1.0")
+DEFAULT_AGENTIC_SERVER = "orders-mcp"
 # Realms appear in URL paths: keep them to characters that need no escaping.
 REALM_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -41,15 +55,28 @@ def base_path(profile: str) -> str:
     return "/" + profile
 
 
+def signing_algs(profile: str) -> tuple[str, ...]:
+    """The algorithms the profile's issuers sign with (and publish keys for)."""
+    return ("RS256",) if profile in RSA_ONLY_PROFILES else SIGNING_ALGS
+
+
 def _wso2_prefix(tenant: str | None) -> str:
     return "/wso2" if tenant is None else f"/wso2/t/{tenant}"
 
 
-def issuer_path(profile: str, realm: str | None) -> str:
-    """The URL form of the issuer, relative to the root (the ``iss`` is root + this)."""
+def issuer_path(profile: str, realm: str | None, form: str = "url", *, version: str | None = None,
+                server_id: str | None = None) -> str:
+    """The URL form of the issuer, relative to the root (the ``iss`` is root + this).
+
+    ``form`` picks Descope's ``apps`` or ``agentic`` form (``server_id``: the MCP server); ``version`` "1.0" picks
+    Entra's v1 issuer (``https://sts.windows.net/<T>/``, trailing slash included)."""
     if profile == "oidc":
         return "/oidc"
     if profile == "descope":
+        if form == "apps":
+            return f"/descope/v1/apps/{realm}"
+        if form == "agentic":
+            return f"/descope/v1/apps/agentic/{realm}/{server_id or DEFAULT_AGENTIC_SERVER}"
         # The "AWS API Gateway" JWT template's form: https://api.descope.com/<projectId>
         return f"/descope/{realm}"
     if profile == "passage":
@@ -57,6 +84,12 @@ def issuer_path(profile: str, realm: str | None) -> str:
     if profile == "wso2":
         # WSO2's iss is its token endpoint.
         return _wso2_prefix(realm) + "/oauth2/token"
+    if profile == "cognito":
+        # https://cognito-idp.<region>.amazonaws.com/<userPoolId>
+        return f"/cognito/{realm}"
+    if profile == "entra":
+        # v2: https://login.microsoftonline.com/<T>/v2.0; v1: https://sts.windows.net/<T>/
+        return f"/entra/{realm}/" if version == "1.0" else f"/entra/{realm}/v2.0"
     raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
 
 
@@ -66,10 +99,12 @@ def jwks_path(profile: str, realm: str | None) -> str:
         return "/oidc/jwks"
     if profile == "descope":
         return f"/descope/v2/keys/{realm}"
-    if profile == "passage":
+    if profile in ("passage", "cognito"):
         return issuer_path(profile, realm) + "/.well-known/jwks.json"
     if profile == "wso2":
         return _wso2_prefix(realm) + "/oauth2/jwks"
+    if profile == "entra":
+        return f"/entra/{realm}/discovery/v2.0/keys"  # one key set for v1 and v2 tokens
     raise ValueError(f"unknown profile {profile!r}")
 
 
@@ -90,30 +125,37 @@ def token_path(profile: str, realm: str | None) -> str:
         return issuer_path(profile, realm) + "/token"
     if profile == "wso2":
         return issuer_path(profile, realm)
+    if profile == "cognito":
+        # On Cognito the token endpoint is the pool's domain (https://<domain>.auth.<region>.amazoncognito.com).
+        return f"/cognito/{realm}/oauth2/token"
+    if profile == "entra":
+        return f"/entra/{realm}/oauth2/v2.0/token"
     raise ValueError(f"unknown profile {profile!r}")
 
 
-def discovery_path(profile: str, realm: str | None) -> str:
-    return issuer_path(profile, realm) + DISCOVERY_SUFFIX
+def discovery_path(profile: str, realm: str | None, form: str = "url", **variant: str | None) -> str:
+    return issuer_path(profile, realm, form, **variant).rstrip("/") + DISCOVERY_SUFFIX
 
 
-def issuer_identifier(root: str, profile: str, realm: str | None, form: str = "url") -> str:
-    """The ``iss`` of a token: the URL form, or the bare project/app id for ``form="bare"``."""
+def issuer_identifier(root: str, profile: str, realm: str | None, form: str = "url", *, version: str | None = None,
+                      server_id: str | None = None) -> str:
+    """The ``iss`` of a token: a URL form, or the bare project/app id for ``form="bare"``."""
     check_issuer_form(profile, form)
     if form == "bare":
         return str(realm)
-    return root + issuer_path(profile, realm)
+    return root + issuer_path(profile, realm, form, version=version, server_id=server_id)
 
 
-def discovery_document(root: str, profile: str, realm: str | None, *, scopes: list[str]) -> dict:
+def discovery_document(root: str, profile: str, realm: str | None, *, scopes: list[str], form: str = "url",
+                       version: str | None = None, server_id: str | None = None) -> dict:
     """The OpenID Provider metadata served at ``<iss>/.well-known/openid-configuration``."""
     return {
-        "issuer": issuer_identifier(root, profile, realm),
+        "issuer": issuer_identifier(root, profile, realm, form, version=version, server_id=server_id),
         "jwks_uri": root + discovery_jwks_path(profile, realm),
         "token_endpoint": root + token_path(profile, realm),
         "response_types_supported": ["token"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": list(SIGNING_ALGS),
+        "id_token_signing_alg_values_supported": list(signing_algs(profile)),
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": sorted(set(scopes)),
@@ -129,6 +171,8 @@ class Route(NamedTuple):
     # None for the oidc issuer, the WSO2 super tenant, the Descope token endpoint (shared by all projects) and
     # the admin endpoint.
     realm: str | None
+    # Which issuer of the realm a discovery document is for: discovery_document() keyword arguments as pairs.
+    variant: tuple[tuple[str, str], ...] = ()
 
 
 _REALM = r"(?P<realm>[^/]+)"
@@ -138,6 +182,9 @@ _ROUTES = [
     (r"/oidc/jwks", "jwks", "oidc"),
     (r"/oidc/token", "token", "oidc"),
     (r"/descope/" + _REALM + _WELL_KNOWN, "discovery", "descope"),
+    (r"/descope/v1/apps/" + _REALM + _WELL_KNOWN, "discovery", "descope", ("form", "apps")),
+    (r"/descope/v1/apps/agentic/" + _REALM + r"/(?P<server_id>[^/]+)" + _WELL_KNOWN, "discovery", "descope",
+     ("form", "agentic")),
     (r"/descope/v2/keys/" + _REALM, "jwks", "descope"),
     (r"/descope/" + _REALM + r"/\.well-known/jwks\.json", "jwks", "descope"),
     (r"/descope/oauth2/v1/token", "token", "descope"),
@@ -150,17 +197,27 @@ _ROUTES = [
     (r"/wso2/t/" + _REALM + r"/oauth2/token" + _WELL_KNOWN, "discovery", "wso2"),
     (r"/wso2/t/" + _REALM + r"/oauth2/jwks", "jwks", "wso2"),
     (r"/wso2/t/" + _REALM + r"/oauth2/token", "token", "wso2"),
+    (r"/cognito/" + _REALM + _WELL_KNOWN, "discovery", "cognito"),
+    (r"/cognito/" + _REALM + r"/\.well-known/jwks\.json", "jwks", "cognito"),
+    (r"/cognito/" + _REALM + r"/oauth2/token", "token", "cognito"),
+    (r"/entra/" + _REALM + r"/v2\.0" + _WELL_KNOWN, "discovery", "entra"),
+    (r"/entra/" + _REALM + _WELL_KNOWN, "discovery", "entra", ("version", "1.0")),
+    (r"/entra/" + _REALM + r"/discovery/v2\.0/keys", "jwks", "entra"),
+    (r"/entra/" + _REALM + r"/oauth2/v2\.0/token", "token", "entra"),
     (r"/_dev/mint", "admin_mint", None),
 ]
-_COMPILED_ROUTES = [(re.compile(pattern), endpoint, profile) for pattern, endpoint, profile in _ROUTES]
+_COMPILED_ROUTES = [(re.compile(pattern), endpoint, profile, variant)
+                    for pattern, endpoint, profile, *variant in _ROUTES]
 
 
 def route(path: str) -> Route | None:
     """The endpoint a request path (without query string) addresses, or None. Realms are not checked here."""
-    for pattern, endpoint, profile in _COMPILED_ROUTES:
+    for pattern, endpoint, profile, variant in _COMPILED_ROUTES:
         match = pattern.fullmatch(path)
         if match:
-            return Route(endpoint, profile, match.groupdict().get("realm"))
+            groups = match.groupdict()
+            pairs = tuple(variant) + ((("server_id", groups["server_id"]),) if groups.get("server_id") else ())
+            return Route(endpoint, profile, groups.get("realm"), pairs)
     return None
 
 
@@ -172,28 +229,77 @@ def check_profile(profile: object) -> None:
         raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
 
 
-def check_alg(alg: object) -> None:
-    if alg not in SIGNING_ALGS:
-        raise ValueError(f"unsupported alg {alg!r}; expected one of {', '.join(SIGNING_ALGS)}")
+def check_alg(alg: object, profile: str | None = None) -> None:
+    algs = SIGNING_ALGS if profile is None else signing_algs(profile)
+    if alg not in algs:
+        where = f" for {profile}" if profile is not None else ""
+        raise ValueError(f"unsupported alg {alg!r}{where}; expected one of {', '.join(algs)}")
 
 
 def check_issuer_form(profile: str, form: object) -> None:
     if form not in ISSUER_FORMS:
         raise ValueError(f"issuer_form must be one of {ISSUER_FORMS}, not {form!r}")
-    if form == "bare" and profile not in BARE_FORM_PROFILES:
-        raise ValueError(f"issuer_form 'bare' exists only for {' and '.join(BARE_FORM_PROFILES)}")
+    forms = ISSUER_FORMS_OF.get(profile, ("url",))
+    if form not in forms:
+        owners = " and ".join(p for p, f in ISSUER_FORMS_OF.items() if form in f)
+        raise ValueError(f"issuer_form {form!r} exists only for {owners}, not {profile}")
+
+
+# Cognito user pool ids are <region>_<id> (us-east-1_Dev123); Entra tenant ids are GUIDs.
+_REALM_SHAPES = {
+    "cognito": (re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d_[A-Za-z0-9]+"), "a user pool id like us-east-1_Dev123"),
+    "entra": (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "a tenant id (a GUID)"),
+}
 
 
 def check_realm(profile: str, realm: object) -> None:
     keyword = REALM_KEYWORD[profile]
     if realm is None:
-        if profile in ("descope", "passage"):
+        if profile in NAMED_REALM_PROFILES:
             raise ValueError(f"{profile} needs a {keyword}")
         return
     if keyword is None:
         raise ValueError("the oidc profile has a single issuer")
     if not isinstance(realm, str) or not REALM_PATTERN.fullmatch(realm):
         raise ValueError(f"{keyword} must be letters, digits, '.', '_' or '-' (up to 128), not {realm!r}")
+    pattern, expected = _REALM_SHAPES.get(profile, (None, ""))
+    if pattern is not None and not pattern.fullmatch(realm):
+        raise ValueError(f"{keyword} must be {expected}, not {realm!r}")
+
+
+# Options that pick a provider's token kind, and the profiles that have them.
+SHAPE_OPTIONS = {"token_use": tuple(TOKEN_USES), "version": ("entra",), "groups": ("cognito",),
+                 "roles": ("entra",), "server_id": ("descope",)}
+
+
+def check_shape(profile: str, options: dict, issuer_form: str | None = None) -> dict:
+    """The token-kind options (``SHAPE_OPTIONS``) of a mint call or a client, checked; None values dropped.
+
+    ``token_use``: Descope ``session``/``refresh``, Cognito ``access``/``id``. ``version``: Entra ``2.0``/``1.0``.
+    ``groups``: Cognito ``cognito:groups`` (makes an access token a user's). ``roles``: Entra app roles.
+    ``server_id``: the MCP server of Descope's ``agentic`` issuer form."""
+    shape: dict = {}
+    for name, value in options.items():
+        if name not in SHAPE_OPTIONS:
+            raise TypeError(f"unexpected token option {name!r}; expected one of {', '.join(SHAPE_OPTIONS)}")
+        if value is None:
+            continue
+        if profile not in SHAPE_OPTIONS[name]:
+            raise ValueError(f"{name} is an option of {' and '.join(SHAPE_OPTIONS[name])} tokens, not {profile}")
+        if name == "token_use" and value not in TOKEN_USES[profile]:
+            raise ValueError(f"token_use for {profile} must be one of {TOKEN_USES[profile]}, not {value!r}")
+        if name == "version" and value not in ENTRA_VERSIONS:
+            raise ValueError(f"version must be one of {ENTRA_VERSIONS}, not {value!r}")
+        if name in ("groups", "roles"):
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+                raise ValueError(f"{name} must be a list of names")
+            value = list(value)
+        if name == "server_id" and (not isinstance(value, str) or not REALM_PATTERN.fullmatch(value)):
+            raise ValueError(f"server_id must be letters, digits, '.', '_' or '-' (up to 128), not {value!r}")
+        shape[name] = value
+    if "server_id" in shape and issuer_form != "agentic":
+        raise ValueError("server_id goes with issuer_form 'agentic'")
+    return shape
 
 
 def scope_list(scopes: object) -> list[str]:
@@ -219,69 +325,3 @@ def epoch_seconds(name: str, value: object) -> int:
     return int(value)
 
 
-# --- Token shapes -----------------------------------------------------------------------------------------------
-
-
-def key_id(profile: str, thumbprint: str, alg: str) -> str:
-    """The ``kid`` of a key: its RFC 7638 thumbprint; WSO2 (7.x) appends the algorithm."""
-    return f"{thumbprint}_{alg}" if profile == "wso2" else thumbprint
-
-
-def token_type(profile: str) -> str:
-    """The JOSE header ``typ``: WSO2 6.0+ marks access tokens as RFC 9068 ``at+jwt``."""
-    return "at+jwt" if profile == "wso2" else "JWT"
-
-
-def default_audiences(profile: str, realm: str | None, client_id: str) -> tuple[str, ...]:
-    """The audiences a client's tokens carry when its configuration names none."""
-    if profile in ("descope", "passage"):
-        return (str(realm),)
-    return (client_id,)
-
-
-def audience_claim(profile: str, audiences: list[str], *, passage_auth_origin: str) -> str | list[str] | None:
-    """``aud`` as each provider writes it; None means no ``aud`` claim."""
-    if profile == "passage":
-        # Current Passage tokens: [auth origin, app id]; older ones carried only the auth origin.
-        return [passage_auth_origin, *audiences]
-    if not audiences:
-        return None
-    if profile == "descope":
-        return list(audiences)
-    # WSO2 and generic OIDC: a string for one audience, a list for several.
-    return audiences[0] if len(audiences) == 1 else list(audiences)
-
-
-def access_token_claims(
-    profile: str,
-    *,
-    issuer: str,
-    client_id: str,
-    scopes: list[str],
-    audiences: list[str],
-    issued_at: int,
-    expires_in: int,
-    not_before: int | None,
-    jwt_id: str,
-    passage_auth_origin: str,
-) -> dict:
-    """The claims of a client-credentials access token, shaped like the provider's own."""
-    claims: dict = {"iss": issuer, "sub": client_id}
-    aud = audience_claim(profile, audiences, passage_auth_origin=passage_auth_origin)
-    if aud is not None:
-        claims["aud"] = aud
-    claims["iat"] = issued_at
-    if not_before is not None:
-        claims["nbf"] = not_before
-    claims["exp"] = issued_at + expires_in
-    if profile == "descope":
-        # M2M session token; roles/permissions/tenants come from the client's extra claims when configured.
-        claims.update(drn="DS", amr=["access_key"], roles=[], permissions=[], tenants={})
-    elif profile == "wso2":
-        claims.update(azp=client_id, client_id=client_id, aut="APPLICATION", jti=jwt_id)
-        claims.setdefault("nbf", issued_at)
-    elif profile == "oidc":
-        claims.update(client_id=client_id, jti=jwt_id)
-    if scopes:
-        claims["scope"] = " ".join(scopes)
-    return claims

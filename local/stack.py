@@ -23,7 +23,17 @@ from typing import Any, Sequence
 import requests
 
 from local.gateway import LocalHttpApi
-from local.issuer import DEV_DESCOPE_PROJECT, DEV_ORDERS_AUDIENCE, DEV_PASSAGE_APP, DevIssuer, default_clients
+from local.issuer import (
+    DEV_COGNITO_POOL,
+    DEV_DESCOPE_PROJECT,
+    DEV_ENTRA_API_CLIENT_ID,
+    DEV_ENTRA_API_ID_URI,
+    DEV_ENTRA_TENANT,
+    DEV_ORDERS_AUDIENCE,
+    DEV_PASSAGE_APP,
+    DevIssuer,
+    default_clients,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACK_NAME = "JwtAuthorizerLocal"
@@ -36,19 +46,26 @@ class SynthError(RuntimeError):
     """``python app.py`` refused the configuration or failed; the message holds its output."""
 
 
-def dev_issuers(issuer: DevIssuer, mode: str) -> list[dict[str, Any]]:
-    """The ``issuers`` context for the dev issuer. Lambda mode trusts all four provider shapes at once (through
-    the same presets a deployment uses, pointed at the local stand-in); native JWT mode takes exactly one."""
-    oidc = {"provider": "oidc", "issuer": issuer.issuer_url("oidc"), "audience": DEV_ORDERS_AUDIENCE}
-    if mode == "jwt":
-        return [oidc]
-    wso2_clients = [c.client_id for c in default_clients() if c.profile == "wso2"]
-    return [
-        oidc,
-        {"provider": "descope", "project_id": DEV_DESCOPE_PROJECT, "base_url": issuer.base_url("descope")},
-        {"provider": "passage", "app_id": DEV_PASSAGE_APP, "base_url": issuer.base_url("passage")},
-        {"provider": "wso2", "base_url": issuer.base_url("wso2"), "audience": wso2_clients},
-    ]
+def dev_issuers(issuer: DevIssuer, mode: str, native: str = "oidc") -> list[dict[str, Any]]:
+    """The ``issuers`` context (cdk.json's shape) for the dev issuer. Lambda mode trusts every provider shape at
+    once, through the same presets a deployment uses, pointed at the local stand-in (``base_url``); native JWT
+    mode takes exactly one: the ``native`` profile's entry."""
+    def clients(profile: str) -> list[str]:
+        return [c.client_id for c in default_clients() if c.profile == profile]
+
+    entries = {
+        "oidc": {"provider": "oidc", "issuer": issuer.issuer_url("oidc"), "audience": DEV_ORDERS_AUDIENCE},
+        "descope": {"provider": "descope", "project_id": DEV_DESCOPE_PROJECT, "base_url": issuer.base_url("descope")},
+        "passage": {"provider": "passage", "app_id": DEV_PASSAGE_APP, "base_url": issuer.base_url("passage")},
+        "wso2": {"provider": "wso2", "base_url": issuer.base_url("wso2"), "audience": clients("wso2")},
+        "cognito": {"provider": "cognito", "user_pool_id": DEV_COGNITO_POOL, "client_ids": clients("cognito"),
+                    "base_url": issuer.base_url("cognito")},
+        "entra": {"provider": "entra", "tenant_id": DEV_ENTRA_TENANT, "base_url": issuer.base_url("entra"),
+                  "audience": [DEV_ENTRA_API_CLIENT_ID, DEV_ENTRA_API_ID_URI]},
+    }
+    if native not in entries:
+        raise ValueError(f"native must be one of {sorted(entries)}, got {native!r}")
+    return [entries[native]] if mode == "jwt" else list(entries.values())
 
 
 def synthesize(context: dict[str, Any], outdir: Path) -> Path:
@@ -70,12 +87,13 @@ class LocalStack:
                  audience: str | Sequence[str] | None = None, context: dict[str, Any] | None = None,
                  workdir: str | os.PathLike[str] | None = None, port: int = 0, issuer_port: int = 0,
                  log_sink: Any = None, concurrency: int = 1,
-                 env_overrides: dict[str, Any] | None = None) -> None:
+                 env_overrides: dict[str, Any] | None = None, native: str = "oidc") -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if issuer_url is not None and audience is None:
             raise ValueError("an external issuer needs its audience")
         self.mode = mode
+        self.native = native  # jwt mode: which dev issuer profile the native authorizer trusts
         self._own_issuer = issuer is None and issuer_url is None
         self.issuer = issuer if issuer is not None else (
             DevIssuer(clients=default_clients(), port=issuer_port, admin=True) if self._own_issuer else None)
@@ -99,7 +117,7 @@ class LocalStack:
     def issuers_context(self) -> list[dict[str, Any]]:
         if self.issuer_url is not None:  # any issuer, e.g. a real IdP on a private network
             return [{"provider": "oidc", "issuer": self.issuer_url, "audience": self.audience}]
-        return dev_issuers(self.issuer, self.mode)
+        return dev_issuers(self.issuer, self.mode, self.native)
 
     def start(self) -> LocalStack:
         if self.issuer is not None and self._own_issuer:

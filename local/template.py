@@ -434,7 +434,7 @@ def _match_path(template: Sequence[PathSegment], request: Sequence[str]) -> dict
             rest = "/".join(request[index:])
             if not rest:
                 return None
-            parameters[segment.parameter or "proxy"] = unquote(rest)
+            parameters[segment.parameter or "proxy"] = rest
             return parameters
         if index >= len(request):
             return None
@@ -442,20 +442,23 @@ def _match_path(template: Sequence[PathSegment], request: Sequence[str]) -> dict
         if segment.parameter:
             if not part:
                 return None
-            parameters[segment.parameter] = unquote(part)
-        elif unquote(part) != segment.text:
+            parameters[segment.parameter] = part
+        elif part != segment.text:
             return None
     return parameters if len(request) == len(template) else None
 
 
 def select_route(routes: Iterable[Route], method: str, path: str) -> RouteMatch | None:
-    """The route API Gateway picks for ``method path`` (the path without a stage prefix, still percent-encoded).
+    """The route API Gateway picks for ``method path`` (the path without a stage prefix, as the client sent it).
 
-    The most specific path wins, compared segment by segment from the left (a literal beats ``{param}`` beats
-    ``{proxy+}``); between equally specific paths, the route for the method beats ``ANY``; when no route
-    matches, ``$default`` (if any). ``None`` means 404.
+    The path is percent-decoded once, then matched, as API Gateway does: ``/ord%65rs`` is ``/orders``, and a
+    ``%2F`` is a ``/`` that separates segments (``/a%2Fb`` is two segments, not one parameter); path parameters are
+    the decoded text (decoded once: ``%2532`` is ``%32``). The most specific path wins, compared segment by segment
+    from the left (a literal beats ``{param}`` beats ``{proxy+}``); between equally specific paths, the route for
+    the method beats ``ANY``; when no route matches, ``$default`` (if any). ``None`` means 404.
     """
-    request_segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    decoded = unquote(path)
+    request_segments = decoded.split("/")[1:] if decoded.startswith("/") else decoded.split("/")
     best: RouteMatch | None = None
     best_rank: tuple[Any, ...] | None = None
     default: Route | None = None

@@ -30,17 +30,18 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from authorizer.config import (AuthorizerConfig, RouteRule, TrustedIssuer, discovery_url, expand_issuer,
-                               is_loopback_host, load_config, parse_issuers, parse_routes)
+from authorizer.config import (AuthorizerConfig, RouteRule, TrustedIssuer, discovery_url, load_config,
+                               parse_issuers, parse_routes)
 from authorizer.errors import (AudienceMismatchError, AuthorizationError, ConfigError, CriticalHeaderError,
                                ExpiredTokenError, FetchError, InsufficientScopeError, InvalidClaimError,
                                IssuedInFutureError, JwksUnavailableError, KeyAlgorithmMismatchError, KidNotFoundError,
-                               MissingClaimError, NotYetValidError, TokenTypeError, UnsupportedAlgorithmError)
+                               MissingClaimError, NotYetValidError, TokenTypeError, TokenUseMismatchError,
+                               UnsupportedAlgorithmError)
 from authorizer.events import token_from_authorization
 from authorizer.fetch import JsonFetcher
 from authorizer.jwks import JwksCache
 from authorizer.rules import granted_scopes, rule_problem
-from authorizer.token import UnverifiedToken, check_claims, check_header, parse_token
+from authorizer.token import UnverifiedToken, check_claims, check_header, check_token_use, parse_token
 
 NATIVE_ALGORITHMS = ("RS256", "RS384", "RS512")  # API Gateway's JWT authorizer verifies RSA only
 NATIVE, LAMBDA = "jwt", "lambda"
@@ -157,10 +158,11 @@ def setup_from_cdk_json(path: str | Path) -> Setup:
         LAMBDA: LambdaSetup("Lambda authorizer" + (" (configured)" if mode == LAMBDA else " (if authorizer=lambda)"),
                             config)}
     notes: list[str] = []
-    native, why_not = native_issuer_of(issuers)
+    native, why_not, native_notes = native_issuer_of(issuers)
     label = "native JWT authorizer" + (" (configured)" if mode == NATIVE else " (if authorizer=jwt)")
     if native is not None:
         authorizers[NATIVE] = replace(native, name=label)
+        notes += [f"{label}: {note}" for note in native_notes]
     else:
         notes.append(f"{label}: {why_not}")
     # every protected route is explained for both modes; the configured one is "in use"
@@ -170,20 +172,18 @@ def setup_from_cdk_json(path: str | Path) -> Setup:
     return Setup(f"{path} (authorizer={mode})", authorizers, explained, {mode} & set(authorizers), notes)
 
 
-def native_issuer_of(issuers: Any) -> tuple[NativeSetup | None, str]:
-    """What ``authorizer=jwt`` would give API Gateway: the one issuer's https URL form, or why there is none."""
-    if not isinstance(issuers, list) or len(issuers) != 1:
-        return None, "jwt mode takes exactly one issuer; this configuration has " + (
-            str(len(issuers)) if isinstance(issuers, list) else "none")
+def native_issuer_of(issuers: Any) -> tuple[NativeSetup | None, str, tuple[str, ...]]:
+    """What ``authorizer=jwt`` would give API Gateway, chosen as ``cdk synth`` chooses it: the issuer, or why there
+    is none, and the synthesis notes (what the native authorizer cannot check of this provider's tokens)."""
+    from infra.config import select_native_issuer  # the stack's own rule: the doctor never disagrees with synth
+
+    if not isinstance(issuers, list):
+        return None, "jwt mode takes exactly one issuer; this configuration has none", ()
     try:
-        candidates = expand_issuer(issuers[0], "issuers[0]")
+        chosen, notes = select_native_issuer(issuers)
     except ConfigError as problem:
-        return None, str(problem)
-    for candidate in candidates:
-        parts = urlsplit(candidate.issuer)
-        if parts.hostname and (parts.scheme == "https" or is_loopback_host(parts.hostname)):
-            return NativeSetup(candidate.issuer, candidate.audiences), ""
-    return None, f"issuer {candidates[0].issuer!r} is not an https URL, which the native authorizer needs"
+        return None, problem.problem, ()
+    return NativeSetup(chosen.issuer, chosen.audiences), "", notes
 
 
 def setup_from_api(api_id: str, region: str, session: Any = None) -> Setup:
@@ -307,7 +307,7 @@ def diagnose_lambda(token: str, setup: LambdaSetup, routes: Sequence[Route], key
         return Report(setup.name, LAMBDA, False, findings, _route_verdicts(routes, LAMBDA, None, findings, config))
     claims = parsed.claims
     iss = claims.get("iss")
-    issuer = next((i for i in config.issuers if i.issuer == iss), None) if isinstance(iss, str) else None
+    issuer = next((i for i in config.issuers if i.accepts_iss(iss)), None) if isinstance(iss, str) else None
     if issuer is None:
         findings.append(explain_issuer(iss, [i.issuer for i in config.issuers], native=False,
                                        providers={i.issuer: i.provider for i in config.issuers}))
@@ -325,8 +325,22 @@ def diagnose_lambda(token: str, setup: LambdaSetup, routes: Sequence[Route], key
     if alg is not None:
         findings += key_findings(parsed, issuer.jwks_uri or discovery_url(issuer.issuer), issuer.jwks_uri is None,
                                  issuer.ca_bundle, kid, alg, keys, native=False)
+    findings += token_use_findings(parsed, issuer)
     findings += claim_findings(claims, issuer, now, config.leeway_seconds)
     return Report(setup.name, LAMBDA, False, findings, _route_verdicts(routes, LAMBDA, claims, findings, config))
+
+
+def token_use_findings(parsed: UnverifiedToken, issuer: TrustedIssuer) -> list[Finding]:
+    """The provider's token-kind rules: refresh tokens (Descope drn DSR, WSO2 rt+jwt) and Cognito's token_use."""
+    if not issuer.token_use:
+        return []
+    try:
+        check_token_use(parsed.header, parsed.claims, issuer)
+    except TokenUseMismatchError as problem:
+        return [Finding("fail", "token-use", problem.detail,
+                        "send the access token (Descope: the session token, not the refresh token; WSO2: the "
+                        "access_token, not the refresh_token; Cognito: the token_use the issuer is configured for)")]
+    return [Finding("ok", "token-use", f"the token is an access token of the kind {issuer.provider} issuers need")]
 
 
 def diagnose_native(token: str, setup: NativeSetup, routes: Sequence[Route], keys: KeySource,
@@ -567,7 +581,8 @@ def key_findings(parsed: UnverifiedToken, source_url: str, discovery: bool, ca_b
 def claim_findings(claims: Mapping[str, Any], issuer: TrustedIssuer, now: float, leeway: float) -> list[Finding]:
     """``check_claims`` stops at the first problem; each one found is neutralized and the check run again."""
     probe = dict(claims)
-    probe["iss"] = issuer.issuer  # the issuer is explained on its own
+    if not issuer.accepts_iss(probe.get("iss")):
+        probe["iss"] = issuer.issuer  # the issuer is explained on its own
     failed: dict[str, Finding] = {}
     for _ in range(8):
         try:
@@ -636,13 +651,19 @@ def _audience(claims: Mapping[str, Any], issuer: TrustedIssuer) -> Finding:
                        f"one of the configured audiences {configured} (client_id counts only without aud)",
                        f"add {claims['client_id']!r} to the issuer's audience (Cognito access tokens work this way)")
     return Finding("fail", "audience", f"the token has neither aud nor client_id; configured audiences: {configured}",
-                   "ask the identity provider for a token with an audience (Descope: enable aud in the JWT "
-                   "template; Auth0: pass audience)")
+                   "ask the identity provider for a token with an audience (Descope session tokens carry none: "
+                   "create a Descope JWT template that sets aud to the project ID and apply it to session tokens; "
+                   "Auth0: pass audience), or use the lambda authorizer, whose descope preset checks aud only when "
+                   "it is present")
 
 
 def _audience_text(claims: Mapping[str, Any], issuer: TrustedIssuer) -> str:
     if "aud" in claims:
         return f"aud {json.dumps(claims['aud'])} holds a configured audience"
+    if issuer.client_ids is not None:
+        return f"client_id {claims.get('client_id')!r} is one of the configured app clients"
+    if "client_id" not in claims and not issuer.require_audience:
+        return "no aud and no client_id, as in Descope session tokens: the exact issuer binds the token"
     return f"no aud; client_id {claims.get('client_id')!r} is a configured audience"
 
 

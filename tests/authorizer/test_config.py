@@ -14,13 +14,15 @@ def issuers_of(spec: dict) -> list:
     return list(parse_issuers([spec]))
 
 
-def test_descope_preset_accepts_all_three_issuer_forms_with_one_key_source():
+def test_descope_preset_accepts_all_four_issuer_forms_with_one_key_source():
     issuers = issuers_of({"provider": "descope", "project_id": "P2abc"})
     assert [i.issuer for i in issuers] == [
-        "https://api.descope.com/P2abc", "https://api.descope.com/v1/apps/P2abc", "P2abc"]
+        "https://api.descope.com/P2abc", "https://api.descope.com/v1/apps/P2abc", "P2abc",
+        "https://api.descope.com/v1/apps/agentic/P2abc/"]
+    assert [i.issuer_match for i in issuers] == ["exact", "exact", "exact", "one_more_segment"]
     assert {i.jwks_uri for i in issuers} == {"https://api.descope.com/v2/keys/P2abc"}
-    assert {i.key_source for i in issuers} == {("https://api.descope.com/v2/keys/P2abc", None)}
-    assert all(i.audiences == ("P2abc",) for i in issuers)
+    assert {i.key_source for i in issuers} == {("https://api.descope.com/v2/keys/P2abc", None, None)}
+    assert all(i.audiences == ("P2abc",) and not i.require_audience for i in issuers)
 
 
 def test_descope_regional_project_uses_its_regional_host():
@@ -50,7 +52,7 @@ def test_wso2_preset_with_tenant_and_self_signed_ca_bundle():
     assert issuer.issuer == "https://is.internal:9443/t/acme/oauth2/token"
     assert issuer.jwks_uri == "https://is.internal:9443/t/acme/oauth2/jwks"
     assert issuer.audiences == ("client-1",)
-    assert issuer.key_source == ("https://is.internal:9443/t/acme/oauth2/jwks", "/opt/wso2-ca.pem")
+    assert issuer.key_source == ("https://is.internal:9443/t/acme/oauth2/jwks", "/opt/wso2-ca.pem", None)
 
 
 def test_wso2_preset_without_tenant():
@@ -62,7 +64,8 @@ def test_wso2_preset_without_tenant():
 def test_oidc_preset_uses_discovery_when_no_jwks_uri_is_given():
     (issuer,) = issuers_of({"provider": "oidc", "issuer": "https://tenant.auth0.com/", "audience": "api"})
     assert issuer.jwks_uri is None
-    assert issuer.key_source == ("https://tenant.auth0.com/.well-known/openid-configuration", None)
+    assert issuer.key_source == ("https://tenant.auth0.com/.well-known/openid-configuration", None,
+                                 "https://tenant.auth0.com/")
     assert issuer.algorithms == SUPPORTED_ALGORITHMS
 
 

@@ -253,3 +253,87 @@ def test_only_https_or_loopback_urls_are_fetched(server, clock):
     assert cache.prefetch() is False  # discovery pointed off loopback over plain http: refused, not fetched
     with pytest.raises(errors.FetchError):
         JsonFetcher().get_json("http://jwks.example.com/keys")
+
+
+# --- bounded staleness (AUTH_JWKS_MAX_STALE_SECONDS) --------------------------------------------------------------
+def test_held_keys_serve_through_an_outage_for_max_stale_then_fail_closed_until_a_fetch_succeeds(
+        idp, keys, server, clock, logs):
+    issuers = parse_issuers([{"issuer": idp, "audience": "api"}])
+    verifier = TokenVerifier(issuers, fetcher=JsonFetcher(), max_age=600, cooldown=30, max_stale=3600,
+                             monotonic=clock, remembered_tokens=0,
+                             log=lambda message, **fields: logs.logger.warning(message, **fields))
+    verifier.prefetch()
+    token = keys["RS256"].sign(claims_for(idp))
+    server.put("/idp/jwks", Document(503, b"down", "text/plain"))
+    clock.now += 600 + 3599  # one second before max age + max stale: still served
+    assert verifier.verify_token(token)
+    clock.now += 1  # max age + max stale reached with every refresh failing: fail closed
+    with pytest.raises(errors.JwksUnavailableError):
+        verifier.verify_token(token)
+    assert [r for r in logs.records() if r.get("stale_expired") is True]
+    fetches = server.count("/idp/jwks")
+    for _ in range(10):  # denied at once, no fetch, until a second has passed
+        with pytest.raises(errors.JwksUnavailableError):
+            verifier.verify_token(token)
+    assert server.count("/idp/jwks") == fetches
+    clock.now += 1
+    with pytest.raises(errors.JwksUnavailableError):
+        verifier.verify_token(token)
+    assert server.count("/idp/jwks") == fetches + 1  # one attempt a second while none are usable
+    server.put_jwks("/idp/jwks", list(keys.values()))  # the IdP is back
+    clock.now += 1
+    assert verifier.verify_token(token)
+    assert server.count("/idp/jwks") == fetches + 2
+
+
+def test_max_stale_zero_fails_closed_at_max_age(idp, keys, server, clock):
+    verifier = TokenVerifier(parse_issuers([{"issuer": idp, "audience": "api"}]), fetcher=JsonFetcher(),
+                             max_age=600, cooldown=30, max_stale=0, monotonic=clock, remembered_tokens=0)
+    verifier.prefetch()
+    server.put("/idp/jwks", Document(500, b"oops", "text/plain"))
+    clock.now += 600
+    with pytest.raises(errors.JwksUnavailableError):
+        verifier.verify_token(keys["RS256"].sign(claims_for(idp)))
+
+
+def test_max_stale_is_read_from_the_environment_within_bounds():
+    from authorizer.config import load_config
+    from authorizer.errors import ConfigError
+
+    issuers = json.dumps([{"issuer": "https://idp.example.com", "audience": "api"}])
+    assert load_config({"AUTH_ISSUERS": issuers}).jwks_max_stale_seconds == 86400
+    assert load_config({"AUTH_ISSUERS": issuers, "AUTH_JWKS_MAX_STALE_SECONDS": "0"}).jwks_max_stale_seconds == 0
+    for bad in ("-1", "604801", "soon", "nan"):
+        with pytest.raises(ConfigError) as failure:
+            load_config({"AUTH_ISSUERS": issuers, "AUTH_JWKS_MAX_STALE_SECONDS": bad})
+        assert failure.value.field == "AUTH_JWKS_MAX_STALE_SECONDS"
+
+
+# --- discovery names its issuer (OIDC Discovery 1.0 §4.3) ----------------------------------------------------------
+def test_a_discovery_document_naming_another_issuer_is_not_used(server, keys, clock, logs):
+    issuer = server.root + "/tenant-a"
+    server.put("/tenant-a/.well-known/openid-configuration",
+               {"issuer": server.root + "/tenant-b", "jwks_uri": server.root + "/tenant-b/jwks"})
+    server.put_jwks("/tenant-b/jwks", list(keys.values()))
+    verifier = TokenVerifier(parse_issuers([{"issuer": issuer, "audience": "api"}]), fetcher=JsonFetcher(),
+                             monotonic=clock, remembered_tokens=0,
+                             log=lambda message, **fields: logs.logger.warning(message, **fields))
+    verifier.prefetch()
+    with pytest.raises(errors.JwksUnavailableError):
+        verifier.verify_token(keys["RS256"].sign(claims_for(issuer)))
+    assert server.count("/tenant-b/jwks") == 0  # the other issuer's keys were never fetched
+    assert any("issuer is not the configured issuer" in str(r.get("problem")) for r in logs.records())
+
+
+def test_a_discovery_document_naming_its_issuer_exactly_is_used(server, keys, clock):
+    issuer = server.root + "/tenant-a/"  # the trailing slash is part of the issuer (Auth0's form)
+    server.put("/tenant-a/.well-known/openid-configuration",
+               {"issuer": issuer, "jwks_uri": server.root + "/tenant-a/jwks"})
+    server.put_jwks("/tenant-a/jwks", list(keys.values()))
+    verifier = TokenVerifier(parse_issuers([{"issuer": issuer, "audience": "api"}]), fetcher=JsonFetcher(),
+                             monotonic=clock, remembered_tokens=0)
+    assert verifier.verify_token(keys["RS256"].sign(claims_for(issuer)))
+    no_slash = TokenVerifier(parse_issuers([{"issuer": issuer.rstrip("/"), "audience": "api"}]),
+                             fetcher=JsonFetcher(), monotonic=clock, remembered_tokens=0)
+    with pytest.raises(errors.JwksUnavailableError):  # same discovery URL, but the document names another issuer
+        no_slash.verify_token(keys["RS256"].sign(claims_for(issuer.rstrip("/"))))

@@ -162,6 +162,21 @@ def test_jwks_fetches_are_counted_ok_failed_and_stale_served(load_handler, idp, 
     assert (stale["JwksFetchOk"], stale["JwksFetchFailed"], stale["JwksStaleServed"]) == ([0.0], [1.0], [1.0])
 
 
+def test_keys_past_max_stale_fail_closed_logged_and_counted(load_handler, idp, keys, server, capsys):
+    module = load_handler(AUTH_JWKS_MAX_AGE_SECONDS="60", AUTH_JWKS_MAX_STALE_SECONDS="120")
+    capsys.readouterr()
+    server.put("/idp/jwks", Document(status=503, body=b"down"))
+    later(module, 60 + 120)  # every refresh failed for max stale past max age
+    response = module.handler(http_v2_event(keys["RS256"].sign(claims_for(idp))), CONTEXT)
+    assert response["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    out = capsys.readouterr().out
+    [document] = emf_documents(out)
+    assert (document["Denied"], document["Reason"]) == ([1.0], "jwks_unavailable")
+    assert document["JwksFetchFailed"] == [1.0] and document["JwksStaleServed"] == [0.0]
+    logged = [json.loads(line) for line in out.splitlines() if line.startswith("{") and "_aws" not in line]
+    assert any(record.get("stale_expired") is True for record in logged)
+
+
 def test_a_first_fetch_that_fails_is_not_counted_as_stale(load_handler, idp, keys, server, capsys):
     server.put("/idp/jwks", Document(status=500, body=b"oops"))
     module = load_handler()

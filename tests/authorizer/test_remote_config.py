@@ -104,6 +104,20 @@ def test_an_unchanged_parameter_keeps_the_same_authorizer(ssm, remote, idp):
     assert r.source.current() is first
 
 
+@pytest.mark.parametrize("old, new", [(1, True), (0, False), (True, 1), ("1", 1)])
+def test_a_claim_value_changing_json_type_rebuilds_a_warm_authorizer(ssm, remote, idp, keys, old, new):
+    # In Python 1 == True: a configuration compared by value alone would keep the old rule for good.
+    put(ssm, {"issuers": [{"issuer": idp, "audience": "api"}], "routes": {"GET /orders": {"claims": {"tier": old}}}})
+    r = remote(max_age=5)
+    with_new = keys["RS256"].sign(claims_for(idp, tier=new))
+    assert not allowed(r.source, with_new, ORDERS_ARN, "GET /orders")
+
+    put(ssm, {"issuers": [{"issuer": idp, "audience": "api"}], "routes": {"GET /orders": {"claims": {"tier": new}}}})
+    r.clock.now += 5
+    assert allowed(r.source, with_new, ORDERS_ARN, "GET /orders")
+    assert not allowed(r.source, keys["RS256"].sign(claims_for(idp, tier=old)), ORDERS_ARN, "GET /orders")
+
+
 @pytest.mark.parametrize("bad_value, field", [
     ("{not json", None),
     (json.dumps({"issuers": [{"issuer": "https://idp.example.com", "audiance": "api"}]}), "issuers[0].audiance"),

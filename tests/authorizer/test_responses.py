@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from authorizer.authorize import Authorizer
+from authorizer.authorize import Authorizer, Unauthorized
 from authorizer.config import load_config
 from authorizer.policy import MethodArn, encode_context
 
@@ -249,3 +249,42 @@ def test_method_arn_parsing():
     assert arn.route_resource("ANY /") == "arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:abc123/$default/*/"
     for bad in (None, 5, "", "arn:aws:execute-api:r:123:abc", "arn:aws:execute-api:r:12345678901x:a/s/GET/x"):
         assert MethodArn.parse(bad) is None
+
+
+# --- every ARN form API Gateway sends (reference/aws-api-gateway.md) ------------------------------------------------
+CONSOLE_ARN = "arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*/GET/"  # the console's test events
+
+
+@pytest.mark.parametrize("arn, stage_prefix", [
+    (CONSOLE_ARN, "arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*"),
+    ("arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/$default",
+     "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod"),
+    ("arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/$default",
+     "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default"),
+    ("arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/files/a*b?c/%2F%65",
+     "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod"),
+])
+def test_every_arn_form_gets_allow_on_its_stage_and_deny_on_its_stage(make_authorizer, token, arn, stage_prefix):
+    assert MethodArn.parse(arn).stage_prefix == stage_prefix
+    authorizer = make_authorizer()
+    for event in (http_v2_event(token(), arn=arn), http_v1_event(token(), arn=arn),
+                  rest_token_event(token(), arn=arn), rest_request_event(token(), arn=arn)):
+        allowed = authorizer.authorize(event)
+        assert allowed["policyDocument"]["Statement"] == [
+            {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{stage_prefix}/*"}]
+        assert iam_allows(allowed, arn)
+    for event in (http_v2_event("not-a-token", arn=arn), http_v1_event("not-a-token", arn=arn)):
+        denied = authorizer.authorize(event)
+        assert denied["policyDocument"]["Statement"] == [
+            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": f"{stage_prefix}/*"}]
+    for event in (rest_token_event("not-a-token", arn=arn), rest_request_event(None, arn=arn)):
+        with pytest.raises(Unauthorized):
+            authorizer.authorize(event)
+
+
+def test_a_console_test_event_still_denies_unmet_routes_on_every_stage(make_authorizer, token):
+    response = make_authorizer(routes=ROUTES).authorize(rest_token_event(token(), arn=CONSOLE_ARN))
+    stage = "arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b"
+    assert iam_allows(response, f"{stage}/prod/GET/hello")
+    assert not iam_allows(response, f"{stage}/prod/GET/orders")
+    assert not iam_allows(response, f"{stage}/dev/POST/orders/7")

@@ -139,7 +139,7 @@ def test_nbf_and_iat_in_the_future_are_denied_after_the_leeway(verifier, idp, ke
 
 @pytest.mark.parametrize("claim, value", [
     ("exp", "9999999999"), ("exp", True), ("exp", float("nan")), ("exp", float("inf")), ("nbf", "0"),
-    ("iat", [1]), ("aud", 7), ("aud", []), ("aud", ["api", 3]), ("sub", 12), ("scope", ["a"]), ("scp", 5),
+    ("iat", [1]), ("aud", 7), ("aud", []), ("aud", ["api", 3]), ("sub", 12), ("scope", ["a", 3]), ("scope", 5), ("scp", 5),
 ])
 def test_wrong_claim_types_are_denied(verifier, idp, keys, claim, value):
     token = keys["RS256"].sign(claims_for(idp, **{claim: value}))

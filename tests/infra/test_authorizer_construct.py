@@ -206,24 +206,27 @@ def test_configuration_too_large_for_lambdas_environment_names_the_key() -> None
 @pytest.mark.parametrize(
     ("response", "ttl", "routes", "expected"),
     [
-        ("iam", 300, ROUTES, ["$request.header.Authorization"]),
+        # iam too (issue 10): the decision is the matched route's, so a cached answer must stay on that route
+        ("iam", 300, ROUTES, ["$request.header.Authorization", "$context.routeKey"]),
+        ("iam", 0, ROUTES, ["$request.header.Authorization"]),
         ("simple", 300, ROUTES, ["$request.header.Authorization", "$context.routeKey"]),
         ("simple", 0, ROUTES, ["$request.header.Authorization"]),  # no cache, nothing reused across routes
         ("simple", 300, [{"method": "GET", "path": "/x"}], ["$request.header.Authorization"]),  # no rules
     ],
 )
-def test_route_key_joins_the_identity_only_when_a_cached_simple_response_could_leak(
+def test_route_key_joins_the_identity_whenever_a_cached_answer_could_leak_across_routes(
         response: str, ttl: int, routes: list[dict[str, Any]], expected: list[str]) -> None:
     settings = AuthorizationSettings.create(issuers=OIDC, routes=routes, cache_ttl_seconds=ttl,
                                             lambda_response=response)
     assert identity_sources(settings) == expected
 
 
-def test_route_key_joins_the_identity_when_rules_may_come_later_from_ssm() -> None:
+@pytest.mark.parametrize("response", ["iam", "simple"])
+def test_route_key_joins_the_identity_when_rules_may_come_later_from_ssm(response: str) -> None:
     """cdk.json has no rule here, but the parameter's routes can gain one without a redeploy."""
     no_rules = [{"method": "GET", "path": "/x"}]
     settings = AuthorizationSettings.create(issuers=OIDC, routes=no_rules, cache_ttl_seconds=300,
-                                            lambda_response="simple", config_parameter="/corp/authz")
+                                            lambda_response=response, config_parameter="/corp/authz")
     assert identity_sources(settings) == ["$request.header.Authorization", "$context.routeKey"]
 
 

@@ -87,7 +87,8 @@ def test_lambda_mode_keeps_issuers_as_configured_for_the_lambda_to_expand() -> N
     auth = load(issuers=[descope, OIDC]).authorization
     assert auth.issuers == (descope, OIDC)
     assert [i.issuer for i in auth.trusted_issuers] == [
-        "https://api.descope.com/P2abc", "https://api.descope.com/v1/apps/P2abc", "P2abc", "https://idp.example.org"]
+        "https://api.descope.com/P2abc", "https://api.descope.com/v1/apps/P2abc", "P2abc",
+        "https://api.descope.com/v1/apps/agentic/P2abc/", "https://idp.example.org"]
 
 
 # --- jwt mode: choosing the one native issuer ---------------------------------------------------------------
@@ -96,7 +97,53 @@ def test_jwt_mode_uses_descopes_url_issuer_and_warns_about_the_other_forms() -> 
     assert auth.native_issuer is not None
     assert auth.native_issuer.issuer == "https://api.descope.com/P2abc"
     assert auth.native_issuer.audiences == ("P2abc",)
-    assert any("P2abc will be rejected" in note for note in auth.notes)
+    assert any("will be rejected" in note and " P2abc," in note for note in auth.notes)
+
+
+def test_jwt_mode_explains_that_descope_session_tokens_need_a_template_that_sets_aud() -> None:
+    auth = load(authorizer="jwt", issuers=[{"provider": "descope", "project_id": "P2abc"}]).authorization
+    (note,) = [n for n in auth.notes if "no aud" in n]
+    assert "JWT template" in note and "'P2abc'" in note and "authorizer=lambda" in note
+    insisting = {"provider": "descope", "project_id": "P2abc", "require_audience": True}
+    assert not [n for n in load(authorizer="jwt", issuers=[insisting]).authorization.notes if "no aud" in n]
+
+
+def test_jwt_mode_never_chooses_descopes_agentic_prefix() -> None:
+    agentic_only = {"provider": "descope", "project_id": "P2abc", "issuer_forms": ["agentic"]}
+    problem = error_field(authorizer="jwt", issuers=[agentic_only])
+    assert problem.field == "issuers[0].issuer_forms"
+
+
+def test_jwt_mode_takes_cognito_app_clients_as_audiences_and_says_token_use_is_not_checked() -> None:
+    cognito = {"provider": "cognito", "user_pool_id": "eu-west-1_AbC123", "client_ids": ["c1", "c2"]}
+    auth = load(authorizer="jwt", issuers=[cognito]).authorization
+    assert auth.native_issuer is not None
+    assert auth.native_issuer.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
+    assert auth.native_issuer.audiences == ("c1", "c2")
+    assert any("token_use" in note for note in auth.notes)
+    assert any("issuer-cognito-idp.eu-west-1.amazonaws.com" in note for note in auth.notes)
+
+
+def test_jwt_mode_uses_entras_v2_issuer_and_says_roles_and_v1_are_left_out() -> None:
+    tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    auth = load(authorizer="jwt", issuers=[{"provider": "entra", "tenant_id": tenant,
+                                            "audience": ["api://orders", "client"]}]).authorization
+    assert auth.native_issuer is not None
+    assert auth.native_issuer.issuer == f"https://login.microsoftonline.com/{tenant}/v2.0"
+    assert auth.native_issuer.audiences == ("api://orders", "client")
+    assert any("roles" in note for note in auth.notes)
+    assert any(f"https://sts.windows.net/{tenant}/" in note for note in auth.notes)
+
+
+@pytest.mark.parametrize("spec, field", [
+    ({"provider": "cognito", "user_pool_id": "eu-west-1", "client_ids": ["c"]}, "issuers[0].user_pool_id"),
+    ({"provider": "cognito", "user_pool_id": "eu-west-1_A"}, "issuers[0].client_ids"),
+    ({"provider": "entra", "tenant_id": "contoso", "audience": "x"}, "issuers[0].tenant_id"),
+    ({"provider": "entra", "tenant_id": "contoso.onmicrosoft.com"}, "issuers[0].audience"),
+])
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_bad_cognito_and_entra_presets_fail_synthesis_naming_the_field(spec, field, mode) -> None:
+    assert error_field(authorizer=mode, issuers=[spec]).field == field
 
 
 def test_jwt_mode_uses_passages_url_issuer() -> None:

@@ -180,18 +180,19 @@ def test_invalid_options_are_refused_naming_the_option(tmp_path: Path, option: s
 def test_authorizer_name_and_identity_source(tmp_path: Path, mode: str) -> None:
     _, stack = new_stack(tmp_path)
     api = apigwv2.HttpApi(stack, "Api")
+    sources = ["$request.header.X-Token"] + (["$context.routeKey"] if mode == "lambda" else [])
     auth = JwtAuthorization(stack, "Auth", http_api=api, settings=settings(mode), authorizer_name="orders-jwt",
-                            identity_source=["$request.header.X-Token"])
+                            identity_source=sources)
     auth.add_routes(backend())
     Template.from_stack(stack).has_resource_properties("AWS::ApiGatewayV2::Authorizer", {
-        "Name": "orders-jwt", "IdentitySource": ["$request.header.X-Token"]})
+        "Name": "orders-jwt", "IdentitySource": sources})
 
 
 def test_an_identity_source_without_the_route_key_that_caching_needs_is_refused(tmp_path: Path) -> None:
     _, stack = new_stack(tmp_path)
     with pytest.raises(ConfigError) as caught:
         JwtAuthorization(stack, "Auth", http_api=apigwv2.HttpApi(stack, "Api"),
-                         settings=settings(lambda_response="simple"),
+                         settings=settings(),
                          identity_source=["$request.header.Authorization"])
     assert caught.value.field == "identity_source" and "$context.routeKey" in caught.value.problem
 

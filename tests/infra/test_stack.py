@@ -54,7 +54,8 @@ def test_lambda_mode_is_a_request_authorizer_with_payload_2_and_iam_responses(la
     assert props["AuthorizerType"] == "REQUEST"
     assert props["AuthorizerPayloadFormatVersion"] == "2.0"
     assert props["EnableSimpleResponses"] is False
-    assert props["IdentitySource"] == ["$request.header.Authorization"]
+    # caching + route rules: the cache key includes the route in IAM mode too (issue 10)
+    assert props["IdentitySource"] == ["$request.header.Authorization", "$context.routeKey"]
     assert props["AuthorizerResultTtlInSeconds"] == 300
 
 
@@ -173,8 +174,13 @@ def warnings(stack: Synthesized) -> list[str]:
 
 def test_jwt_mode_warns_which_descope_issuer_forms_it_rejects(jwt_stack: Synthesized) -> None:
     project_id = DESCOPE["project_id"]
-    assert any(f"tokens with iss https://api.descope.com/v1/apps/{project_id}, {project_id} will be rejected" in w
+    assert any(f"tokens with iss https://api.descope.com/v1/apps/{project_id}, {project_id}, "
+               f"https://api.descope.com/v1/apps/agentic/{project_id}/ will be rejected" in w
                for w in warnings(jwt_stack)), warnings(jwt_stack)
+
+
+def test_jwt_mode_warns_that_descope_session_tokens_need_a_template_that_sets_aud(jwt_stack: Synthesized) -> None:
+    assert any("JWT template that sets aud" in w for w in warnings(jwt_stack)), warnings(jwt_stack)
 
 
 def test_shipped_example_issuer_is_flagged_at_synthesis(lambda_stack: Synthesized) -> None:

@@ -19,7 +19,7 @@ import requests
 from infra.config import DEFAULT_ROUTES
 from local import demo
 from local.issuer import DEV_ORDERS_AUDIENCE, DevIssuer, default_clients
-from local.stack import LocalStack
+from local.stack import LocalStack, dev_issuers
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -127,6 +127,27 @@ def test_demo_walks_through_every_case_as_expected(monkeypatch, tmp_path):
     assert [status for *_, status in rows] == [case.expected["lambda"] for case in demo.CASES]
     assert demo.print_summary(rows, out)
     assert "not-a-jwt" in out.getvalue() and "eyJ" not in out.getvalue()  # tokens are described, never printed
+
+
+def test_demo_native_authorizer_trusting_descope_needs_aud(tmp_path):
+    """API Gateway's JWT authorizer needs aud: Descope's default session token (none) is a 401, a token from a JWT
+    template that sets aud passes, and a refresh token (no aud either) is a 401."""
+    out = io.StringIO()
+    rows = demo.run_mode("jwt+descope", out, log_dir=tmp_path)
+    got = {name: status for _, name, _, status in rows}
+    assert got == {"Descope session token (no aud)": 401, "Descope token from an aud template": 200,
+                   "Descope refresh token (drn DSR)": 401}
+    assert "bad_audience" in (tmp_path / "demo-jwt+descope.log").read_text()
+
+
+def test_dev_issuers_trust_every_profile_in_lambda_mode_and_one_in_jwt_mode():
+    with DevIssuer(clients=[]) as issuer:
+        every = dev_issuers(issuer, "lambda")
+        assert [entry["provider"] for entry in every] == ["oidc", "descope", "passage", "wso2", "cognito", "entra"]
+        assert dev_issuers(issuer, "jwt") == [every[0]]
+        assert dev_issuers(issuer, "jwt", native="entra") == [every[5]]
+        with pytest.raises(ValueError, match="native"):
+            dev_issuers(issuer, "jwt", native="okta")
 
 
 def test_make_local_serves_until_interrupted():

@@ -136,8 +136,17 @@ def test_a_route_for_another_method_is_skipped_for_a_less_specific_one() -> None
 
 
 def test_path_parameters_are_decoded_and_need_a_value() -> None:
-    assert chosen("GET", "/owners/a%20b/pets/c%2Fd") == ("GET /owners/{owner}/pets/{pet}", {"owner": "a b", "pet": "c/d"})
+    assert chosen("GET", "/owners/a%20b/pets/c") == ("GET /owners/{owner}/pets/{pet}", {"owner": "a b", "pet": "c"})
     assert chosen("GET", "/owners//pets/x") == ("ANY /{proxy+}", {"proxy": "owners//pets/x"})
+
+
+def test_the_path_is_decoded_once_before_routes_are_matched() -> None:
+    """As API Gateway does (issue 10): an encoded spelling selects the same route as the plain one."""
+    assert chosen("GET", "/p%65ts/dog/1") == ("GET /pets/dog/1", {})
+    assert chosen("POST", "/%70ets/rex") == ("POST /pets/{name}", {"name": "rex"})
+    # %2F is a slash once decoded: c%2Fd is two segments, so the two-parameter route no longer fits
+    assert chosen("GET", "/owners/a%20b/pets/c%2Fd") == ("ANY /{proxy+}", {"proxy": "owners/a b/pets/c/d"})
+    assert chosen("GET", "/pets/dog/%2532") == ("GET /pets/dog/{id}", {"id": "%32"})  # decoded once, not twice
 
 
 def test_default_route_catches_what_nothing_else_matches() -> None:

@@ -259,3 +259,58 @@ def test_a_claim_rule_names_the_claim_and_what_the_token_has(issuer, cdk_json):
                            'the token has ["orders-viewer"]')
     admin = issuer.mint("descope", client_id="orders-descope")
     assert route(reports_for(admin, path)["lambda"], "DELETE /orders/{id}").allowed
+
+
+def test_a_descope_session_token_without_aud_passes_lambda_and_jwt_mode_says_to_set_aud(issuer, cdk_json):
+    path = cdk_json("jwt", [{"provider": "descope", "project_id": "P2devproject",
+                             "base_url": issuer.base_url("descope")}])
+    setup = setup_from_cdk_json(path)
+    assert any("JWT template that sets aud" in note for note in setup.notes)  # what cdk synth warns, too
+    token = issuer.mint("descope", omit=("aud", "client_id"))  # Descope's default session token
+    reports = reports_for(token, path)
+    assert reports["lambda"].accepted and failed(reports["lambda"]) == {}
+    why = failed(reports["jwt"])["audience"]
+    assert "neither aud nor client_id" in why.message and "JWT template that sets aud" in why.fix
+
+
+def test_a_descope_refresh_token_is_explained(issuer, cdk_json):
+    path = cdk_json("lambda", [{"provider": "descope", "project_id": "P2devproject",
+                                "base_url": issuer.base_url("descope")}])
+    reports = reports_for(issuer.mint("descope", claims={"drn": "DSR"}), path)
+    assert not reports["lambda"].accepted
+    assert "drn" in failed(reports["lambda"])["token-use"].message
+
+
+def test_the_doctor_and_synthesis_agree_on_the_native_issuer(tmp_path, cdk_json):
+    """An issuer that cdk synth refuses for jwt mode is not explained as a working native authorizer."""
+    from infra.config import ConfigError as StackConfigError, select_native_issuer
+
+    configurations = [
+        [{"issuer": "https://idp.example.org", "audience": "a", "algorithms": ["ES256"], "token_types": ["at+jwt"]}],
+        [{"provider": "descope", "project_id": "P2abc", "issuer_forms": ["bare", "agentic"]}],
+        [{"provider": "cognito", "user_pool_id": "eu-west-1_AbC", "client_ids": ["c1"]}],
+        [{"provider": "entra", "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47", "audience": "api://x"}],
+    ]
+    for issuers in configurations:
+        setup = setup_from_cdk_json(cdk_json("jwt", issuers))
+        try:
+            chosen, _ = select_native_issuer(issuers)
+        except StackConfigError:
+            assert "jwt" not in setup.authorizers, issuers
+        else:
+            native = setup.authorizers["jwt"]
+            assert (native.issuer, native.audiences) == (chosen.issuer, chosen.audiences), issuers
+
+
+@pytest.mark.parametrize("configured, held, allowed", [(1, True, False), (True, 1, False), ("1", 1, False),
+                                                       (1, 1, True), (True, True, True)])
+def test_the_doctor_compares_claim_values_by_json_type(issuer, cdk_json, configured, held, allowed):
+    path = cdk_json(issuers=[{"provider": "descope", "project_id": "P2devproject",
+                              "base_url": issuer.base_url("descope")}],
+                    routes=[{"method": "GET", "path": "/vip", "claims": {"tier": configured}}])
+    token = issuer.mint("descope", client_id="orders-descope", claims={"tier": held})
+    verdict = route(reports_for(token, path)["lambda"], "GET /vip")
+    assert verdict.allowed is allowed
+    if not allowed:
+        [why] = verdict.findings
+        assert why.topic == "claims" and f"the token has {json.dumps(held)}" in why.message
