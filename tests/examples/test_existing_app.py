@@ -108,6 +108,9 @@ def test_installing_the_construct_pulls_cdk_but_not_the_lambdas_runtime_dependen
     found = installed.run("import importlib.util as u; print(*(bool(u.find_spec(m)) for m in "
                           "('aws_cdk', 'constructs', 'cdk_nag', 'jose', 'requests', 'infra', 'authorizer')))")
     assert found.split() == ["True", "True", "True", "False", "False", "False", "False"]
+    requires = installed.run("import importlib.metadata as m; print(*m.requires('apigw-jwt-authorizer'), sep='|')")
+    assert sorted(requires.split("|")) == ['aws-cdk-lib<3,>=2.275', 'cdk-nag<4,>=3.0; extra == "nag"',
+                                           'constructs<11,>=10.4']
     assert installed.run("from apigw_jwt_authorizer import JwtAuthorization, AuthorizationSettings; "
                          "import apigw_jwt_authorizer as p; print(p.__file__)").startswith(str(installed.venv))
 
