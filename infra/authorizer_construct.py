@@ -12,19 +12,20 @@ routes, or attach it to routes you created yourself::
     )
     auth = JwtAuthorization(self, "Auth", http_api=api, settings=settings)
     auth.add_routes(HttpLambdaIntegration("Backend", backend))     # every configured route, or:
-    auth.protect(existing_route)                                   # a route you already added
+    auth.protect(existing_route)                                   # a route you already added, or:
+    api.add_routes(path="/orders", methods=[HttpMethod.GET], integration=..., **auth.route_options("GET /orders"))
 
 ``lambda`` mode deploys the authorizer Lambda as a REQUEST authorizer with payload format 2.0 and IAM responses
 (CDK's ``HttpLambdaAuthorizer`` would give payload 1.0 with IAM responses), its ``AUTH_ISSUERS``/``AUTH_ROUTES``
 built from the same route list. With ``settings.config_parameter`` they go into an SSM String parameter instead
-(``/<stack name>/authorizer-config``, created from the settings; or an existing one, referenced), which the Lambda
-re-reads every ``max_age_seconds`` and may only ``ssm:GetParameter``; one created parameter per stack, as its name
-says. ``tracing=True`` turns on active X-Ray tracing. With ``settings.token_cookie`` the authorizer has no identity
+(``parameter_name``, by default ``/<stack name>/<construct path>/authorizer-config``, created from the settings; or
+an existing one, referenced), which the Lambda re-reads every ``max_age_seconds`` and may only ``ssm:GetParameter``. ``tracing=True`` turns on active X-Ray tracing. With ``settings.token_cookie`` the authorizer has no identity
 source (caching is off), so API Gateway invokes it for requests that carry the token in that cookie instead of the
 Authorization header. ``jwt`` mode uses API Gateway's native ``HttpJwtAuthorizer`` with the route scopes as
 authorization scopes, and deploys no Lambda. Synthesis fails if a configured, non-public route is not on the API
 with this authorizer. A public route, however it is added (``add_routes``, ``protect`` or ``route_options``), carries
-the acknowledgement of cdk-nag's APIG4 with its reason.
+the acknowledgement of cdk-nag's APIG4 with its reason. One construct serves one API in its own stack
+(``api_binding``); the function's options are checked in ``authorizer_options``.
 """
 
 from __future__ import annotations
