@@ -17,6 +17,10 @@ class ConfigError(ValueError):
         self.problem = problem
 
 
+class CryptoBackendError(RuntimeError):
+    """python-jose does not verify with its ``cryptography`` backend (``crypto_backend.py``): no cold start."""
+
+
 class AuthorizationError(Exception):
     """A request is denied. ``reason`` is a stable, low-cardinality code."""
 
