@@ -15,8 +15,8 @@ from typing import Any, Mapping
 
 from local.apigateway.errors import MalformedIntegrationResponse
 from local.apigateway.messages import GatewayResponse
-from local.awslambda.worker import Invocation
 from local.apigateway.route_call import RouteCall, omit_empty
+from local.awslambda.worker import Invocation
 
 # Lambda's quota for a synchronous response.
 MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024

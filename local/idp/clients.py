@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from local.idp.profiles import audience_list, check_alg, check_issuer_form, check_profile, check_realm, check_shape, scope_list
+from local.idp.profiles import (
+    audience_list,
+    check_alg,
+    check_issuer_form,
+    check_profile,
+    check_realm,
+    check_shape,
+    scope_list,
+)
 
 DEV_DESCOPE_PROJECT = "P2devproject"
 DEV_PASSAGE_APP = "devpassageapp"

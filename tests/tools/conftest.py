@@ -6,7 +6,6 @@ import pytest
 from moto import mock_aws
 
 from local.idp.clients import default_clients
-
 from local.idp.issuer import DevIssuer
 
 REGION = "eu-west-1"

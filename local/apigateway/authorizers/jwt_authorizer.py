@@ -14,8 +14,8 @@ from typing import Any, Mapping, Sequence
 from jose import jws
 from jose.exceptions import JOSEError
 
-from local.apigateway.errors import JwtRejected, KeysUnavailable
 from local.apigateway.authorizers.jwt_keys import IssuerKeys
+from local.apigateway.errors import JwtRejected, KeysUnavailable
 
 JWT_ALGORITHMS = ("RS256", "RS384", "RS512")
 

@@ -16,8 +16,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from local.apigateway.errors import MalformedAuthorizerResponse
 from local.apigateway.iam import policy_allows, validate_policy_document
-from local.apigateway.route_call import RouteCall, omit_empty
 from local.apigateway.model import Authorizer
+from local.apigateway.route_call import RouteCall, omit_empty
 
 # API Gateway's quota for an authorizer's answer.
 AUTHORIZER_TIMEOUT_SECONDS = 10.0

@@ -24,8 +24,8 @@ from local.apigateway.errors import (
 from local.apigateway.iam import policy_allows
 from local.apigateway.integration import integration_response
 from local.apigateway.messages import GatewayRequest, GatewayResponse
-from local.awslambda.worker import Invocation
 from local.apigateway.model import Authorizer
+from local.awslambda.worker import Invocation
 
 API = "arn:aws:execute-api:us-east-1:123456789012:abc123"
 

@@ -17,23 +17,14 @@ import requests
 from jose import jwk, jws
 
 from local.idp.cli import main
-
 from local.idp.clients import (
-
     DEV_DESCOPE_PROJECT,
-
     DEV_ORDERS_AUDIENCE,
-
     DEV_PASSAGE_APP,
-
     DEV_PASSAGE_AUTH_ORIGIN,
-
     Client,
-
     default_clients,
-
 )
-
 from local.idp.issuer import DevIssuer
 from local.idp.profiles import Route, route
 

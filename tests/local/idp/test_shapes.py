@@ -24,31 +24,18 @@ import requests
 from jose import jwk, jws
 
 from local.idp.cli import main
-
 from local.idp.clients import (
-
     DEV_COGNITO_CLIENT,
-
     DEV_COGNITO_POOL,
-
     DEV_DESCOPE_PROJECT,
-
     DEV_ENTRA_CLIENT,
-
     DEV_ENTRA_TENANT,
-
     DEV_ENTRA_V1_CLIENT,
-
     Client,
-
     default_clients,
-
 )
-
 from local.idp.issuer import DevIssuer
-
-from local.idp.shapes import DEV_ENTRA_API_CLIENT_ID, DEV_ENTRA_API_ID_URI
-from local.idp.shapes import DEV_USER_EMAIL, DEV_USER_ID, DEV_USER_NAME
+from local.idp.shapes import DEV_ENTRA_API_CLIENT_ID, DEV_ENTRA_API_ID_URI, DEV_USER_EMAIL, DEV_USER_ID, DEV_USER_NAME
 
 SECRETS = {client.client_id: client.client_secret for client in default_clients()}
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
