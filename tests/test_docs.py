@@ -89,6 +89,50 @@ def name(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
+#: The README's sections that moved to docs/ (issue 12), by their old anchor: where each one is now. A link to
+#: README.md#<old anchor> would land on the top of the README, so none may remain; the new places must exist.
+MOVED = {
+    "the-lambda-authorizer": "docs/configuration.md#the-lambda-authorizers-environment-auth_",
+    "trusted-issuers-and-provider-presets": "docs/configuration.md#trusted-issuers-and-provider-presets",
+    "configuration-cdkjson--context": "docs/configuration.md#the-stacks-configuration-cdkjson--context",
+    "security-rules-rfc-8725": "docs/security.md#security-rules-rfc-8725",
+    "responses-and-why-the-policy-is-cache-safe": "docs/security.md#responses-and-why-the-policy-is-cache-safe",
+    "deploying": "docs/deploying.md",
+    "prerequisites": "docs/deploying.md#prerequisites",
+    "use-it-in-your-own-cdk-app": "docs/deploying.md#use-it-in-your-own-cdk-app",
+    "descope": "docs/providers.md#descope",
+    "passage-1password": "docs/providers.md#passage-1password",
+    "wso2-identity-server": "docs/providers.md#wso2-identity-server",
+    "amazon-cognito": "docs/providers.md#amazon-cognito",
+    "microsoft-entra-id": "docs/providers.md#microsoft-entra-id",
+    "any-oidc-provider": "docs/providers.md#any-oidc-provider",
+    "local-stack": "docs/local-stack.md",
+    "local-runs-no-aws-account": "docs/local-stack.md#local-runs-no-aws-account",
+    "operating": "docs/operating.md",
+    "metrics": "docs/operating.md#metrics",
+    "tracing": "docs/operating.md#turning-tracing-on-tracing",
+    "traces": "docs/operating.md#traces",
+    "changing-who-may-call-without-redeploying": "docs/operating.md#changing-who-may-call-without-redeploying",
+    "changing-who-may-call-without-a-redeploy": "docs/operating.md#what-the-authorizer-does-with-the-parameter",
+    "python--m-tools-token--a-token-from-the-client-credentials-grant":
+        "docs/operating.md#python--m-tools-token--a-token-from-the-client-credentials-grant",
+    "python--m-tools-doctor--why-is-this-token-rejected":
+        "docs/operating.md#python--m-tools-doctor--why-is-this-token-rejected",
+    "python--m-tools-smoke--after-cdk-deploy": "docs/operating.md#python--m-tools-smoke--after-cdk-deploy",
+    "performance": "docs/performance.md",
+    "results": "docs/performance.md#results",
+    "targets": "docs/performance.md#targets",
+    "what-was-tuned-and-why-it-is-safe": "docs/performance.md#what-was-tuned-and-why-it-is-safe",
+    "development": "docs/development.md",
+}
+
+
+def test_the_pages_exist() -> None:
+    expected = {"configuration", "providers", "deploying", "local-stack", "operating", "security", "performance",
+                "development"}
+    assert expected <= {page.stem for page in PAGES}
+
+
 def test_the_link_finder_reads_markdown_as_github_does() -> None:
     assert slug("Configuration (`cdk.json` → `context`)") == "configuration-cdkjson--context"
     assert slug("`python -m tools doctor` — why is this token rejected?") == \
@@ -116,3 +160,20 @@ def test_relative_links_resolve(page: Path) -> None:
             elif fragment not in anchors(destination):
                 broken.append(f"{name(source)}:{number}: {target}: no heading '#{fragment}' in {name(destination)}")
     assert not broken, "\n".join(broken)
+
+
+def test_no_link_to_a_readme_section_that_moved() -> None:
+    readme = ROOT / "README.md"
+    stale = [f"{name(source)}:{number}: {target}: that README section moved to {MOVED[fragment]}"
+             for source, number, target in relative_links()
+             for destination, fragment in [resolve(source, target)]
+             if destination == readme and fragment in MOVED]
+    assert not stale, "\n".join(stale)
+
+
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_a_moved_section_is_where_the_map_says(old: str) -> None:
+    assert old not in anchors(ROOT / "README.md")
+    destination, fragment = resolve(ROOT / "README.md", MOVED[old])
+    assert destination.is_file(), MOVED[old]
+    assert fragment is None or fragment in anchors(destination), MOVED[old]
