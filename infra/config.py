@@ -202,7 +202,8 @@ class AuthorizationSettings:
                       f"{parameter.existing_name}, not those of the issuers key (the rules of the routes key apply "
                       "only while the parameter has no \"routes\")",)
         elif any(_is_example_host(urlsplit(i.issuer).hostname) for i in trusted):
-            notes += ("issuers still holds an example.com issuer: set your provider in cdk.json (see README)",)
+            notes += ("issuers still holds an example.com issuer: set your provider in cdk.json "
+                      "(see docs/providers.md)",)
         settings = cls(mode=mode, issuers=tuple(issuers), trusted_issuers=trusted, routes=route_specs,
                        cache_ttl_seconds=ttl, lambda_response=lambda_response, native_issuer=native,
                        config_parameter=parameter, token_cookie=cookie, notes=notes)
@@ -277,7 +278,8 @@ def load_stack_config(lookup: Callable[[str], Any]) -> StackConfig:
 
     issuers = lookup("issuers")
     if issuers is None:
-        raise ConfigError("issuers", "is required: a list of trusted issuers or provider presets (see README)")
+        raise ConfigError("issuers", "is required: a list of trusted issuers or provider presets "
+                                     "(see docs/configuration.md)")
     authorization = AuthorizationSettings.create(
         mode=get("authorizer", "lambda"),
         issuers=issuers,

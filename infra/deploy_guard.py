@@ -30,7 +30,7 @@ CONTEXT_KEYS = ("authorizer", "issuers", "routes", "cacheTtlSeconds", "lambdaRes
 EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
 SET_ISSUERS = ('set "issuers" in cdk.json (or -c issuers=\'[...]\') to your identity provider, e.g. '
                '[{"provider": "descope", "project_id": "P2..."}] or [{"provider": "oidc", "issuer": '
-               '"https://login.your-company.com", "audience": "your-api"}] (README, "Deploying")')
+               '"https://login.your-company.com", "audience": "your-api"}] (docs/providers.md)')
 
 
 def check_context_keys(context: Mapping[str, Any]) -> None:

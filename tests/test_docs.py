@@ -177,3 +177,13 @@ def test_a_moved_section_is_where_the_map_says(old: str) -> None:
     destination, fragment = resolve(ROOT / "README.md", MOVED[old])
     assert destination.is_file(), MOVED[old]
     assert fragment is None or fragment in anchors(destination), MOVED[old]
+
+
+def test_docs_pages_named_in_the_code_exist() -> None:
+    """Messages and docstrings send people to docs/<page>.md; each such page must exist."""
+    named = re.compile(r"docs/[\w.-]+\.md")
+    missing = [f"{name(source)}: {page}" for folder in ("authorizer", "infra", "local", "tools", "bench")
+               for source in sorted((ROOT / folder).rglob("*.py"))
+               for page in sorted(set(named.findall(source.read_text(encoding="utf-8"))))
+               if not (ROOT / page).is_file()]
+    assert not missing, "\n".join(missing)
