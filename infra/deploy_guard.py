@@ -16,7 +16,8 @@ assertion fails before any resource is created, with the same instructions.
 from __future__ import annotations
 
 import difflib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from aws_cdk import CfnRule, CfnRuleAssertion, Fn, Stack

@@ -10,8 +10,9 @@ configuration and the token doctor both call it, so they never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .lambda_sources import ConfigError, TrustedIssuer, expand_issuer, is_loopback_host
