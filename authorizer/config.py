@@ -143,8 +143,12 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def check_fetch_url(url: str, field_name: str) -> str:
-    """Keys are fetched only over https, or plain http to a loopback host (local runs and tests)."""
+def check_fetch_url(url: str, field_name: str, configured: Any = None) -> str:
+    """Keys are fetched only over https, or plain http to a loopback host (local runs and tests).
+
+    ``configured``: the value the message names when ``url`` is derived from it (the issuer a discovery URL is
+    built from); by default ``url`` itself.
+    """
     if not isinstance(url, str) or not url:
         raise ConfigError(field_name, "must be a non-empty URL string")
     parts = urlsplit(url)
@@ -154,7 +158,8 @@ def check_fetch_url(url: str, field_name: str) -> str:
         return url
     if parts.scheme == "http" and is_loopback_host(parts.hostname):
         return url
-    raise ConfigError(field_name, f"must be an https URL (http only on loopback hosts), got {url!r}")
+    shown = url if configured is None else configured
+    raise ConfigError(field_name, f"must be an https URL (http only on loopback hosts), got {shown!r}")
 
 
 # --- issuers ------------------------------------------------------------------------------------------------
@@ -209,10 +214,7 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
     else:
         # Keys come from discovery under the issuer URL, which must then be fetchable. A bare-ID issuer
         # (Descope, Passage legacy) always comes with an explicit jwks_uri from its preset.
-        try:
-            check_fetch_url(discovery_url(issuer), f"{where}.issuer")
-        except ConfigError as problem:
-            raise ConfigError(problem.field, problem.problem.replace(repr(discovery_url(issuer)), repr(issuer))) from None
+        check_fetch_url(discovery_url(issuer), f"{where}.issuer", configured=issuer)
     algorithms = SUPPORTED_ALGORITHMS
     if "algorithms" in spec:
         algorithms = _string_list(spec["algorithms"], f"{where}.algorithms")
