@@ -121,3 +121,14 @@ def test_metrics_count_fetches_from_the_hook_alone():
     metrics.on_fetch(FetchResult("https://idp/jwks", "expired", ok=False, stale_expired=True))
     metrics.on_fetch(FetchResult("https://idp/jwks", "initial", ok=False, problem="503"))
     assert (metrics._fetch_attempts, metrics._fetch_failed, metrics._stale_served) == (3, 2, 1)
+
+
+def test_the_denial_log_names_the_failed_claim_from_the_denial(make_authorizer, idp, keys, logs):
+    from .support import http_v2_event
+
+    authorizer = make_authorizer()
+    authorizer.authorize(http_v2_event(keys["RS256"].sign(claims_for(idp, audience="billing"))))
+    authorizer.authorize(http_v2_event("not-a-token"))
+    first, second = [r for r in logs.records() if r["message"] == "denied"]
+    assert (first["reason"], first["claim"]) == ("audience_mismatch", "aud")
+    assert second["reason"] == "malformed_token" and "claim" not in second

@@ -16,7 +16,7 @@ from authorizer.config import AuthorizerConfig, RouteRule, TrustedIssuer, discov
 from authorizer.errors import (AuthorizationError, FetchError, JwksUnavailableError, KeyAlgorithmMismatchError,
                                KidNotFoundError, TokenUseMismatchError)
 from authorizer.fetch import JsonFetcher
-from authorizer.jwks import JwksCache
+from authorizer.jwks import FetchResult, JwksCache
 from authorizer.rules import granted_scopes, rule_problem
 from authorizer.token import UnverifiedToken, check_header, check_token_use, claim_problems, parse_token
 
@@ -197,16 +197,16 @@ def key_findings(parsed: UnverifiedToken, source_url: str, discovery: bool, ca_b
     if not keys.fetch and keys.jwks_document is None:
         return [Finding("skip", "signature", "keys not fetched (--no-fetch): kid and signature not checked")]
     fetcher = _RecordingFetcher(keys)
-    problems: list[str] = []
+    fetches: list[FetchResult] = []
     cache = JwksCache(source_url, fetcher=fetcher, discovery=discovery and keys.jwks_document is None,
-                      ca_bundle=ca_bundle, cooldown=0, log=lambda message, **fields: problems.append(
-                          str(fields.get("problem", message))))
+                      ca_bundle=ca_bundle, cooldown=0, on_fetch=fetches.append)
     try:
         key = cache.get_key(kid, alg)
     except JwksUnavailableError:
         how = ("API Gateway finds them by OIDC discovery under the issuer URL" if native else
                "set jwks_uri, or make <issuer>/.well-known/openid-configuration reachable")
-        return [Finding("fail", "keys", f"no keys could be fetched from {source_url}: {'; '.join(problems)}",
+        why = "; ".join(result.problem for result in fetches if result.problem)
+        return [Finding("fail", "keys", f"no keys could be fetched from {source_url}: {why}",
                         f"check the URL and that it is reachable from the authorizer; {how}")]
     except KeyAlgorithmMismatchError as problem:
         return [Finding("fail", "kid", f"kid {kid!r} names a key that does not fit alg {alg}: {problem.detail}",

@@ -113,7 +113,8 @@ def explain_claim(problem: AuthorizationError, claims: Mapping[str, Any], issuer
         return _expired(problem.actual, now, leeway)
     if problem.claim == "exp":
         if isinstance(problem, MissingClaimError):
-            return Finding("fail", "expiry", "the token has no exp claim", "tokens without an expiry are never accepted")
+            return Finding("fail", "expiry", "the token has no exp claim",
+                           "tokens without an expiry are never accepted")
         return Finding("fail", "expiry", problem.detail, "exp must be a NumericDate (seconds since the epoch)")
     if isinstance(problem, NotYetValidError):
         return Finding("fail", "not-before", f"nbf is {duration(problem.actual - now)} in the future (allowed clock "
