@@ -115,7 +115,10 @@ class UnknownIssuerError(AuthorizationError):
 
 
 class KidNotFoundError(AuthorizationError):
-    """No key with this ``kid`` (or, without ``kid``, not exactly one key for the ``alg``)."""
+    """No key with this ``kid`` (or, without ``kid``, not exactly one key for the ``alg``).
+
+    ``claim`` ``"kid"``; ``actual`` the token's ``kid``; ``expected`` the key source searched (its URL).
+    """
 
     reason = "unknown_kid"
 
