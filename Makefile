@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup test demo local bench synth clean
+.PHONY: setup test demo local bench synth clean dist lock
 
 $(PY_STAMP): requirements.txt authorizer/requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,7 +30,25 @@ bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .hypothesis build dist *.egg-info
+
+# The authorizer's runtime dependencies locked with hashes for its Lambda platform (infra/bundling.py: arm64,
+# Python 3.14), from the ranges in authorizer/requirements.txt; bundling installs exactly these, --no-deps.
+# python-jose's pure-Python backends (ecdsa, rsa, pyasn1, and six, needed by ecdsa alone) are left out: the
+# authorizer only runs with jose's cryptography backend (authorizer/crypto_backend.py). Commit the result.
+LOCK_PLATFORM := aarch64-manylinux2014
+LOCK_PYTHON := 3.14
+lock: $(PY_STAMP)
+	$(PY) -m pip install --quiet "uv>=0.5,<1"
+	cd authorizer && $(abspath $(PY)) -m uv pip compile requirements.txt --quiet --generate-hashes \
+		--python-platform $(LOCK_PLATFORM) --python-version $(LOCK_PYTHON) --only-binary :all: \
+		--no-emit-package ecdsa --no-emit-package rsa --no-emit-package pyasn1 --no-emit-package six \
+		--custom-compile-command "make lock" --output-file requirements.lock
+
+# The installable construct (pyproject.toml): dist/apigw_jwt_authorizer-<version>-py3-none-any.whl
+dist: $(PY_STAMP)
+	rm -rf build dist
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
 
 demo: setup
 	$(PY) -m local demo
@@ -44,5 +62,6 @@ synth: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx cdk synth $(CDK_ARGS)
 
 .PHONY: deploy
+# -c deploy=true: the app refuses cdk.json's placeholder issuer before anything is synthesized or uploaded.
 deploy: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx cdk deploy $(CDK_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx cdk deploy -c deploy=true $(CDK_ARGS)

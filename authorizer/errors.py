@@ -27,6 +27,10 @@ class ConfigError(ValueError):
         self.problem = problem
 
 
+class CryptoBackendError(RuntimeError):
+    """python-jose does not verify with its ``cryptography`` backend (``crypto_backend.py``): no cold start."""
+
+
 #: ``actual`` of a claim the token does not hold (a claim that is absent is not one that holds null).
 ABSENT: Any = object()
 

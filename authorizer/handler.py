@@ -20,6 +20,7 @@ from aws_lambda_powertools import Logger
 
 from .authorize import Authorizer, Unauthorized
 from .config import AuthorizerConfig, load_config
+from .crypto_backend import require_cryptography_backend
 from .errors import ConfigError
 from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, read_event
 from .observability import DecisionMetrics, make_fetcher, service_name, start_tracer
@@ -96,6 +97,7 @@ def _traced_read() -> Any:
     return read
 
 
+require_cryptography_backend()  # fails the cold start, before any key is built, if jose fell back to pure Python
 CONFIG, CONFIG_SOURCE = _cold_start()
 _prefetch_started = time.perf_counter()
 try:

@@ -1,5 +1,12 @@
 """The CDK code: typed configuration, Docker-free bundling, the reusable ``JwtAuthorization`` construct and the
-sample stack. ``app.py`` only calls ``build_app``. Imports the authorizer's config validation, never the reverse."""
+sample stack. ``app.py`` only calls ``build_app``. Imports the authorizer's config validation, never the reverse.
+
+Installed (``pip install apigw-jwt-authorizer``) this package is ``apigw_jwt_authorizer``::
+
+    from apigw_jwt_authorizer import AuthorizationSettings, JwtAuthorization
+"""
+
+__version__ = "0.1.0"
 
 from .authorizer_construct import JwtAuthorization
 from .cdk_app import build_app
@@ -12,13 +19,19 @@ from .config import (
     load_stack_config,
 )
 from .stack import JwtAuthorizerStack
+from .typed_settings import AuthorizerMode, Issuer, LambdaResponse, ProviderIssuer
 
 __all__ = [
+    "__version__",
     "AuthorizationSettings",
+    "AuthorizerMode",
     "ConfigError",
     "ConfigParameter",
+    "Issuer",
     "JwtAuthorization",
     "JwtAuthorizerStack",
+    "LambdaResponse",
+    "ProviderIssuer",
     "RouteSpec",
     "StackConfig",
     "build_app",

@@ -12,39 +12,47 @@ routes, or attach it to routes you created yourself::
     )
     auth = JwtAuthorization(self, "Auth", http_api=api, settings=settings)
     auth.add_routes(HttpLambdaIntegration("Backend", backend))     # every configured route, or:
-    auth.protect(existing_route)                                   # a route you already added
+    auth.protect(existing_route)                                   # a route you already added, or:
+    api.add_routes(path="/orders", methods=[HttpMethod.GET], integration=..., **auth.route_options("GET /orders"))
 
 ``lambda`` mode deploys the authorizer Lambda as a REQUEST authorizer with payload format 2.0 and IAM responses
 (CDK's ``HttpLambdaAuthorizer`` would give payload 1.0 with IAM responses), its ``AUTH_ISSUERS``/``AUTH_ROUTES``
 built from the same route list. With ``settings.config_parameter`` they go into an SSM String parameter instead
-(``/<stack name>/authorizer-config``, created from the settings; or an existing one, referenced), which the Lambda
-re-reads every ``max_age_seconds`` and may only ``ssm:GetParameter``; one created parameter per stack, as its name
-says. ``tracing=True`` turns on active X-Ray tracing. With ``settings.token_cookie`` the authorizer has no identity
+(``parameter_name``, by default ``/<stack name>/<construct path>/authorizer-config``, created from the settings; or
+an existing one, referenced), which the Lambda re-reads every ``max_age_seconds`` and may only ``ssm:GetParameter``. ``tracing=True`` turns on active X-Ray tracing. With ``settings.token_cookie`` the authorizer has no identity
 source (caching is off), so API Gateway invokes it for requests that carry the token in that cookie instead of the
 Authorization header. ``jwt`` mode uses API Gateway's native ``HttpJwtAuthorizer`` with the route scopes as
 authorization scopes, and deploys no Lambda. Synthesis fails if a configured, non-public route is not on the API
 with this authorizer. A public route, however it is added (``add_routes``, ``protect`` or ``route_options``), carries
-the acknowledgement of cdk-nag's APIG4 with its reason.
+the acknowledgement of cdk-nag's APIG4 with its reason. One construct serves one API in its own stack
+(``api_binding``); the function's options are checked in ``authorizer_options``.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import jsii
 from aws_cdk import Acknowledgment, Annotations, Duration, Stack, Validations
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IValidation
 
-from authorizer.config import load_config
-from authorizer.remote_config import max_age_from
-
+from .api_binding import OneApiAuthorizer, bare_route, check_same_stack
+from .authorizer_options import (
+    FunctionOptions,
+    check_environment_names,
+    checked_identity_source,
+    function_options,
+    parameter_name_for,
+)
 from .config import AuthorizationSettings, ConfigError, RouteSpec
+from .lambda_sources import PACKAGE, SOURCE_ROOT, load_config
 from .python_function import PackageFunction, powertools_environment
 
 AUTHORIZATION_HEADER = "$request.header.Authorization"
@@ -60,7 +68,6 @@ GENERATED_VARIABLES = {
     "AUTH_TOKEN_COOKIE": "settings.token_cookie (it also removes the identity source)",
 }
 AUTHORIZER_SERVICE = "jwt-authorizer"
-CONFIG_PARAMETER_NAME = "authorizer-config"  # under /<stack name>/
 
 
 @jsii.implements(apigwv2.IHttpRouteAuthorizer)
@@ -93,9 +100,10 @@ class _PublicRoute:
 class JwtAuthorization(Construct):
     """Attach JWT authorization (``settings.mode``: ``lambda`` or ``jwt``) to ``http_api`` and its routes.
 
-    Attributes: ``mode``; ``route_authorizer`` (an ``IHttpRouteAuthorizer`` for ``HttpApi.add_routes``);
-    ``function``, ``http_authorizer`` and ``environment`` (``lambda`` mode only, else None); ``config_parameter``
-    (the SSM parameter, when ``settings.config_parameter`` is set, else None).
+    Attributes: ``mode``; ``authorizer`` (an ``IHttpRouteAuthorizer`` for routes of ``http_api``; also
+    ``route_authorizer``); ``function`` (the ``aws_lambda.Function``), ``http_authorizer`` and ``environment``
+    (``lambda`` mode only, else None); ``config_parameter`` (the SSM parameter, when ``settings.config_parameter``
+    is set, else None).
     """
 
     def __init__(
@@ -103,35 +111,58 @@ class JwtAuthorization(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        http_api: apigwv2.HttpApi,
+        http_api: apigwv2.IHttpApi,
         settings: AuthorizationSettings,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        log_retention: logs.RetentionDays | None = None,
+        log_group: logs.ILogGroup | None = None,
         environment: Mapping[str, str] | None = None,
         tracing: bool = False,
+        memory_size: int = 512,
+        timeout: Duration | None = None,
+        reserved_concurrent_executions: int | None = None,
+        authorizer_name: str | None = None,
+        identity_source: Sequence[str] | None = None,
+        parameter_name: str | None = None,
     ) -> None:
-        """``environment``: extra ``AUTH_*`` variables for the Lambda (``AUTH_LEEWAY_SECONDS``, ...), never those
-        the settings generate (``GENERATED_VARIABLES``); ``tracing``: active X-Ray tracing on the Lambda
-        (``lambda`` mode)."""
+        """``http_api``: an ``HttpApi`` or an imported ``IHttpApi`` of this construct's stack.
+
+        The authorizer function (``lambda`` mode): ``memory_size`` (MB, default 512), ``timeout`` (1–10 s, default
+        10), ``reserved_concurrent_executions``, ``log_group`` (your own) or ``log_retention`` (of the one created,
+        default one month), ``tracing`` (active X-Ray), ``environment`` (extra ``AUTH_*`` variables such as
+        ``AUTH_LEEWAY_SECONDS``, never those the settings generate, ``GENERATED_VARIABLES``).
+        ``authorizer_name``: the API Gateway authorizer's name; ``identity_source``: instead of the default (the
+        Authorization header, plus the route key where caching needs it). ``parameter_name``: the SSM parameter
+        created with ``settings.config_parameter`` (default ``/<stack>/<construct path>/authorizer-config``).
+        """
         super().__init__(scope, construct_id)
+        check_same_stack(self, http_api)
+        options = function_options(memory_size=memory_size, timeout=timeout,
+                                   reserved_concurrent_executions=reserved_concurrent_executions,
+                                   log_group=log_group, log_retention=log_retention)
+        check_environment_names(environment)
+        self.identity_source = checked_identity_source(identity_source, identity_sources(settings), settings.mode,
+                                                       settings.token_cookie)
+        self.authorizer_name = authorizer_name
+        self.parameter_name = parameter_name
         self.http_api = http_api
         self.settings = settings
         self.mode = settings.mode
-        self.function: PackageFunction | None = None
+        self.function: lambda_.Function | None = None
+        self.function_resources: PackageFunction | None = None  # the function with its role and log group
         self.http_authorizer: apigwv2.HttpAuthorizer | None = None
         self.environment: dict[str, str] | None = None
         self.config_parameter: ssm.IStringParameter | None = None
         self.routes: dict[str, list[apigwv2.HttpRoute]] = {}
-        if settings.mode == "lambda":
-            self.route_authorizer: apigwv2.IHttpRouteAuthorizer = self._lambda_authorizer(log_retention, environment,
-                                                                                          tracing)
-        else:
-            self.route_authorizer = self._jwt_authorizer()
+        bound = self._lambda_authorizer(options, environment, tracing) if settings.mode == "lambda" \
+            else self._jwt_authorizer()
+        self.authorizer: apigwv2.IHttpRouteAuthorizer = OneApiAuthorizer(bound, http_api, self.node.path)
+        self.route_authorizer = self.authorizer
         for note in settings.notes:
             Annotations.of(self).add_warning_v2("jwt-authorization:configuration", note)
         self.node.add_validation(_EveryProtectedRouteAttached(self))
 
     # --- the two modes ------------------------------------------------------------------------------------
-    def _lambda_authorizer(self, log_retention: logs.RetentionDays, environment: Mapping[str, str] | None,
+    def _lambda_authorizer(self, options: FunctionOptions, environment: Mapping[str, str] | None,
                            tracing: bool) -> apigwv2.IHttpRouteAuthorizer:
         settings = self.settings
         self.config_parameter = self._config_parameter()
@@ -139,28 +170,32 @@ class JwtAuthorization(Construct):
             settings, environment,
             parameter_name=self.config_parameter.parameter_name if self.config_parameter is not None else None,
         )
-        self.function = PackageFunction(
+        self.function_resources = PackageFunction(
             self,
             "Authorizer",
-            package="authorizer",
+            package=PACKAGE,
+            source_root=SOURCE_ROOT,  # the checkout's authorizer/, or the installed package's copy
             handler="authorizer.handler.handler",
             service_name=AUTHORIZER_SERVICE,
             description="JWT Lambda authorizer for the HTTP API",
             environment=self.environment,
-            log_retention=log_retention,
-            memory_size=512,  # signature checks are CPU-bound; Lambda's CPU grows with memory
-            timeout=Duration.seconds(10),  # API Gateway's authorizer timeout
+            log_retention=options.log_retention,
+            log_group=options.log_group,
+            memory_size=options.memory_size,
+            timeout=options.timeout,
+            reserved_concurrent_executions=options.reserved_concurrent_executions,
             tracing=tracing,
         )
         if self.config_parameter is not None:
-            self.function.allow_get_parameter(self.config_parameter)
-        function = self.function.function
-        sources = identity_sources(settings)
+            self.function_resources.allow_get_parameter(self.config_parameter)
+        function = self.function = self.function_resources.function
+        sources = self.identity_source if self.identity_source is not None else identity_sources(settings)
         self.http_authorizer = apigwv2.HttpAuthorizer(
             self,
             "LambdaAuthorizer",
             http_api=self.http_api,
             type=apigwv2.HttpAuthorizerType.LAMBDA,
+            authorizer_name=self.authorizer_name,
             identity_source=sources,
             authorizer_uri=(f"arn:{Stack.of(self).partition}:apigateway:{Stack.of(self).region}:lambda:path/"
                             f"2015-03-31/functions/{function.function_arn}/invocations"),
@@ -192,7 +227,9 @@ class JwtAuthorization(Construct):
         return ssm.StringParameter(
             self,
             "ConfigParameter",
-            parameter_name=f"/{Stack.of(self).stack_name}/{CONFIG_PARAMETER_NAME}",
+            parameter_name=parameter_name_for(Stack.of(self).stack_name,
+                                              self.node.path.removeprefix(Stack.of(self).node.path + "/"),
+                                              self.parameter_name),
             simple_name=False,  # the name is a path, even where the stack name is a token
             string_value=self.settings.parameter_value(),
             tier=ssm.ParameterTier.STANDARD,
@@ -206,12 +243,16 @@ class JwtAuthorization(Construct):
             f"{self.node.id}JwtAuthorizer",  # created under the API: unique per construct
             issuer.issuer,
             jwt_audience=list(issuer.audiences),
-            identity_source=[AUTHORIZATION_HEADER],
+            identity_source=self.identity_source or [AUTHORIZATION_HEADER],
+            authorizer_name=self.authorizer_name,
         )
 
     # --- routes -------------------------------------------------------------------------------------------
-    def route_options(self, route: RouteSpec) -> dict:
-        """Keyword arguments for ``HttpApi.add_routes`` / ``HttpRoute`` that protect ``route`` as configured."""
+    def route_options(self, route: RouteSpec | str) -> dict:
+        """Keyword arguments for ``HttpApi.add_routes`` / ``HttpRoute`` that protect ``route`` (a configured
+        ``RouteSpec`` or its route key, ``"GET /orders"``) as configured."""
+        if isinstance(route, str):
+            route = self._spec_for(route)
         if route.public:
             return {"authorizer": _PublicRoute(self, route)}
         options: dict = {"authorizer": self.route_authorizer}
@@ -222,13 +263,16 @@ class JwtAuthorization(Construct):
     def add_routes(self, integration: apigwv2.HttpRouteIntegration) -> dict[str, list[apigwv2.HttpRoute]]:
         """Add every configured route to the API, sending it to ``integration``. Returns route key → routes."""
         for spec in self.settings.routes:
-            for route in self.http_api.add_routes(
-                path=spec.path,
-                methods=[apigwv2.HttpMethod(spec.method)],
-                integration=integration,
-                **self.route_options(spec),
-            ):
-                self._attached(spec, route)
+            if isinstance(self.http_api, apigwv2.HttpApi):
+                for route in self.http_api.add_routes(
+                    path=spec.path,
+                    methods=[apigwv2.HttpMethod(spec.method)],
+                    integration=integration,
+                    **self.route_options(spec),
+                ):
+                    self._attached(spec, route)
+            else:  # an imported IHttpApi
+                self.protect(bare_route(self, self.http_api, spec.method, spec.path, integration))
         return self.routes
 
     def protect(self, route: apigwv2.HttpRoute) -> None:
@@ -236,7 +280,9 @@ class JwtAuthorization(Construct):
         cfn_route = _cfn_route(route)
         spec = self._spec_for(str(cfn_route.route_key))
         options = self.route_options(spec)
-        config = options["authorizer"].bind(route=route, scope=route)
+        # Bound in the API's scope, as HttpRoute does: the JWT authorizer's logical ID is the same either way.
+        scope = self.http_api if isinstance(self.http_api, Construct) else self  # an imported API: a proxy
+        config = options["authorizer"].bind(route=route, scope=scope)
         cfn_route.authorization_type = config.authorization_type
         cfn_route.authorizer_id = config.authorizer_id
         cfn_route.authorization_scopes = options.get("authorization_scopes")
@@ -321,8 +367,7 @@ def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str]
         **(extra or {}),
     }
     load_config(environment)  # raises ConfigError naming the variable, as the cold start would
-    if spec is not None:
-        max_age_from(environment)  # likewise for AUTH_CONFIG_MAX_AGE_SECONDS
+    # AUTH_CONFIG_MAX_AGE_SECONDS comes from ConfigParameter, already checked against the Lambda's bounds.
     deployed = {**powertools_environment(AUTHORIZER_SERVICE), **environment}
     size = sum(len(k) + len(v) for k, v in deployed.items())
     if size > LAMBDA_ENVIRONMENT_LIMIT:

@@ -10,9 +10,13 @@ The asset's source is a copy of the package alone under ``<outdir>/lambda-src/<p
 exactly the package that would be bundled, without the rest of the project.
 Docker is only a fallback, used if this machine has no pip.
 
-The asset hash is the bundle's (``AssetHashType.OUTPUT``): the requirements are ranges, so the same sources can
+A package with a ``requirements.lock`` (the authorizer's, written by ``make lock`` for the function's platform) is
+installed from it alone: ``--require-hashes --no-deps``, exactly the pinned files and nothing resolved, so what is
+left out of the lock on purpose (python-jose's pure-Python backends) stays out of the bundle.
+
+The asset hash is the bundle's (``AssetHashType.OUTPUT``): where the requirements are ranges, the same sources can
 resolve to new releases (a ``cryptography`` fix), and only a hash of what pip installed makes ``cdk deploy`` upload
-and update the function then. The price: every synthesis runs pip (from its download cache) instead of reusing a
+and update the function then; from a lock, the same lock gives the same bundle and hash. The price: every synthesis runs pip (from its download cache) instead of reusing a
 bundle of unchanged sources. With bundling skipped CDK hashes the asset's construct path instead, so a local
 stack's asset never has a real bundle's hash.
 """
@@ -38,10 +42,15 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 _GLIBC_TAGS = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")
 _MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 _SKIPPED = ("__pycache__", "*.pyc", "*.pyo")
+#: Installed files no function here ever loads: Powertools' Swagger UI (1.7 MB of JavaScript and CSS, served only by
+#: its REST event handler's ``enable_swagger``). Dropped from every bundle after pip.
+UNUSED_FILES = ("aws_lambda_powertools/event_handler/openapi/swagger_ui",)
 #: With tracing, Powertools' Tracer needs the X-Ray SDK. Installed with --no-deps: its botocore dependency
 #: (~25 MB) is already in the Lambda runtime, so the bundle grows ~2 MB instead of doubling.
 TRACING_REQUIREMENTS = "aws-xray-sdk>=2.14,<3\nwrapt>=1.14,<3\n"
 TRACING_REQUIREMENTS_FILE = "requirements-tracing.txt"
+#: Exact pins with hashes, used instead of ``requirements.txt`` when the package has one.
+LOCK_FILE = "requirements.lock"
 
 
 def python_version(runtime: lambda_.Runtime) -> str:
@@ -63,17 +72,21 @@ class PipBundler:
 
     def __init__(self, package: str, requirements: Path | None, *, runtime: lambda_.Runtime = RUNTIME,
                  architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT,
-                 no_deps_requirements: Path | None = None) -> None:
+                 no_deps_requirements: Path | None = None, locked: bool = False) -> None:
+        """``locked``: ``requirements`` is a lock file, installed with ``--require-hashes --no-deps``."""
         self.package = package
         self.requirements = requirements
+        self.locked = locked
         self.no_deps_requirements = no_deps_requirements
         self.python_version = python_version(runtime)
         self.platforms = pip_platforms(architecture)
         self.source_root = source_root
 
-    def pip_command(self, output_dir: str, requirements: Path | None = None, no_deps: bool = False) -> list[str]:
+    def pip_command(self, output_dir: str, requirements: Path | None = None, no_deps: bool = False,
+                    require_hashes: bool = False) -> list[str]:
         command = [sys.executable, "-m", "pip", "install", "-r", str(requirements or self.requirements),
                    "--target", output_dir] + (["--no-deps"] if no_deps else [])
+        command += ["--require-hashes"] if require_hashes else []
         for platform in self.platforms:
             command += ["--platform", platform]
         # pip's download cache is left on, so repeated synths reuse the wheels.
@@ -83,12 +96,12 @@ class PipBundler:
     def try_bundle(self, output_dir: str, options: object = None) -> bool:
         if importlib.util.find_spec("pip") is None:
             return False  # no pip here: let CDK fall back to Docker bundling
-        installs = [(self.requirements, False), (self.no_deps_requirements, True)]
-        for requirements, no_deps in installs:
+        installs = [(self.requirements, self.locked, self.locked), (self.no_deps_requirements, True, False)]
+        for requirements, no_deps, require_hashes in installs:
             if requirements is None:
                 continue
-            result = subprocess.run(self.pip_command(output_dir, requirements, no_deps), capture_output=True,
-                                    text=True, stdin=subprocess.DEVNULL)
+            result = subprocess.run(self.pip_command(output_dir, requirements, no_deps, require_hashes),
+                                    capture_output=True, text=True, stdin=subprocess.DEVNULL)
             if result.returncode != 0:
                 raise RuntimeError(
                     f"bundling {self.package}: pip could not install {requirements.name} for "
@@ -97,6 +110,8 @@ class PipBundler:
                 )
         shutil.rmtree(Path(output_dir) / "bin", ignore_errors=True)  # console scripts for this machine
         forget_console_scripts(Path(output_dir))
+        for unused in UNUSED_FILES:
+            shutil.rmtree(Path(output_dir) / unused, ignore_errors=True)
         shutil.copytree(self.source_root / self.package, Path(output_dir) / self.package,
                         ignore=shutil.ignore_patterns(*_SKIPPED), dirs_exist_ok=True)
         return True
@@ -134,12 +149,15 @@ def stage_package(scope: Construct, package: str, source_root: Path = PROJECT_RO
 def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = RUNTIME,
                  architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT,
                  tracing: bool = False) -> lambda_.Code:
-    """The Lambda code for ``package`` (a directory of ``source_root``) with its ``requirements.txt``, if any,
-    and, with ``tracing``, the X-Ray SDK."""
+    """The Lambda code for ``package`` (a directory of ``source_root``) with its ``requirements.lock`` or else its
+    ``requirements.txt``, if any, and, with ``tracing``, the X-Ray SDK."""
     staging = stage_package(scope, package, source_root)
-    requirements = staging / package / "requirements.txt"
+    locked = (staging / package / LOCK_FILE).is_file()
+    requirements = staging / package / (LOCK_FILE if locked else "requirements.txt")
     has_requirements = requirements.is_file()
-    install = f"pip install --no-cache-dir -r {package}/requirements.txt -t /asset-output && " if has_requirements else ""
+    pip_options = "--no-deps --require-hashes " if locked else ""
+    install = (f"pip install --no-cache-dir {pip_options}-r {package}/{requirements.name} -t /asset-output && "
+               if has_requirements else "")
     tracing_requirements = None
     if tracing:
         # Written into the staged source, where both the local bundler and the Docker fallback find it.
@@ -153,9 +171,10 @@ def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = R
         bundling=BundlingOptions(
             image=runtime.bundling_image,
             platform=architecture.docker_platform,
-            command=["bash", "-c", f"{install}cp -r {package} /asset-output/"],
+            command=["bash", "-c", f"{install}rm -rf {' '.join('/asset-output/' + u for u in UNUSED_FILES)} && "
+                                   f"cp -r {package} /asset-output/"],
             local=PipBundler(package, requirements if has_requirements else None, runtime=runtime,
                              architecture=architecture, source_root=staging,
-                             no_deps_requirements=tracing_requirements),
+                             no_deps_requirements=tracing_requirements, locked=locked),
         ),
     )

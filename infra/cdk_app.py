@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from aws_cdk import App, Validations
-from cdk_nag import AwsSolutionsChecks
 
-from .config import load_stack_config
+from .config import _boolean, bundling_skipped, load_stack_config
+from .deploy_guard import add_placeholder_rule, check_context_keys, refuse_placeholder
 from .stack import JwtAuthorizerStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -34,13 +34,21 @@ def cdk_json_context(path: Path = PROJECT_ROOT / "cdk.json") -> dict[str, Any]:
 
 def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = None, nag: bool = True) -> App:
     """The app with its one stack. ``context`` overrides ``cdk.json`` (as ``-c`` would); the environment's
-    ``CDK_CONTEXT_JSON`` overrides both. Raises ``ConfigError`` naming the key on invalid configuration."""
+    ``CDK_CONTEXT_JSON`` overrides both. Raises ``ConfigError`` naming the key on invalid configuration, on an
+    unknown key (suggesting the known one), and, with ``-c deploy=true`` (``make deploy``), on the sample's
+    placeholder issuer; a synthesis for deployment carries a rule that makes CloudFormation refuse it too."""
     app = App(
         context={**CLI_CONTEXT_DEFAULTS, **cdk_json_context(), **(context or {})},
         outdir=outdir or os.environ.get("CDK_OUTDIR") or "cdk.out",
     )
+    check_context_keys(app.node.get_all_context())
     config = load_stack_config(app.node.try_get_context)
-    JwtAuthorizerStack(app, config.stack_name, config=config)
+    refuse_placeholder(config.authorization, _boolean(app.node.try_get_context("deploy") or False, "deploy"))
+    stack = JwtAuthorizerStack(app, config.stack_name, config=config)
+    if not bundling_skipped(app.node.try_get_context("aws:cdk:bundling-stacks")):
+        add_placeholder_rule(stack, config.authorization)
     if nag:
+        from cdk_nag import AwsSolutionsChecks  # a development dependency (the `nag` extra) of the installed construct
+
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app

@@ -26,11 +26,15 @@ import json
 import math
 import re
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from authorizer.config import (
+from aws_cdk import Duration
+
+from .lambda_sources import (
+    SOURCE_ROOT,
+    ConfigError,
     TrustedIssuer,
     check_route_key,
     expand_issuer,
@@ -39,7 +43,14 @@ from authorizer.config import (
     parse_issuers,
     parse_routes,
 )
-from authorizer.errors import ConfigError
+from .typed_settings import (
+    AuthorizerMode,
+    LambdaResponse,
+    duration_seconds,
+    plain_choice,
+    plain_issuers,
+    plain_routes,
+)
 
 __all__ = [
     "AuthorizationSettings",
@@ -80,7 +91,7 @@ _THROTTLE_FIELDS = {"rateLimit", "burstLimit"}
 #: The deployed authorizer's code: the bundle's root (the ``authorizer/`` package and its dependencies) is unpacked
 #: at Lambda's task root, so a file ``authorizer/<path>`` of this project is ``/var/task/authorizer/<path>`` there.
 BUNDLED_AUTHORIZER_DIR = "/var/task/authorizer/"
-AUTHORIZER_SOURCE_DIR = Path(__file__).resolve().parent.parent / "authorizer"
+AUTHORIZER_SOURCE_DIR = SOURCE_ROOT / "authorizer"
 CA_BUNDLE_EXAMPLE = "certs/wso2-ca.pem"
 #: A cookie name is an RFC 6265 token: the authorizer checks AUTH_TOKEN_COOKIE with the same pattern.
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -146,17 +157,22 @@ class AuthorizationSettings:
     def create(
         cls,
         *,
-        mode: str = "lambda",
+        mode: AuthorizerMode | str = "lambda",
         issuers: Any,
-        routes: Any = DEFAULT_ROUTES,
+        routes: Any,
         cache_ttl_seconds: Any = DEFAULT_CACHE_TTL_SECONDS,
-        lambda_response: str = "iam",
+        results_cache_ttl: Duration | None = None,
+        lambda_response: LambdaResponse | str = "iam",
         config_parameter: Any = False,
         config_max_age_seconds: Any = DEFAULT_CONFIG_MAX_AGE_SECONDS,
         token_cookie: Any = None,
         local: bool = False,
     ) -> AuthorizationSettings:
-        """Validate plain values (JSON shapes, as in ``cdk.json``); errors name the context key.
+        """Validate plain values (JSON shapes, as in ``cdk.json``) or typed ones (``typed_settings``: enums,
+        ``RouteSpec``, ``Issuer``/``ProviderIssuer``); errors name the context key.
+
+        ``routes`` is required: the routes this API has, each protected or ``public``.
+        ``results_cache_ttl``: the cache TTL as a ``Duration`` (instead of ``cache_ttl_seconds``).
 
         ``config_parameter``: ``False`` (issuers and routes in the Lambda's environment), ``True`` (an SSM parameter
         created from them) or the name of an existing String parameter; lambda mode only.
@@ -165,12 +181,14 @@ class AuthorizationSettings:
         ``local``: the settings are for a local run with bundling skipped, never deployed; only then are loopback
         issuers and ``ca_bundle`` paths outside the bundle accepted.
         """
-        mode = _choice(mode, "authorizer", MODES)
-        issuers = _json_value(issuers, "issuers", list)
+        mode = _choice(plain_choice(mode), "authorizer", MODES)
+        issuers = _json_value(plain_issuers(issuers), "issuers", list)
         trusted = parse_issuers(issuers, field_name="issuers")
-        route_specs = parse_route_specs(_json_value(routes, "routes", list))
+        route_specs = parse_route_specs(_json_value(plain_routes(routes), "routes", list))
+        if results_cache_ttl is not None:
+            cache_ttl_seconds = duration_seconds(results_cache_ttl, "results_cache_ttl", MAX_CACHE_TTL_SECONDS)
         ttl = _whole_number(cache_ttl_seconds, "cacheTtlSeconds", 0, MAX_CACHE_TTL_SECONDS)
-        lambda_response = _choice(lambda_response, "lambdaResponse", LAMBDA_RESPONSES)
+        lambda_response = _choice(plain_choice(lambda_response), "lambdaResponse", LAMBDA_RESPONSES)
         parameter = parse_config_parameter(config_parameter, config_max_age_seconds, mode)
         cookie = parse_token_cookie(token_cookie, mode, ttl)
         if not local:

@@ -8,6 +8,7 @@ active X-Ray tracing and the X-Ray write permissions it needs.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Mapping
 
 import jsii
@@ -18,7 +19,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from .bundling import ARCHITECTURE, RUNTIME, package_code
+from .bundling import ARCHITECTURE, PROJECT_ROOT, RUNTIME, package_code
 
 
 class PackageFunction(Construct):
@@ -31,18 +32,24 @@ class PackageFunction(Construct):
         *,
         package: str,
         handler: str,
+        source_root: Path = PROJECT_ROOT,
         service_name: str,
         description: str,
         environment: Mapping[str, str] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        log_group: logs.ILogGroup | None = None,
         log_level: str = "INFO",
         memory_size: int = 256,
         timeout: Duration | None = None,
         tracing: bool = False,
+        reserved_concurrent_executions: int | None = None,
     ) -> None:
-        """``tracing``: active X-Ray tracing, and Powertools' Tracer enabled (``POWERTOOLS_TRACE_DISABLED=false``)."""
+        """``source_root``: the directory holding ``package/``; ``tracing``: active X-Ray tracing, and Powertools'
+        Tracer enabled (``POWERTOOLS_TRACE_DISABLED=false``); ``log_group``: the caller's own, instead of one
+        created with ``log_retention``."""
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        # The caller's own log group (its retention is the caller's), else one with bounded retention.
+        self.log_group = log_group or logs.LogGroup(self, "Logs", retention=log_retention)
         self._role_description = _RoleDescription(service_name, ["write its own logs"])
         # No AWSLambdaBasicExecutionRole: it may write to every log group in the account.
         self.role = iam.Role(
@@ -57,7 +64,7 @@ class PackageFunction(Construct):
             "Function",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            code=package_code(self, package, tracing=tracing),
+            code=package_code(self, package, source_root=source_root, tracing=tracing),
             handler=handler,
             description=description,
             role=self.role,
@@ -66,6 +73,7 @@ class PackageFunction(Construct):
             timeout=timeout or Duration.seconds(10),
             environment={**powertools_environment(service_name, log_level, tracing), **(environment or {})},
             tracing=lambda_.Tracing.ACTIVE if tracing else None,
+            reserved_concurrent_executions=reserved_concurrent_executions,
         )
         if tracing:
             self._role_description.permissions.append("send X-Ray traces")

@@ -79,7 +79,9 @@ class JwtAuthorizerStack(Stack):
         self.stage = self._default_stage(config, retention)
         self.authorization = JwtAuthorization(self, "Authorization", http_api=self.http_api,
                                               settings=config.authorization, log_retention=retention,
-                                              tracing=config.tracing)
+                                              tracing=config.tracing,
+                                              # the name the README's operating steps use, one per stack
+                                              parameter_name=f"/{config.stack_name}/authorizer-config")
         self.authorization.add_routes(
             integrations.HttpLambdaIntegration("SampleBackendIntegration", self.backend.function))
         CfnOutput(self, "ApiUrl", value=self.stage.url, description="Base URL of the HTTP API")

@@ -247,7 +247,7 @@ def test_construct_in_a_users_stack_creates_the_parameter_under_that_stacks_name
         auth.protect(route)
     template = Template.from_stack(stack)
     (parameter_id, parameter), = template.find_resources("AWS::SSM::Parameter").items()
-    assert parameter["Properties"]["Name"] == "/Existing/authorizer-config"
+    assert parameter["Properties"]["Name"] == "/Existing/Auth/authorizer-config"
     assert json.loads(parameter["Properties"]["Value"]) == {"issuers": OIDC, "routes": {
         "GET /orders": {"scopes": ["orders:read"]}, "DELETE /orders/{id}": {"scopes": ["orders:admin"]}}}
     assert auth.config_parameter is not None and auth.environment is not None

@@ -4,83 +4,19 @@ the bundled assets, and ``python app.py`` with ``CDK_CONTEXT_JSON`` giving the v
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from infra.bundling import PROJECT_ROOT
+from tests.synth_support import JWT_CONTEXT, CliSynth, cfn_lint, quiet_environment
 
 pytestmark = pytest.mark.slow
 
-JWT_CONTEXT = {
-    "authorizer": "jwt",
-    "issuers": json.dumps([{"provider": "descope", "project_id": "P2abcdefghijklmnopqrstuvwxyz"}]),
-}
 AARCH64 = 183  # ELF e_machine
 X86_64 = 62
-
-
-@dataclass
-class CliSynth:
-    outdir: Path
-    template: dict[str, Any]
-    output: str
-
-    def function_id(self, handler: str) -> str:
-        (logical_id,) = [k for k, r in self.template["Resources"].items()
-                         if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == handler]
-        return logical_id
-
-    def asset_dir(self, handler: str) -> Path:
-        return self.outdir / self.template["Resources"][self.function_id(handler)]["Metadata"]["aws:asset:path"]
-
-
-def quiet_environment() -> dict[str, str]:
-    """No telemetry, version check or instance-metadata probing; the venv's python runs app.py."""
-    return {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-        "CDK_DISABLE_CLI_TELEMETRY": "true",
-        "CDK_DISABLE_VERSION_CHECK": "1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-
-
-def cdk_synth(outdir: Path, context: dict[str, str]) -> CliSynth:
-    npx = shutil.which("npx")
-    if npx is None:
-        pytest.fail("npx is not installed: `make setup` installs the pinned CDK CLI with npm ci")
-    command = [npx, "--no-install", "cdk", "synth", "-o", str(outdir), "--no-notices", "-q"]
-    for key, value in context.items():
-        command += ["-c", f"{key}={value}"]
-    result = subprocess.run(command, cwd=PROJECT_ROOT, env=quiet_environment(), stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"cdk synth failed:\n{result.stdout}\n{result.stderr}"
-    template = json.loads((outdir / "JwtAuthorizerApi.template.json").read_text())
-    return CliSynth(outdir, template, result.stdout + result.stderr)
-
-
-@pytest.fixture(scope="session")
-def lambda_synth(tmp_path_factory: pytest.TempPathFactory) -> CliSynth:
-    return cdk_synth(tmp_path_factory.mktemp("cli-lambda"), {})
-
-
-@pytest.fixture(scope="session")
-def jwt_synth(tmp_path_factory: pytest.TempPathFactory) -> CliSynth:
-    return cdk_synth(tmp_path_factory.mktemp("cli-jwt"), JWT_CONTEXT)
-
-
-def cfn_lint(template: Path) -> subprocess.CompletedProcess[str]:
-    runner = "import sys; from cfnlint.runner import main; sys.exit(main())"
-    return subprocess.run([sys.executable, "-c", runner, "--ignore-checks", "W3005", "--", str(template)],
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
 
 
 def elf_machine(path: Path) -> int:
@@ -177,3 +113,15 @@ def test_python_app_stops_on_invalid_configuration_naming_the_key(tmp_path: Path
     assert result.returncode == 1
     assert "Invalid configuration" in result.stderr and "issuers: jwt mode takes exactly one issuer" in result.stderr
     assert not (tmp_path / "JwtAuthorizerApi.template.json").exists()
+
+
+def test_the_authorizer_bundle_is_installed_from_the_lock_without_joses_pure_python_backends(
+        lambda_synth: CliSynth) -> None:
+    bundle = lambda_synth.asset_dir("authorizer.handler.handler")
+    installed = {p.name.split("-")[0].lower() for p in bundle.glob("*.dist-info")}
+    assert {"python_jose", "cryptography", "requests", "aws_lambda_powertools"} <= installed
+    assert not installed & {"ecdsa", "rsa", "pyasn1", "six"}, installed
+    assert not [p for p in ("ecdsa", "rsa", "pyasn1", "six.py") if (bundle / p).exists()]
+    assert (bundle / "authorizer/crypto_backend.py").is_file()
+    assert (bundle / "aws_lambda_powertools/logging").is_dir()
+    assert not (bundle / "aws_lambda_powertools/event_handler/openapi/swagger_ui").exists()  # never served here

@@ -1,0 +1,162 @@
+"""From outside: the wheel (``make dist``'s build) installed into a fresh virtual environment with only
+``examples/existing-app/requirements.txt``, and that separate CDK app synthesized by the real CLI in both modes,
+with cdk-nag's AwsSolutions checks on and cfn-lint on its templates. Nothing of the checkout is on its path.
+
+Fast on a warm machine: pip's download cache (and any configured ``find-links``) serve the CDK wheels; on a clean
+CI machine they come from PyPI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.bundling import PROJECT_ROOT
+from tests.synth_support import CliSynth, cfn_lint, quiet_environment
+
+pytestmark = pytest.mark.slow
+
+EXAMPLE = PROJECT_ROOT / "examples" / "existing-app"
+STACK = "OrdersApi"
+#: What the wheel is built from (pyproject.toml maps infra/ and authorizer/ into apigw_jwt_authorizer).
+DISTRIBUTED = ("pyproject.toml", "README.md", "LICENSE", "infra", "authorizer")
+
+
+@dataclass
+class Installed:
+    venv: Path
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    def run(self, code: str) -> str:
+        result = subprocess.run([str(self.python), "-c", code], capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, cwd=self.venv, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+
+@dataclass
+class ExampleSynth:
+    outdir: Path
+    template: dict[str, Any]
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {k: r for k, r in self.template["Resources"].items() if r["Type"] == resource_type}
+
+
+def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600, **kwargs)
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    root = tmp_path_factory.mktemp("installed")
+    # Built from a copy of what pyproject.toml packages, as an sdist would hold it: no stale build/ of the checkout
+    source = root / "source"
+    for name in DISTRIBUTED:
+        if (PROJECT_ROOT / name).is_dir():
+            shutil.copytree(PROJECT_ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            source.mkdir(exist_ok=True)
+            shutil.copy2(PROJECT_ROOT / name, source / name)
+    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(root / "dist"),
+         str(source)])
+    run([sys.executable, "-m", "venv", str(root / "venv")])  # no --system-site-packages: only what it installs
+    venv = Installed(root / "venv")
+    run([str(venv.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--find-links", str(root / "dist"), "-r", str(EXAMPLE / "requirements.txt")])
+    return venv
+
+
+def example_synth(installed: Installed, outdir: Path, mode: str) -> ExampleSynth:
+    npx = shutil.which("npx")
+    if npx is None:
+        pytest.fail("npx is not installed: `make setup` installs the pinned CDK CLI with npm ci")
+    env = {**quiet_environment(), "PATH": f"{installed.python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env.pop("PYTHONPATH", None)
+    env.pop("VIRTUAL_ENV", None)
+    # npx from the example's directory finds the project's pinned CLI in the parent node_modules
+    run([npx, "--no-install", "cdk", "synth", "-o", str(outdir), "--no-notices", "-q", "-c", f"authorizer={mode}"],
+        cwd=EXAMPLE, env=env)
+    return ExampleSynth(outdir, json.loads((outdir / f"{STACK}.template.json").read_text()))
+
+
+@pytest.fixture(scope="session")
+def lambda_example(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> ExampleSynth:
+    return example_synth(installed, tmp_path_factory.mktemp("example-lambda"), "lambda")
+
+
+@pytest.fixture(scope="session")
+def jwt_example(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> ExampleSynth:
+    return example_synth(installed, tmp_path_factory.mktemp("example-jwt"), "jwt")
+
+
+def test_installing_the_construct_pulls_cdk_but_not_the_lambdas_runtime_dependencies(installed: Installed) -> None:
+    found = installed.run("import importlib.util as u; print(*(bool(u.find_spec(m)) for m in "
+                          "('aws_cdk', 'constructs', 'cdk_nag', 'jose', 'requests', 'infra', 'authorizer')))")
+    assert found.split() == ["True", "True", "True", "False", "False", "False", "False"]
+    requires = installed.run("import importlib.metadata as m; print(*m.requires('apigw-jwt-authorizer'), sep='|')")
+    assert sorted(requires.split("|")) == ['aws-cdk-lib<3,>=2.275', 'cdk-nag<4,>=3.0; extra == "nag"',
+                                           'constructs<11,>=10.4']
+    assert installed.run("from apigw_jwt_authorizer import JwtAuthorization, AuthorizationSettings; "
+                         "import apigw_jwt_authorizer as p; print(p.__file__)").startswith(str(installed.venv))
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_the_example_app_synthesizes_clean_under_cdk_nag_and_cfn_lint(mode: str,
+                                                                      request: pytest.FixtureRequest) -> None:
+    synth: ExampleSynth = request.getfixturevalue(f"{mode}_example")
+    (report,) = json.loads((synth.outdir / "validation-report.json").read_text())["pluginReports"]
+    assert (report["pluginName"], report["conclusion"], report["violations"]) == ("AwsSolutions", "success", [])
+    lint = cfn_lint(synth.outdir / f"{STACK}.template.json")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_the_examples_own_routes_carry_the_authorizer(mode: str, request: pytest.FixtureRequest) -> None:
+    synth: ExampleSynth = request.getfixturevalue(f"{mode}_example")
+    routes = {r["Properties"]["RouteKey"]: r["Properties"]
+              for r in synth.resources("AWS::ApiGatewayV2::Route").values()}
+    assert set(routes) == {"GET /orders", "POST /orders", "GET /status"}  # no sample routes added
+    expected = "CUSTOM" if mode == "lambda" else "JWT"
+    assert routes["GET /orders"]["AuthorizationType"] == routes["POST /orders"]["AuthorizationType"] == expected
+    assert routes["GET /status"]["AuthorizationType"] == "NONE"
+    if mode == "jwt":
+        assert routes["POST /orders"]["AuthorizationScopes"] == ["orders:write"]
+        assert not synth.resources("AWS::Lambda::Function").keys() - {k for k in synth.resources(
+            "AWS::Lambda::Function") if "Orders" in k}
+
+
+def test_the_authorizer_is_bundled_from_the_installed_package(lambda_example: ExampleSynth) -> None:
+    (function,) = [r for r in lambda_example.resources("AWS::Lambda::Function").values()
+                   if r["Properties"]["Handler"] == "authorizer.handler.handler"]
+    bundle = lambda_example.outdir / function["Metadata"]["aws:asset:path"]
+    for module in ("authorizer/handler.py", "authorizer/config.py", "jose/jwt.py", "cryptography/__init__.py"):
+        assert (bundle / module).is_file(), module
+    assert not (bundle / "apigw_jwt_authorizer").exists() and not (bundle / "aws_cdk").exists()
+
+
+def test_the_same_lock_gives_the_same_authorizer_asset_hash_installed_or_from_the_checkout(
+        lambda_example: ExampleSynth, lambda_synth: CliSynth) -> None:
+    """Two synths in separate processes, virtual environments and pip versions, one from the installed package and
+    one from the checkout: the bundle, and so the asset, is the same, so a deploy with nothing changed uploads
+    nothing."""
+    keys = []
+    for template in (lambda_example.template, lambda_synth.template):
+        (function,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+                       and r["Properties"]["Handler"] == "authorizer.handler.handler"]
+        keys.append(function["Properties"]["Code"]["S3Key"])
+    assert keys[0] == keys[1]

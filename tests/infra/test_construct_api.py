@@ -1,0 +1,219 @@
+"""``JwtAuthorization``'s CDK-idiomatic surface: typed settings, ``Duration``, enums, route keys, imported APIs,
+function options, names, identity sources, one API per construct, stable logical IDs, and what it exposes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Duration, Stack
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Template
+
+from infra import AuthorizationSettings, ConfigError, JwtAuthorization, RouteSpec
+from infra.typed_settings import AuthorizerMode, Issuer, LambdaResponse, ProviderIssuer
+
+from .conftest import SKIP_BUNDLING
+from .test_authorizer_construct import OIDC, ROUTES, existing_app, route_props
+
+
+def backend() -> integrations.HttpUrlIntegration:
+    """A fresh integration: one integration object belongs to one API."""
+    return integrations.HttpUrlIntegration("Backend", "https://backend.example.org/{proxy}")
+
+
+def new_stack(tmp_path: Path) -> tuple[App, Stack]:
+    app = App(context=SKIP_BUNDLING, outdir=str(tmp_path))
+    return app, Stack(app, "Users")
+
+
+def settings(mode: str = "lambda", **kwargs: Any) -> AuthorizationSettings:
+    return AuthorizationSettings.create(mode=mode, issuers=OIDC, routes=ROUTES, **kwargs)
+
+
+def the_function(template: Template) -> dict[str, Any]:
+    (function,) = [r["Properties"] for r in template.find_resources("AWS::Lambda::Function").values()
+                   if r["Properties"]["Handler"] == "authorizer.handler.handler"]
+    return function
+
+
+# --- typed settings -----------------------------------------------------------------------------------------
+def test_typed_routes_issuers_enums_and_duration_give_the_same_settings_as_plain_values() -> None:
+    typed = AuthorizationSettings.create(
+        mode=AuthorizerMode.LAMBDA,
+        issuers=[ProviderIssuer.oidc("https://idp.example.org", audience="orders-api")],
+        routes=[RouteSpec("GET", "/orders", scopes=("orders:read",)),
+                RouteSpec("DELETE", "/orders/{id}", scopes=("orders:admin",)),
+                RouteSpec("GET", "/ping", public=True)],
+        results_cache_ttl=Duration.minutes(2),
+        lambda_response=LambdaResponse.SIMPLE,
+    )
+    plain = settings(cache_ttl_seconds=120, lambda_response="simple")
+    assert typed == plain
+    assert typed.mode == "lambda" and typed.lambda_response == "simple" and typed.cache_ttl_seconds == 120
+
+
+def test_a_hand_written_issuer_object_is_validated_like_its_dict() -> None:
+    issuer = Issuer("https://idp.example.org", audience=["a", "b"], algorithms=("RS256",))
+    assert issuer.to_config() == {"issuer": "https://idp.example.org", "audience": ["a", "b"], "algorithms": ["RS256"]}
+    with pytest.raises(ConfigError) as caught:
+        AuthorizationSettings.create(issuers=[Issuer("https://idp.example.org", audience=[],)], routes=ROUTES)
+    assert caught.value.field.startswith("issuers[0]")
+
+
+@pytest.mark.parametrize("ttl", [Duration.millis(1500), Duration.hours(2)])
+def test_a_cache_ttl_duration_must_be_whole_seconds_within_api_gateways_limit(ttl: Duration) -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings(results_cache_ttl=ttl)
+    assert caught.value.field == "results_cache_ttl"
+
+
+def test_routes_are_required_so_no_sample_routes_reach_a_users_api() -> None:
+    with pytest.raises(TypeError, match="routes"):
+        AuthorizationSettings.create(issuers=OIDC)  # type: ignore[call-arg]
+
+
+# --- routes -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_route_options_by_route_key(tmp_path: Path, mode: str) -> None:
+    _, stack = new_stack(tmp_path)
+    api = apigwv2.HttpApi(stack, "Api")
+    auth = JwtAuthorization(stack, "Auth", http_api=api, settings=settings(mode))
+    for spec in ROUTES:
+        api.add_routes(path=spec["path"], methods=[apigwv2.HttpMethod(spec["method"])], integration=backend(),
+                       **auth.route_options(f"{spec['method']} {spec['path']}"))
+    props = route_props(Template.from_stack(stack))
+    assert props["GET /orders"]["AuthorizationType"] == ("CUSTOM" if mode == "lambda" else "JWT")
+    assert props["GET /ping"]["AuthorizationType"] == "NONE"
+    with pytest.raises(ConfigError) as caught:
+        auth.route_options("GET /nowhere")
+    assert caught.value.field == "routes" and "GET /nowhere is not configured" in caught.value.problem
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_an_imported_http_api_gets_the_routes_and_the_authorizer(tmp_path: Path, mode: str) -> None:
+    app, stack = new_stack(tmp_path)
+    api = apigwv2.HttpApi.from_http_api_attributes(stack, "Imported", http_api_id="abc123")
+    auth = JwtAuthorization(stack, "Auth", http_api=api, settings=settings(mode))
+    auth.add_routes(backend())
+    app.synth()  # the every-route-attached validation runs
+    template = Template.from_stack(stack)
+    props = route_props(template)
+    assert set(props) == {"GET /orders", "DELETE /orders/{id}", "GET /ping"}
+    assert all(p["ApiId"] == "abc123" for p in props.values())
+    template.has_resource_properties("AWS::ApiGatewayV2::Authorizer", {"ApiId": "abc123"})
+
+
+def test_a_route_of_a_second_api_is_refused(tmp_path: Path) -> None:
+    _, stack = new_stack(tmp_path)
+    first, second = apigwv2.HttpApi(stack, "First"), apigwv2.HttpApi(stack, "Second")
+    auth = JwtAuthorization(stack, "Auth", http_api=first, settings=settings())
+    with pytest.raises(Exception, match="authorizes Users/First only; .* is a route of Users/Second"):
+        second.add_routes(path="/orders", methods=[apigwv2.HttpMethod.GET], integration=backend(),
+                          **auth.route_options("GET /orders"))
+
+
+def test_an_api_in_another_stack_is_refused_with_the_reason(tmp_path: Path) -> None:
+    app, stack = new_stack(tmp_path)
+    api = apigwv2.HttpApi(Stack(app, "ApiStack"), "Api")
+    with pytest.raises(ConfigError) as caught:
+        JwtAuthorization(stack, "Auth", http_api=api, settings=settings())
+    assert caught.value.field == "http_api" and "dependency cycle" in caught.value.problem
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_the_authorizers_logical_id_is_the_same_whichever_way_routes_are_attached(tmp_path: Path,
+                                                                                   mode: str) -> None:
+    _, stack, api, routes = existing_app(tmp_path / "protect")
+    auth = JwtAuthorization(stack, "Auth", http_api=api, settings=settings(mode))
+    for route in routes.values():
+        auth.protect(route)
+    _, other = new_stack(tmp_path / "add")
+    other_api = apigwv2.HttpApi(other, "Api")
+    JwtAuthorization(other, "Auth", http_api=other_api, settings=settings(mode)).add_routes(backend())
+    ids = [set(Template.from_stack(s).find_resources("AWS::ApiGatewayV2::Authorizer")) for s in (stack, other)]
+    assert ids[0] == ids[1] and len(ids[0]) == 1
+
+
+# --- the function, names, identity sources, the parameter ---------------------------------------------------
+def test_function_options_reach_the_authorizer_function(tmp_path: Path) -> None:
+    _, stack, api, routes = existing_app(tmp_path)
+    group = logs.LogGroup(stack, "MyLogs", retention=logs.RetentionDays.ONE_WEEK)
+    auth = JwtAuthorization(stack, "Auth", http_api=api, settings=settings(), memory_size=1024,
+                            timeout=Duration.seconds(4), reserved_concurrent_executions=50, log_group=group,
+                            environment={"AUTH_LEEWAY_SECONDS": "30"})
+    for route in routes.values():
+        auth.protect(route)
+    template = Template.from_stack(stack)
+    function = the_function(template)
+    assert (function["MemorySize"], function["Timeout"], function["ReservedConcurrentExecutions"]) == (1024, 4, 50)
+    assert function["Environment"]["Variables"]["AUTH_LEEWAY_SECONDS"] == "30"
+    assert function["LoggingConfig"]["LogGroup"] == {"Ref": stack.get_logical_id(group.node.default_child)}
+    assert len(template.find_resources("AWS::Logs::LogGroup")) == 1
+    assert isinstance(auth.function, lambda_.Function) and auth.http_authorizer is not None
+    assert auth.authorizer is auth.route_authorizer
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("memory_size", 64), ("timeout", Duration.seconds(30)), ("reserved_concurrent_executions", 0),
+    ("log_retention", logs.RetentionDays.ONE_DAY),  # together with log_group: one or the other
+    ("environment", {"AUTH_ISSUERS": "[]"}), ("environment", {"AUTH_LEEWAY_SECOND": "30"}),
+    ("identity_source", "$request.header.Authorization"),
+    ("parameter_name", "no-leading-slash"),
+])
+def test_invalid_options_are_refused_naming_the_option(tmp_path: Path, option: str, value: Any) -> None:
+    _, stack = new_stack(tmp_path)
+    api = apigwv2.HttpApi(stack, "Api")
+    extra: dict[str, Any] = {option: value}
+    if option == "log_retention":
+        extra["log_group"] = logs.LogGroup(stack, "MyLogs")
+    with pytest.raises(ConfigError) as caught:
+        JwtAuthorization(stack, "Auth", http_api=api, settings=settings(config_parameter=True), **extra)
+    assert caught.value.field == ("log_group" if option == "log_retention" else option)
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_authorizer_name_and_identity_source(tmp_path: Path, mode: str) -> None:
+    _, stack = new_stack(tmp_path)
+    api = apigwv2.HttpApi(stack, "Api")
+    sources = ["$request.header.X-Token"] + (["$context.routeKey"] if mode == "lambda" else [])
+    auth = JwtAuthorization(stack, "Auth", http_api=api, settings=settings(mode), authorizer_name="orders-jwt",
+                            identity_source=sources)
+    auth.add_routes(backend())
+    Template.from_stack(stack).has_resource_properties("AWS::ApiGatewayV2::Authorizer", {
+        "Name": "orders-jwt", "IdentitySource": sources})
+
+
+def test_an_identity_source_without_the_route_key_that_caching_needs_is_refused(tmp_path: Path) -> None:
+    _, stack = new_stack(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        JwtAuthorization(stack, "Auth", http_api=apigwv2.HttpApi(stack, "Api"),
+                         settings=settings(),
+                         identity_source=["$request.header.Authorization"])
+    assert caught.value.field == "identity_source" and "$context.routeKey" in caught.value.problem
+
+
+def test_two_constructs_in_one_stack_create_two_parameters_or_the_names_given(tmp_path: Path) -> None:
+    _, stack = new_stack(tmp_path)
+    for name, parameter_name in (("Orders", None), ("Billing", None), ("Admin", "/corp/admin/authz")):
+        api = apigwv2.HttpApi(stack, f"{name}Api")
+        auth = JwtAuthorization(stack, name, http_api=api, settings=settings(config_parameter=True),
+                                parameter_name=parameter_name)
+        auth.add_routes(backend())
+        assert auth.config_parameter is not None
+    names = sorted(r["Properties"]["Name"] for r in
+                   Template.from_stack(stack).find_resources("AWS::SSM::Parameter").values())
+    assert names == ["/Users/Billing/authorizer-config", "/Users/Orders/authorizer-config", "/corp/admin/authz"]
+
+
+def test_a_misspelt_authorizer_variable_names_the_one_meant(tmp_path: Path) -> None:
+    _, stack = new_stack(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        JwtAuthorization(stack, "Auth", http_api=apigwv2.HttpApi(stack, "Api"), settings=settings(),
+                         environment={"AUTH_JWKS_COOLDOWN": "10", "POWERTOOLS_LOG_LEVEL": "DEBUG"})
+    assert caught.value.problem == ("AUTH_JWKS_COOLDOWN is not a variable the authorizer reads; did you mean "
+                                    "AUTH_JWKS_COOLDOWN_SECONDS?")

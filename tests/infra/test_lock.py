@@ -1,0 +1,58 @@
+"""The authorizer's lock (``make lock``): exact pins with hashes for its Lambda platform, within the ranges of its
+requirements, without python-jose's pure-Python backends; and bundling installs from it alone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from infra.bundling import LOCK_FILE, PipBundler
+from infra.lambda_sources import PACKAGE, SOURCE_ROOT
+
+AUTHORIZER = SOURCE_ROOT / PACKAGE
+LEFT_OUT = {"ecdsa", "rsa", "pyasn1", "six"}
+_ENTRY = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s\\]+)")
+
+
+def locked() -> dict[str, tuple[str, int]]:
+    """name → (version, number of hashes) for each entry of the lock."""
+    entries: dict[str, tuple[str, int]] = {}
+    name = ""
+    for line in (AUTHORIZER / LOCK_FILE).read_text().splitlines():
+        if match := _ENTRY.match(line):
+            name = canonicalize_name(match[1])
+            entries[name] = (match[2], 0)
+        elif "--hash=sha256:" in line:
+            version, hashes = entries[name]
+            entries[name] = (version, hashes + 1)
+    return entries
+
+
+def test_every_locked_package_is_pinned_with_hashes() -> None:
+    entries = locked()
+    assert entries and all(hashes >= 1 for _, hashes in entries.values()), entries
+
+
+def test_the_lock_satisfies_the_authorizers_requirements() -> None:
+    entries = locked()
+    for line in (AUTHORIZER / "requirements.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            requirement = Requirement(line)
+            version, _ = entries[canonicalize_name(requirement.name)]
+            assert requirement.specifier.contains(version), (requirement, version)
+    assert "cryptography" in entries  # python-jose[cryptography]: the one backend the authorizer runs with
+
+
+def test_joses_pure_python_backends_are_left_out_of_the_lock() -> None:
+    assert not LEFT_OUT & set(locked())
+    assert "make lock" in (AUTHORIZER / LOCK_FILE).read_text().splitlines()[1]
+
+
+def test_a_lock_is_installed_with_hashes_and_nothing_resolved(tmp_path: Path) -> None:
+    command = PipBundler(PACKAGE, AUTHORIZER / LOCK_FILE, locked=True).pip_command(str(tmp_path), no_deps=True,
+                                                                                 require_hashes=True)
+    assert {"--no-deps", "--require-hashes", "--only-binary=:all:"} <= set(command)
+    assert command[command.index("-r") + 1].endswith(LOCK_FILE)

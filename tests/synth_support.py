@@ -1,0 +1,69 @@
+"""The real ``npx cdk synth`` (the pinned CLI, bundling) of the project's app, shared by the tests that read its
+output: ``tests/conftest.py`` makes one synth per mode per session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.bundling import PROJECT_ROOT
+
+JWT_CONTEXT = {
+    "authorizer": "jwt",
+    "issuers": json.dumps([{"provider": "descope", "project_id": "P2abcdefghijklmnopqrstuvwxyz"}]),
+}
+
+
+@dataclass
+class CliSynth:
+    outdir: Path
+    template: dict[str, Any]
+    output: str
+
+    def function_id(self, handler: str) -> str:
+        (logical_id,) = [k for k, r in self.template["Resources"].items()
+                         if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == handler]
+        return logical_id
+
+    def asset_dir(self, handler: str) -> Path:
+        return self.outdir / self.template["Resources"][self.function_id(handler)]["Metadata"]["aws:asset:path"]
+
+
+def quiet_environment() -> dict[str, str]:
+    """No telemetry, version check or instance-metadata probing; the venv's python runs app.py."""
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "CDK_DISABLE_VERSION_CHECK": "1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def cdk_synth(outdir: Path, context: dict[str, str]) -> CliSynth:
+    npx = shutil.which("npx")
+    if npx is None:
+        pytest.fail("npx is not installed: `make setup` installs the pinned CDK CLI with npm ci")
+    command = [npx, "--no-install", "cdk", "synth", "-o", str(outdir), "--no-notices", "-q"]
+    for key, value in context.items():
+        command += ["-c", f"{key}={value}"]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, env=quiet_environment(), stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"cdk synth failed:\n{result.stdout}\n{result.stderr}"
+    template = json.loads((outdir / "JwtAuthorizerApi.template.json").read_text())
+    return CliSynth(outdir, template, result.stdout + result.stderr)
+
+
+def cfn_lint(template: Path) -> subprocess.CompletedProcess[str]:
+    runner = "import sys; from cfnlint.runner import main; sys.exit(main())"
+    return subprocess.run([sys.executable, "-c", runner, "--ignore-checks", "W3005", "--", str(template)],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
