@@ -1,6 +1,7 @@
 """The doctor and ``cdk synth`` agree on every configuration: the same ``cdk.json`` context is fed to the doctor and
-to the stack's configuration loader (``infra.config.load_stack_config``, what ``cdk synth`` runs), in both modes,
-and both accept or refuse it (naming the same key), choose the same native issuer and build the same routes."""
+to the app's checks (``check_context_keys``, then ``infra.config.load_stack_config``: what ``cdk synth`` runs), in
+both modes, and both accept or refuse it (naming the same key), choose the same native issuer and build the same
+routes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import pytest
 
 from infra.config import ConfigError, load_stack_config
+from infra.deploy_guard import check_context_keys
 from tools.doctor import DoctorError, setup_from_cdk_json
 
 OIDC = {"issuer": "https://idp.example.org", "audience": "orders-api"}
@@ -44,13 +46,16 @@ CONFIGURATIONS = {
     "a token cookie": {"authorizer": "lambda", "issuers": [OIDC], "tokenCookie": "session", "cacheTtlSeconds": 0},
     "an unknown mode": {"authorizer": "rest", "issuers": [OIDC]},
     "no issuers": {"authorizer": "lambda"},
+    "a misspelt key": {"issuers": [OIDC], "cacheTTLSeconds": 60},
 }
 
 
 def synth(context, mode, local=False):
-    """What ``cdk synth`` makes of the context in this mode: the stack configuration, or its ConfigError."""
+    """What ``cdk synth`` makes of the context in this mode (``build_app``'s checks): the stack configuration, or its
+    ConfigError."""
     context = {**context, "authorizer": mode, **({"aws:cdk:bundling-stacks": []} if local else {})}
     try:
+        check_context_keys(context)
         return load_stack_config(context.get)
     except ConfigError as problem:
         return problem

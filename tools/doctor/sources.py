@@ -1,7 +1,7 @@
 """Where the doctor reads what to check against: the CDK app's ``cdk.json``, or a deployed HTTP API.
 
-``setup_from_cdk_json`` validates the context with the stack's own loader (``infra.config.load_stack_config``) in
-both modes, so the doctor explains exactly the routes, native issuer and rules ``cdk synth`` would build, and says
+``setup_from_cdk_json`` validates the context as the app does (``infra.deploy_guard.check_context_keys``, then the
+stack's own loader ``infra.config.load_stack_config``) in both modes, so the doctor explains exactly the routes, native issuer and rules ``cdk synth`` would build, and says
 why synthesis refuses a mode (``Setup.refused``, the stack's ``ConfigError``). A configuration valid only for local
 runs (a loopback issuer) is explained as the local stack synthesizes it (bundling skipped), with a note.
 ``setup_from_api`` reads a deployed API's routes and authorizers, and a Lambda authorizer's ``AUTH_*`` environment
@@ -36,7 +36,12 @@ def setup_from_cdk_json(path: str | Path) -> Setup:
     if not isinstance(context, dict):
         raise DoctorError(f"{path}: context must be an object")
     from infra.config import MODES
+    from infra.deploy_guard import check_context_keys
 
+    try:
+        check_context_keys(context)  # cdk synth's first check: a misspelt key would silently keep a default
+    except ConfigError as problem:
+        raise DoctorError(f"{path}: {problem}") from None
     configured = context.get("authorizer", LAMBDA)
     loaded: dict[str, StackConfig] = {}
     refused: dict[str, ConfigError] = {}
