@@ -60,12 +60,13 @@ def diagnose_lambda(token: str, setup: LambdaSetup, routes: Sequence[Route], key
         findings += claim_findings(claims, stand_in, now, config.leeway_seconds)
         return Report(setup.name, LAMBDA, False, findings, _route_verdicts(routes, LAMBDA, claims, findings, config))
     findings.append(Finding("ok", "issuer", f"iss {iss!r} is a trusted issuer ({issuer.provider})"))
+    alg: str | None = None
+    kid: str | None = None
     try:
         alg, kid = check_header(parsed.header, issuer)
         findings.append(Finding("ok", "alg", f"alg {alg} is accepted for this issuer"))
     except AuthorizationError as problem:
         findings.append(explain_header(problem, issuer))
-        alg = kid = None
     if alg is not None:
         findings += key_findings(parsed, issuer.jwks_uri or discovery_url(issuer.issuer), issuer.jwks_uri is None,
                                  issuer.ca_bundle, kid, alg, keys, native=False)
@@ -159,12 +160,12 @@ def _route_verdicts(routes: Sequence[Route], kind: str, claims: Mapping[str, Any
     return verdicts
 
 
-class _RecordingFetcher:
+class _RecordingFetcher(JsonFetcher):
     """Fetches as the authorizer does (or serves a local JWKS file), keeping what it got for the explanations."""
 
     def __init__(self, keys: KeySource) -> None:
+        super().__init__(timeout=keys.timeout)
         self.keys = keys
-        self.fetcher = JsonFetcher(timeout=keys.timeout)
         self.documents: list[tuple[str, dict[str, Any]]] = []
 
     def get_json(self, url: str, ca_bundle: str | None = None) -> dict[str, Any]:
@@ -172,7 +173,7 @@ class _RecordingFetcher:
             document = self.keys.jwks_document
         else:
             try:
-                document = self.fetcher.get_json(url, ca_bundle)
+                document = super().get_json(url, ca_bundle)
             except FetchError:
                 raise
             except Exception as problem:  # e.g. a ca_bundle path that exists only inside the function

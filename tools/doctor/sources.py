@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # infra/ loads the CDK (a node process): imported only when a
 
 from .model import LAMBDA, NATIVE, DoctorError, LambdaSetup, NativeSetup, Route, Setup
 
-_LOCAL_PROFILE = {"aws:cdk:bundling-stacks": []}  # what the local stack synthesizes with: nothing is deployed
+_LOCAL_PROFILE: dict[str, Any] = {"aws:cdk:bundling-stacks": []}  # what the local stack synthesizes with: nothing is deployed
 
 
 def setup_from_cdk_json(path: str | Path) -> Setup:
