@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup test demo local bench synth clean dist lock
+.PHONY: setup test test-fast lint demo local bench synth clean dist lock
 
 $(PY_STAMP): requirements.txt authorizer/requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,6 +24,15 @@ setup: $(PY_STAMP) $(NODE_STAMP)
 
 test: setup
 	$(PY) -m pytest
+
+# The quick loop: everything but the end-to-end tests that synthesize or start servers (marked slow).
+test-fast: setup
+	$(PY) -m pytest -m "not slow" -q
+
+# ruff and mypy, configured in pyproject.toml (mypy checks authorizer, infra, local, tools and bench).
+lint: $(PY_STAMP)
+	$(PY) -m ruff check authorizer infra local tools bench tests examples app.py
+	$(PY) -m mypy
 
 # Benchmarks (not part of `make test`): prints one table, writes bench/results.json, fails on a missed target.
 bench: setup
