@@ -23,23 +23,61 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from authorizer.errors import AuthorizationError
 from authorizer.events import token_from_authorization
 
 from .checks import claim_findings, diagnose, diagnose_lambda, diagnose_native, key_findings
 from .explain import explain_issuer
-from .model import (LAMBDA, NATIVE, NATIVE_ALGORITHMS, DoctorError, Finding, KeySource, LambdaSetup, NativeSetup,
-                    Report, Route, RouteVerdict, Setup)
+from .model import (
+    LAMBDA,
+    NATIVE,
+    NATIVE_ALGORITHMS,
+    DoctorError,
+    Finding,
+    KeySource,
+    LambdaSetup,
+    NativeSetup,
+    Report,
+    Route,
+    RouteVerdict,
+    Setup,
+)
 from .render import as_json, render, token_summary
 from .sources import load_for_doctor, setup_from_api, setup_from_cdk_json
 
-__all__ = ["DoctorError", "Finding", "KeySource", "LAMBDA", "LambdaSetup", "NATIVE", "NATIVE_ALGORITHMS",
-           "NativeSetup", "Report", "Route", "RouteVerdict", "Setup", "accepted", "add_arguments", "claim_findings",
-           "clean_token", "diagnose", "diagnose_lambda", "diagnose_native", "explain_issuer", "key_findings",
-           "load_for_doctor", "render", "run", "setup_from_api", "setup_from_cdk_json", "token_summary"]
+__all__ = [
+    "LAMBDA",
+    "NATIVE",
+    "NATIVE_ALGORITHMS",
+    "DoctorError",
+    "Finding",
+    "KeySource",
+    "LambdaSetup",
+    "NativeSetup",
+    "Report",
+    "Route",
+    "RouteVerdict",
+    "Setup",
+    "accepted",
+    "add_arguments",
+    "claim_findings",
+    "clean_token",
+    "diagnose",
+    "diagnose_lambda",
+    "diagnose_native",
+    "explain_issuer",
+    "key_findings",
+    "load_for_doctor",
+    "render",
+    "run",
+    "setup_from_api",
+    "setup_from_cdk_json",
+    "token_summary",
+]
 
 
 def clean_token(text: str) -> str:

@@ -9,23 +9,43 @@ re-run on patched copies: each denial carries what failed.
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from authorizer.config import AuthorizerConfig, RouteRule, TrustedIssuer, discovery_url
-from authorizer.errors import (AuthorizationError, FetchError, JwksUnavailableError, KeyAlgorithmMismatchError,
-                               KidNotFoundError, TokenUseMismatchError)
+from authorizer.errors import (
+    AuthorizationError,
+    FetchError,
+    JwksUnavailableError,
+    KeyAlgorithmMismatchError,
+    KidNotFoundError,
+    TokenUseMismatchError,
+)
 from authorizer.fetch import JsonFetcher
 from authorizer.jwks import FetchResult, JwksCache
 from authorizer.rules import granted_scopes, rule_problem
 from authorizer.token import UnverifiedToken, check_header, check_token_use, claim_problems, parse_token
 
-from .explain import audience_ok, explain_claim, explain_header, explain_issuer, explain_rule, expiry_ok
-from .model import (LAMBDA, NATIVE, NATIVE_ALGORITHMS, Finding, KeySource, LambdaSetup, NativeSetup, Report, Route,
-                    RouteVerdict, Setup)
+from .explain import audience_ok, expiry_ok, explain_claim, explain_header, explain_issuer, explain_rule
+from .model import (
+    LAMBDA,
+    NATIVE,
+    NATIVE_ALGORITHMS,
+    Finding,
+    KeySource,
+    LambdaSetup,
+    NativeSetup,
+    Report,
+    Route,
+    RouteVerdict,
+    Setup,
+)
+
+_FETCH_KEYS = KeySource()  # the default: fetch each issuer's keys as the authorizer does
 
 
-def diagnose(token: str, setup: Setup, keys: KeySource = KeySource(), now: float | None = None) -> list[Report]:
+def diagnose(token: str, setup: Setup, keys: KeySource = _FETCH_KEYS, now: float | None = None) -> list[Report]:
     """One report per authorizer, those in use first."""
     now = time.time() if now is None else now
     reports = []

@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from authorizer.config import TrustedIssuer
-from authorizer.errors import (AudienceMismatchError, AuthorizationError, ClaimRuleError, CriticalHeaderError,
-                               ExpiredTokenError, InsufficientScopeError, IssuedInFutureError, MissingClaimError,
-                               NotYetValidError, TokenTypeError, UnsupportedAlgorithmError)
+from authorizer.errors import (
+    AudienceMismatchError,
+    AuthorizationError,
+    ClaimRuleError,
+    CriticalHeaderError,
+    ExpiredTokenError,
+    InsufficientScopeError,
+    IssuedInFutureError,
+    MissingClaimError,
+    NotYetValidError,
+    TokenTypeError,
+    UnsupportedAlgorithmError,
+)
 
 from .model import Finding
 
@@ -133,7 +144,7 @@ def explain_claim(problem: AuthorizationError, claims: Mapping[str, Any], issuer
 
 
 def _expired(exp: float, now: float, leeway: float) -> Finding:
-    when = dt.datetime.fromtimestamp(exp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    when = dt.datetime.fromtimestamp(exp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return Finding("fail", "expiry", f"expired {duration(now - exp)} ago (exp {when}; allowed clock skew "
                    f"{leeway:g} s)", "get a fresh token (python -m tools token ...); clients should renew before "
                    "exp")

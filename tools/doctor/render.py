@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any, Sequence
+from typing import Any
 
 from authorizer.errors import AuthorizationError
 from authorizer.rules import granted_scopes
@@ -31,14 +32,14 @@ def token_summary(token: str, now: float) -> list[str]:
     lines.append(f"  scopes  {' '.join(sorted(scopes)) or '(none)'}")
     exp = claims.get("exp")
     if isinstance(exp, (int, float)) and not isinstance(exp, bool):
-        when = dt.datetime.fromtimestamp(exp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        when = dt.datetime.fromtimestamp(exp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         relative = f"in {duration(exp - now)}" if exp > now else f"{duration(now - exp)} ago"
         lines.append(f"  exp     {when} ({relative})")
     return lines
 
 
 def render(reports: Sequence[Report], setup: Setup, token: str, now: float) -> str:
-    lines = [f"Configuration: {setup.source}", "Token:"] + token_summary(token, now)
+    lines = [f"Configuration: {setup.source}", "Token:", *token_summary(token, now)]
     for note in setup.notes:
         lines.append(f"Note: {note}")
     for report in reports:
