@@ -22,7 +22,6 @@ from .stack import JwtAuthorizerStack
 from .typed_settings import AuthorizerMode, Issuer, LambdaResponse, ProviderIssuer
 
 __all__ = [
-    "__version__",
     "AuthorizationSettings",
     "AuthorizerMode",
     "ConfigError",
@@ -34,6 +33,7 @@ __all__ = [
     "ProviderIssuer",
     "RouteSpec",
     "StackConfig",
+    "__version__",
     "build_app",
     "load_stack_config",
 ]

@@ -31,7 +31,7 @@ the acknowledgement of cdk-nag's APIG4 with its reason. One construct serves one
 from __future__ import annotations
 
 import json
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import jsii
 from aws_cdk import Acknowledgment, Annotations, Duration, Stack, Validations

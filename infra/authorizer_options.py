@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_logs as logs

@@ -140,7 +140,10 @@ def stage_package(scope: Construct, package: str, source_root: Path = PROJECT_RO
     package_dir = source_root / package
     if not (package_dir / "__init__.py").is_file():
         raise FileNotFoundError(f"{package_dir} is not a Python package")
-    staging = Path(Stage.of(scope).outdir).resolve() / "lambda-src" / package
+    stage = Stage.of(scope)
+    if stage is None:
+        raise ValueError("bundling needs the construct to be inside a Stage (an App)")
+    staging = Path(stage.outdir).resolve() / "lambda-src" / package
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(package_dir, staging / package, ignore=shutil.ignore_patterns(*_SKIPPED))
     return staging
@@ -175,6 +178,6 @@ def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = R
                                    f"cp -r {package} /asset-output/"],
             local=PipBundler(package, requirements if has_requirements else None, runtime=runtime,
                              architecture=architecture, source_root=staging,
-                             no_deps_requirements=tracing_requirements, locked=locked),
+                             no_deps_requirements=tracing_requirements, locked=locked),  # type: ignore[arg-type]  # jsii hands try_bundle the options struct positionally
         ),
     )

@@ -16,7 +16,8 @@ assertion fails before any resource is created, with the same instructions.
 from __future__ import annotations
 
 import difflib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from aws_cdk import CfnRule, CfnRuleAssertion, Fn, Stack
@@ -30,7 +31,7 @@ CONTEXT_KEYS = ("authorizer", "issuers", "routes", "cacheTtlSeconds", "lambdaRes
 EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
 SET_ISSUERS = ('set "issuers" in cdk.json (or -c issuers=\'[...]\') to your identity provider, e.g. '
                '[{"provider": "descope", "project_id": "P2..."}] or [{"provider": "oidc", "issuer": '
-               '"https://login.your-company.com", "audience": "your-api"}] (README, "Deploying")')
+               '"https://login.your-company.com", "audience": "your-api"}] (docs/providers.md)')
 
 
 def check_context_keys(context: Mapping[str, Any]) -> None:

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING or __package__ == "infra":
     import authorizer as _package
     from authorizer.config import *  # noqa: F403  (whatever the CDK code needs of the authorizer's validation)
-    from authorizer.errors import ConfigError
+    from authorizer.errors import ConfigError as ConfigError  # re-exported for the CDK code
 else:  # installed: apigw_jwt_authorizer.authorizer
     from . import authorizer as _package
     from .authorizer.config import *  # noqa: F403
-    from .authorizer.errors import ConfigError
+    from .authorizer.errors import ConfigError as ConfigError  # re-exported for the CDK code
 
 #: The directory that holds the ``authorizer`` package (the project root, or the installed package).
 SOURCE_ROOT = Path(_package.__file__).resolve().parent.parent

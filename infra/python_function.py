@@ -8,8 +8,8 @@ active X-Ray tracing and the X-Ray write permissions it needs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import jsii
 from aws_cdk import Acknowledgment, Duration, IStableStringProducer, Lazy, Validations

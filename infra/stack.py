@@ -80,7 +80,7 @@ class JwtAuthorizerStack(Stack):
         self.authorization = JwtAuthorization(self, "Authorization", http_api=self.http_api,
                                               settings=config.authorization, log_retention=retention,
                                               tracing=config.tracing,
-                                              # the name the README's operating steps use, one per stack
+                                              # the name docs/operating.md's steps use, one per stack
                                               parameter_name=f"/{config.stack_name}/authorizer-config")
         self.authorization.add_routes(
             integrations.HttpLambdaIntegration("SampleBackendIntegration", self.backend.function))

@@ -21,9 +21,10 @@ ways give the same settings and the same errors (named after the field)::
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Literal, Mapping, Sequence
+from enum import Enum, StrEnum
+from typing import Any, Literal
 
 from aws_cdk import Duration
 
@@ -32,14 +33,14 @@ from .lambda_sources import ConfigError
 ProviderName = Literal["descope", "passage", "wso2", "cognito", "entra", "oidc"]
 
 
-class AuthorizerMode(str, Enum):
+class AuthorizerMode(StrEnum):
     """``lambda``: our Lambda REQUEST authorizer; ``jwt``: API Gateway's native JWT authorizer."""
 
     LAMBDA = "lambda"
     JWT = "jwt"
 
 
-class LambdaResponse(str, Enum):
+class LambdaResponse(StrEnum):
     """The Lambda authorizer's answer: an IAM policy (cache-safe across routes) or a simple ``isAuthorized``."""
 
     IAM = "iam"

@@ -8,7 +8,6 @@
 
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
-
 from orders_stack import OrdersStack
 
 app = App()

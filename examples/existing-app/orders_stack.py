@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from apigw_jwt_authorizer import AuthorizationSettings, AuthorizerMode, JwtAuthorization, ProviderIssuer, RouteSpec
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_iam as iam
@@ -13,8 +14,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
-
-from apigw_jwt_authorizer import AuthorizationSettings, AuthorizerMode, JwtAuthorization, ProviderIssuer, RouteSpec
 
 BACKEND_CODE = """
 import json

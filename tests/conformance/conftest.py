@@ -8,7 +8,8 @@ writing to a buffer) and ``import_handler`` (a fresh import of ``authorizer.hand
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ from .corpus import BUILT, CLOCK, GO_SESSION, Replay, descope_issuer
 
 
 @pytest.fixture
-def replay(logs) -> Callable[..., Replay]:
+def replay(logs) -> Callable[..., Replay]:  # noqa: F811 (the imported fixture, requested by name)
     """``replay(issuers, routes=None, at=CLOCK, **env)`` → an Authorizer from ``load_config`` whose clock is fixed.
 
     The verifier is built as the handler builds it, with one difference: ``clock`` (the seam for time claims).
@@ -53,7 +54,7 @@ def built_keys() -> dict[str, SigningKey]:
 
 
 @pytest.fixture
-def descope_go(server, replay) -> Callable[..., Replay]:
+def descope_go(server, replay) -> Callable[..., Replay]:  # noqa: F811 (the imported fixture)
     """An authorizer trusting go-sdk's Descope project: its real session token is valid today, aud and all."""
     def build(**kwargs: Any) -> Replay:
         return replay([descope_issuer(server, GO_SESSION["project_id"], [GO_SESSION["jwk"]])], **kwargs)

@@ -23,17 +23,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
-import pytest
-from jose import jwk, jws
-
-from authorizer.authorize import Authorizer, Unauthorized
-from authorizer.config import load_config
-from authorizer.fetch import JsonFetcher
-from authorizer.verifier import TokenVerifier
-from tests.authorizer.support import SigningKey, http_v2_event
-from tests.authorizer.test_responses import assert_well_formed_policy, iam_allows
+from authorizer.authorize import Authorizer
+from tests.authorizer.support import SigningKey
 
 DATA = Path(__file__).parent / "data"
 CLOCK = 1_700_000_000  # 2023-11-14T22:13:20Z: after every real token's iat, before the long-lived ones' exp

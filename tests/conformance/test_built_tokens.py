@@ -4,7 +4,15 @@ form, WSO2, Cognito and Entra ID publish no real signed token with a usable publ
 
 from __future__ import annotations
 
-from .corpus import (Any, BUILT, PY_SESSION, agentic_issuer, built_token, http_v2_event, iam_allows, json, pytest)
+import json
+from typing import Any
+
+import pytest
+
+from tests.authorizer.support import http_v2_event
+from tests.authorizer.test_responses import iam_allows
+
+from .corpus import BUILT, PY_SESSION, agentic_issuer, built_token
 
 
 def test_descope_agentic_issuer_of_the_configured_project_is_accepted(server, replay, built_keys):

@@ -4,8 +4,16 @@ without a real token: Allow or Deny on the right stage prefix, REST 401 where du
 
 from __future__ import annotations
 
-from .corpus import (Any, CONTEXT, GO_REFRESH, GO_SESSION, Unauthorized, assert_well_formed_policy, copy, descope_issuer, iam_allows, json, jwk, load, pytest, stage_allowed, stage_denied)
+import copy
+import json
+from typing import Any
 
+import pytest
+
+from authorizer.authorize import Unauthorized
+from tests.authorizer.test_responses import assert_well_formed_policy, iam_allows
+
+from .corpus import CONTEXT, GO_REFRESH, GO_SESSION, descope_issuer, load, stage_allowed, stage_denied
 
 # --- real API Gateway events: Powertools and aws-lambda-go fixtures -----------------------------------------
 HTTP_V2, HTTP_V1, REST_TOKEN, REST_REQUEST = "http-2.0", "http-1.0", "rest-token", "rest-request"

@@ -4,7 +4,36 @@ the instant they were valid. Sources: ``SOURCES.md``.
 
 from __future__ import annotations
 
-from .corpus import (AJV_AT, AJV_JWKS, AJV_MS, AJV_TOKENS, Any, BUILT, CLOCK, DESCOPE_GO, DESCOPE_PY, GO_REFRESH, GO_SESSION, GO_TENANTS, PY_AK_REFRESH, PY_COOKIE_2022, PY_EXPIRED, PY_REFRESH, PY_SESSION, assert_well_formed_policy, base64, decode_segment, descope_issuer, http_v2_event, iam_allows, json, jwk, jws, pytest)
+import base64
+import json
+from typing import Any
+
+import pytest
+from jose import jwk, jws
+
+from tests.authorizer.support import http_v2_event
+from tests.authorizer.test_responses import assert_well_formed_policy, iam_allows
+
+from .corpus import (
+    AJV_AT,
+    AJV_JWKS,
+    AJV_MS,
+    AJV_TOKENS,
+    BUILT,
+    CLOCK,
+    DESCOPE_GO,
+    DESCOPE_PY,
+    GO_REFRESH,
+    GO_SESSION,
+    GO_TENANTS,
+    PY_AK_REFRESH,
+    PY_COOKIE_2022,
+    PY_EXPIRED,
+    PY_REFRESH,
+    PY_SESSION,
+    decode_segment,
+    descope_issuer,
+)
 
 
 # --- the corpus is what it says it is -----------------------------------------------------------------------

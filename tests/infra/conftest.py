@@ -16,9 +16,9 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-from aws_cdk.assertions import Template  # noqa: E402  (after the environment is set)
+from aws_cdk.assertions import Template
 
-from infra.cdk_app import build_app  # noqa: E402
+from infra.cdk_app import build_app
 
 SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
 DESCOPE = {"provider": "descope", "project_id": "P2abcdefghijklmnopqrstuvwxyz"}

@@ -79,7 +79,7 @@ def test_pip_targets_the_functions_platform_and_python_with_binary_wheels_only()
     bundler = PipBundler("authorizer", Path("authorizer/requirements.txt"))
     command = bundler.pip_command("/out")
     assert command[1:4] == ["-m", "pip", "install"]
-    assert ["--target", "/out"] == command[command.index("--target"):command.index("--target") + 2]
+    assert command[command.index("--target"):command.index("--target") + 2] == ["--target", "/out"]
     platforms = [command[i + 1] for i, arg in enumerate(command) if arg == "--platform"]
     assert platforms[0] == "manylinux2014_aarch64" and all(p.endswith("_aarch64") for p in platforms)
     assert command[command.index("--python-version") + 1] == "3.14"

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-
 from authorizer.config import load_config, parse_issuers, parse_routes
 from authorizer.remote_config import max_age_from, parse_parameter
 from infra.bundling import TRACING_REQUIREMENTS, TRACING_REQUIREMENTS_FILE
