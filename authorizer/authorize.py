@@ -133,6 +133,8 @@ class Authorizer:
             return
         fields: dict[str, Any] = {"reason": denial.reason, "detail": denial.detail, "shape": request.shape,
                                   "route": request.route_key, "request_id": request_id}
+        if denial.claim is not None:  # the name only: values come from the token, and only iss/kid/sub are logged
+            fields["claim"] = denial.claim
         if verified is not None:
             fields.update(iss=verified.issuer.issuer, kid=verified.kid, sub=verified.claims.get("sub"))
         elif request.token is not None:

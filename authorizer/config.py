@@ -2,7 +2,8 @@
 
 ``load_config(os.environ)`` reads the ``AUTH_*`` variables of DESIGN.md. Every problem raises ``ConfigError``
 naming the field (``AUTH_ISSUERS[1].audience``), so a bad deployment fails its cold start and never allows.
-The CDK app validates ``cdk.json`` with the same functions, so both agree on what is valid.
+The CDK app validates ``cdk.json`` with the same functions and limits (``parse_issuers``, ``check_route_key``,
+``is_claim_value``, ``is_cookie_name``, the ``*_CONFIG_MAX_AGE_SECONDS`` bounds), so both agree on what is valid.
 
     >>> [i.issuer for i in parse_issuers([{"provider": "passage", "app_id": "abc"}])]
     ['https://auth.passage.id/v1/apps/abc', 'abc']
@@ -34,7 +35,12 @@ _ROUTE_KEY = re.compile(r"(?P<method>[A-Z]+) (?P<path>/\S*)")
 #: The server id closing a Descope agentic issuer: one path segment of URL-safe characters.
 _ISSUER_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,127}")
 _PATH_SEGMENT = re.compile(r"[^{}/\s]+|\{[A-Za-z0-9_.-]+\}|\{[A-Za-z0-9_.-]+\+\}")
-_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: A cookie name is an RFC 6265 token (``AUTH_TOKEN_COOKIE``, and the stack's ``tokenCookie``).
+COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: ``AUTH_CONFIG_MAX_AGE_SECONDS`` (the stack's ``configMaxAgeSeconds``): how long an SSM configuration is kept.
+DEFAULT_CONFIG_MAX_AGE_SECONDS = 60
+MIN_CONFIG_MAX_AGE_SECONDS = 1
+MAX_CONFIG_MAX_AGE_SECONDS = 86400
 
 
 @dataclass(frozen=True)
@@ -143,8 +149,12 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def check_fetch_url(url: str, field_name: str) -> str:
-    """Keys are fetched only over https, or plain http to a loopback host (local runs and tests)."""
+def check_fetch_url(url: str, field_name: str, configured: Any = None) -> str:
+    """Keys are fetched only over https, or plain http to a loopback host (local runs and tests).
+
+    ``configured``: the value the message names when ``url`` is derived from it (the issuer a discovery URL is
+    built from); by default ``url`` itself.
+    """
     if not isinstance(url, str) or not url:
         raise ConfigError(field_name, "must be a non-empty URL string")
     parts = urlsplit(url)
@@ -154,7 +164,8 @@ def check_fetch_url(url: str, field_name: str) -> str:
         return url
     if parts.scheme == "http" and is_loopback_host(parts.hostname):
         return url
-    raise ConfigError(field_name, f"must be an https URL (http only on loopback hosts), got {url!r}")
+    shown = url if configured is None else configured
+    raise ConfigError(field_name, f"must be an https URL (http only on loopback hosts), got {shown!r}")
 
 
 # --- issuers ------------------------------------------------------------------------------------------------
@@ -209,10 +220,7 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
     else:
         # Keys come from discovery under the issuer URL, which must then be fetchable. A bare-ID issuer
         # (Descope, Passage legacy) always comes with an explicit jwks_uri from its preset.
-        try:
-            check_fetch_url(discovery_url(issuer), f"{where}.issuer")
-        except ConfigError as problem:
-            raise ConfigError(problem.field, problem.problem.replace(repr(discovery_url(issuer)), repr(issuer))) from None
+        check_fetch_url(discovery_url(issuer), f"{where}.issuer", configured=issuer)
     algorithms = SUPPORTED_ALGORITHMS
     if "algorithms" in spec:
         algorithms = _string_list(spec["algorithms"], f"{where}.algorithms")
@@ -295,7 +303,7 @@ def _claim_rules(value: Any, where: str) -> tuple[tuple[str, tuple[Any, ...]], .
     rules = []
     for name, accepted in value.items():
         accepted = tuple(accepted) if isinstance(accepted, list) else (accepted,)
-        if not accepted or not all(_is_scalar(v) for v in accepted):
+        if not accepted or not all(is_claim_value(v) for v in accepted):
             raise ConfigError(f"{where}.{name}", "must be a string, number or boolean, or a non-empty list of them")
         rules.append((name, accepted))
     return tuple(rules)
@@ -314,7 +322,7 @@ def load_config(environ: Mapping[str, str]) -> AuthorizerConfig:
     if response not in ("iam", "simple"):
         raise ConfigError("AUTH_RESPONSE", f"must be 'iam' or 'simple', got {response!r}")
     cookie = environ.get("AUTH_TOKEN_COOKIE") or None
-    if cookie is not None and not _COOKIE_NAME.fullmatch(cookie):
+    if cookie is not None and not is_cookie_name(cookie):
         raise ConfigError("AUTH_TOKEN_COOKIE", "must be a valid cookie name")
     return AuthorizerConfig(
         issuers=issuers,
@@ -362,8 +370,13 @@ def _string_list(value: Any, where: str, allow_empty: bool = False) -> tuple[str
     return tuple(dict.fromkeys(items))
 
 
-def _is_scalar(value: Any) -> bool:
+def is_claim_value(value: Any) -> bool:
+    """What a claim rule may accept: a string, a boolean, or a finite number (compared by JSON type)."""
     return isinstance(value, (str, bool, int)) or (isinstance(value, float) and math.isfinite(value))
+
+
+def is_cookie_name(value: Any) -> bool:
+    return isinstance(value, str) and COOKIE_NAME.fullmatch(value) is not None
 
 
 def _check_clean(value: Any, field_name: str) -> None:

@@ -2,10 +2,20 @@
 
 Each denial is an ``AuthorizationError`` subclass with a stable ``reason`` code that logs and metrics use;
 callers branch on the type or the code, never on message text. Messages never contain the token.
-``ConfigError`` is separate: it fails the cold start instead of denying one request.
+Like aws-jwt-verify's ``failedAssertion``, a denial of one claim (or header parameter) also carries it as data:
+``claim`` (its name), ``expected`` and ``actual``, set by the code that raises it, so a tool that explains a
+failure reads them instead of re-running checks or parsing the message:
+
+    >>> denial = ExpiredTokenError("expired 90 s ago", claim="exp", expected=1000, actual=910)
+    >>> denial.reason, denial.failed_assertion
+    ('expired', {'claim': 'exp', 'expected': 1000, 'actual': 910})
+
+``ConfigError`` is separate: it fails the cold start instead of denying one request; ``field`` says where.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class ConfigError(ValueError):
@@ -21,14 +31,43 @@ class CryptoBackendError(RuntimeError):
     """python-jose does not verify with its ``cryptography`` backend (``crypto_backend.py``): no cold start."""
 
 
+#: ``actual`` of a claim the token does not hold (a claim that is absent is not one that holds null).
+ABSENT: Any = object()
+
+
 class AuthorizationError(Exception):
-    """A request is denied. ``reason`` is a stable, low-cardinality code."""
+    """A request is denied. ``reason`` is a stable, low-cardinality code.
+
+    ``claim``, ``expected`` and ``actual`` (where a single claim or header parameter failed): what was checked,
+    what the configuration asks for, and what the token holds. ``actual`` is left unset (``has_actual`` false) when
+    the token lacks the claim. Built only when a check fails: the success path never pays for them.
+    """
 
     reason = "denied"
+    claim: str | None = None
+    expected: Any = None
+    actual: Any = ABSENT
 
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", *, claim: str | None = None, expected: Any = None,
+                 actual: Any = ABSENT) -> None:
         super().__init__(detail or self.reason)
         self.detail = detail or self.reason
+        if claim is not None:
+            self.claim = claim
+            self.expected = expected
+            self.actual = actual
+
+    @property
+    def has_actual(self) -> bool:
+        """Whether the token holds the claim at all (``actual`` may be ``None`` for a JSON null)."""
+        return self.actual is not ABSENT
+
+    @property
+    def failed_assertion(self) -> dict[str, Any] | None:
+        """``{"claim", "expected", "actual"}`` as aws-jwt-verify names it; ``None`` when no one claim failed."""
+        if self.claim is None:
+            return None
+        return {"claim": self.claim, "expected": self.expected, "actual": self.actual if self.has_actual else None}
 
 
 # --- the request did not carry a usable token ---------------------------------------------------------------
@@ -80,7 +119,10 @@ class UnknownIssuerError(AuthorizationError):
 
 
 class KidNotFoundError(AuthorizationError):
-    """No key with this ``kid`` (or, without ``kid``, not exactly one key for the ``alg``)."""
+    """No key with this ``kid`` (or, without ``kid``, not exactly one key for the ``alg``).
+
+    ``claim`` ``"kid"``; ``actual`` the token's ``kid``; ``expected`` the key source searched (its URL).
+    """
 
     reason = "unknown_kid"
 

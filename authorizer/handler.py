@@ -52,12 +52,15 @@ def _cold_start() -> tuple[AuthorizerConfig, Any]:
                                                                        "problem": problem.problem}))
         raise
     fetcher = make_fetcher(config.jwks_timeout_seconds, TRACER)  # one connection pool across rebuilds
-    jwks_log = METRICS.jwks_log(logger)
+
+    def jwks_log(message: str, **fields: Any) -> None:
+        logger.warning(message, **fields)
 
     def build(config: AuthorizerConfig) -> Authorizer:
         verifier = TokenVerifier(config.issuers, fetcher=fetcher, leeway=config.leeway_seconds,
                                  max_age=config.jwks_max_age_seconds, cooldown=config.jwks_cooldown_seconds,
-                                 max_stale=config.jwks_max_stale_seconds, log=jwks_log)
+                                 max_stale=config.jwks_max_stale_seconds, log=jwks_log,
+                                 on_fetch=METRICS.on_fetch)
         return Authorizer(config, verifier=verifier, logger=logger, observe=METRICS.observe)
 
     if not config.config_parameter:

@@ -8,6 +8,9 @@ discovery document used only when it names the issuer it was fetched for (OIDC D
 
     cache = JwksCache("https://idp.example.com/.well-known/jwks.json", fetcher=JsonFetcher())
     key = cache.get_key(kid="abc", alg="RS256")     # a jose Key; key.verify(signing_input, signature)
+
+Every fetch attempt is reported to ``on_fetch`` as a ``FetchResult`` (what the metrics count), and held keys
+dropped past ``max_stale`` as one with ``stale_expired``; logs go to ``log``. Neither reads the other.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from __future__ import annotations
 import threading
 import time
 from urllib.parse import urlsplit
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from jose import jwk
 from jose.backends.base import Key
 
 from .config import check_fetch_url
-from .errors import (ConfigError, FetchError, JwksUnavailableError, KeyAlgorithmMismatchError,
+from .errors import (ABSENT, ConfigError, FetchError, JwksUnavailableError, KeyAlgorithmMismatchError,
                      KidCooldownError, KidNotFoundError)
 from .fetch import JsonFetcher
 
@@ -30,6 +33,26 @@ _ALGS_OF_KTY = {"RSA": ("RS256", "RS384", "RS512"), "EC": tuple(_CURVE_OF_ALG)}
 _PUBLIC_MEMBERS = {"RSA": ("kty", "n", "e"), "EC": ("kty", "crv", "x", "y")}
 MIN_RSA_BITS = 2048  # RFC 7518 §3.3
 NO_KEYS_RETRY_SECONDS = 1.0  # while no keys are held (a failed prefetch), at most one fetch per second
+
+
+class FetchResult(NamedTuple):
+    """One JWKS refresh attempt (or the held keys expiring), as ``JwksCache`` reports it to ``on_fetch``.
+
+    ``ok``: new keys are held. ``stale_served``: it failed, and the keys held before keep serving.
+    ``stale_expired``: no fetch was made; the held keys were dropped after ``max_stale`` past their max age.
+    """
+
+    source: str
+    why: str  # prefetch | initial | stale | unknown_kid | expired
+    ok: bool
+    stale_served: bool = False
+    stale_expired: bool = False
+    problem: str | None = None
+
+    @property
+    def attempted(self) -> bool:
+        """A fetch was made (the expiry of held keys is reported without one)."""
+        return not self.stale_expired
 
 
 def build_keys(document: Any, log: Callable[..., None] | None = None) -> dict[Any, dict[str, Key]]:
@@ -76,13 +99,11 @@ def build_keys(document: Any, log: Callable[..., None] | None = None) -> dict[An
 class JwksCache:
     """Keys of one source. ``source_url`` is a JWKS URL, or a discovery URL when ``discovery`` is true."""
 
-    #: Fetch attempts of every cache in this process: what the metrics read once per invocation.
-    fetches_total = 0
-
     def __init__(self, source_url: str, *, fetcher: JsonFetcher, discovery: bool = False,
                  ca_bundle: str | None = None, max_age: float = 3600.0, cooldown: float = 30.0,
                  max_stale: float = 86400.0, clock: Callable[[], float] = time.monotonic,
-                 log: Callable[..., None] | None = None, expected_issuer: str | None = None) -> None:
+                 log: Callable[..., None] | None = None, expected_issuer: str | None = None,
+                 on_fetch: Callable[[FetchResult], None] | None = None) -> None:
         self.source_url = source_url
         self.expected_issuer = expected_issuer  # discovery: the document's issuer must be exactly this
         self.max_stale = max_stale
@@ -93,13 +114,14 @@ class JwksCache:
         self.cooldown = cooldown
         self.clock = clock
         self.log = log or (lambda message, **fields: None)
+        self.on_fetch = on_fetch or (lambda result: None)
         self._jwks_uri: str | None = None if discovery else source_url
         self._keys: dict[Any, dict[str, Key]] | None = None
         self._fetched_at = float("-inf")  # when the held keys were fetched
         self._attempted_at = float("-inf")  # the last fetch attempt of any kind
         self._missed_at = float("-inf")  # the last refetch for an unknown kid
         self._lock = threading.Lock()
-        self.fetches = 0  # completed or failed fetch attempts, for tests and metrics
+        self.fetches = 0  # completed or failed fetch attempts, for tests
 
     def prefetch(self) -> bool:
         """Load keys ahead of the first request (cold start). A failure is logged, never raised."""
@@ -118,16 +140,18 @@ class JwksCache:
             return self._only_key_for(alg)
         if kid not in self._keys:
             if now - self._missed_at < self.cooldown:
-                raise KidCooldownError("kid not in the JWKS; refetch is cooling down")
+                raise KidCooldownError("kid not in the JWKS; refetch is cooling down", claim="kid",
+                                       expected=self.source_url, actual=kid)
             with self._lock:
                 if kid not in self._keys and self.clock() - self._missed_at >= self.cooldown:
                     self._missed_at = self.clock()
                     self._refresh("unknown_kid")
             if kid not in self._keys:
-                raise KidNotFoundError("kid not in the JWKS")
+                raise KidNotFoundError("kid not in the JWKS", claim="kid", expected=self.source_url, actual=kid)
         key = self._keys[kid].get(alg)
         if key is None:
-            raise KeyAlgorithmMismatchError(f"the key for this kid does not fit {alg}")
+            raise KeyAlgorithmMismatchError(f"the key for this kid does not fit {alg}", claim="alg",
+                                            expected=tuple(self._keys[kid]), actual=alg)
         return key
 
     def _refresh_stale(self, now: float, age: float) -> None:
@@ -140,6 +164,7 @@ class JwksCache:
             self._keys = None  # every refresh failed for max_stale past max age: fail closed until one succeeds
             self.log("JWKS keys held past max age + max stale; denying until a fetch succeeds",
                      source=self.source_url, max_stale_seconds=self.max_stale, stale_expired=True)
+            self.on_fetch(FetchResult(self.source_url, "expired", ok=False, stale_expired=True))
         retry_after = self.cooldown if self._keys is not None else min(self.cooldown, NO_KEYS_RETRY_SECONDS)
         if now - self._attempted_at >= retry_after:
             with self._lock:
@@ -149,24 +174,27 @@ class JwksCache:
     def _only_key_for(self, alg: str) -> Key:
         fitting = [by_alg[alg] for by_alg in self._keys.values() if alg in by_alg]
         if len(fitting) != 1:
-            raise KidNotFoundError(f"token has no kid and {len(fitting)} held keys fit {alg}")
+            raise KidNotFoundError(f"token has no kid and {len(fitting)} held keys fit {alg}", claim="kid",
+                                   expected=f"exactly one held key for {alg}", actual=ABSENT)
         return fitting[0]
 
     def _refresh(self, why: str) -> bool:
         """Fetch and replace the held keys. Called with the lock held. Returns whether it succeeded."""
         self._attempted_at = self.clock()
         self.fetches += 1
-        JwksCache.fetches_total += 1
         try:
             if self._jwks_uri is None:
                 self._jwks_uri = self._discover()
             keys = build_keys(self.fetcher.get_json(self._jwks_uri, self.ca_bundle), self.log)
         except (FetchError, ValueError) as problem:
-            self.log("JWKS fetch failed; held keys keep serving" if self._keys else "JWKS fetch failed",
-                     source=self.source_url, why=why, problem=str(problem), stale_served=self._keys is not None)
+            stale_served = self._keys is not None
+            self.log("JWKS fetch failed; held keys keep serving" if stale_served else "JWKS fetch failed",
+                     source=self.source_url, why=why, problem=str(problem), stale_served=stale_served)
+            self.on_fetch(FetchResult(self.source_url, why, ok=False, stale_served=stale_served, problem=str(problem)))
             return False
         self._keys = keys
         self._fetched_at = self.clock()
+        self.on_fetch(FetchResult(self.source_url, why, ok=True))
         return True
 
     def _discover(self) -> str:

@@ -24,7 +24,8 @@ Tracing is off unless the function runs in Lambda with ``POWERTOOLS_TRACE_DISABL
 the X-Ray SDK imported (it costs ~0.4 s of cold start), and JWKS/discovery fetches get a subsegment each.
 
     metrics = DecisionMetrics(Metrics(namespace="JwtAuthorizer", service="jwt-authorizer"))
-    authorizer = Authorizer(config, observe=metrics.observe)
+    verifier = TokenVerifier(config.issuers, on_fetch=metrics.on_fetch)
+    authorizer = Authorizer(config, verifier=verifier, observe=metrics.observe)
     ...
     metrics.flush(latency_ms=0.2)
 """
@@ -36,11 +37,11 @@ import os
 import re
 import sys
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from .fetch import JsonFetcher
-from .jwks import JwksCache
+from .jwks import FetchResult
 
 DEFAULT_NAMESPACE = "JwtAuthorizer"
 DEFAULT_SERVICE = "jwt-authorizer"
@@ -89,7 +90,6 @@ class DecisionMetrics:
         self._stale_served = 0
         self._fetch_attempts = 0
         self._config_failed = 0
-        self._seen_fetches = JwksCache.fetches_total
         self._templates: dict[tuple[Any, ...], str] = {}
 
     @classmethod
@@ -106,25 +106,15 @@ class DecisionMetrics:
         self._outcome = "allow" if outcome == "allow" else "deny"
         self._reason = reason if reason and _REASON.fullmatch(reason) else ("ok" if outcome == "allow" else "other")
 
-    # --- JWKS: the caches' log callback reports failures; their ``fetches`` counters give the attempts ------
-    def jwks_log(self, logger: Any) -> Callable[..., None]:
-        """A ``JwksCache`` log callback that logs a warning and counts failed refreshes."""
-
-        def log(message: str, **fields: Any) -> None:
-            if "stale_served" in fields:  # only a failed refresh reports it
-                self._fetch_failed += 1
-                self._stale_served += bool(fields["stale_served"])
-            if logger is not None:
-                logger.warning(message, **fields)
-
-        return log
-
-    def count_fetches(self) -> None:
-        # One process-wide counter, not one per cache: caches come and go as the SSM configuration changes.
-        total = JwksCache.fetches_total
-        if total != self._seen_fetches:
-            self._fetch_attempts += total - self._seen_fetches
-            self._seen_fetches = total
+    # --- JWKS: the caches' on_fetch hook -----------------------------------------------------------------
+    def on_fetch(self, result: FetchResult) -> None:
+        """A ``JwksCache`` ``on_fetch`` callback: counts refresh attempts, failures, and stale keys kept serving."""
+        if not result.attempted:  # held keys expired: no fetch was made (the retries that follow are counted)
+            return
+        self._fetch_attempts += 1
+        if not result.ok:
+            self._fetch_failed += 1
+            self._stale_served += result.stale_served
 
     def config_refresh_failed(self) -> None:
         self._config_failed += 1
@@ -135,7 +125,6 @@ class DecisionMetrics:
         if self.metrics is None:
             return
         try:
-            self.count_fetches()
             self._write(latency_ms)
         except Exception:  # a metrics bug must never turn an authorization into a 500
             self.metrics.clear_metrics()

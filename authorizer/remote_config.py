@@ -29,12 +29,13 @@ from dataclasses import replace
 from typing import Any, Callable, Mapping
 
 from .authorize import Authorizer
-from .config import AuthorizerConfig, parse_issuers, parse_routes
+from .config import (DEFAULT_CONFIG_MAX_AGE_SECONDS, MAX_CONFIG_MAX_AGE_SECONDS, MIN_CONFIG_MAX_AGE_SECONDS,
+                     AuthorizerConfig, parse_issuers, parse_routes)
 from .errors import ConfigError, ConfigUnavailableError
 from .text import log_fields
 from .verifier import TokenVerifier
 
-DEFAULT_MAX_AGE_SECONDS = 60
+DEFAULT_MAX_AGE_SECONDS = DEFAULT_CONFIG_MAX_AGE_SECONDS
 RETRY_AFTER_FAILURE_SECONDS = 10.0  # at most this often while SSM fails; never more often than max_age
 _FIELDS = {"issuers", "routes"}
 
@@ -45,8 +46,9 @@ def max_age_from(environ: Mapping[str, str]) -> int:
         value = int(text)
     except ValueError:
         raise ConfigError("AUTH_CONFIG_MAX_AGE_SECONDS", f"must be a whole number of seconds, got {text!r}") from None
-    if not 1 <= value <= 86400:
-        raise ConfigError("AUTH_CONFIG_MAX_AGE_SECONDS", f"must be between 1 and 86400, got {text!r}")
+    if not MIN_CONFIG_MAX_AGE_SECONDS <= value <= MAX_CONFIG_MAX_AGE_SECONDS:
+        raise ConfigError("AUTH_CONFIG_MAX_AGE_SECONDS", f"must be between {MIN_CONFIG_MAX_AGE_SECONDS} and "
+                                                         f"{MAX_CONFIG_MAX_AGE_SECONDS}, got {text!r}")
     return value
 
 

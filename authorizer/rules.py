@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from .config import RouteRule
-from .errors import AuthorizationError, ClaimRuleError, InsufficientScopeError
+from .errors import ABSENT, AuthorizationError, ClaimRuleError, InsufficientScopeError
 
 
 def granted_scopes(claims: Mapping[str, Any]) -> frozenset[str]:
@@ -31,13 +31,20 @@ def _space_separated(text: str) -> list[str]:
 
 
 def rule_problem(rule: RouteRule, claims: Mapping[str, Any], scopes: frozenset[str]) -> AuthorizationError | None:
-    """Why this token does not meet the rule, or None when it does."""
+    """Why this token does not meet the rule, or None when it does: the first unmet part, as data.
+
+    Scopes: ``claim`` ``"scope"``, ``expected`` the rule's scopes (any one), ``actual`` the granted scopes (from
+    ``scope`` and ``scp``). A claim rule: ``claim`` its name, ``expected`` the accepted values, ``actual`` what the
+    token holds (unset when it lacks the claim).
+    """
     if rule.scopes and scopes.isdisjoint(rule.scopes):
-        return InsufficientScopeError(f"{rule.route_key} needs one of the scopes {list(rule.scopes)}")
+        return InsufficientScopeError(f"{rule.route_key} needs one of the scopes {list(rule.scopes)}",
+                                      claim="scope", expected=rule.scopes, actual=tuple(sorted(scopes)))
     unmet = _unmet_claim(rule, claims)
     if unmet is not None:
         name, accepted = unmet
-        return ClaimRuleError(f"{rule.route_key} needs claim {name!r} to be one of {list(accepted)}")
+        return ClaimRuleError(f"{rule.route_key} needs claim {name!r} to be one of {list(accepted)}",
+                              claim=name, expected=accepted, actual=claims.get(name, ABSENT))
     return None
 
 

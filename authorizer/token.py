@@ -1,7 +1,8 @@
 """Parsing a compact JWS and checking its claims: pure functions, no keys, no I/O.
 
 ``parse_token`` splits and decodes strictly (three canonical base64url segments, JSON objects, a 16 KB cap before
-any decoding). ``check_claims`` applies DESIGN.md's claim rules with a leeway. Both raise ``AuthorizationError``
+any decoding). ``claim_problems`` lists every way the claims break DESIGN.md's rules (with a leeway), each as an
+error carrying ``claim``/``expected``/``actual``; ``check_claims`` raises the first. Both raise ``AuthorizationError``
 subclasses; neither ever sees a key, so they are tested without one.
 """
 
@@ -10,11 +11,11 @@ from __future__ import annotations
 import binascii
 import json
 import math
-from typing import Any, NamedTuple
+from typing import Any, Iterator, Mapping, NamedTuple
 
 from .config import TrustedIssuer
-from .errors import (AudienceMismatchError, CriticalHeaderError, ExpiredTokenError, InvalidClaimError,
-                     IssuedInFutureError, MalformedTokenError, MissingClaimError, NotYetValidError,
+from .errors import (ABSENT, AudienceMismatchError, AuthorizationError, CriticalHeaderError, ExpiredTokenError,
+                     InvalidClaimError, IssuedInFutureError, MalformedTokenError, MissingClaimError, NotYetValidError,
                      TokenTooLargeError, TokenTypeError, TokenUseMismatchError, UnsupportedAlgorithmError)
 
 MAX_TOKEN_LENGTH = 16 * 1024
@@ -28,6 +29,7 @@ _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 # (A length of 1 mod 4 is never valid base64: no last character is accepted.)
 _CANONICAL_LAST = {1: frozenset(), 2: frozenset(_STANDARD[::16]), 3: frozenset(_STANDARD[::4])}
 _PADDING = {1: b"===", 2: b"==", 3: b"="}
+
 _JSON = json.JSONDecoder()  # json.loads(text) is this decoder's decode() behind two more checks that add nothing here
 
 
@@ -95,17 +97,20 @@ def check_header(header: dict[str, Any], issuer: TrustedIssuer) -> tuple[str, st
     """RFC 8725 header rules → ``(alg, kid)``. ``jku``, ``x5u``, ``jwk`` and ``x5c`` are ignored on purpose."""
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in issuer.algorithms:
-        raise UnsupportedAlgorithmError(f"alg {str(alg)[:20]!r} is not accepted for this issuer")
+        raise UnsupportedAlgorithmError(f"alg {str(alg)[:20]!r} is not accepted for this issuer", claim="alg",
+                                        expected=issuer.algorithms, actual=header.get("alg", ABSENT))
     if "crit" in header:
-        raise CriticalHeaderError("the token names critical header parameters")
+        raise CriticalHeaderError("the token names critical header parameters", claim="crit", expected=None,
+                                  actual=header["crit"])
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
-        raise MalformedTokenError("kid is not a string")
+        raise MalformedTokenError("kid is not a string", claim="kid", expected="a string", actual=kid)
     kid = kid or None  # "kid": "" names no key: the token is held to the rule for tokens without kid
     if issuer.token_types is not None:
         typ = header.get("typ")
         if media_type(typ) not in issuer.token_types:
-            raise TokenTypeError(f"typ {str(typ)[:30]!r} is not one of {list(issuer.token_types)}")
+            raise TokenTypeError(f"typ {str(typ)[:30]!r} is not one of {list(issuer.token_types)}", claim="typ",
+                                 expected=issuer.token_types, actual=header.get("typ", ABSENT))
     return alg, kid
 
 
@@ -119,41 +124,79 @@ def check_token_use(header: dict[str, Any], claims: dict[str, Any], issuer: Trus
     for rule in issuer.token_use:
         value = media_type(header.get(rule.name)) if rule.part == "header" else claims.get(rule.name)
         if value in rule.refused or (rule.accepted is not None and value not in rule.accepted):
-            raise TokenUseMismatchError(f"{rule.name} {str(value)[:30]!r} is not accepted for this issuer "
-                                        f"(accepted: {list(rule.accepted or ())}, refused: {list(rule.refused)})")
+            raise TokenUseMismatchError(
+                f"{rule.name} {str(value)[:30]!r} is not accepted for this issuer "
+                f"(accepted: {list(rule.accepted or ())}, refused: {list(rule.refused)})", claim=rule.name,
+                expected={"accepted": rule.accepted, "refused": rule.refused},
+                actual=(header if rule.part == "header" else claims).get(rule.name, ABSENT))
 
 
 def check_claims(claims: dict[str, Any], issuer: TrustedIssuer, now: float, leeway: float) -> None:
-    """``iss`` (exact), ``exp`` (required), ``nbf``, ``iat``, and ``aud`` any-of with the ``client_id`` fallback."""
-    if not issuer.accepts_iss(claims.get("iss")):
-        raise InvalidClaimError("iss does not match the issuer")
-    exp = _numeric_date(claims, "exp", required=True)
-    if now >= exp + leeway:
-        raise ExpiredTokenError(f"expired {now - exp:.0f} s ago")
-    nbf = _numeric_date(claims, "nbf")
-    if nbf is not None and now + leeway < nbf:
-        raise NotYetValidError(f"not valid for another {nbf - now:.0f} s")
-    iat = _numeric_date(claims, "iat")
-    if iat is not None and iat > now + leeway:
-        raise IssuedInFutureError(f"issued {iat - now:.0f} s in the future")
+    """Raise the first of ``claim_problems``: what verification denies a token for."""
+    for problem in claim_problems(claims, issuer, now, leeway):
+        raise problem
+
+
+def claim_problems(claims: Mapping[str, Any], issuer: TrustedIssuer, now: float,
+                   leeway: float) -> Iterator[AuthorizationError]:
+    """Every claim problem of a token, in the order verification meets them (the first is what it raises).
+
+    ``iss`` (exact), ``exp`` (required), ``nbf``, ``iat``, the types of ``sub``/``client_id``/``scope``/``scp``,
+    and ``aud`` any-of with the ``client_id`` fallback. Each problem carries ``claim``, ``expected``, ``actual``;
+    for the dates ``expected`` is the bound the claim had to beat (``now - leeway`` for ``exp``).
+
+        >>> issuer = TrustedIssuer("https://idp.example.com", ("api",))
+        >>> [(p.reason, p.claim) for p in claim_problems({"iss": "https://idp.example.com", "exp": 10,
+        ...                                              "aud": "other"}, issuer, now=100, leeway=0)]
+        [('expired', 'exp'), ('audience_mismatch', 'aud')]
+    """
+    iss = claims.get("iss", ABSENT)
+    if not issuer.accepts_iss(None if iss is ABSENT else iss):
+        yield InvalidClaimError("iss does not match the issuer", claim="iss", expected=issuer.issuer, actual=iss)
+    exp = claims.get("exp")
+    if exp is None:
+        yield MissingClaimError("exp is required", claim="exp", expected="a NumericDate",
+                                actual=claims.get("exp", ABSENT))
+    elif not _is_numeric_date(exp):
+        yield _not_a_date("exp", exp)
+    elif now >= exp + leeway:
+        yield ExpiredTokenError(f"expired {now - exp:.0f} s ago", claim="exp", expected=now - leeway, actual=exp)
+    nbf = claims.get("nbf")
+    if nbf is not None:
+        if not _is_numeric_date(nbf):
+            yield _not_a_date("nbf", nbf)
+        elif now + leeway < nbf:
+            yield NotYetValidError(f"not valid for another {nbf - now:.0f} s", claim="nbf", expected=now + leeway,
+                                   actual=nbf)
+    iat = claims.get("iat")
+    if iat is not None:
+        if not _is_numeric_date(iat):
+            yield _not_a_date("iat", iat)
+        elif iat > now + leeway:
+            yield IssuedInFutureError(f"issued {iat - now:.0f} s in the future", claim="iat", expected=now + leeway,
+                                      actual=iat)
     for name in ("sub", "client_id"):
         if name in claims and not isinstance(claims[name], str):
-            raise InvalidClaimError(f"{name} is not a string")
+            yield InvalidClaimError(f"{name} is not a string", claim=name, expected="a string", actual=claims[name])
     # scope: a string (RFC 6749) or, from WSO2 with "JWT scope as array", a list of strings; scp likewise.
     for name in ("scope", "scp"):
         value = claims.get(name, "")
         if not isinstance(value, str) and not _is_strings(value):
-            raise InvalidClaimError(f"{name} is not a string or a list of strings")
-    _check_audience(claims, issuer)
+            yield InvalidClaimError(f"{name} is not a string or a list of strings", claim=name,
+                                    expected="a string or a list of strings", actual=value)
+    problem = _audience_problem(claims, issuer)
+    if problem is not None:
+        yield problem
 
 
-def _check_audience(claims: dict[str, Any], issuer: TrustedIssuer) -> None:
+def _audience_problem(claims: Mapping[str, Any], issuer: TrustedIssuer) -> AuthorizationError | None:
     if issuer.client_ids is not None:
         # Cognito access tokens: the app client is client_id, whatever aud (a resource server) says.
         if "client_id" not in claims:
-            raise MissingClaimError("client_id is required")
+            return MissingClaimError("client_id is required", claim="client_id", expected=issuer.client_ids)
         if claims["client_id"] not in issuer.client_ids:
-            raise AudienceMismatchError("client_id is not one of the configured app clients")
+            return AudienceMismatchError("client_id is not one of the configured app clients", claim="client_id",
+                                         expected=issuer.client_ids, actual=claims["client_id"])
     if "aud" in claims:
         aud = claims["aud"]
         if isinstance(aud, str):  # the usual case: one membership test, no generator
@@ -161,33 +204,35 @@ def _check_audience(claims: dict[str, Any], issuer: TrustedIssuer) -> None:
         elif _is_string_or_strings(aud):
             matched = any(a in issuer.audiences for a in aud)
         else:
-            raise InvalidClaimError("aud is not a string or a list of strings")
+            return InvalidClaimError("aud is not a string or a list of strings", claim="aud",
+                                     expected="a string or a non-empty list of strings", actual=aud)
         if not matched:
-            raise AudienceMismatchError("aud holds none of the configured audiences")
-        return
+            return AudienceMismatchError("aud holds none of the configured audiences", claim="aud",
+                                         expected=issuer.audiences, actual=aud)
+        return None
     if issuer.client_ids is not None:  # client_id was checked above; aud only if a resource server is configured
         if issuer.require_audience:
-            raise MissingClaimError("aud is required (a resource server audience is configured)")
-        return
+            return MissingClaimError("aud is required (a resource server audience is configured)", claim="aud",
+                                     expected=issuer.audiences)
+        return None
     if not issuer.require_audience and "client_id" not in claims:
-        return  # neither aud nor client_id: the exact issuer binds it (Descope session tokens)
+        return None  # neither aud nor client_id: the exact issuer binds it (Descope session tokens)
     # Like API Gateway's JWT authorizer: client_id counts only when aud is absent.
     if "client_id" not in claims:
-        raise MissingClaimError("neither aud nor client_id is present")
+        return MissingClaimError("neither aud nor client_id is present", claim="aud", expected=issuer.audiences)
     if claims["client_id"] not in issuer.audiences:
-        raise AudienceMismatchError("client_id is not one of the configured audiences")
+        return AudienceMismatchError("client_id is not one of the configured audiences", claim="client_id",
+                                     expected=issuer.audiences, actual=claims["client_id"])
+    return None
 
 
-def _numeric_date(claims: dict[str, Any], name: str, required: bool = False) -> float | None:
-    value = claims.get(name)
-    if value is None:
-        if required:
-            raise MissingClaimError(f"{name} is required")
-        return None
+def _is_numeric_date(value: Any) -> bool:
     # bool is an int in Python; NaN and Infinity parse from JSON and compare false with everything.
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidClaimError(f"{name} is not a NumericDate")
-    return value
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _not_a_date(name: str, value: Any) -> InvalidClaimError:
+    return InvalidClaimError(f"{name} is not a NumericDate", claim=name, expected="a NumericDate", actual=value)
 
 
 def _is_strings(value: Any) -> bool:

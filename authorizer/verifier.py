@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 from .config import TrustedIssuer, discovery_url
 from .errors import BadSignatureError, MissingClaimError, UnknownIssuerError
 from .fetch import JsonFetcher
-from .jwks import JwksCache
+from .jwks import FetchResult, JwksCache
 from .token import check_claims, check_header, check_token_use, parse_token
 
 
@@ -38,7 +38,8 @@ class TokenVerifier:
     def __init__(self, issuers: Iterable[TrustedIssuer], *, fetcher: JsonFetcher | None = None,
                  leeway: float = 60, max_age: float = 3600, cooldown: float = 30, max_stale: float = 86400,
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
-                 log: Callable[..., None] | None = None, remembered_tokens: int = 1024) -> None:
+                 log: Callable[..., None] | None = None, on_fetch: Callable[[FetchResult], None] | None = None,
+                 remembered_tokens: int = 1024) -> None:
         self.issuers = {issuer.issuer: issuer for issuer in issuers}
         self.leeway = leeway
         self.clock = clock
@@ -49,7 +50,7 @@ class TokenVerifier:
                 self.caches[issuer.key_source] = JwksCache(
                     issuer.jwks_uri or discovery_url(issuer.issuer), fetcher=fetcher,
                     discovery=issuer.jwks_uri is None, ca_bundle=issuer.ca_bundle, max_age=max_age,
-                    cooldown=cooldown, max_stale=max_stale, clock=monotonic, log=log,
+                    cooldown=cooldown, max_stale=max_stale, clock=monotonic, log=log, on_fetch=on_fetch,
                     expected_issuer=issuer.issuer if issuer.jwks_uri is None else None)
         self._index_trusted()
         self._remembered: OrderedDict[str, tuple[VerifiedToken, float]] = OrderedDict()
@@ -86,12 +87,13 @@ class TokenVerifier:
         parsed = parse_token(token)
         iss = parsed.claims.get("iss")
         if iss is None:
-            raise MissingClaimError("iss is required")
+            raise MissingClaimError("iss is required", claim="iss", expected="a trusted issuer")
         trusted = self._trusted.get(iss) if isinstance(iss, str) else None
         if trusted is None:
             trusted = next((t for t in self._by_prefix if t[0].accepts_iss(iss)), None)
             if trusted is None:
-                raise UnknownIssuerError("iss is not a trusted issuer")
+                raise UnknownIssuerError("iss is not a trusted issuer", claim="iss", expected=tuple(self.issuers),
+                                         actual=iss)
         issuer, cache = trusted
         alg, kid = check_header(parsed.header, issuer)
         key = cache.get_key(kid, alg)

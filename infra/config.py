@@ -33,11 +33,16 @@ from urllib.parse import urlsplit
 from aws_cdk import Duration
 
 from .lambda_sources import (
+    DEFAULT_CONFIG_MAX_AGE_SECONDS,
+    MAX_CONFIG_MAX_AGE_SECONDS,
+    MIN_CONFIG_MAX_AGE_SECONDS,
     SOURCE_ROOT,
     ConfigError,
     TrustedIssuer,
     check_route_key,
     expand_issuer,
+    is_claim_value,
+    is_cookie_name,
     is_loopback_host,
     json_typed,
     parse_issuers,
@@ -80,8 +85,6 @@ DEFAULT_LOG_RETENTION_DAYS = 30
 #: The values CloudWatch Logs accepts for a retention period (never "forever": retention stays bounded).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653)
-DEFAULT_CONFIG_MAX_AGE_SECONDS = 60  # the authorizer's own default for AUTH_CONFIG_MAX_AGE_SECONDS
-MAX_CONFIG_MAX_AGE_SECONDS = 86400  # the authorizer's upper bound for it
 SSM_STANDARD_VALUE_LIMIT = 4096  # bytes: a standard-tier parameter's value (advanced tier costs money per parameter)
 _SSM_NAME = re.compile(r"[A-Za-z0-9_.\-/]{1,1011}")
 _ROUTE_FIELDS = {"method", "path", "scopes", "claims", "public"}
@@ -91,8 +94,6 @@ _THROTTLE_FIELDS = {"rateLimit", "burstLimit"}
 BUNDLED_AUTHORIZER_DIR = "/var/task/authorizer/"
 AUTHORIZER_SOURCE_DIR = SOURCE_ROOT / "authorizer"
 CA_BUNDLE_EXAMPLE = "certs/wso2-ca.pem"
-#: A cookie name is an RFC 6265 token: the authorizer checks AUTH_TOKEN_COOKIE with the same pattern.
-_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 @dataclass(frozen=True)
@@ -318,7 +319,7 @@ def parse_token_cookie(value: Any, mode: str, cache_ttl_seconds: int) -> str | N
     """
     if value is None or value is False or value == "":
         return None
-    if not isinstance(value, str) or not _COOKIE_NAME.fullmatch(value):
+    if not is_cookie_name(value):
         raise ConfigError("tokenCookie", f"must be a cookie name such as psg_auth_token, got {value!r}")
     if mode == "jwt":
         raise ConfigError("tokenCookie", "API Gateway's native JWT authorizer reads the token from a header or the "
@@ -372,7 +373,8 @@ def check_bundled_ca_bundle(path: str, where: str) -> None:
 
 def parse_config_parameter(value: Any, max_age: Any, mode: str) -> ConfigParameter | None:
     """``configParameter``: false → None; true → a parameter to create; a string → an existing one's name."""
-    seconds = _whole_number(max_age, "configMaxAgeSeconds", 1, MAX_CONFIG_MAX_AGE_SECONDS)
+    seconds = _whole_number(max_age, "configMaxAgeSeconds", MIN_CONFIG_MAX_AGE_SECONDS,
+                            MAX_CONFIG_MAX_AGE_SECONDS)
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         value = value.strip().lower() == "true"
     if value is False or value is None:
@@ -488,13 +490,9 @@ def _claims(value: Any, where: str) -> dict[str, Any]:
         raise ConfigError(where, "must be an object of claim name → accepted value or list of accepted values")
     for name, accepted in value.items():
         values = accepted if isinstance(accepted, list) else [accepted]
-        if not name or not values or not all(_is_scalar(v) for v in values):
+        if not name or not values or not all(is_claim_value(v) for v in values):
             raise ConfigError(f"{where}.{name}", "must be a string, number or boolean, or a non-empty list of them")
     return dict(value)
-
-
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, (str, bool, int)) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _stack_name(value: Any) -> str:

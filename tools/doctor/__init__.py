@@ -1,0 +1,167 @@
+"""Explain whether and why a token would be accepted, by API Gateway's native JWT authorizer and by ours.
+
+The configuration comes from the local cdk.json (--cdk-json, the default) or from a deployed HTTP API
+(--api-id, --region: its routes and authorizers, and the Lambda authorizer's AUTH_* environment). With cdk.json
+both modes are explained, the configured one first, so the report also says whether switching would help.
+
+Every finding says what to change: the issuer (exact match; Descope's bare project ID; trailing slashes), the
+audience or client_id, expiry (by how long), the kid against the issuer's JWKS, the signature, RSA-only and
+kid-required in native mode, and the scopes or claims each route asks for. The checks are the authorizer's own
+(parse_token, check_header, claim_problems, the JWKS cache, the route rules), and the configuration is read by
+the stack's own loader (infra.config); this package adds the explanations and API Gateway's native rules. The token is read from the argument, --token-env, or standard input ("-"),
+and is never printed.
+
+    python -m tools doctor "$TOKEN"                          # against ./cdk.json, fetching the issuer's keys
+    python -m tools doctor - --api-id a1b2c3 --region eu-west-1 < token.txt
+    python -m tools doctor "$TOKEN" --route "GET /orders" --no-fetch
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from authorizer.errors import AuthorizationError
+from authorizer.events import token_from_authorization
+
+from .checks import claim_findings, diagnose, diagnose_lambda, diagnose_native, key_findings
+from .explain import explain_issuer
+from .model import (
+    LAMBDA,
+    NATIVE,
+    NATIVE_ALGORITHMS,
+    DoctorError,
+    Finding,
+    KeySource,
+    LambdaSetup,
+    NativeSetup,
+    Report,
+    Route,
+    RouteVerdict,
+    Setup,
+)
+from .render import as_json, render, token_summary
+from .sources import load_for_doctor, setup_from_api, setup_from_cdk_json
+
+__all__ = [
+    "LAMBDA",
+    "NATIVE",
+    "NATIVE_ALGORITHMS",
+    "DoctorError",
+    "Finding",
+    "KeySource",
+    "LambdaSetup",
+    "NativeSetup",
+    "Report",
+    "Route",
+    "RouteVerdict",
+    "Setup",
+    "accepted",
+    "add_arguments",
+    "claim_findings",
+    "clean_token",
+    "diagnose",
+    "diagnose_lambda",
+    "diagnose_native",
+    "explain_issuer",
+    "key_findings",
+    "load_for_doctor",
+    "render",
+    "run",
+    "setup_from_api",
+    "setup_from_cdk_json",
+    "token_summary",
+]
+
+
+def clean_token(text: str) -> str:
+    """Accept what people paste: the token, ``Bearer <t>``, or a whole ``Authorization: Bearer <t>`` line."""
+    text = text.strip()
+    if text.lower().startswith("authorization:"):
+        text = text.split(":", 1)[1].strip()
+    try:
+        return token_from_authorization(text)
+    except AuthorizationError as problem:
+        raise DoctorError(f"cannot read a token from the input: {problem.detail}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("token", nargs="?", default="-",
+                        help='the token, "Bearer <token>", or - to read it from standard input (the default)')
+    parser.add_argument("--token-env", metavar="NAME", help="read the token from this environment variable")
+    source = parser.add_argument_group("configuration (cdk.json by default)")
+    source.add_argument("--cdk-json", default="cdk.json", help="the CDK app's cdk.json (default ./cdk.json)")
+    source.add_argument("--api-id", help="a deployed HTTP API: explain against its routes and authorizers")
+    source.add_argument("--region", help="the API's region (with --api-id; default: the AWS configuration's)")
+    keys = parser.add_argument_group("keys")
+    keys.add_argument("--jwks-file", help="check kid and signature against this JWKS JSON file instead of fetching")
+    keys.add_argument("--no-fetch", action="store_true", help="do not fetch keys: skip the kid and signature checks")
+    keys.add_argument("--timeout", type=float, default=5.0, help="seconds per key fetch (default 5)")
+    parser.add_argument("--route", help='exit status for this route only, e.g. "GET /orders"')
+    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        token = clean_token(_read_token(args))
+        if args.api_id:
+            region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+            if not region:
+                raise DoctorError("--api-id needs --region (or AWS_REGION)")
+            setup = setup_from_api(args.api_id, region)
+        else:
+            setup = setup_from_cdk_json(args.cdk_json)
+        keys = KeySource(fetch=not args.no_fetch, jwks_document=_jwks_file(args.jwks_file), timeout=args.timeout)
+    except DoctorError as problem:
+        print(f"doctor: {problem}", file=sys.stderr)
+        return 2
+    now = time.time()
+    reports = diagnose(token, setup, keys, now)
+    if args.json:
+        print(json.dumps(as_json(reports, setup), indent=2))
+    else:
+        print(render(reports, setup, token, now))
+    return 0 if accepted(reports, args.route) else 1
+
+
+def accepted(reports: Sequence[Report], route: str | None = None) -> bool:
+    """Does every authorizer in use accept the token (and allow ``route``, when given)?"""
+    in_use = [r for r in reports if r.in_use] or list(reports)
+    if not all(r.accepted for r in in_use):
+        return False
+    if route is None:
+        return True
+    verdicts = [v for r in in_use for v in r.routes if v.route_key == route]
+    return bool(verdicts) and all(v.allowed for v in verdicts)
+
+
+def _read_token(args: argparse.Namespace, stdin: Any = None) -> str:
+    if args.token_env:
+        value = os.environ.get(args.token_env)
+        if not value:
+            raise DoctorError(f"${args.token_env} is empty")
+        return value
+    if args.token and args.token != "-":
+        return args.token
+    stdin = stdin or sys.stdin
+    if stdin.isatty():
+        raise DoctorError("give the token as an argument, with --token-env NAME, or on standard input")
+    return stdin.read()
+
+
+def _jwks_file(path: str | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as problem:
+        raise DoctorError(f"cannot read the JWKS file {path}: {problem}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise DoctorError(f"{path} is not a JWKS (an object with a keys list)")
+    return document
