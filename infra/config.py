@@ -25,9 +25,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from aws_cdk import Duration
@@ -192,7 +193,8 @@ class AuthorizationSettings:
         cookie = parse_token_cookie(token_cookie, mode, ttl)
         if not local:
             check_deployable_issuers(issuers, mode)
-        native, notes = None, ()
+        native: TrustedIssuer | None = None
+        notes: tuple[str, ...] = ()
         if mode == "jwt":
             native, notes = select_native_issuer(issuers)
             check_native_routes(route_specs)
@@ -433,7 +435,7 @@ def parse_route_specs(value: list[Any]) -> tuple[RouteSpec, ...]:
 
 
 def _is_example_host(host: str | None) -> bool:
-    return bool(host) and (host == "example.com" or host.endswith(".example.com"))
+    return host is not None and (host == "example.com" or host.endswith(".example.com"))
 
 
 # --- small value checks -------------------------------------------------------------------------------------
