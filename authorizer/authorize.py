@@ -13,17 +13,18 @@ Decisions are pure given the verifier; logging goes through the injected logger 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .config import AuthorizerConfig, RouteRule, load_config
-from .errors import AuthorizationError, MalformedTokenError, UnknownRouteError
+from .errors import AuthorizationError, MalformedTokenError, MissingTokenError, UnknownRouteError
 from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, AuthRequest, read_event
 from .fetch import JsonFetcher
 from .policy import MethodArn, allow_policy, deny_policy, encode_context, resource_matches, simple_response
 from .rules import granted_scopes, rule_problem, unmet_rules
 from .text import log_fields, log_text
 from .token import parse_token
-from .verifier import TokenVerifier, VerifiedToken
+from .verifier import TokenVerifier, VerifiedToken, Verifier
 
 _REST_SHAPES = (REST_TOKEN, REST_REQUEST)
 
@@ -40,7 +41,7 @@ DecisionObserver = Callable[[str, "str | None", str], None]
 
 
 class Authorizer:
-    def __init__(self, config: AuthorizerConfig, *, verifier: TokenVerifier | None = None, logger: Any = None,
+    def __init__(self, config: AuthorizerConfig, *, verifier: Verifier | None = None, logger: Any = None,
                  observe: DecisionObserver | None = None) -> None:
         self.config = config
         self.logger = logger
@@ -66,8 +67,8 @@ class Authorizer:
         arn = MethodArn.parse(request.arn)
         simple = self.config.response == "simple" and request.shape == HTTP_V2
         try:
-            if request.problem is not None:
-                raise request.problem
+            if request.token is None:  # read_event gives a token, or the problem that kept it from one
+                raise request.problem or MissingTokenError("the event carries no token")
             verified = self.verifier.verify_token(request.token)
             if arn is None and not simple:
                 raise MalformedTokenError("the event has no usable method or route ARN")
@@ -96,7 +97,7 @@ class Authorizer:
                 self.logger.debug("allowed", **log_fields({
                     "iss": verified.issuer.issuer, "kid": verified.kid, "sub": verified.claims.get("sub"),
                     "route": request.route_key}))
-        if simple:
+        if simple or arn is None:  # without an ARN only a simple response gets here (checked above)
             return simple_response(True, context)
         # The same cache-safe policy whether or not this route is allowed: its Denys cover the routes as API
         # Gateway names them; a matched route whose rule is unmet also gets a Deny on this request's exact ARN.

@@ -15,8 +15,9 @@ import ipaddress
 import json
 import math
 import re
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
@@ -149,7 +150,7 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def check_fetch_url(url: str, field_name: str, configured: Any = None) -> str:
+def check_fetch_url(url: Any, field_name: str, configured: Any = None) -> str:
     """Keys are fetched only over https, or plain http to a loopback host (local runs and tests).
 
     ``configured``: the value the message names when ``url`` is derived from it (the issuer a discovery URL is
@@ -221,7 +222,7 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
         # Keys come from discovery under the issuer URL, which must then be fetchable. A bare-ID issuer
         # (Descope, Passage legacy) always comes with an explicit jwks_uri from its preset.
         check_fetch_url(discovery_url(issuer), f"{where}.issuer", configured=issuer)
-    algorithms = SUPPORTED_ALGORITHMS
+    algorithms: tuple[str, ...] = SUPPORTED_ALGORITHMS
     if "algorithms" in spec:
         algorithms = _string_list(spec["algorithms"], f"{where}.algorithms")
         for alg in algorithms:
@@ -385,7 +386,7 @@ def _check_clean(value: Any, field_name: str) -> None:
         raise ConfigError(field_name, "holds text that is not valid UTF-8 (a lone surrogate such as \\ud800)")
 
 
-def _reject_unknown_fields(spec: Mapping[str, Any], allowed: set[str], where: str) -> None:
+def _reject_unknown_fields(spec: Mapping[str, Any], allowed: Set[str], where: str) -> None:
     # A misspelt field ("audiance") would otherwise silently drop a check.
     for name in spec:
         if name not in allowed:

@@ -55,7 +55,8 @@ class JsonFetcher:
                 declared = response.headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) > self.max_bytes:
                     raise FetchError(url, f"response of {declared} bytes exceeds {self.max_bytes}")
-                chunks, size = [], 0
+                chunks: list[bytes] = []
+                size = 0
                 while True:
                     # read1 returns after one socket read, so the deadline is checked however slowly the body
                     # drips (iter_content would wait for a whole chunk, each read with its own timeout).

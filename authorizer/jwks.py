@@ -17,15 +17,23 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
-from typing import Any, Callable, NamedTuple
 
 from jose import jwk
 from jose.backends.base import Key
 
 from .config import check_fetch_url
-from .errors import (ABSENT, ConfigError, FetchError, JwksUnavailableError, KeyAlgorithmMismatchError,
-                     KidCooldownError, KidNotFoundError)
+from .errors import (
+    ABSENT,
+    ConfigError,
+    FetchError,
+    JwksUnavailableError,
+    KeyAlgorithmMismatchError,
+    KidCooldownError,
+    KidNotFoundError,
+)
 from .fetch import JsonFetcher
 
 _CURVE_OF_ALG = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}  # RFC 7518 §3.4: the curve is fixed
@@ -172,7 +180,8 @@ class JwksCache:
                     self._refresh("stale" if self._keys is not None else "initial")
 
     def _only_key_for(self, alg: str) -> Key:
-        fitting = [by_alg[alg] for by_alg in self._keys.values() if alg in by_alg]
+        held = self._keys or {}
+        fitting = [by_alg[alg] for by_alg in held.values() if alg in by_alg]
         if len(fitting) != 1:
             raise KidNotFoundError(f"token has no kid and {len(fitting)} held keys fit {alg}", claim="kid",
                                    expected=f"exactly one held key for {alg}", actual=ABSENT)
@@ -204,7 +213,7 @@ class JwksCache:
             raise FetchError(self.source_url, "the discovery document's issuer is not the configured issuer")
         jwks_uri = document.get("jwks_uri")
         try:
-            check_fetch_url(jwks_uri, "jwks_uri")
+            jwks_uri = check_fetch_url(jwks_uri, "jwks_uri")
         except ConfigError as problem:
             raise FetchError(self.source_url, f"discovery gave no usable jwks_uri ({problem.problem})") from None
         if urlsplit(jwks_uri).scheme == "http" and urlsplit(self.source_url).scheme != "http":

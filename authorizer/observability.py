@@ -37,7 +37,8 @@ import os
 import re
 import sys
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from .fetch import JsonFetcher
@@ -162,6 +163,7 @@ class DecisionMetrics:
         a %-format string, and each invocation fills in its own numbers.
         """
         metrics = self.metrics
+        assert metrics is not None  # flush() returns early without one
         metrics.clear_metrics()
         try:
             for name in names:
@@ -173,7 +175,7 @@ class DecisionMetrics:
             metrics.clear_metrics()
         # Rebuilt in a fixed order — timestamp, dimensions, then the metrics as named — so the markers' order is
         # the order of the format's arguments.
-        ordered = {"_aws": {**document["_aws"], "Timestamp": _marker(0)}}
+        ordered: dict[str, Any] = {"_aws": {**document["_aws"], "Timestamp": _marker(0)}}
         ordered.update((k, v) for k, v in document.items() if k != "_aws" and k not in names)
         ordered.update((name, [_marker(index)]) for index, name in enumerate(names, start=1))
         template = _MARKER.sub("%s", json.dumps(ordered, separators=(",", ":")).replace("%", "%%"))

@@ -16,8 +16,9 @@ Every preset also takes ``audience``, ``algorithms``, ``token_types``, ``ca_bund
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from .errors import ConfigError
 

@@ -25,15 +25,22 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .authorize import Authorizer
-from .config import (DEFAULT_CONFIG_MAX_AGE_SECONDS, MAX_CONFIG_MAX_AGE_SECONDS, MIN_CONFIG_MAX_AGE_SECONDS,
-                     AuthorizerConfig, parse_issuers, parse_routes)
+from .config import (
+    DEFAULT_CONFIG_MAX_AGE_SECONDS,
+    MAX_CONFIG_MAX_AGE_SECONDS,
+    MIN_CONFIG_MAX_AGE_SECONDS,
+    AuthorizerConfig,
+    parse_issuers,
+    parse_routes,
+)
 from .errors import ConfigError, ConfigUnavailableError
 from .text import log_fields
-from .verifier import TokenVerifier
+from .verifier import TokenVerifier, VerifiedToken
 
 DEFAULT_MAX_AGE_SECONDS = DEFAULT_CONFIG_MAX_AGE_SECONDS
 RETRY_AFTER_FAILURE_SECONDS = 10.0  # at most this often while SSM fails; never more often than max_age
@@ -86,7 +93,7 @@ class NoConfigVerifier:
     def prefetch(self) -> None:
         pass
 
-    def verify_token(self, token: str) -> Any:
+    def verify_token(self, token: str) -> VerifiedToken:
         raise ConfigUnavailableError("no valid configuration has been read from the SSM parameter")
 
 
@@ -154,7 +161,8 @@ class RemoteConfig:
 
 def _keep_caches(previous: Authorizer, current: Authorizer) -> None:
     """Key sources present before and after keep their JWKS cache: no refetch, no cold keys."""
-    if isinstance(previous.verifier, TokenVerifier):  # not the deny-all stand-in of "no configuration yet"
+    # Not the deny-all stand-in of "no configuration yet", which holds no caches.
+    if isinstance(previous.verifier, TokenVerifier) and isinstance(current.verifier, TokenVerifier):
         current.verifier.keep_caches(previous.verifier)
 
 

@@ -7,7 +7,8 @@ array", Okta's ``scp``). Claim rules must all hold; a list-valued claim holds wh
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .config import RouteRule
 from .errors import ABSENT, AuthorizationError, ClaimRuleError, InsufficientScopeError

@@ -11,12 +11,26 @@ from __future__ import annotations
 import binascii
 import json
 import math
-from typing import Any, Iterator, Mapping, NamedTuple
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
 
 from .config import TrustedIssuer
-from .errors import (ABSENT, AudienceMismatchError, AuthorizationError, CriticalHeaderError, ExpiredTokenError,
-                     InvalidClaimError, IssuedInFutureError, MalformedTokenError, MissingClaimError, NotYetValidError,
-                     TokenTooLargeError, TokenTypeError, TokenUseMismatchError, UnsupportedAlgorithmError)
+from .errors import (
+    ABSENT,
+    AudienceMismatchError,
+    AuthorizationError,
+    CriticalHeaderError,
+    ExpiredTokenError,
+    InvalidClaimError,
+    IssuedInFutureError,
+    MalformedTokenError,
+    MissingClaimError,
+    NotYetValidError,
+    TokenTooLargeError,
+    TokenTypeError,
+    TokenUseMismatchError,
+    UnsupportedAlgorithmError,
+)
 
 MAX_TOKEN_LENGTH = 16 * 1024
 # base64url → base64 ('-' → '+', '_' → '/'), and what base64url does not contain ('+', '/', '=') → '!',

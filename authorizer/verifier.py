@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, NamedTuple
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple, Protocol
 
 from .config import TrustedIssuer, discovery_url
 from .errors import BadSignatureError, MissingClaimError, UnknownIssuerError
@@ -32,6 +33,15 @@ class VerifiedToken(NamedTuple):
         return self.claims.get("sub") or self.claims.get("client_id") or "anonymous"
 
 
+class Verifier(Protocol):
+    """What the ``Authorizer`` needs of a verifier: ``TokenVerifier``, or the deny-all stand-in while no
+    configuration has been read (``remote_config.NoConfigVerifier``)."""
+
+    def prefetch(self) -> None: ...
+
+    def verify_token(self, token: str) -> VerifiedToken: ...
+
+
 class TokenVerifier:
     """Verifies tokens of the trusted issuers. Build once per cold start; it owns the JWKS caches."""
 
@@ -44,7 +54,7 @@ class TokenVerifier:
         self.leeway = leeway
         self.clock = clock
         fetcher = fetcher or JsonFetcher()
-        self.caches: dict[tuple[str, str | None], JwksCache] = {}
+        self.caches: dict[tuple[str, str | None, str | None], JwksCache] = {}
         for issuer in self.issuers.values():
             if issuer.key_source not in self.caches:  # a preset's issuer forms share one cache
                 self.caches[issuer.key_source] = JwksCache(

@@ -15,7 +15,8 @@ from typing import Any
 
 from aws_cdk import App, Validations
 
-from .config import _boolean, bundling_skipped, load_stack_config
+from .config import bundling_skipped, load_stack_config
+from .context_values import boolean
 from .deploy_guard import add_placeholder_rule, check_context_keys, refuse_placeholder
 from .stack import JwtAuthorizerStack
 
@@ -44,7 +45,7 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     )
     check_context_keys(app.node.get_all_context())
     config = load_stack_config(app.node.try_get_context)
-    refuse_placeholder(config.authorization, _boolean(app.node.try_get_context("deploy") or False, "deploy"))
+    refuse_placeholder(config.authorization, boolean(app.node.try_get_context("deploy") or False, "deploy"))
     stack = JwtAuthorizerStack(app, config.stack_name, config=config)
     if not bundling_skipped(app.node.try_get_context("aws:cdk:bundling-stacks")):
         add_placeholder_rule(stack, config.authorization)

@@ -25,13 +25,15 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from aws_cdk import Duration
 
+from .context_values import boolean, choice, claim_rules, json_value, scope_names, whole_number
 from .lambda_sources import (
     DEFAULT_CONFIG_MAX_AGE_SECONDS,
     MAX_CONFIG_MAX_AGE_SECONDS,
@@ -41,7 +43,6 @@ from .lambda_sources import (
     TrustedIssuer,
     check_route_key,
     expand_issuer,
-    is_claim_value,
     is_cookie_name,
     is_loopback_host,
     json_typed,
@@ -180,19 +181,20 @@ class AuthorizationSettings:
         ``local``: the settings are for a local run with bundling skipped, never deployed; only then are loopback
         issuers and ``ca_bundle`` paths outside the bundle accepted.
         """
-        mode = _choice(plain_choice(mode), "authorizer", MODES)
-        issuers = _json_value(plain_issuers(issuers), "issuers", list)
+        mode = choice(plain_choice(mode), "authorizer", MODES)
+        issuers = json_value(plain_issuers(issuers), "issuers", list)
         trusted = parse_issuers(issuers, field_name="issuers")
-        route_specs = parse_route_specs(_json_value(plain_routes(routes), "routes", list))
+        route_specs = parse_route_specs(json_value(plain_routes(routes), "routes", list))
         if results_cache_ttl is not None:
             cache_ttl_seconds = duration_seconds(results_cache_ttl, "results_cache_ttl", MAX_CACHE_TTL_SECONDS)
-        ttl = _whole_number(cache_ttl_seconds, "cacheTtlSeconds", 0, MAX_CACHE_TTL_SECONDS)
-        lambda_response = _choice(plain_choice(lambda_response), "lambdaResponse", LAMBDA_RESPONSES)
+        ttl = whole_number(cache_ttl_seconds, "cacheTtlSeconds", 0, MAX_CACHE_TTL_SECONDS)
+        lambda_response = choice(plain_choice(lambda_response), "lambdaResponse", LAMBDA_RESPONSES)
         parameter = parse_config_parameter(config_parameter, config_max_age_seconds, mode)
         cookie = parse_token_cookie(token_cookie, mode, ttl)
         if not local:
             check_deployable_issuers(issuers, mode)
-        native, notes = None, ()
+        native: TrustedIssuer | None = None
+        notes: tuple[str, ...] = ()
         if mode == "jwt":
             native, notes = select_native_issuer(issuers)
             check_native_routes(route_specs)
@@ -295,7 +297,7 @@ def load_stack_config(lookup: Callable[[str], Any]) -> StackConfig:
         stack_name=_stack_name(get("stackName", DEFAULT_STACK_NAME)),
         throttle=_throttle(get("throttle", {})),
         log_retention_days=_log_retention(get("logRetentionDays", DEFAULT_LOG_RETENTION_DAYS)),
-        tracing=_boolean(get("tracing", False), "tracing"),
+        tracing=boolean(get("tracing", False), "tracing"),
     )
 
 
@@ -373,7 +375,7 @@ def check_bundled_ca_bundle(path: str, where: str) -> None:
 
 def parse_config_parameter(value: Any, max_age: Any, mode: str) -> ConfigParameter | None:
     """``configParameter``: false → None; true → a parameter to create; a string → an existing one's name."""
-    seconds = _whole_number(max_age, "configMaxAgeSeconds", MIN_CONFIG_MAX_AGE_SECONDS,
+    seconds = whole_number(max_age, "configMaxAgeSeconds", MIN_CONFIG_MAX_AGE_SECONDS,
                             MAX_CONFIG_MAX_AGE_SECONDS)
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         value = value.strip().lower() == "true"
@@ -424,8 +426,8 @@ def parse_route_specs(value: list[Any]) -> tuple[RouteSpec, ...]:
         public = item.get("public", False)
         if not isinstance(public, bool):
             raise ConfigError(f"{where}.public", "must be true or false")
-        scopes = _scopes(item.get("scopes", []), f"{where}.scopes")
-        claims = _claims(item.get("claims", {}), f"{where}.claims")
+        scopes = scope_names(item.get("scopes", []), f"{where}.scopes")
+        claims = claim_rules(item.get("claims", {}), f"{where}.claims")
         if public and (scopes or claims):
             raise ConfigError(f"{where}.public", "a public route takes no token, so it cannot have scopes or claims")
         specs.append(RouteSpec(method=method, path=path, scopes=scopes, claims=claims, public=public))
@@ -433,66 +435,7 @@ def parse_route_specs(value: list[Any]) -> tuple[RouteSpec, ...]:
 
 
 def _is_example_host(host: str | None) -> bool:
-    return bool(host) and (host == "example.com" or host.endswith(".example.com"))
-
-
-# --- small value checks -------------------------------------------------------------------------------------
-def _json_value(value: Any, key: str, expected: type) -> Any:
-    """``-c key='[...]'`` gives a JSON string; ``cdk.json`` gives the value itself."""
-    if isinstance(value, str) and expected is not str:
-        try:
-            value = json.loads(value)
-        except ValueError as problem:
-            raise ConfigError(key, f"is not valid JSON ({problem})") from None
-    if expected is list and isinstance(value, tuple):
-        value = list(value)
-    if not isinstance(value, expected):
-        raise ConfigError(key, f"must be a JSON {'list' if expected is list else 'object'}")
-    return value
-
-
-def _choice(value: Any, key: str, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise ConfigError(key, f"must be one of {', '.join(choices)}; got {value!r}")
-    return value
-
-
-def _boolean(value: Any, key: str) -> bool:
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    if not isinstance(value, bool):
-        raise ConfigError(key, f"must be true or false, got {value!r}")
-    return value
-
-
-def _whole_number(value: Any, key: str, minimum: int, maximum: int) -> int:
-    number: Any = value
-    if isinstance(value, str):
-        try:
-            number = int(value.strip())
-        except ValueError:
-            raise ConfigError(key, f"must be a whole number, got {value!r}") from None
-    if isinstance(number, float) and math.isfinite(number) and number.is_integer():
-        number = int(number)
-    if isinstance(number, bool) or not isinstance(number, int) or not minimum <= number <= maximum:
-        raise ConfigError(key, f"must be a whole number from {minimum} to {maximum}, got {value!r}")
-    return number
-
-
-def _scopes(value: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(s, str) and s and " " not in s for s in value):
-        raise ConfigError(where, "must be a list of scope names (non-empty strings without spaces)")
-    return tuple(dict.fromkeys(value))
-
-
-def _claims(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(where, "must be an object of claim name → accepted value or list of accepted values")
-    for name, accepted in value.items():
-        values = accepted if isinstance(accepted, list) else [accepted]
-        if not name or not values or not all(is_claim_value(v) for v in values):
-            raise ConfigError(f"{where}.{name}", "must be a string, number or boolean, or a non-empty list of them")
-    return dict(value)
+    return host is not None and (host == "example.com" or host.endswith(".example.com"))
 
 
 def _stack_name(value: Any) -> str:
@@ -503,7 +446,7 @@ def _stack_name(value: Any) -> str:
 
 
 def _throttle(value: Any) -> Throttle:
-    value = _json_value(value, "throttle", dict)
+    value = json_value(value, "throttle", dict)
     for name in value:
         if name not in _THROTTLE_FIELDS:
             raise ConfigError(f"throttle.{name}", f"is not a known field; expected some of {sorted(_THROTTLE_FIELDS)}")
@@ -511,12 +454,12 @@ def _throttle(value: Any) -> Throttle:
     rate = value.get("rateLimit", default.rate_limit)
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
         raise ConfigError("throttle.rateLimit", f"must be a positive number of requests per second, got {rate!r}")
-    burst = _whole_number(value.get("burstLimit", default.burst_limit), "throttle.burstLimit", 0, 5000)
+    burst = whole_number(value.get("burstLimit", default.burst_limit), "throttle.burstLimit", 0, 5000)
     return Throttle(rate_limit=float(rate), burst_limit=burst)
 
 
 def _log_retention(value: Any) -> int:
-    days = _whole_number(value, "logRetentionDays", 1, max(LOG_RETENTION_DAYS))
+    days = whole_number(value, "logRetentionDays", 1, max(LOG_RETENTION_DAYS))
     if days not in LOG_RETENTION_DAYS:
         raise ConfigError("logRetentionDays", f"must be one of CloudWatch's periods {list(LOG_RETENTION_DAYS)}")
     return days

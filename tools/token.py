@@ -134,10 +134,10 @@ def read_secret(*, from_stdin: bool, env_name: str, stdin: TextIO | None = None,
         if not secret:
             raise TokenError("no client secret on standard input")
         return secret
-    secret = (environ if environ is not None else os.environ).get(env_name)
-    if not secret:
+    from_environment = (environ if environ is not None else os.environ).get(env_name)
+    if not from_environment:
         raise TokenError(f"set the client secret in ${env_name} (or use --secret-env NAME, or --secret-stdin)")
-    return secret
+    return from_environment
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,8 @@ import json
 import logging
 import sys
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from aws_lambda_powertools import Logger

@@ -105,7 +105,7 @@ class JwksServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 with server._lock:
                     server.hits[self.path] = server.hits.get(self.path, 0) + 1
                     document = server.documents.get(self.path, Document(404, b"not found", "text/plain"))

@@ -11,7 +11,7 @@ from authorizer.authorize import Authorizer, Unauthorized
 from authorizer.config import load_config
 from authorizer.policy import MethodArn, encode_context
 
-from .support import (ARN, claims_for, http_v1_event, http_v2_event, rest_request_event, rest_token_event)
+from .support import ARN, claims_for, http_v1_event, http_v2_event, rest_request_event, rest_token_event
 
 ROUTES = {"GET /orders": ["orders:read"], "POST /orders/{id}": {"scopes": ["orders:write"]},
           "ANY /admin/{proxy+}": {"claims": {"roles": "admin"}}}

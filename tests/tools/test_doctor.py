@@ -283,7 +283,8 @@ def test_a_descope_refresh_token_is_explained(issuer, cdk_json):
 
 def test_the_doctor_and_synthesis_agree_on_the_native_issuer(tmp_path, cdk_json):
     """An issuer that cdk synth refuses for jwt mode is not explained as a working native authorizer."""
-    from infra.config import ConfigError as StackConfigError, select_native_issuer
+    from infra.config import ConfigError as StackConfigError
+    from infra.config import select_native_issuer
 
     configurations = [
         [{"issuer": "https://idp.example.org", "audience": "a", "algorithms": ["ES256"], "token_types": ["at+jwt"]}],

@@ -56,7 +56,7 @@ class FakeGateway:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = answer  # noqa: N815 (http.server's naming)
+            do_GET = do_POST = answer
 
             def log_message(self, *args) -> None:
                 pass
