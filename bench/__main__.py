@@ -31,7 +31,7 @@ _VERSIONS = ("python-jose", "cryptography", "requests", "aws-lambda-powertools",
 
 
 def environment() -> dict[str, Any]:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in _VERSIONS:
         try:
             versions[name] = metadata.version(name)

@@ -78,7 +78,7 @@ def run_child(imports: tuple[str, ...], environment: dict[str, str], *flags: str
 
 def importtime_breakdown(stderr: str, top: int = 12) -> dict[str, Any]:
     """``-X importtime`` lines → the slowest modules by self time, and the total of the authorizer's own."""
-    modules = []
+    modules: list[dict[str, Any]] = []
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue

@@ -116,7 +116,7 @@ def rotation(dev: DevIssuer, requests_per_phase: int = 500, profile: str = "oidc
         authorizer.authorize(event)
     new_kids = dev.rotate_keys(profile)
     new = [http_api_event(_mint(dev, profile, ALGORITHMS[index % 2])) for index in range(requests_per_phase)]
-    for new_event, old_event in zip(new, old[requests_per_phase:]):  # both generations in flight
+    for new_event, old_event in zip(new, old[requests_per_phase:], strict=False):  # both generations in flight
         authorizer.authorize(new_event)
         authorizer.authorize(old_event)
     return {"requests": len(old) + len(new), "new_kids": len(new_kids),

@@ -49,7 +49,7 @@ def synthesize_unbundled(outdir: Path, cache_ttl_seconds: int) -> str:
 def _get(url: str, headers: dict[str, str]) -> int:
     """One GET on a new connection (``http.client``: a pooled client could reuse a socket the server is closing)."""
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
     try:
         connection.request("GET", ROUTE, headers=headers)
         response = connection.getresponse()

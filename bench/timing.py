@@ -13,7 +13,8 @@ from __future__ import annotations
 import gc
 import math
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 Call = Callable[[Any], Any]
 

@@ -13,7 +13,7 @@ import importlib
 import signal
 import sys
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from local.idp.clients import default_clients
 from local.stack import LocalStack, SynthError

@@ -68,7 +68,7 @@ CASES = (
 
 def tokens_for(stack: LocalStack) -> dict[str, tuple[str | None, str]]:
     """Token kind → (token, how to describe it). Real tokens from the token endpoint where a client would get one."""
-    issuer = stack.issuer
+    issuer = stack.dev_issuer
     return {
         "none": (None, "no Authorization header"),
         "garbage": ("not-a-jwt", "Bearer not-a-jwt"),
@@ -125,7 +125,7 @@ def run_mode(run: str, out: TextIO, log_dir: Path = LOG_DIR) -> list[tuple]:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"demo-{run}.log"
     with LocalStack(mode, log_sink=str(log_file), context=DEMO_CONTEXT, native=native) as stack:
-        print(f"issuer {stack.issuer.root}   API {stack.url}   audience {DEV_ORDERS_AUDIENCE}", file=out)
+        print(f"issuer {stack.dev_issuer.root}   API {stack.url}   audience {DEV_ORDERS_AUDIENCE}", file=out)
         print(f"(function and gateway logs: {log_file})", file=out)
         tokens = tokens_for(stack)
         for case in CASES:

@@ -17,8 +17,9 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import requests
 
@@ -52,7 +53,7 @@ def dev_issuers(issuer: DevIssuer, mode: str, native: str = "oidc") -> list[dict
     def clients(profile: str) -> list[str]:
         return [c.client_id for c in default_clients() if c.profile == profile]
 
-    entries = {
+    entries: dict[str, dict[str, Any]] = {
         "oidc": {"provider": "oidc", "issuer": issuer.issuer_url("oidc"), "audience": DEV_ORDERS_AUDIENCE},
         "descope": {"provider": "descope", "project_id": DEV_DESCOPE_PROJECT, "base_url": issuer.base_url("descope")},
         "passage": {"provider": "passage", "app_id": DEV_PASSAGE_APP, "base_url": issuer.base_url("passage")},
@@ -99,13 +100,24 @@ class LocalStack:
         self.issuer_url = issuer_url
         self.audience = audience
         self.context = dict(context or {})
-        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="local-stack-")
-        self.workdir = Path(workdir or self._tmp.name)
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if workdir:
+            self.workdir = Path(workdir)
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix="local-stack-")
+            self.workdir = Path(self._tmp.name)
         self.port = port
         self.log_sink = log_sink
         self.concurrency = concurrency
         self.env_overrides = env_overrides
         self.api: LocalHttpApi | None = None
+
+    @property
+    def dev_issuer(self) -> DevIssuer:
+        """The development issuer this stack runs (none when it trusts another ``issuer_url``)."""
+        if self.issuer is None:
+            raise RuntimeError("this local stack trusts an external issuer, not the development one")
+        return self.issuer
 
     @property
     def url(self) -> str:
@@ -116,7 +128,7 @@ class LocalStack:
     def issuers_context(self) -> list[dict[str, Any]]:
         if self.issuer_url is not None:  # any issuer, e.g. a real IdP on a private network
             return [{"provider": "oidc", "issuer": self.issuer_url, "audience": self.audience}]
-        return dev_issuers(self.issuer, self.mode, self.native)
+        return dev_issuers(self.dev_issuer, self.mode, self.native)
 
     def start(self) -> LocalStack:
         if self.issuer is not None and self._own_issuer:
@@ -151,13 +163,15 @@ class LocalStack:
 
     def routes(self) -> list[str]:
         """The served routes as the template has them: ``GET /orders (CUSTOM)``."""
+        if self.api is None:
+            raise RuntimeError("the local stack is not started")
         return [f"{route.route_key} ({route.authorization_type})" for route in self.api.api.routes]
 
     def client_token(self, client_id: str, scope: str | None = None) -> str:
         """An access token from the dev issuer's token endpoint, by the client-credentials grant."""
         client = next(c for c in default_clients() if c.client_id == client_id)
         data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
-        response = requests.post(self.issuer.token_url(client.profile), data=data,
+        response = requests.post(self.dev_issuer.token_url(client.profile), data=data,
                                  auth=(client.client_id, client.client_secret), timeout=5)
         response.raise_for_status()
         return response.json()["access_token"]

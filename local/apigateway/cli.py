@@ -9,7 +9,8 @@ import argparse
 import signal
 import sys
 import threading
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from local.apigateway.service import LocalHttpApi
 

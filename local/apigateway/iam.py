@@ -10,7 +10,8 @@ Pure functions: ``validate_policy_document`` says whether API Gateway would acce
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from local.apigateway.errors import MalformedAuthorizerResponse
 

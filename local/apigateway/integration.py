@@ -10,8 +10,9 @@ Gateway cannot.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from local.apigateway.errors import MalformedIntegrationResponse
 from local.apigateway.messages import GatewayResponse
@@ -129,7 +130,7 @@ def _full_response(payload: Mapping[str, Any], *, cookies_allowed: bool) -> Gate
             try:
                 data = base64.b64decode(body, validate=True)
             except ValueError:
-                raise MalformedIntegrationResponse("isBase64Encoded is true but the body is not base64")
+                raise MalformedIntegrationResponse("isBase64Encoded is true but the body is not base64") from None
         else:
             data = body.encode()
     else:

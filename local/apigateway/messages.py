@@ -11,9 +11,9 @@ import base64
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Sequence
 from urllib.parse import parse_qsl
 
 

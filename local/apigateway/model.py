@@ -4,9 +4,10 @@ stages, and the API that holds them (read from a template by ``local/apigateway/
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from local.cloudformation.intrinsics import ACCOUNT_ID, PARTITION, REGION
 
@@ -75,7 +76,7 @@ class PathSegment:
     greedy: bool = False
 
     @classmethod
-    def parse(cls, text: str) -> "PathSegment":
+    def parse(cls, text: str) -> PathSegment:
         found = re.fullmatch(r"\{([^{}+]+)(\+?)\}", text)
         if not found:
             return cls(text)

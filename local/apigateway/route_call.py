@@ -12,7 +12,8 @@ import base64
 import ipaddress
 import re
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from local.apigateway.messages import GatewayRequest
 from local.apigateway.model import HttpApi, RouteMatch, Stage

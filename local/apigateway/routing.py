@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 from urllib.parse import unquote
 
 from local.apigateway.model import DEFAULT_STAGE, PathSegment, Route, RouteMatch, Stage

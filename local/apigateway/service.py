@@ -32,7 +32,8 @@ import os
 import threading
 import time
 import traceback
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from local.apigateway.authorizers.jwt_authorizer import bearer_token, claim_as_string, token_scopes, verify_jwt
 from local.apigateway.authorizers.jwt_keys import IssuerKeys, fetch_json
@@ -169,7 +170,7 @@ class LocalHttpApi:
         api: str | None = None,
         parameters: Mapping[str, str] | None = None,
         **options: Any,
-    ) -> "LocalHttpApi":
+    ) -> LocalHttpApi:
         """Read ``<Stack>.template.json`` and its assets from ``assembly_dir``; ``options`` go to the constructor."""
         return cls(load_http_api(assembly_dir, stack_name, api=api, parameters=parameters), **options)
 
@@ -185,7 +186,7 @@ class LocalHttpApi:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "LocalHttpApi":
+    def start(self) -> LocalHttpApi:
         if self._server is not None:
             return self
         server = GatewayHTTPServer(("127.0.0.1", self._port), self)
@@ -210,7 +211,7 @@ class LocalHttpApi:
         self.stop()
         self._sink.close()
 
-    def __enter__(self) -> "LocalHttpApi":
+    def __enter__(self) -> LocalHttpApi:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:

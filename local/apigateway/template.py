@@ -18,8 +18,10 @@ recorded in ``LambdaFunction.unresolved_environment`` and reported in ``HttpApi.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from local.apigateway.model import (
     DEFAULT_INTEGRATION_TIMEOUT_MS,
@@ -186,7 +188,7 @@ class _TemplateReader:
         identity = resolver.resolve(properties.get("IdentitySource", []))
         if isinstance(identity, str):
             identity = [part.strip() for part in identity.split(",") if part.strip()]
-        common = dict(
+        common: dict[str, Any] = dict(
             logical_id=logical_id,
             authorizer_id=resolver.physical_id(logical_id),
             name=resolver.resolve_string(properties.get("Name", logical_id)),
@@ -267,7 +269,7 @@ def _check_routes(routes: list[Route], authorizers: Mapping[str, Authorizer], wa
 
 
 def load_http_api(
-    assembly_dir: str | Path,
+    assembly_dir: str | os.PathLike[str],
     stack_name: str,
     *,
     api: str | None = None,

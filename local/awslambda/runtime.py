@@ -25,7 +25,8 @@ import os
 import sys
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 REQUEST_FD_VARIABLE = "_LOCAL_LAMBDA_REQUEST_FD"
 RESPONSE_FD_VARIABLE = "_LOCAL_LAMBDA_RESPONSE_FD"
@@ -79,7 +80,7 @@ def load_handler(handler: str) -> Callable[[Any, Any], Any]:
     try:
         module_name, function_name = handler.rsplit(".", 1)
     except ValueError:
-        raise _HandlerFault("Runtime.MalformedHandlerName", f"Bad handler '{handler}': not enough values to unpack")
+        raise _HandlerFault("Runtime.MalformedHandlerName", f"Bad handler '{handler}': not enough values to unpack") from None
     module_name = module_name.replace("/", ".")
     if module_name.split(".")[0] in sys.builtin_module_names:
         raise _HandlerFault(
@@ -89,10 +90,10 @@ def load_handler(handler: str) -> Callable[[Any, Any], Any]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise _HandlerFault("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}")
+        raise _HandlerFault("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}") from None
     except SyntaxError as error:
         trace = [f'  File "{error.filename}" Line {error.lineno}\n    {error.text}']
-        raise _HandlerFault("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {error}", trace)
+        raise _HandlerFault("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {error}", trace) from None
     function = getattr(module, function_name, None)
     if function is None:
         raise _HandlerFault("Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'")

@@ -35,9 +35,10 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Mapping, TextIO
+from typing import IO, Any, TextIO
 
 from local.awslambda import runtime as lambda_runtime
 from local.cloudformation.intrinsics import ACCOUNT_ID, REGION  # the one local account and region
@@ -132,7 +133,7 @@ class LogSink:
             self._stream: TextIO | None = None  # sys.stderr looked up at write time (pytest swaps it)
         elif isinstance(target, (str, os.PathLike)):
             self._owned = open(target, "a", encoding="utf-8")
-            self._stream = self._owned  # type: ignore[assignment]
+            self._stream = self._owned
         else:
             self._stream = target
 

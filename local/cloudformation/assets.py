@@ -12,8 +12,9 @@ import json
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from local.cloudformation.intrinsics import IntrinsicResolver, TemplateError, Unresolvable
 

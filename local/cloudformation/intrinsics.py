@@ -14,7 +14,8 @@ import base64
 import hashlib
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -211,7 +212,7 @@ class IntrinsicResolver:
             try:
                 return self.resolve(self._mappings[mapping][first][second])
             except KeyError:
-                raise Unresolvable(f"Fn::FindInMap {mapping}.{first}.{second}: not in the template's mappings")
+                raise Unresolvable(f"Fn::FindInMap {mapping}.{first}.{second}: not in the template's mappings") from None
         if name == "Fn::Base64":
             return base64.b64encode(self.resolve_string(argument).encode()).decode()
         if name == "Fn::GetAZs":

@@ -218,10 +218,12 @@ class DevIssuer:
         """
         options = dict(kw)
         client_id = options.pop("client_id", None)
+        if client_id is not None and not isinstance(client_id, str):
+            raise ValueError(f"client_id must be a string, not {client_id!r}")
         template = self._template_client(profile, client_id)
         keyword = REALM_KEYWORD[profile]
         if template is not None:
-            if template.realm is not None and keyword not in options:
+            if template.realm is not None and keyword is not None and keyword not in options:
                 options[keyword] = template.realm
             if template.issuer_form is not None:
                 options.setdefault("issuer_form", template.issuer_form)

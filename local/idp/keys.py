@@ -32,6 +32,7 @@ class SigningKey:
 
 def generate_signing_key(profile: str, alg: str) -> SigningKey:
     """A fresh RSA-2048 (RS256) or EC P-256 (ES256) key, its kid derived from the public key as the profile does."""
+    private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
     if alg == "RS256":
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     elif alg == "ES256":

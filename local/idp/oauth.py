@@ -12,7 +12,7 @@ import binascii
 import hmac
 import urllib.parse
 import uuid
-from typing import Mapping
+from collections.abc import Mapping
 
 from local.idp.clients import Client
 

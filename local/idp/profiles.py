@@ -19,7 +19,7 @@ has a single issuer (realm ``None``).
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 PROFILES = ("oidc", "descope", "passage", "wso2", "cognito", "entra")
 SIGNING_ALGS = ("RS256", "ES256")
@@ -177,7 +177,7 @@ class Route(NamedTuple):
 
 _REALM = r"(?P<realm>[^/]+)"
 _WELL_KNOWN = r"/\.well-known/openid-configuration"
-_ROUTES = [
+_ROUTES: list[tuple[Any, ...]] = [
     (r"/oidc" + _WELL_KNOWN, "discovery", "oidc"),
     (r"/oidc/jwks", "jwks", "oidc"),
     (r"/oidc/token", "token", "oidc"),
@@ -206,8 +206,10 @@ _ROUTES = [
     (r"/entra/" + _REALM + r"/oauth2/v2\.0/token", "token", "entra"),
     (r"/_dev/mint", "admin_mint", None),
 ]
-_COMPILED_ROUTES = [(re.compile(pattern), endpoint, profile, variant)
-                    for pattern, endpoint, profile, *variant in _ROUTES]
+# pattern, endpoint, profile, and the (option, value) pairs a route implies (Entra's v1 discovery: version 1.0)
+_COMPILED_ROUTES: list[tuple[re.Pattern[str], str, str | None, tuple[tuple[str, str], ...]]] = [
+    (re.compile(entry[0]), entry[1], entry[2], tuple(entry[3:]))
+    for entry in _ROUTES]
 
 
 def route(path: str) -> Route | None:

@@ -43,12 +43,12 @@ class IssuerHTTPServer(ThreadingHTTPServer):
         self.connections_closed = 0
         super().__init__(address, IssuerRequestHandler)
 
-    def process_request(self, request, client_address):  # noqa: ANN001 - socketserver signature
+    def process_request(self, request, client_address):
         with self._connections_lock:
             self._connections.add(request)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request):  # noqa: ANN001
+    def shutdown_request(self, request):
         # Called last for a connection, after handle_error: once counted, it has written all it ever will.
         super().shutdown_request(request)
         with self._connections_lock:
@@ -70,7 +70,7 @@ class IssuerHTTPServer(ThreadingHTTPServer):
             except OSError:
                 pass
 
-    def handle_error(self, request, client_address):  # noqa: ANN001
+    def handle_error(self, request, client_address):
         # Clients that hang up (timeouts, resets) are normal here; keep stderr quiet.
         _log.debug("dev issuer: connection error from %s", client_address, exc_info=True)
 
@@ -91,7 +91,7 @@ class IssuerRequestHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base class signature
+    def log_message(self, format: str, *args: object) -> None:
         """No per-request lines on stderr: tests and demos stay quiet."""
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
@@ -104,10 +104,10 @@ class IssuerRequestHandler(BaseHTTPRequestHandler):
         self._send_json(code, {"error": status.phrase.lower().replace(" ", "_"),
                                "error_description": message or status.phrase})
 
-    def do_GET(self) -> None:  # noqa: N802 - base class naming
+    def do_GET(self) -> None:
         self._dispatch()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -133,8 +133,7 @@ class IssuerRequestHandler(BaseHTTPRequestHandler):
         if found is None or (found.endpoint == "admin_mint" and not issuer.admin):
             self._send_json(404, {"error": "not_found", "error_description": "no such endpoint"})
             return
-        realm_named = found.profile is not None and found.realm is not None
-        if realm_named and not issuer.serves(found.profile, found.realm):
+        if found.profile is not None and found.realm is not None and not issuer.serves(found.profile, found.realm):
             self._send_json(404, {"error": "not_found", "error_description": "no such issuer"})
             return
         allowed_method = "POST" if found.endpoint in ("token", "admin_mint") else "GET"
@@ -172,9 +171,11 @@ class IssuerRequestHandler(BaseHTTPRequestHandler):
     # -- endpoints
 
     def _discovery(self, found: Route, body: bytes) -> None:
+        assert found.profile is not None  # only the admin endpoint has no profile
         self._send_json(200, self.server.issuer.discovery(found.profile, found.realm, **dict(found.variant)))
 
     def _jwks(self, found: Route, body: bytes) -> None:
+        assert found.profile is not None  # only the admin endpoint has no profile
         issuer = self.server.issuer
         mode, hold_seconds = issuer.jwks_request(found.profile, found.realm)
         if mode == "error":
@@ -192,6 +193,7 @@ class IssuerRequestHandler(BaseHTTPRequestHandler):
         self._send_json(200, issuer.jwks(found.profile, found.realm), {"Cache-Control": "public, max-age=300"})
 
     def _token(self, found: Route, body: bytes) -> None:
+        assert found.profile is not None  # only the admin endpoint has no profile
         issuer = self.server.issuer
         try:
             form = parse_form(self.headers.get("Content-Type"), body)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from typing import Any
 
 # An Entra ID API registration: the client ID (v2 aud) and its app ID URI (v1 aud). Made-up GUIDs.
 DEV_ENTRA_API_CLIENT_ID = "6f1c4a52-0d3e-4b7a-9c25-5e8d1a0b7f01"
@@ -179,7 +180,7 @@ def _cognito(issuer: str, client_id: str, scopes: list[str], issued_at: int, jwt
     ``email_verified``, aud (set by the caller), token_use, auth_time; no scope, no client_id."""
     groups = shape.get("groups")
     if shape.get("token_use") == "id":
-        claims = {"sub": DEV_USER_ID}
+        claims: dict[str, Any] = {"sub": DEV_USER_ID}
         if groups:
             claims["cognito:groups"] = list(groups)
         claims.update({"email_verified": True, "iss": issuer, "cognito:username": DEV_USER_NAME,

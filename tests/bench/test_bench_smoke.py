@@ -41,7 +41,7 @@ def test_latency_reports_every_contender_for_every_algorithm_and_token_mode(issu
     latency = measure_latency(issuer, samples=12, warmup=3, block=5)
     cells = {(row["alg"], row["tokens"], row["contender"]): row for row in latency["rows"]}
     assert set(cells) == {(a, m, c) for a in ALGORITHMS for m in TOKEN_MODES for c in CONTENDERS}
-    for (alg, _, name), row in cells.items():
+    for (_alg, _, name), row in cells.items():
         if name in ("floor", "handler", "handler_no_metrics", "verifier"):
             assert row["samples"] == 12 and row["p50_us"] > 0 and "ratio_p50" in row, row
         else:
@@ -105,7 +105,7 @@ def test_bundle_without_dependencies_or_function_is_skipped(tmp_path):
 
 def test_local_api_driver_counts_statuses():
     class Ok(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - base class naming
+        def do_GET(self):
             self.send_response(200 if self.headers.get("Authorization") else 401)
             self.send_header("Content-Length", "0")
             self.end_headers()

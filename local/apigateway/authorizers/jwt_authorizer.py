@@ -9,7 +9,8 @@ leeway. ``verify_jwt`` returns the claims or raises ``JwtRejected`` with a reaso
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from jose import jws
 from jose.exceptions import JOSEError
@@ -72,7 +73,7 @@ def verify_jwt(
         header = jws.get_unverified_header(token)
         unverified = json.loads(jws.get_unverified_claims(token))
     except (JOSEError, ValueError, TypeError):
-        raise JwtRejected("malformed", "the token is not a valid JWT")
+        raise JwtRejected("malformed", "the token is not a valid JWT") from None
     if not isinstance(unverified, dict):
         raise JwtRejected("malformed", "the token's payload is not a JSON object")
     algorithm = header.get("alg")
@@ -86,12 +87,12 @@ def verify_jwt(
     try:
         key = keys.key(kid, algorithm)
     except KeysUnavailable as error:
-        raise JwtRejected("jwks_unavailable", f"unable to fetch the issuer's keys: {error}")
+        raise JwtRejected("jwks_unavailable", f"unable to fetch the issuer's keys: {error}") from None
     try:
         payload = jws.verify(token, key, algorithms=[algorithm])
         claims = json.loads(payload)
     except (JOSEError, ValueError):
-        raise JwtRejected("bad_signature", "the token's signature is invalid")
+        raise JwtRejected("bad_signature", "the token's signature is invalid") from None
     exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
     if not _is_number(exp):
         raise JwtRejected("no_exp", "the token has no expiration time (exp)")

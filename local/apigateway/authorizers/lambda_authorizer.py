@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from local.apigateway.errors import MalformedAuthorizerResponse
 from local.apigateway.iam import policy_allows, validate_policy_document
