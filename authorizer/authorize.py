@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from .config import AuthorizerConfig, RouteRule, load_config
@@ -124,7 +125,8 @@ class Authorizer:
             return UnknownRouteError("route rules are configured but the event names no route"), False
         if simple:
             return None, False
-        current = next((rule for rule in unmet if arn is not None
+        # A Deny for a route of another verb cannot match this ARN (its verb segment is literal): no regex for it.
+        current = next((rule for rule in unmet if arn is not None and _verb_of(rule.route_key) in ("*", arn.verb)
                         and resource_matches(arn.route_resource(rule.route_key), request.arn)), None)
         return (None if current is None else rule_problem(current, claims, granted_scopes(claims))), False
 
@@ -146,6 +148,13 @@ class Authorizer:
     def _log_warning(self, message: str, **fields: Any) -> None:
         if self.logger is not None:
             self.logger.warning(message, **log_fields(fields))
+
+
+@lru_cache(maxsize=1024)
+def _verb_of(route_key: str) -> str:
+    """The verb segment of a route's Deny pattern: ``*`` for ``ANY`` and for ``$default`` (the whole stage)."""
+    method = route_key.partition(" ")[0]
+    return "*" if method in ("ANY", "$default") else method
 
 
 def _peek(token: str) -> dict[str, Any]:

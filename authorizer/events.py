@@ -65,6 +65,11 @@ def _check_identity_source(event: dict[str, Any], shape: str, token: str) -> Non
     """
     if shape == HTTP_V2:
         sources = event.get("identitySource")
+        if type(sources) is list and len(sources) == 1 and type(sources[0]) is str:  # the usual event: one value
+            value = sources[0]
+            if value and not (value.endswith(token) or token in value):
+                raise IdentitySourceMismatchError("the token is not in the request's identity source")
+            return
         values = [v for v in sources if isinstance(v, str) and v] if isinstance(sources, list) else []
     elif shape == HTTP_V1:
         source = event.get("identitySource")

@@ -16,8 +16,11 @@ from .errors import ABSENT, AuthorizationError, ClaimRuleError, InsufficientScop
 
 def granted_scopes(claims: Mapping[str, Any]) -> frozenset[str]:
     """``scope`` and ``scp``, each a space-separated string or a list of strings."""
+    scope, scp = claims.get("scope"), claims.get("scp")
+    if scp is None and type(scope) is str:  # the usual token: one space-separated string (the hot path)
+        return frozenset(_space_separated(scope))
     scopes: list[str] = []
-    for value in (claims.get("scope"), claims.get("scp")):
+    for value in (scope, scp):
         if isinstance(value, str):
             scopes += _space_separated(value)
         elif isinstance(value, list):
