@@ -21,8 +21,10 @@ from .config import AuthorizerConfig, RouteRule, load_config
 from .errors import AuthorizationError, MalformedTokenError, MissingTokenError, UnknownRouteError
 from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, AuthRequest, read_event
 from .fetch import JsonFetcher
-from .policy import MethodArn, allow_policy, deny_policy, encode_context, resource_matches, simple_response
+from .policy import (MethodArn, allow_policy, deny_policy, encode_context, policy_response, resource_matches,
+                     simple_response)
 from .rules import granted_scopes, rule_problem, unmet_rules
+from .tenancy import TenantPlan, allow_list, path_parameter, tenant_context, tenant_problem, tenants_of
 from .text import log_fields, log_text
 from .token import parse_token
 from .verifier import TokenVerifier, VerifiedToken, Verifier
@@ -48,6 +50,7 @@ class Authorizer:
         self.logger = logger
         self.observe = observe or (lambda outcome, reason, shape: None)
         self.routes: Mapping[str, RouteRule] = config.routes
+        self._tenancy = TenantPlan(config.routes) if any(r.tenant for r in config.routes.values()) else None
         # Decided once: even a skipped logger.debug call costs about a microsecond on every allowed request.
         self._log_allows = logger is not None and logger.isEnabledFor(logging.DEBUG)
         self.verifier = verifier or TokenVerifier(
@@ -84,6 +87,10 @@ class Authorizer:
         route_problem, matched = self._route_problem(request, arn, unmet, verified.claims, simple)
         dropped: list[str] = []
         context = encode_context(verified.claims, dropped, known_clean=verified.claims_clean)
+        tenant: tuple[str, str] | None = None  # (route key, tenant) of a tenant route this request was allowed on
+        if self._tenancy is not None and route_problem is None:
+            route_problem, tenant = self._tenant_decision(event, request, verified.claims, context)
+            matched = matched or route_problem is not None
         if dropped and self.logger is not None:
             self.logger.warning("claims left out of the context: they hold text that is not valid UTF-8",
                                 **log_fields({"claims": dropped, "request_id": request_id}))
@@ -102,8 +109,43 @@ class Authorizer:
             return simple_response(True, context)
         # The same cache-safe policy whether or not this route is allowed: its Denys cover the routes as API
         # Gateway names them; a matched route whose rule is unmet also gets a Deny on this request's exact ARN.
-        return allow_policy(arn, verified.principal_id, unmet, context,
-                            deny_request=request.arn if matched and route_problem is not None else None)
+        deny_request = request.arn if matched and route_problem is not None else None
+        if self._tenancy is not None:
+            return self._tenant_policy(request, arn, verified, unmet, context, tenant, deny_request, request_id)
+        return allow_policy(arn, verified.principal_id, unmet, context, deny_request=deny_request)
+
+    def _tenant_decision(self, event: Any, request: AuthRequest, claims: Mapping[str, Any],
+                         context: dict[str, Any]) -> tuple[AuthorizationError | None, tuple[str, str] | None]:
+        """On a tenant route: the tenant ``pathParameters`` names must be one of the token's, with the rule's
+        roles/permissions there. Allowed: the context gains that tenant and its roles/permissions."""
+        rule = self.routes.get(request.route_key) if request.route_key is not None else None
+        if rule is None or rule.tenant is None:
+            return None, None
+        requested = path_parameter(event, rule.tenant.param)
+        tenants = tenants_of(claims, rule.tenant.claim)
+        problem = tenant_problem(rule, tenants, requested)
+        if problem is not None or requested is None:
+            return problem, None
+        context.update(tenant_context(requested, tenants.grants[requested]))
+        return None, (rule.route_key, requested)
+
+    def _tenant_policy(self, request: AuthRequest, arn: MethodArn, verified: VerifiedToken, unmet: list[RouteRule],
+                       context: Mapping[str, Any], tenant: tuple[str, str] | None, deny_request: str | None,
+                       request_id: str | None) -> dict[str, Any]:
+        """With tenant rules configured (see ``authorizer.tenancy``): decided on a route without a tenant rule, the
+        usual policy plus a Deny of every tenant route; otherwise an allow-list with the token's tenants."""
+        plan = self._tenancy
+        assert plan is not None
+        rule = self.routes.get(request.route_key) if request.route_key is not None else None
+        if request.route_key is not None and (rule is None or rule.tenant is None):
+            denied = unmet + [r for r in plan.tenant_routes if not any(r is u for u in unmet)]
+            return allow_policy(arn, verified.principal_id, denied, context, deny_request=deny_request)
+        statements, left_out = allow_list(arn.stage_prefix, plan, unmet, verified.claims, tenant, deny_request)
+        if left_out:
+            self._log_warning("the token has more tenants than a policy carries: those left out are denied if "
+                              "this answer is cached and reused", left_out=left_out, request_id=request_id,
+                              sub=verified.claims.get("sub"))
+        return policy_response(verified.principal_id, statements, context)
 
     def _route_problem(self, request: AuthRequest, arn: MethodArn | None, unmet: list[RouteRule],
                        claims: Mapping[str, Any], simple: bool) -> tuple[AuthorizationError | None, bool]:

@@ -87,9 +87,32 @@ class TrustedIssuer:
         return _ISSUER_SEGMENT.fullmatch(rest) is not None
 
 
+#: A tenant ID that may be written into a policy's Resource: no IAM wildcard (``*``, ``?``), no ``/``, no percent
+#: sign, no dot-segment, at most 128 characters. Tenants outside it are never granted (``authorizer.tenancy``).
+TENANT_ID = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9_.~-]{0,127}")
+#: Where Descope puts a user's tenants (tenant ID → ``{"roles": [...], "permissions": [...]}``): the default claim.
+DEFAULT_TENANT_CLAIM = "tenants"
+_TENANT_FIELDS = {"param", "claim", "roles", "permissions"}
+
+
+@dataclass(frozen=True)
+class TenantRule:
+    """A route's tenant rule: its path parameter ``param`` must name one of the caller's tenants.
+
+    ``claim`` holds the caller's tenants: an object whose keys are tenant IDs (Descope's ``tenants``, each value
+    ``{"roles": [...], "permissions": [...]}``), a list of tenant IDs, or one tenant ID (``org_id``, ``tid``,
+    ``dct``). ``roles`` and ``permissions``, when given, are required **within that tenant**, each any-of.
+    """
+
+    param: str
+    claim: str = DEFAULT_TENANT_CLAIM
+    roles: tuple[str, ...] = ()
+    permissions: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class RouteRule:
-    """What a route asks of a valid token: any one of ``scopes``, and every claim rule.
+    """What a route asks of a valid token: any one of ``scopes``, every claim rule, and its ``tenant`` rule.
 
     Rules compare by the JSON types of their claim values (``typed_claims``): in Python ``1 == True == 1.0``, so
     comparing ``claims`` alone would take a rule for ``true`` to be the rule for ``1`` (and a warm authorizer would
@@ -99,6 +122,7 @@ class RouteRule:
     route_key: str
     scopes: tuple[str, ...] = ()
     claims: tuple[tuple[str, tuple[Any, ...]], ...] = field(default=(), compare=False)
+    tenant: TenantRule | None = None
     typed_claims: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -263,7 +287,7 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
 
 # --- routes -------------------------------------------------------------------------------------------------
 def parse_routes(value: Any, field_name: str = "AUTH_ROUTES") -> dict[str, RouteRule]:
-    """``{"GET /orders": ["orders:read"], "POST /x/{id}": {"scopes": [...], "claims": {...}}}`` → rules."""
+    """``{"GET /orders": ["orders:read"], "POST /x/{id}": {"scopes": [...], "claims": {...}, "tenant": {...}}}``."""
     if not isinstance(value, dict):
         raise ConfigError(field_name, "must be a JSON object of route key → rule")
     _check_clean(value, field_name)
@@ -274,12 +298,40 @@ def parse_routes(value: Any, field_name: str = "AUTH_ROUTES") -> dict[str, Route
         if isinstance(rule, list):
             rule = {"scopes": rule}
         if not isinstance(rule, dict):
-            raise ConfigError(where, "must be a list of scopes or an object with scopes and/or claims")
-        _reject_unknown_fields(rule, {"scopes", "claims"}, where)
+            raise ConfigError(where, "must be a list of scopes or an object with scopes, claims and/or tenant")
+        _reject_unknown_fields(rule, {"scopes", "claims", "tenant"}, where)
         scopes = _string_list(rule["scopes"], f"{where}.scopes", allow_empty=True) if "scopes" in rule else ()
         claims = _claim_rules(rule.get("claims", {}), f"{where}.claims")
-        rules[route_key] = RouteRule(route_key=route_key, scopes=scopes, claims=claims)
+        tenant = parse_tenant_rule(rule["tenant"], route_key, f"{where}.tenant") if "tenant" in rule else None
+        rules[route_key] = RouteRule(route_key=route_key, scopes=scopes, claims=claims, tenant=tenant)
     return rules
+
+
+def parse_tenant_rule(value: Any, route_key: str, where: str) -> TenantRule:
+    """``{"param": "tenantId", "claim"?: "tenants", "roles"?: [...], "permissions"?: [...]}`` for ``route_key``.
+
+    ``param`` must be one whole ``{param}`` segment of the route's path (not a greedy ``{proxy+}``, which may span
+    several segments): otherwise API Gateway never hands the authorizer a value to check, and the error names the
+    route.
+    """
+    if not isinstance(value, dict):
+        raise ConfigError(where, 'must be an object like {"param": "tenantId", "claim": "tenants", "roles": [...]}')
+    _reject_unknown_fields(value, _TENANT_FIELDS, where)
+    param = value.get("param")
+    if not isinstance(param, str) or not param:
+        raise ConfigError(f"{where}.param", "is required: the name of the path parameter that names the tenant")
+    segments = route_key.partition(" ")[2].split("/")
+    if "{" + param + "}" not in segments:
+        greedy = "{" + param + "+}" in segments
+        raise ConfigError(f"{where}.param", f"route {route_key} has no path parameter {{{param}}}" + (
+            " (a greedy {" + param + "+} may span several segments, so it cannot name one tenant)" if greedy else ""))
+    claim = value.get("claim", DEFAULT_TENANT_CLAIM)
+    if not isinstance(claim, str) or not claim:
+        raise ConfigError(f"{where}.claim", "must be the name of the claim that holds the caller's tenants")
+    roles = _string_list(value["roles"], f"{where}.roles", allow_empty=True) if "roles" in value else ()
+    permissions = (_string_list(value["permissions"], f"{where}.permissions", allow_empty=True)
+                   if "permissions" in value else ())
+    return TenantRule(param=param, claim=claim, roles=roles, permissions=permissions)
 
 
 def check_route_key(route_key: Any, where: str) -> None:

@@ -185,6 +185,24 @@ class ClaimRuleError(AuthorizationError):
     reason = "claim_rule_not_met"
 
 
+class TenantMissingError(AuthorizationError):
+    """A tenant route, and the token names no tenant at all (the tenant claim is absent, empty or of no known shape)."""
+
+    reason = "tenant_missing"
+
+
+class TenantMismatchError(AuthorizationError):
+    """The tenant the path names is not one of the token's (or the request names no usable tenant)."""
+
+    reason = "tenant_mismatch"
+
+
+class TenantRoleError(AuthorizationError):
+    """The path's tenant is one of the token's, but the token lacks the roles/permissions the route needs there."""
+
+    reason = "tenant_role_missing"
+
+
 class UnknownRouteError(AuthorizationError):
     """A simple response must answer for one route, and the event names none while route rules exist."""
 

@@ -31,7 +31,10 @@ _ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):execute-api:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
     r"(?P<api>[A-Za-z0-9]+)/(?P<stage>\*|[^/*?]+)/(?:(?P<default>\$default)|(?P<verb>[A-Z]+|\*)(?:/(?P<path>.*))?)"
 )
-RESERVED_CONTEXT_KEYS = frozenset({"claims"})  # API Gateway rejects a context holding it
+#: ``claims``: API Gateway rejects a context holding it. ``authorized_tenant*``: set only by a tenant rule
+#: (``authorizer.tenancy``), so a token's own claim of that name never reaches the backend.
+TENANT_CONTEXT_KEYS = ("authorized_tenant", "authorized_tenant_roles", "authorized_tenant_permissions")
+RESERVED_CONTEXT_KEYS = frozenset({"claims", *TENANT_CONTEXT_KEYS})
 MAX_RESOURCE_LENGTH = 512  # API Gateway's limit on a policy's Resource ARN
 
 
@@ -59,7 +62,7 @@ class MethodArn(NamedTuple):
 
     def route_resource(self, route_key: str) -> str:
         """``{param}`` and ``{proxy+}`` become ``*``, ``ANY`` becomes ``*``; ``$default`` is the whole stage."""
-        return _route_resource(self.stage_prefix, route_key)
+        return route_resource(self.stage_prefix, route_key)
 
 
 @lru_cache(maxsize=1024)
@@ -75,7 +78,7 @@ def _parse_arn(arn: str) -> MethodArn | None:
 
 
 @lru_cache(maxsize=1024)
-def _route_resource(stage_prefix: str, route_key: str) -> str:
+def route_resource(stage_prefix: str, route_key: str) -> str:
     # Every allowed request lists a Deny for each route its token may not call: the same few strings each time.
     if route_key == "$default":
         return f"{stage_prefix}/*"
@@ -120,12 +123,21 @@ def allow_policy(arn: MethodArn, principal_id: str, denied_routes: Iterable[Rout
     """
     prefix = arn.stage_prefix
     statements = [statement("Allow", prefix + "/*")]
-    statements += [statement("Deny", _route_resource(prefix, rule.route_key)) for rule in denied_routes]
+    statements += [statement("Deny", route_resource(prefix, rule.route_key)) for rule in denied_routes]
     if deny_request is not None:
-        exact = len(deny_request) <= MAX_RESOURCE_LENGTH and is_clean(deny_request)
-        statements.append(statement("Deny", deny_request if exact else prefix + "/*"))
+        statements.append(statement("Deny", request_resource(prefix, deny_request)))
+    return policy_response(principal_id, statements, context)
+
+
+def policy_response(principal_id: str, statements: list[dict[str, Any]], context: Mapping[str, Any]) -> dict[str, Any]:
+    """An answer for a valid token: its principal (as clean text), the statements, and the claims context."""
     return {"principalId": clean_text(principal_id),
             "policyDocument": {"Version": "2012-10-17", "Statement": statements}, "context": dict(context)}
+
+
+def request_resource(stage_prefix: str, arn: str) -> str:
+    """A Deny resource for one request: its exact ARN, or the whole stage when that is too long or not clean text."""
+    return arn if len(arn) <= MAX_RESOURCE_LENGTH and is_clean(arn) else stage_prefix + "/*"
 
 
 def deny_policy(arn: MethodArn | None, principal_id: str = "anonymous") -> dict[str, Any]:

@@ -1,0 +1,210 @@
+"""Tenant rules: a route's ``{tenantId}`` must be one of the caller's tenants, in answers that are safe to cache.
+
+A tenant route (``RouteRule.tenant``) names the path parameter that carries the tenant and the claim that holds the
+caller's tenants. The request's tenant comes from ``pathParameters`` — the value API Gateway matched the route
+with — never from re-parsing the path. The claim may be
+
+- an object whose keys are tenant IDs (Descope's ``tenants``: ``{"T1": {"roles": [...], "permissions": [...]}}``),
+- a list of tenant IDs, or
+- one tenant ID (``org_id``, ``tid``, Descope's ``dct``).
+
+Only tenant IDs matching ``TENANT_ID`` count (no ``*``, ``?``, ``/``, ``%``, dot-segment or non-ASCII, at most
+128 characters): they are the only ones that can be written into a policy's Resource without widening it, so a
+token or a path can never bring an IAM wildcard into a policy.
+
+Why the policy is an allow-list
+-------------------------------
+A cached IAM answer may be evaluated against another tenant's path. "Allow the stage, Deny what is unmet" cannot
+express "this route, for these tenants only" (an explicit Deny beats every Allow), so an answer decided on a tenant
+route — or on an event that names no route — **lists what it allows** (``allow_list``): every configured route the
+token may call, with the token's qualifying tenants substituted into the tenant routes, and explicit Denies for the
+routes it may not call. A request for any other tenant matches no Allow and is denied, whatever path it came from.
+Routes whose pattern could cover a tenant route's resources (``ANY /{proxy+}``, ``$default``) are not listed: their
+Allow would cover every tenant. An answer decided on a route without a tenant rule keeps the usual policy and
+explicitly denies every tenant route, so it can never open one either. At most ``MAX_POLICY_TENANTS`` tenant
+resources go into one policy (the request's tenant first); the construct decides tenant routes per request (a
+second authorizer without a result cache), so a token with more tenants loses nothing there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from .config import TENANT_ID, RouteRule, TenantRule
+from .errors import ABSENT, AuthorizationError, TenantMismatchError, TenantMissingError, TenantRoleError
+from .policy import TENANT_CONTEXT_KEYS, request_resource, route_resource, statement
+
+#: How many tenant resources one policy carries at most (the request's tenant first). About 100 characters each.
+MAX_POLICY_TENANTS = 50
+
+
+class TenantGrant(NamedTuple):
+    """What the token holds within one tenant (empty for the list and single-string shapes)."""
+
+    roles: tuple[str, ...] = ()
+    permissions: tuple[str, ...] = ()
+
+
+class Tenants(NamedTuple):
+    """The caller's tenants as a claim holds them: the usable ones, and how many IDs were refused."""
+
+    grants: dict[str, TenantGrant]
+    refused: int
+
+
+def tenants_of(claims: Mapping[str, Any], claim: str) -> Tenants:
+    """The tenants ``claims[claim]`` names, in any of the three shapes; IDs outside ``TENANT_ID`` are refused."""
+    value = claims.get(claim)
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        ids = [v for v in value if isinstance(v, str)]
+        grants = {t: TenantGrant() for t in ids if TENANT_ID.fullmatch(t)}
+        return Tenants(grants, len(value) - len(grants))
+    if isinstance(value, dict):
+        grants = {t: _grant(v) for t, v in value.items() if TENANT_ID.fullmatch(t)}
+        return Tenants(grants, len(value) - len(grants))
+    return Tenants({}, 0)
+
+
+def _grant(value: Any) -> TenantGrant:
+    if not isinstance(value, dict):
+        return TenantGrant()
+    return TenantGrant(_strings(value.get("roles")), _strings(value.get("permissions")))
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def qualifies(rule: TenantRule, grant: TenantGrant) -> bool:
+    """Any one of the rule's roles, and any one of its permissions, within the tenant (each only when required)."""
+    return ((not rule.roles or not set(rule.roles).isdisjoint(grant.roles))
+            and (not rule.permissions or not set(rule.permissions).isdisjoint(grant.permissions)))
+
+
+def tenant_problem(route: RouteRule, tenants: Tenants, requested: Any) -> AuthorizationError | None:
+    """Why the tenant the request names is refused on ``route`` (or None), as data: claim, expected, actual."""
+    rule = route.tenant
+    assert rule is not None
+    if not tenants.grants:
+        refused = f" ({tenants.refused} tenant IDs not usable: see TENANT_ID)" if tenants.refused else ""
+        return TenantMissingError(f"{route.route_key} needs a tenant, and the token's {rule.claim!r} names none"
+                                  + refused, claim=rule.claim, actual=ABSENT if not tenants.refused else ())
+    if not isinstance(requested, str) or requested not in tenants.grants:
+        what = "names no tenant" if not isinstance(requested, str) else "names a tenant that is not one of the token's"
+        return TenantMismatchError(f"{route.route_key}: the path parameter {rule.param!r} {what}", claim=rule.claim,
+                                   expected=(requested,) if isinstance(requested, str) else (),
+                                   actual=tuple(sorted(tenants.grants)))
+    grant = tenants.grants[requested]
+    if rule.roles and set(rule.roles).isdisjoint(grant.roles):
+        return TenantRoleError(f"{route.route_key} needs one of the roles {list(rule.roles)} in the tenant",
+                               claim=f"{rule.claim}.roles", expected=rule.roles, actual=grant.roles)
+    if rule.permissions and set(rule.permissions).isdisjoint(grant.permissions):
+        return TenantRoleError(f"{route.route_key} needs one of the permissions {list(rule.permissions)} in the "
+                               "tenant", claim=f"{rule.claim}.permissions", expected=rule.permissions,
+                               actual=grant.permissions)
+    return None
+
+
+def path_parameter(event: Any, name: str) -> str | None:
+    """The value API Gateway matched ``{name}`` with (``pathParameters``), or None."""
+    parameters = event.get("pathParameters") if isinstance(event, dict) else None
+    value = parameters.get(name) if isinstance(parameters, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def tenant_context(tenant: str, grant: TenantGrant) -> dict[str, str]:
+    """The tenant this request was authorized for, and its roles/permissions (lists as compact JSON, as claims)."""
+    tenant_key, roles_key, permissions_key = TENANT_CONTEXT_KEYS
+    return {tenant_key: tenant, roles_key: json.dumps(list(grant.roles), separators=(",", ":")),
+            permissions_key: json.dumps(list(grant.permissions), separators=(",", ":"))}
+
+
+# --- policies -----------------------------------------------------------------------------------------------
+class TenantPlan:
+    """What the allow-list needs from the route table, worked out once per configuration."""
+
+    def __init__(self, routes: Mapping[str, RouteRule]) -> None:
+        self.routes = tuple(routes.values())
+        self.tenant_routes = tuple(r for r in self.routes if r.tenant is not None)
+        globs = {r.route_key: route_resource("", r.route_key) for r in self.routes}
+        tenant_globs = [(r.route_key, globs[r.route_key]) for r in self.tenant_routes]
+        #: Routes without a tenant rule whose Allow could cover some tenant route's resources: never listed.
+        self.covers_tenants = frozenset(
+            key for key, glob in globs.items() if routes[key].tenant is None
+            and any(globs_intersect(glob, tenant_glob) for _, tenant_glob in tenant_globs))
+        #: Tenant routes another tenant route's Allow could cover: their unqualified tenants get explicit Denies.
+        self.nested_tenant_routes = frozenset(
+            key for key, glob in tenant_globs
+            if any(other != key and globs_intersect(glob, other_glob) for other, other_glob in tenant_globs))
+
+
+def tenant_resource(stage_prefix: str, route_key: str, param: str, tenant: str) -> str:
+    """The route's resource with ``{param}`` replaced by one tenant ID (a ``TENANT_ID``) and other parameters ``*``."""
+    method, _, path = route_key.partition(" ")
+    verb = "*" if method == "ANY" else method
+    segments = [tenant if s == "{" + param + "}" else "*" if s.startswith("{") else s for s in path.split("/")[1:]]
+    return f"{stage_prefix}/{verb}/{'/'.join(segments)}"
+
+
+def allow_list(stage_prefix: str, plan: TenantPlan, unmet: Iterable[RouteRule], claims: Mapping[str, Any],
+               first: tuple[str, str] | None = None, deny_request: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    """The statements of an allow-list policy, and how many qualifying tenant resources did not fit.
+
+    ``first``: (route key, tenant) of this request, put first so that a truncated policy still answers it.
+    """
+    unmet_keys = {rule.route_key for rule in unmet}
+    allows: list[str] = []
+    denies: list[str] = []
+    for rule in plan.routes:
+        if rule.route_key in unmet_keys:
+            denies.append(route_resource(stage_prefix, rule.route_key))
+        elif rule.tenant is None and rule.route_key not in plan.covers_tenants:
+            allows.append(route_resource(stage_prefix, rule.route_key))
+    budget, left_out = MAX_POLICY_TENANTS, 0
+    ordered = sorted(plan.tenant_routes, key=lambda r: first is None or r.route_key != first[0])
+    for rule in ordered:
+        if rule.route_key in unmet_keys:
+            continue
+        tenant_rule = rule.tenant
+        assert tenant_rule is not None
+        grants = tenants_of(claims, tenant_rule.claim).grants
+        qualifying = sorted((t for t, g in grants.items() if qualifies(tenant_rule, g)),
+                            key=lambda t: (first is None or (rule.route_key, t) != first, t))
+        for tenant in qualifying:
+            if budget == 0:
+                left_out += 1
+                continue
+            budget -= 1
+            allows.append(tenant_resource(stage_prefix, rule.route_key, tenant_rule.param, tenant))
+        if rule.route_key in plan.nested_tenant_routes:
+            for tenant in sorted(set(grants) - set(qualifying))[:MAX_POLICY_TENANTS]:
+                denies.append(tenant_resource(stage_prefix, rule.route_key, tenant_rule.param, tenant))
+    if deny_request is not None:
+        denies.append(request_resource(stage_prefix, deny_request))
+    statements = [statement("Allow", allows)] if allows else []
+    statements += [statement("Deny", resource) for resource in denies]
+    return statements or [statement("Deny", stage_prefix + "/*")], left_out
+
+
+@lru_cache(maxsize=4096)
+def globs_intersect(a: str, b: str) -> bool:
+    """Whether two IAM resource patterns (``*`` any run, ``?`` one character) can match one same string."""
+
+    @lru_cache(maxsize=None)
+    def meet(i: int, j: int) -> bool:
+        if i == len(a) and j == len(b):
+            return True
+        if i < len(a) and a[i] == "*":
+            return meet(i + 1, j) or (j < len(b) and meet(i, j + 1))
+        if j < len(b) and b[j] == "*":
+            return meet(i, j + 1) or (i < len(a) and meet(i + 1, j))
+        if i < len(a) and j < len(b) and (a[i] == b[j] or "?" in (a[i], b[j])):
+            return meet(i + 1, j + 1)
+        return False
+
+    return meet(0, 0)
