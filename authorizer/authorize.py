@@ -18,13 +18,20 @@ from functools import lru_cache
 from typing import Any
 
 from .config import AuthorizerConfig, RouteRule, load_config
-from .errors import AuthorizationError, MalformedTokenError, MissingTokenError, UnknownRouteError
+from .errors import AuthorizationError, MalformedTokenError, MissingTokenError, TenantMismatchError, UnknownRouteError
 from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, AuthRequest, read_event
 from .fetch import JsonFetcher
-from .policy import (MethodArn, allow_policy, deny_policy, encode_context, policy_response, resource_matches,
-                     simple_response)
+from .policy import (
+    MethodArn,
+    allow_policy,
+    deny_policy,
+    encode_context,
+    policy_response,
+    resource_matches,
+    simple_response,
+)
 from .rules import granted_scopes, rule_problem, unmet_rules
-from .tenancy import TenantPlan, allow_list, path_parameter, tenant_context, tenant_problem, tenants_of
+from .tenancy import TenantPlan, allow_list, path_parameter, tenant_context, tenant_problem, tenant_resource, tenants_of
 from .text import log_fields, log_text
 from .token import parse_token
 from .verifier import TokenVerifier, VerifiedToken, Verifier
@@ -89,7 +96,8 @@ class Authorizer:
         context = encode_context(verified.claims, dropped, known_clean=verified.claims_clean)
         tenant: tuple[str, str] | None = None  # (route key, tenant) of a tenant route this request was allowed on
         if self._tenancy is not None and route_problem is None:
-            route_problem, tenant = self._tenant_decision(event, request, verified.claims, context)
+            route_problem, tenant = self._tenant_decision(event, request, None if simple else arn, verified.claims,
+                                                          context)
             matched = matched or route_problem is not None
         if dropped and self.logger is not None:
             self.logger.warning("claims left out of the context: they hold text that is not valid UTF-8",
@@ -114,10 +122,15 @@ class Authorizer:
             return self._tenant_policy(request, arn, verified, unmet, context, tenant, deny_request, request_id)
         return allow_policy(arn, verified.principal_id, unmet, context, deny_request=deny_request)
 
-    def _tenant_decision(self, event: Any, request: AuthRequest, claims: Mapping[str, Any],
+    def _tenant_decision(self, event: Any, request: AuthRequest, arn: MethodArn | None, claims: Mapping[str, Any],
                          context: dict[str, Any]) -> tuple[AuthorizationError | None, tuple[str, str] | None]:
         """On a tenant route: the tenant ``pathParameters`` names must be one of the token's, with the rule's
-        roles/permissions there. Allowed: the context gains that tenant and its roles/permissions."""
+        roles/permissions there. Allowed: the context gains that tenant and its roles/permissions.
+
+        With an IAM answer (``arn``), API Gateway decides by matching the policy against the request's ARN, whose
+        path may spell the tenant otherwise (``%41`` for ``A``): then no allow-list entry covers it, and the
+        decision says so rather than log an allow that API Gateway turns into a 403.
+        """
         rule = self.routes.get(request.route_key) if request.route_key is not None else None
         if rule is None or rule.tenant is None:
             return None, None
@@ -126,6 +139,11 @@ class Authorizer:
         problem = tenant_problem(rule, tenants, requested)
         if problem is not None or requested is None:
             return problem, None
+        if arn is not None and not resource_matches(
+                tenant_resource(arn.stage_prefix, rule.route_key, rule.tenant.param, requested), request.arn):
+            return TenantMismatchError(f"{rule.route_key}: the request's path spells the tenant otherwise than its "
+                                       "path parameter (percent-encoded): no policy entry can cover it",
+                                       claim=rule.tenant.claim, expected=(requested,)), None
         context.update(tenant_context(requested, tenants.grants[requested]))
         return None, (rule.route_key, requested)
 

@@ -1,0 +1,262 @@
+"""Tenant rules: a route's ``{tenantId}`` must be one of the token's tenants, and answers stay right when cached.
+
+Tokens are Descope-shaped (``tenants``: tenant ID → ``{"roles", "permissions"}``, ``dct``: the current tenant), as
+Descope's session tokens carry them (reference/identity-providers.md; descope/python-sdk ``validate_tenant_roles``
+reads ``tenants.<id>.roles``). Policies are judged with the local stack's IAM evaluator, ``policy_allows``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from authorizer.config import parse_routes
+from authorizer.errors import ConfigError
+from authorizer.tenancy import MAX_POLICY_TENANTS, TenantPlan, globs_intersect, tenants_of
+from local.apigateway.iam import policy_allows, validate_policy_document
+
+from .support import claims_for, http_v1_event, http_v2_event, rest_request_event
+
+STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/$default"
+ORDERS = "GET /tenants/{tenantId}/orders"
+DELETE = "DELETE /tenants/{tenantId}/orders/{id}"
+ROUTES = {
+    ORDERS: {"tenant": {"param": "tenantId", "roles": ["admin", "auditor"]}},
+    DELETE: {"scopes": ["orders:write"], "tenant": {"param": "tenantId", "permissions": ["orders:delete"]}},
+    "GET /orders": ["orders:read"],
+    "GET /me": [],
+    "ANY /{proxy+}": [],
+}
+ADMIN_OF_A = {"A": {"roles": ["admin"], "permissions": ["orders:delete"]}, "B": {"roles": ["viewer"]}}
+
+
+def tenant_event(token: str, tenant: str, route_key: str = ORDERS, raw: str | None = None,
+                 shape=http_v2_event) -> dict:
+    """A request API Gateway matched to a tenant route: ``raw`` is how the path spells the tenant (default as is)."""
+    method, _, path = route_key.partition(" ")
+    raw_path = path.replace("{tenantId}", raw if raw is not None else tenant).replace("{id}", "7")
+    event = shape(token, route_key=route_key, arn=f"{STAGE}/{method}{raw_path}")
+    event["pathParameters"] = {"tenantId": tenant, **({"id": "7"} if "{id}" in route_key else {})}
+    return event
+
+
+def allows(response: dict, arn: str) -> bool:
+    return policy_allows(validate_policy_document(response["policyDocument"]), arn)
+
+
+def orders_arn(tenant: str) -> str:
+    return f"{STAGE}/GET/tenants/{tenant}/orders"
+
+
+@pytest.fixture
+def token(idp, keys):
+    def make(**claims):
+        return keys["RS256"].sign(claims_for(idp, **claims))
+    return make
+
+
+@pytest.fixture
+def tenant_authorizer(make_authorizer):
+    return make_authorizer(routes=ROUTES)
+
+
+# --- configuration ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("routes, field, words", [
+    ({"GET /orders/{id}": {"tenant": {"param": "tenantId"}}}, "AUTH_ROUTES['GET /orders/{id}'].tenant.param",
+     "route GET /orders/{id} has no path parameter {tenantId}"),
+    ({"GET /t/{tenantId+}": {"tenant": {"param": "tenantId"}}}, "AUTH_ROUTES['GET /t/{tenantId+}'].tenant.param",
+     "greedy"),
+    ({"$default": {"tenant": {"param": "tenantId"}}}, "AUTH_ROUTES['$default'].tenant.param", "route $default"),
+    ({ORDERS: {"tenant": {"param": "tenantId", "role": ["admin"]}}}, f"AUTH_ROUTES[{ORDERS!r}].tenant.role",
+     "not a known field"),
+    ({ORDERS: {"tenant": {"claim": "tenants"}}}, f"AUTH_ROUTES[{ORDERS!r}].tenant.param", "is required"),
+    ({ORDERS: {"tenant": {"param": "tenantId", "roles": [""]}}}, f"AUTH_ROUTES[{ORDERS!r}].tenant.roles", "non-empty"),
+    ({ORDERS: {"tenant": "tenantId"}}, f"AUTH_ROUTES[{ORDERS!r}].tenant", "must be an object"),
+])
+def test_a_tenant_rule_the_route_cannot_honour_is_a_configuration_error_naming_the_route(routes, field, words):
+    with pytest.raises(ConfigError) as raised:
+        parse_routes(routes)
+    assert raised.value.field == field and words in raised.value.problem
+
+
+def test_the_tenant_claim_defaults_to_descopes_tenants():
+    rule = parse_routes({ORDERS: {"tenant": {"param": "tenantId"}}})[ORDERS]
+    assert rule.tenant is not None and rule.tenant.claim == "tenants" and rule.tenant.roles == ()
+
+
+# --- decisions ----------------------------------------------------------------------------------------------
+def test_an_admin_of_tenant_a_is_allowed_on_as_orders_and_refused_on_bs(tenant_authorizer, token, logs):
+    t = token(tenants=ADMIN_OF_A, dct="A")
+    on_a = tenant_authorizer.authorize(tenant_event(t, "A"))
+    assert allows(on_a, orders_arn("A"))
+    assert on_a["context"]["authorized_tenant"] == "A"
+    assert json.loads(on_a["context"]["authorized_tenant_roles"]) == ["admin"]
+    assert json.loads(on_a["context"]["authorized_tenant_permissions"]) == ["orders:delete"]
+    on_b = tenant_authorizer.authorize(tenant_event(t, "B"))  # a member of B, but not an admin there
+    assert not allows(on_b, orders_arn("B"))
+    assert "authorized_tenant" not in on_b["context"]
+    on_c = tenant_authorizer.authorize(tenant_event(t, "C"))  # not a member of C at all
+    assert not allows(on_c, orders_arn("C"))
+    reasons = [r["reason"] for r in logs.records() if r.get("message") == "denied"]
+    assert reasons == ["tenant_role_missing", "tenant_mismatch"]
+
+
+def test_a_token_without_tenants_is_denied_with_its_own_reason(tenant_authorizer, token, logs):
+    for claims in ({}, {"tenants": {}}, {"tenants": None}, {"tenants": 7}, {"tenants": {"a/b": {"roles": ["admin"]}}}):
+        response = tenant_authorizer.authorize(tenant_event(token(**claims), "A"))
+        assert not allows(response, orders_arn("A")), claims
+    assert {r["reason"] for r in logs.records() if r.get("message") == "denied"} == {"tenant_missing"}
+
+
+def test_roles_and_permissions_are_any_of_within_the_paths_tenant(tenant_authorizer, token):
+    auditor = token(scope="orders:write", tenants={"A": {"roles": ["auditor"]}, "B": {"permissions": ["orders:delete"]}})
+    assert allows(tenant_authorizer.authorize(tenant_event(auditor, "A")), orders_arn("A"))
+    delete_b = f"{STAGE}/DELETE/tenants/B/orders/7"
+    assert allows(tenant_authorizer.authorize(tenant_event(auditor, "B", DELETE)), delete_b)
+    assert not allows(tenant_authorizer.authorize(tenant_event(auditor, "A", DELETE)), f"{STAGE}/DELETE/tenants/A/orders/7")
+    # The route's scope still applies on top of the tenant rule.
+    no_scope = token(tenants={"B": {"permissions": ["orders:delete"]}})
+    assert not allows(tenant_authorizer.authorize(tenant_event(no_scope, "B", DELETE)), delete_b)
+
+
+@pytest.mark.parametrize("claim, value", [("org_id", "org_A"), ("tid", "org_A"), ("orgs", ["x", "org_A"])])
+def test_a_single_string_or_a_list_claim_names_the_tenants(make_authorizer, token, claim, value):
+    authorizer = make_authorizer(routes={ORDERS: {"tenant": {"param": "tenantId", "claim": claim}}})
+    t = token(**{claim: value})
+    assert allows(authorizer.authorize(tenant_event(t, "org_A")), orders_arn("org_A"))
+    assert not allows(authorizer.authorize(tenant_event(t, "org_B")), orders_arn("org_B"))
+    # A role required within the tenant cannot be met by a shape that holds no roles.
+    strict = make_authorizer(routes={ORDERS: {"tenant": {"param": "tenantId", "claim": claim, "roles": ["admin"]}}})
+    assert not allows(strict.authorize(tenant_event(t, "org_A")), orders_arn("org_A"))
+
+
+def test_dct_alone_can_be_the_tenant_claim(make_authorizer, token):
+    authorizer = make_authorizer(routes={ORDERS: {"tenant": {"param": "tenantId", "claim": "dct"}}})
+    t = token(tenants=ADMIN_OF_A, dct="B")
+    assert allows(authorizer.authorize(tenant_event(t, "B")), orders_arn("B"))
+    assert not allows(authorizer.authorize(tenant_event(t, "A")), orders_arn("A"))
+
+
+def test_simple_responses_decide_the_paths_tenant(make_authorizer, token):
+    authorizer = make_authorizer(routes=ROUTES, AUTH_RESPONSE="simple")
+    t = token(tenants=ADMIN_OF_A)
+    allowed = authorizer.authorize(tenant_event(t, "A"))
+    assert allowed["isAuthorized"] is True and allowed["context"]["authorized_tenant"] == "A"
+    assert authorizer.authorize(tenant_event(t, "B")) == {"isAuthorized": False}
+    missing = tenant_event(t, "A")
+    del missing["pathParameters"]
+    assert authorizer.authorize(missing) == {"isAuthorized": False}
+
+
+def test_a_forged_authorized_tenant_claim_never_reaches_the_backend(tenant_authorizer, token):
+    forged = token(tenants={"A": {"roles": ["admin"]}}, authorized_tenant="B", authorized_tenant_roles=["admin"])
+    on_a = tenant_authorizer.authorize(tenant_event(forged, "A"))
+    assert on_a["context"]["authorized_tenant"] == "A"
+    assert json.loads(on_a["context"]["authorized_tenant_roles"]) == ["admin"]
+    elsewhere = tenant_authorizer.authorize(http_v2_event(forged, route_key="GET /me", arn=f"{STAGE}/GET/me"))
+    assert not {"authorized_tenant", "authorized_tenant_roles"} & set(elsewhere["context"])
+
+
+# --- cached answers -----------------------------------------------------------------------------------------
+def test_an_answer_cached_on_one_tenant_still_enforces_every_other(tenant_authorizer, token):
+    """API Gateway may reuse an answer on another path, route or tenant: the policy alone must stay right."""
+    t = token(scope="orders:write", tenants=ADMIN_OF_A)
+    for decided_on in (tenant_event(t, "A"), tenant_event(t, "B"), tenant_event(t, "A", DELETE)):
+        answer = tenant_authorizer.authorize(decided_on)
+        assert allows(answer, orders_arn("A"))
+        assert not allows(answer, orders_arn("B")) and not allows(answer, orders_arn("C"))
+        assert allows(answer, f"{STAGE}/DELETE/tenants/A/orders/9")
+        assert not allows(answer, f"{STAGE}/DELETE/tenants/B/orders/9")
+        assert allows(answer, f"{STAGE}/GET/me")
+        assert not allows(answer, f"{STAGE}/GET/orders")  # no orders:read
+        # The catch-all's Allow would cover every tenant: an allow-list leaves it out.
+        assert not allows(answer, f"{STAGE}/GET/tenants/B/orders/extra")
+
+
+def test_an_answer_decided_on_a_route_without_a_tenant_rule_opens_no_tenant_route(tenant_authorizer, token):
+    t = token(scope="orders:read orders:write", tenants=ADMIN_OF_A)
+    for route_key, arn in (("GET /me", f"{STAGE}/GET/me"), ("ANY /{proxy+}", f"{STAGE}/GET/anything/else")):
+        answer = tenant_authorizer.authorize(http_v2_event(t, route_key=route_key, arn=arn))
+        assert allows(answer, arn) and allows(answer, f"{STAGE}/GET/orders")
+        for tenant in ("A", "B"):
+            assert not allows(answer, orders_arn(tenant))
+            assert not allows(answer, f"{STAGE}/DELETE/tenants/{tenant}/orders/1")
+
+
+@pytest.mark.parametrize("shape", [http_v1_event, rest_request_event])
+def test_events_that_name_no_route_get_an_allow_list(tenant_authorizer, token, shape):
+    t = token(tenants=ADMIN_OF_A)
+    event = shape(t, arn=orders_arn("B"))
+    answer = tenant_authorizer.authorize(event if shape is rest_request_event else {**event, "requestContext": {}})
+    assert allows(answer, orders_arn("A")) and not allows(answer, orders_arn("B"))
+    assert allows(answer, f"{STAGE}/GET/me")
+
+
+def test_a_token_with_more_tenants_than_a_policy_carries_still_gets_its_requested_one(tenant_authorizer, token, logs):
+    many = {f"T{n:03d}": {"roles": ["admin"]} for n in range(MAX_POLICY_TENANTS + 30)}
+    t = token(tenants=many)
+    last = f"T{MAX_POLICY_TENANTS + 29:03d}"
+    answer = tenant_authorizer.authorize(tenant_event(t, last))
+    assert allows(answer, orders_arn(last))
+    tenant_resources = [r for s in answer["policyDocument"]["Statement"] if s["Effect"] == "Allow"
+                        for r in s["Resource"] if "/tenants/" in r]
+    assert len(tenant_resources) == MAX_POLICY_TENANTS
+    assert len(json.dumps(answer)) < 10_000
+    [warning] = [r for r in logs.records() if "more tenants" in r.get("message", "")]
+    assert warning["left_out"] == 30  # the DELETE tenant route needs a scope this token lacks: not listed
+
+
+# --- bad input ----------------------------------------------------------------------------------------------
+HOSTILE = ["*", "?", "A*", "A?", "a/b", "..", ".", "%41", "A%2FB", "é", "Ａ", "\u202eA", "A B", "x" * 129, "x" * 1000,
+           "", "A\n", "\ud800"]
+
+
+@pytest.mark.parametrize("tenant", HOSTILE)
+def test_a_hostile_tenant_in_a_token_or_a_path_never_widens_a_policy(tenant_authorizer, token, tenant):
+    t = token(tenants={tenant: {"roles": ["admin"]}, "A": {"roles": ["admin"]}} if tenant != "\ud800"
+              else {"A": {"roles": ["admin"]}})
+    for event in (tenant_event(t, tenant, raw="X"), tenant_event(t, "A")):
+        answer = tenant_authorizer.authorize(event)
+        validate_policy_document(answer["policyDocument"])
+        for s in answer["policyDocument"]["Statement"]:
+            resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+            for resource in resources:
+                if s["Effect"] == "Allow" and "/tenants/" in resource:
+                    assert resource in (orders_arn("A"), f"{STAGE}/DELETE/tenants/A/orders/*"), resource
+        assert not allows(answer, orders_arn("B")) and not allows(answer, orders_arn("X"))
+    assert not allows(tenant_authorizer.authorize(tenant_event(t, tenant, raw="X")), orders_arn("X"))
+    assert tenants_of({"tenants": {tenant: {}}}, "tenants").grants == {}
+
+
+@pytest.mark.parametrize("raw, decoded", [("%41", "A"), ("%2541", "%41"), ("A%2FB", "A/B"), ("A%2fB", "A/B")])
+def test_a_percent_encoded_tenant_path_is_never_allowed_wider(tenant_authorizer, token, logs, raw, decoded):
+    """API Gateway decodes the path before matching, while the ARN may keep the client's spelling: whatever the
+    spelling, no answer covers another tenant, and a tenant spelt otherwise than the policy is denied consistently."""
+    t = token(tenants={"A": {"roles": ["admin"]}, "A/B": {"roles": ["admin"]}, "%41": {"roles": ["admin"]}})
+    answer = tenant_authorizer.authorize(tenant_event(t, decoded, raw=raw))
+    assert not allows(answer, orders_arn(raw))
+    assert not allows(answer, orders_arn("B")) and not allows(answer, f"{STAGE}/GET/tenants/A/B/orders")
+    assert [r["reason"] for r in logs.records() if r.get("message") == "denied"] == ["tenant_mismatch"]
+
+
+def test_the_arn_matches_what_was_decided_for_an_exactly_spelt_tenant(tenant_authorizer, token, logs):
+    answer = tenant_authorizer.authorize(tenant_event(token(tenants={"t-1.x_~": {"roles": ["admin"]}}), "t-1.x_~"))
+    assert allows(answer, orders_arn("t-1.x_~")) and not allows(answer, orders_arn("t-1.x_~x"))
+    assert not [r for r in logs.records() if r.get("message") == "denied"]
+
+
+def test_tenant_plan_leaves_out_routes_that_cover_tenant_routes():
+    plan = TenantPlan(parse_routes({**ROUTES, "GET /tenants/{x}/{proxy+}": [], "$default": [],
+                                    "GET /tenants": [], "POST /tenants/{tenantId}/orders": []}))
+    assert plan.covers_tenants == {"ANY /{proxy+}", "GET /tenants/{x}/{proxy+}", "$default"}
+    assert plan.nested_tenant_routes == set()
+
+
+@pytest.mark.parametrize("a, b, meet", [
+    ("/GET/orders", "/GET/orders", True), ("/GET/orders/*", "/GET/tenants/*/orders", False),
+    ("/*/*", "/GET/tenants/*/orders", True), ("/GET/a*c", "/GET/*b*", True), ("/GET/a*", "/GET/b*", False),
+    ("/GET/?", "/GET/ab", False), ("/GET/?b", "/GET/a?", True), ("/GET/x*", "/POST/x*", False),
+])
+def test_globs_intersect(a, b, meet):
+    assert globs_intersect(a, b) is meet and globs_intersect(b, a) is meet

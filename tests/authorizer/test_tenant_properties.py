@@ -1,0 +1,59 @@
+"""Property: through the IAM policy evaluator, a request is allowed exactly when its tenant is one of the token's with
+the role (or permission) its route needs there — on the answer decided for it, and on an answer API Gateway cached
+for another tenant path of the same token and reuses. Tokens and paths are generated, hostile tenant IDs included.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from authorizer.config import TENANT_ID
+from authorizer.policy import MAX_RESOURCE_LENGTH
+
+from .support import claims_for
+from .test_tenancy import DELETE, ORDERS, ROUTES, STAGE, allows, tenant_event
+
+TENANTS = ["A", "B", "C", "t-1", "org_9", "*", "a/b", "%41", "é", "x" * 1000]
+ROLES = ["admin", "auditor", "viewer"]
+PERMISSIONS = ["orders:delete", "orders:read"]
+
+grants = st.fixed_dictionaries({}, optional={
+    "roles": st.lists(st.sampled_from(ROLES), unique=True, max_size=2),
+    "permissions": st.lists(st.sampled_from(PERMISSIONS), unique=True, max_size=2)})
+tokens = st.fixed_dictionaries({"tenants": st.dictionaries(st.sampled_from(TENANTS), grants, max_size=6)},
+                               optional={"scope": st.sampled_from(["orders:write", "orders:read", "other"])})
+requests = st.tuples(st.sampled_from([ORDERS, DELETE]), st.sampled_from(TENANTS))
+
+
+def expected(claims: dict, route_key: str, tenant: str) -> bool:
+    """The rule, written out independently of the implementation."""
+    grant = claims["tenants"].get(tenant)
+    if grant is None or not TENANT_ID.fullmatch(tenant):
+        return False
+    if route_key == ORDERS:
+        return bool({"admin", "auditor"} & set(grant.get("roles", [])))
+    return claims.get("scope") == "orders:write" and "orders:delete" in grant.get("permissions", [])
+
+
+def arn_of(route_key: str, tenant: str) -> str:
+    method, _, path = route_key.partition(" ")
+    return f"{STAGE}/{method}{path.replace('{tenantId}', tenant).replace('{id}', '7')}"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(claims=tokens, first=requests, then=requests)
+def test_allowed_exactly_when_the_tenant_is_the_tokens_with_the_role_even_from_a_cached_answer(
+        make_authorizer, idp, keys, claims, first, then):
+    authorizer = make_authorizer(routes=ROUTES)
+    token = keys["ES256"].sign(claims_for(idp, **claims))
+    answer = authorizer.authorize(tenant_event(token, first[1], first[0]))
+    assert allows(answer, arn_of(*first)) == expected(claims, *first)
+    # API Gateway reuses the cached answer on the next request of the same token, whatever its path.
+    reused = allows(answer, arn_of(*then))
+    if len(arn_of(*first)) > MAX_RESOURCE_LENGTH and not expected(claims, *first):
+        # A refused request whose ARN is too long for a policy gets the whole stage denied: never wider.
+        assert reused <= expected(claims, *then)
+    else:
+        assert reused == expected(claims, *then)
+
