@@ -7,6 +7,10 @@
 | HTTP API 1.0            | Allow stage (+ route Denys) | same + Deny this request's ARN | Deny stage             |
 | REST TOKEN / REQUEST    | Allow stage (+ route Denys) | same policy (403)          | ``Exception("Unauthorized")`` (401) |
 
+With tenant rules configured (``authorizer.tenancy``), an IAM answer decided on a tenant route, or on an event that
+names no route, is an allow-list of what the token may call (its tenants substituted into the tenant routes); one
+decided on another route also denies every tenant route. A tenant route's tenant is ``pathParameters``' value.
+
 Decisions are pure given the verifier; logging goes through the injected logger and never holds the token.
 """
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 
 from authorizer import errors
-from authorizer.config import RouteRule, TrustedIssuer, parse_issuers
+from authorizer.config import RouteRule, TenantRule, TrustedIssuer, parse_issuers
 from authorizer.fetch import JsonFetcher
 from authorizer.jwks import FetchResult
 from authorizer.observability import DecisionMetrics
 from authorizer.rules import granted_scopes, rule_problem
+from authorizer.tenancy import tenant_problem, tenants_of
 from authorizer.token import check_claims, claim_problems
 from authorizer.verifier import TokenVerifier
 
@@ -73,6 +74,25 @@ def test_route_rule_denials_carry_the_claim_the_rule_and_the_token_value():
         "claim_rule_not_met", "roles", ("admin",), ["viewer"])
     denial = rule_problem(ruled, {"roles": "admin"}, frozenset())
     assert (denial.claim, denial.has_actual) == ("tier", False)
+
+
+def test_tenant_denials_carry_the_tenant_claim_the_rule_and_what_the_token_holds():
+    route = RouteRule("GET /t/{tenantId}", tenant=TenantRule("tenantId", roles=("admin",), permissions=("read",)))
+    claims = {"tenants": {"A": {"roles": ["viewer"], "permissions": ["read"]}, "B": {"roles": ["admin"]}}}
+    tenants = tenants_of(claims, "tenants")
+    mismatch = tenant_problem(route, tenants, "C")
+    assert (mismatch.reason, mismatch.claim, mismatch.expected, mismatch.actual) == (
+        "tenant_mismatch", "tenants", ("C",), ("A", "B"))
+    roles = tenant_problem(route, tenants, "A")
+    assert (roles.reason, roles.claim, roles.expected, roles.actual) == (
+        "tenant_role_missing", "tenants.roles", ("admin",), ("viewer",))
+    permissions = tenant_problem(route, tenants, "B")
+    assert (permissions.reason, permissions.claim, permissions.expected, permissions.actual) == (
+        "tenant_role_missing", "tenants.permissions", ("read",), ())
+    missing = tenant_problem(route, tenants_of({}, "tenants"), "A")
+    assert (missing.reason, missing.claim, missing.has_actual) == ("tenant_missing", "tenants", False)
+    assert tenant_problem(route, tenants_of({"tenants": {"A": {"roles": ["admin"], "permissions": ["read"]}}},
+                                            "tenants"), "A") is None
 
 
 def test_verification_denials_name_the_header_parameter_or_claim(idp, keys):

@@ -273,3 +273,20 @@ def test_each_jwks_fetch_is_a_subsegment_when_tracing(server, keys):
     [subsegment] = provider.subsegments
     assert subsegment.name == "## jwks fetch"
     assert subsegment.annotations == {"jwks_host": "127.0.0.1"} and subsegment.metadata == {"url": url}
+
+
+@pytest.mark.parametrize("tenants, reason", [
+    ({"B": {"roles": ["admin"]}}, "tenant_mismatch"),
+    ({"A": {"roles": ["viewer"]}}, "tenant_role_missing"),
+    (None, "tenant_missing"),
+])
+def test_tenant_denials_are_counted_under_their_own_reasons(load_handler, idp, keys, capsys, tenants, reason):
+    route = "GET /tenants/{tenantId}/orders"
+    module = load_handler(AUTH_ROUTES=json.dumps({route: {"tenant": {"param": "tenantId", "roles": ["admin"]}}}))
+    capsys.readouterr()
+    event = http_v2_event(keys["RS256"].sign(claims_for(idp, tenants=tenants)), route_key=route,
+                          arn=ARN.replace("/GET/hello", "/GET/tenants/A/orders"))
+    event["pathParameters"] = {"tenantId": "A"}
+    module.handler(event, CONTEXT)
+    [document] = emf_documents(capsys.readouterr().out)
+    assert (document["Outcome"], document["Reason"], document["Denied"]) == ("deny", reason, [1.0])

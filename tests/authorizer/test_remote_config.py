@@ -214,3 +214,24 @@ def test_env_issuers_are_never_a_fallback_for_a_missing_parameter(ssm, load_hand
 def test_a_bad_max_age_fails_the_cold_start(ssm, load_handler):
     with pytest.raises(ConfigError, match="AUTH_CONFIG_MAX_AGE_SECONDS"):
         load_handler(AUTH_CONFIG_MAX_AGE_SECONDS="soon")
+
+
+def test_tenant_rules_load_from_the_parameter_and_a_change_applies(ssm, remote, idp, keys):
+    route = "GET /tenants/{tenantId}/orders"
+    arn = ARN.replace("/GET/hello", "/GET/tenants/A/orders")
+
+    def allowed_on_a(source, token):
+        event = http_v2_event(token, route_key=route, arn=arn)
+        event["pathParameters"] = {"tenantId": "A"}
+        return iam_allows(source.current().authorize(event), arn)
+
+    put(ssm, {"issuers": [{"issuer": idp, "audience": "api"}],
+              "routes": {route: {"tenant": {"param": "tenantId", "roles": ["admin"]}}}})
+    r = remote(max_age=5)
+    viewer = keys["RS256"].sign(claims_for(idp, tenants={"A": {"roles": ["viewer"]}}))
+    assert not allowed_on_a(r.source, viewer)
+    put(ssm, {"issuers": [{"issuer": idp, "audience": "api"}],
+              "routes": {route: {"tenant": {"param": "tenantId", "roles": ["admin", "viewer"]}}}})
+    r.clock.now += 5
+    assert allowed_on_a(r.source, viewer)
+    assert not allowed_on_a(r.source, keys["RS256"].sign(claims_for(idp, tenants={"B": {"roles": ["viewer"]}})))
