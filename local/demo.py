@@ -25,8 +25,18 @@ from local.idp.shapes import DEV_ENTRA_API_ID_URI
 from local.stack import PROJECT_ROOT, LocalStack
 
 LOG_DIR = PROJECT_ROOT / ".local" / "logs"
+#: A multi-tenant route: its ``{tenantId}`` must be one of the caller's Descope tenants, with the admin role there.
+TENANT_ROUTE = {"method": "GET", "path": "/tenants/{tenantId}/orders", "tenant": {"param": "tenantId", "roles": ["admin"]}}
 #: The cases expect the sample backend's routes and IAM responses, whatever cdk.json holds now.
 DEMO_CONTEXT = {"routes": list(DEFAULT_ROUTES), "lambdaResponse": "iam", "cacheTtlSeconds": 300}
+
+
+def demo_context(mode: str) -> dict:
+    """The sample routes, plus the tenant route in lambda mode; jwt mode cannot check a tenant (synthesis says so)."""
+    routes = [r for r in DEMO_CONTEXT["routes"] if "tenant" not in r]
+    if mode == "lambda":
+        routes.append(TENANT_ROUTE)
+    return {**DEMO_CONTEXT, "routes": routes}
 #: The stacks the demo runs: name → (authorizer mode, the one issuer profile a jwt-mode stack trusts).
 RUNS = {"lambda": ("lambda", "oidc"), "jwt": ("jwt", "oidc"), "jwt+descope": ("jwt", "descope")}
 
@@ -63,6 +73,10 @@ CASES = (
     Case("Cognito id token where access is expected", "GET", "/hello", "cognito_id", {"lambda": 403, "jwt": 401}),
     Case("Entra v2.0 app token (roles)", "GET", "/hello", "entra_v2", {"lambda": 200, "jwt": 401}),
     Case("Entra v1.0 token (aud api://...)", "GET", "/hello", "entra_v1", {"lambda": 200, "jwt": 401}),
+    Case("admin of tenant A on A's orders", "GET", "/tenants/A/orders", "tenant_admin", {"lambda": 200}),
+    Case("admin of tenant A on B's orders (viewer)", "GET", "/tenants/B/orders", "tenant_admin", {"lambda": 403}),
+    Case("admin of tenant A on C's orders (no member)", "GET", "/tenants/C/orders", "tenant_admin", {"lambda": 403}),
+    Case("admin of A on B's orders, path %42", "GET", "/tenants/%42/orders", "tenant_admin", {"lambda": 403}),
 )
 
 
@@ -92,6 +106,9 @@ def tokens_for(stack: LocalStack) -> dict[str, tuple[str | None, str]]:
                      "an Entra v2.0 app-only token (client credentials)"),
         "entra_v1": (stack.client_token(DEV_ENTRA_V1_CLIENT, scope=f"{DEV_ENTRA_API_ID_URI}/.default"),
                      "an Entra v1.0 app-only token (iss sts.windows.net form)"),
+        "tenant_admin": (issuer.mint("descope", claims={"tenants": {"A": {"roles": ["admin"]}, "B": {"roles": ["viewer"]}},
+                                                        "dct": "A"}),
+                         "a Descope session token: admin of tenant A, viewer of B"),
     }
 
 
@@ -110,8 +127,8 @@ def summarize(response: requests.Response) -> str:
         return response.text[:120]
     if isinstance(body, dict) and "claims" in body:
         claims = body["claims"] if isinstance(body["claims"], dict) else {}
-        picked = {k: claims[k] for k in ("iss", "sub", "aud", "scope", "scp", "roles", "token_use", "ver")
-                  if k in claims}
+        picked = {k: claims[k] for k in ("iss", "sub", "aud", "scope", "scp", "roles", "token_use", "ver",
+                                         "authorized_tenant", "authorized_tenant_roles") if k in claims}
         return json.dumps({"principal": body.get("principal"), "route": body.get("route"), "claims": picked})
     return json.dumps(body)[:160]
 
@@ -124,7 +141,7 @@ def run_mode(run: str, out: TextIO, log_dir: Path = LOG_DIR) -> list[tuple]:
           flush=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"demo-{run}.log"
-    with LocalStack(mode, log_sink=str(log_file), context=DEMO_CONTEXT, native=native) as stack:
+    with LocalStack(mode, log_sink=str(log_file), context=demo_context(mode), native=native) as stack:
         print(f"issuer {stack.dev_issuer.root}   API {stack.url}   audience {DEV_ORDERS_AUDIENCE}", file=out)
         print(f"(function and gateway logs: {log_file})", file=out)
         tokens = tokens_for(stack)
