@@ -108,6 +108,12 @@ class TenantRule:
     claim: str = DEFAULT_TENANT_CLAIM
     roles: tuple[str, ...] = ()
     permissions: tuple[str, ...] = ()
+    role_set: frozenset[str] = field(init=False, repr=False, compare=False)
+    permission_set: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "role_set", frozenset(self.roles))
+        object.__setattr__(self, "permission_set", frozenset(self.permissions))
 
 
 @dataclass(frozen=True)

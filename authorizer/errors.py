@@ -203,6 +203,13 @@ class TenantRoleError(AuthorizationError):
     reason = "tenant_role_missing"
 
 
+class RouteNotInCacheKeyError(AuthorizationError):
+    """Tenant rules are configured, and this answer could be reused on other routes (the event's identity sources
+    do not hold its ``routeKey``): a route whose Allow would cover tenant routes, or any simple answer, is refused."""
+
+    reason = "route_not_in_cache_key"
+
+
 class UnknownRouteError(AuthorizationError):
     """A simple response must answer for one route, and the event names none while route rules exist."""
 

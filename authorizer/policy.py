@@ -140,6 +140,11 @@ def request_resource(stage_prefix: str, arn: str) -> str:
     return arn if len(arn) <= MAX_RESOURCE_LENGTH and is_clean(arn) else stage_prefix + "/*"
 
 
+def is_exact_resource(arn: str) -> bool:
+    """Whether a policy can name exactly this ARN: short enough, clean text, and no IAM wildcard (``*``, ``?``)."""
+    return len(arn) <= MAX_RESOURCE_LENGTH and "*" not in arn and "?" not in arn and is_clean(arn)
+
+
 def deny_policy(arn: MethodArn | None, principal_id: str = "anonymous") -> dict[str, Any]:
     """Deny the whole stage; with no usable ARN, deny everything (still a well-formed policy)."""
     return iam_response(principal_id, [statement("Deny", f"{arn.stage_prefix}/*" if arn else "*")])

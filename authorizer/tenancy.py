@@ -82,8 +82,8 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 def qualifies(rule: TenantRule, grant: TenantGrant) -> bool:
     """Any one of the rule's roles, and any one of its permissions, within the tenant (each only when required)."""
-    return ((not rule.roles or not set(rule.roles).isdisjoint(grant.roles))
-            and (not rule.permissions or not set(rule.permissions).isdisjoint(grant.permissions)))
+    return ((not rule.roles or not rule.role_set.isdisjoint(grant.roles))
+            and (not rule.permissions or not rule.permission_set.isdisjoint(grant.permissions)))
 
 
 def tenant_problem(route: RouteRule, tenants: Tenants, requested: Any) -> AuthorizationError | None:
@@ -100,10 +100,10 @@ def tenant_problem(route: RouteRule, tenants: Tenants, requested: Any) -> Author
                                    expected=(requested,) if isinstance(requested, str) else (),
                                    actual=tuple(sorted(tenants.grants)))
     grant = tenants.grants[requested]
-    if rule.roles and set(rule.roles).isdisjoint(grant.roles):
+    if rule.roles and rule.role_set.isdisjoint(grant.roles):
         return TenantRoleError(f"{route.route_key} needs one of the roles {list(rule.roles)} in the tenant",
                                claim=f"{rule.claim}.roles", expected=rule.roles, actual=grant.roles)
-    if rule.permissions and set(rule.permissions).isdisjoint(grant.permissions):
+    if rule.permissions and rule.permission_set.isdisjoint(grant.permissions):
         return TenantRoleError(f"{route.route_key} needs one of the permissions {list(rule.permissions)} in the "
                                "tenant", claim=f"{rule.claim}.permissions", expected=rule.permissions,
                                actual=grant.permissions)
@@ -115,6 +115,18 @@ def path_parameter(event: Any, name: str) -> str | None:
     parameters = event.get("pathParameters") if isinstance(event, dict) else None
     value = parameters.get(name) if isinstance(parameters, dict) else None
     return value if isinstance(value, str) else None
+
+
+def route_in_cache_key(event: Any, route_key: str | None) -> bool:
+    """Whether API Gateway caches this answer per route: the event's identity-source values hold its ``routeKey``
+    (the construct adds ``$context.routeKey`` whenever tenant rules exist). Else an answer may be reused on any
+    route the authorizer guards, tenant routes included, whatever the request path's spelling."""
+    if route_key is None or not isinstance(event, dict):
+        return False
+    sources = event.get("identitySource")
+    if isinstance(sources, str):  # payload 1.0: the values joined by commas
+        sources = sources.split(",")
+    return isinstance(sources, list) and route_key in sources
 
 
 def tenant_context(tenant: str, grant: TenantGrant) -> dict[str, str]:
@@ -137,28 +149,48 @@ class TenantPlan:
         self.covers_tenants = frozenset(
             key for key, glob in globs.items() if routes[key].tenant is None
             and any(globs_intersect(glob, tenant_glob) for _, tenant_glob in tenant_globs))
+        self._tenant_globs = tuple(glob for _, glob in tenant_globs)
         #: Tenant routes another tenant route's Allow could cover: their unqualified tenants get explicit Denies.
         self.nested_tenant_routes = frozenset(
             key for key, glob in tenant_globs
             if any(other != key and globs_intersect(glob, other_glob) for other, other_glob in tenant_globs))
 
 
+    def covers_tenant_routes(self, route_key: str) -> bool:
+        """Whether this route's Allow (configured or not: an event's ``routeKey``) could cover a tenant route."""
+        return route_key in self.covers_tenants or (
+            route_key not in {r.route_key for r in self.routes}
+            and any(globs_intersect(route_resource("", route_key), glob) for glob in self._tenant_globs))
+
+
 def tenant_resource(stage_prefix: str, route_key: str, param: str, tenant: str) -> str:
     """The route's resource with ``{param}`` replaced by one tenant ID (a ``TENANT_ID``) and other parameters ``*``."""
+    return tenant.join(_tenant_template(stage_prefix, route_key, param))
+
+
+@lru_cache(maxsize=1024)
+def _tenant_template(stage_prefix: str, route_key: str, param: str) -> list[str]:
+    # The resource split where the tenant goes: a policy with 50 tenants joins 50 strings, nothing more.
     method, _, path = route_key.partition(" ")
     verb = "*" if method == "ANY" else method
-    segments = [tenant if s == "{" + param + "}" else "*" if s.startswith("{") else s for s in path.split("/")[1:]]
-    return f"{stage_prefix}/{verb}/{'/'.join(segments)}"
+    segments = ["\0" if s == "{" + param + "}" else "*" if s.startswith("{") else s for s in path.split("/")[1:]]
+    return f"{stage_prefix}/{verb}/{'/'.join(segments)}".split("\0")
 
 
 def allow_list(stage_prefix: str, plan: TenantPlan, unmet: Iterable[RouteRule], claims: Mapping[str, Any],
-               first: tuple[str, str] | None = None, deny_request: str | None = None) -> tuple[list[dict[str, Any]], int]:
+               first: tuple[str, str] | None = None, deny_request: str | None = None,
+               matched: str | None = None, known: dict[str, Tenants] | None = None
+               ) -> tuple[list[dict[str, Any]], int]:
     """The statements of an allow-list policy, and how many qualifying tenant resources did not fit.
 
     ``first``: (route key, tenant) of this request, put first so that a truncated policy still answers it.
+    ``matched``: the route of this request when it has no rule (not configured) and covers no tenant route.
+    ``known``: claim name → its ``Tenants``, already read for this token (each claim is read once).
+    Tenants are listed in the token's order (the same token gets the same policy).
     """
+    known = {} if known is None else known
     unmet_keys = {rule.route_key for rule in unmet}
-    allows: list[str] = []
+    allows: list[str] = [route_resource(stage_prefix, matched)] if matched is not None else []
     denies: list[str] = []
     for rule in plan.routes:
         if rule.route_key in unmet_keys:
@@ -172,9 +204,13 @@ def allow_list(stage_prefix: str, plan: TenantPlan, unmet: Iterable[RouteRule], 
             continue
         tenant_rule = rule.tenant
         assert tenant_rule is not None
-        grants = tenants_of(claims, tenant_rule.claim).grants
-        qualifying = sorted((t for t, g in grants.items() if qualifies(tenant_rule, g)),
-                            key=lambda t: (first is None or (rule.route_key, t) != first, t))
+        tenants = known.get(tenant_rule.claim)
+        if tenants is None:
+            tenants = known[tenant_rule.claim] = tenants_of(claims, tenant_rule.claim)
+        grants = tenants.grants
+        qualifying = [t for t, g in grants.items() if qualifies(tenant_rule, g)]
+        if first is not None and first[0] == rule.route_key and first[1] in grants:
+            qualifying.sort(key=lambda t: t != first[1])  # stable: the request's tenant first, then the token's order
         for tenant in qualifying:
             if budget == 0:
                 left_out += 1

@@ -15,7 +15,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import requests
 
@@ -28,12 +28,12 @@ LOG_DIR = PROJECT_ROOT / ".local" / "logs"
 #: A multi-tenant route: its ``{tenantId}`` must be one of the caller's Descope tenants, with the admin role there.
 TENANT_ROUTE = {"method": "GET", "path": "/tenants/{tenantId}/orders", "tenant": {"param": "tenantId", "roles": ["admin"]}}
 #: The cases expect the sample backend's routes and IAM responses, whatever cdk.json holds now.
-DEMO_CONTEXT = {"routes": list(DEFAULT_ROUTES), "lambdaResponse": "iam", "cacheTtlSeconds": 300}
+DEMO_CONTEXT: dict[str, Any] = {"routes": list(DEFAULT_ROUTES), "lambdaResponse": "iam", "cacheTtlSeconds": 300}
 
 
-def demo_context(mode: str) -> dict:
+def demo_context(mode: str) -> dict[str, Any]:
     """The sample routes, plus the tenant route in lambda mode; jwt mode cannot check a tenant (synthesis says so)."""
-    routes = [r for r in DEMO_CONTEXT["routes"] if "tenant" not in r]
+    routes = [r for r in DEFAULT_ROUTES if "tenant" not in r]
     if mode == "lambda":
         routes.append(TENANT_ROUTE)
     return {**DEMO_CONTEXT, "routes": routes}

@@ -141,12 +141,14 @@ def test_dct_alone_can_be_the_tenant_claim(make_authorizer, token):
 def test_simple_responses_decide_the_paths_tenant(make_authorizer, token):
     authorizer = make_authorizer(routes=ROUTES, AUTH_RESPONSE="simple")
     t = token(tenants=ADMIN_OF_A)
-    allowed = authorizer.authorize(tenant_event(t, "A"))
+    allowed = authorizer.authorize(per_route(tenant_event(t, "A")))
     assert allowed["isAuthorized"] is True and allowed["context"]["authorized_tenant"] == "A"
-    assert authorizer.authorize(tenant_event(t, "B")) == {"isAuthorized": False}
-    missing = tenant_event(t, "A")
+    assert authorizer.authorize(per_route(tenant_event(t, "B"))) == {"isAuthorized": False}
+    missing = per_route(tenant_event(t, "A"))
     del missing["pathParameters"]
     assert authorizer.authorize(missing) == {"isAuthorized": False}
+    # An answer cached by the token alone would be reused on every route and tenant: refused.
+    assert authorizer.authorize(tenant_event(t, "A")) == {"isAuthorized": False}
 
 
 def test_a_forged_authorized_tenant_claim_never_reaches_the_backend(tenant_authorizer, token):
@@ -174,14 +176,41 @@ def test_an_answer_cached_on_one_tenant_still_enforces_every_other(tenant_author
         assert not allows(answer, f"{STAGE}/GET/tenants/B/orders/extra")
 
 
-def test_an_answer_decided_on_a_route_without_a_tenant_rule_opens_no_tenant_route(tenant_authorizer, token):
+def per_route(event: dict) -> dict:
+    """The event of an authorizer whose cache key holds ``$context.routeKey`` (as the construct sets it up)."""
+    event["identitySource"] = [*event["identitySource"], event["routeKey"]]
+    return event
+
+
+def test_an_answer_cached_per_route_on_a_route_without_a_tenant_rule_opens_no_tenant_route(tenant_authorizer, token):
     t = token(scope="orders:read orders:write", tenants=ADMIN_OF_A)
     for route_key, arn in (("GET /me", f"{STAGE}/GET/me"), ("ANY /{proxy+}", f"{STAGE}/GET/anything/else")):
-        answer = tenant_authorizer.authorize(http_v2_event(t, route_key=route_key, arn=arn))
+        answer = tenant_authorizer.authorize(per_route(http_v2_event(t, route_key=route_key, arn=arn)))
         assert allows(answer, arn) and allows(answer, f"{STAGE}/GET/orders")
         for tenant in ("A", "B"):
             assert not allows(answer, orders_arn(tenant))
             assert not allows(answer, f"{STAGE}/DELETE/tenants/{tenant}/orders/1")
+
+
+def test_an_answer_cached_by_the_token_alone_is_an_allow_list_whatever_the_route(tenant_authorizer, token, logs):
+    """Reused on any route, a "Deny the tenant routes" policy could be slipped past by a path spelt otherwise
+    (``/%74enants/B/orders``): the answer lists what it allows instead, which no spelling widens."""
+    t = token(scope="orders:read orders:write", tenants=ADMIN_OF_A)
+    for route_key, arn in (("GET /me", f"{STAGE}/GET/me"), ("GET /unlisted", f"{STAGE}/GET/unlisted")):
+        answer = tenant_authorizer.authorize(http_v2_event(t, route_key=route_key, arn=arn))
+        assert allows(answer, arn) and allows(answer, orders_arn("A"))
+        assert not allows(answer, orders_arn("B")) and not allows(answer, f"{STAGE}/GET/%74enants/B/orders")
+    # The catch-all's Allow would cover every tenant path: refused when the answer may be reused on them.
+    catch_all = tenant_authorizer.authorize(http_v2_event(t, route_key="ANY /{proxy+}", arn=f"{STAGE}/GET/x"))
+    assert not allows(catch_all, f"{STAGE}/GET/x") and not allows(catch_all, f"{STAGE}/GET/%74enants/B/orders")
+    assert [r["reason"] for r in logs.records() if r.get("message") == "denied"] == ["route_not_in_cache_key"]
+
+
+def test_simple_answers_that_may_be_reused_on_any_route_are_refused_with_tenant_rules(make_authorizer, token):
+    authorizer = make_authorizer(routes=ROUTES, AUTH_RESPONSE="simple")
+    t = token(tenants=ADMIN_OF_A)
+    assert authorizer.authorize(http_v2_event(t, route_key="GET /me", arn=f"{STAGE}/GET/me")) == {"isAuthorized": False}
+    assert authorizer.authorize(per_route(http_v2_event(t, route_key="GET /me", arn=f"{STAGE}/GET/me")))["isAuthorized"]
 
 
 @pytest.mark.parametrize("shape", [http_v1_event, rest_request_event])
