@@ -3,6 +3,8 @@
     serve [--port N]        run the issuer with the default clients and the admin mint endpoint until Ctrl-C
     mint --profile descope --scope "orders:read" --expires-in -60 --aud other --claim key=value ...
                             print a token minted by the running server (``POST /_dev/mint``)
+    mint --profile descope --tenants '{"A": {"roles": ["admin"]}, "B": {}}' --dct A
+                            a Descope multi-tenant session token (``tenants`` and the current tenant ``dct``)
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ def _print_summary(issuer: DevIssuer) -> None:
     lines += [
         "Mint any token (expired, other audience, extra claims...):",
         f"  python -m local issuer mint --issuer {root} --profile descope --scope orders:read --expires-in -60",
+        "A Descope multi-tenant token (admin in tenant A, member of B, current tenant A):",
+        f"  python -m local issuer mint --issuer {root} --profile descope "
+        """--tenants '{"A": {"roles": ["admin"]}, "B": {}}' --dct A""",
         "",
     ]
     print("\n".join(lines), flush=True)
@@ -116,13 +121,24 @@ def _key_value(text: str) -> tuple[str, object]:
         return name, raw
 
 
+def _tenants(text: str) -> object:
+    """``--tenants``: Descope's ``tenants`` object as JSON, a JSON list of IDs, or IDs separated by commas."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if isinstance(value, (dict, list)):
+        return value
+    return [tenant.strip() for tenant in text.split(",") if tenant.strip()]
+
+
 def _mint_via_server(args: argparse.Namespace) -> int:
     if not _is_loopback_url(args.issuer):
         print(f"--issuer must be an http://127.0.0.1 or http://localhost URL, not {args.issuer!r}", file=sys.stderr)
         return 2
     options: dict = {"profile": args.profile}
     for name in ("alg", "expires_in", "issued_at", "not_before", "kid", "client_id", "project", "app", "tenant",
-                 "pool", "issuer_form", "token_use", "version", "server_id", "groups", "roles"):
+                 "pool", "issuer_form", "token_use", "version", "server_id", "groups", "roles", "tenants", "dct"):
         value = getattr(args, name)
         if value is not None:
             options[name] = value
@@ -197,6 +213,10 @@ def _parser() -> argparse.ArgumentParser:
     mint.add_argument("--version", dest="version", help="entra: 2.0 (default) or 1.0")
     mint.add_argument("--group", dest="groups", action="append", help="cognito:groups entry (repeatable)")
     mint.add_argument("--role", dest="roles", action="append", help="entra roles entry (repeatable)")
+    mint.add_argument("--tenants", type=_tenants,
+                      help='descope tenants claim: JSON like \'{"A": {"roles": ["admin"], "permissions": []}}\', '
+                           "or tenant IDs A,B (members without roles); replaces the client's")
+    mint.add_argument("--dct", help="descope current tenant (dct); with --tenants, one of them")
     return parser
 
 

@@ -210,11 +210,13 @@ class DevIssuer:
         another ``alg`` than the key's). Other kw: ``project``/``app``/``tenant``/``pool``, ``issuer_form``, and
         the token kind (local/idp/shapes.py): ``token_use`` (Descope ``session``/``refresh``, Cognito
         ``access``/``id``), ``version`` (Entra ``2.0``/``1.0``), ``groups`` (Cognito), ``roles`` (Entra),
-        ``server_id`` (Descope's agentic form). For Entra, ``scopes`` make a delegated token (``scp``); without
-        them the token is the client's app-only one (``roles``).
+        ``server_id`` (Descope's agentic form), ``tenants`` and ``dct`` (Descope's multi-tenant claims; they replace
+        the client's). For Entra, ``scopes`` make a delegated token (``scp``); without them the token is the
+        client's app-only one (``roles``).
 
             issuer.mint("descope", scopes=["orders:read"], expires_in=-60)
             issuer.mint("cognito", token_use="id", groups=["admins"])
+            issuer.mint("descope", tenants={"A": {"roles": ["admin"]}, "B": {}}, dct="A")
         """
         options = dict(kw)
         client_id = options.pop("client_id", None)
@@ -421,7 +423,8 @@ class DevIssuer:
             passage_auth_origin=self._passage_auth_origin,
             shape=shape,
         )
-        body.update(extra_claims)
+        # What this token was asked to be (tenants=, dct=...) wins over the client's configured extra claims.
+        body.update({name: value for name, value in extra_claims.items() if name not in shape})
         body.update(claims or {})
         for name in omit:
             body.pop(name, None)

@@ -13,7 +13,7 @@ has a single issuer (realm ``None``).
     >>> issuer_path("passage", "app1")
     '/passage/v1/apps/app1'
     >>> route("/descope/v2/keys/P2x")
-    Route(endpoint='jwks', profile='descope', realm='P2x')
+    Route(endpoint='jwks', profile='descope', realm='P2x', variant=())
 """
 
 from __future__ import annotations
@@ -271,7 +271,9 @@ def check_realm(profile: str, realm: object) -> None:
 
 # Options that pick a provider's token kind, and the profiles that have them.
 SHAPE_OPTIONS = {"token_use": tuple(TOKEN_USES), "version": ("entra",), "groups": ("cognito",),
-                 "roles": ("entra",), "server_id": ("descope",)}
+                 "roles": ("entra",), "server_id": ("descope",), "tenants": ("descope",), "dct": ("descope",)}
+# What a Descope tenant grants within it (the value of one tenants.<id> entry).
+TENANT_GRANT_FIELDS = ("roles", "permissions")
 
 
 # Every option of DevIssuer.mint(), as the admin endpoint accepts them in its JSON body.
@@ -286,7 +288,8 @@ def check_shape(profile: str, options: dict, issuer_form: str | None = None) -> 
 
     ``token_use``: Descope ``session``/``refresh``, Cognito ``access``/``id``. ``version``: Entra ``2.0``/``1.0``.
     ``groups``: Cognito ``cognito:groups`` (makes an access token a user's). ``roles``: Entra app roles.
-    ``server_id``: the MCP server of Descope's ``agentic`` issuer form."""
+    ``server_id``: the MCP server of Descope's ``agentic`` issuer form. ``tenants``: Descope's ``tenants`` claim
+    (``descope_tenants``); ``dct``: Descope's current tenant, one of ``tenants`` when both are given."""
     shape: dict = {}
     for name, value in options.items():
         if name not in SHAPE_OPTIONS:
@@ -305,10 +308,49 @@ def check_shape(profile: str, options: dict, issuer_form: str | None = None) -> 
             value = list(value)
         if name == "server_id" and (not isinstance(value, str) or not REALM_PATTERN.fullmatch(value)):
             raise ValueError(f"server_id must be letters, digits, '.', '_' or '-' (up to 128), not {value!r}")
+        if name == "tenants":
+            value = descope_tenants(value)
+        if name == "dct" and (not isinstance(value, str) or not value):
+            raise ValueError(f"dct must be a tenant ID, not {value!r}")
         shape[name] = value
     if "server_id" in shape and issuer_form != "agentic":
         raise ValueError("server_id goes with issuer_form 'agentic'")
+    if "dct" in shape and "tenants" in shape and shape["dct"] not in shape["tenants"]:
+        # Descope's current tenant is always one the user belongs to; claims= still writes any token.
+        raise ValueError(f"dct {shape['dct']!r} must be one of the tenants {sorted(shape['tenants'])}")
     return shape
+
+
+def descope_tenants(value: object) -> dict[str, dict[str, list[str]]]:
+    """Descope's ``tenants`` claim from a mint option: tenant ID → ``{"roles": [...], "permissions": [...]}``.
+
+    Given as that object (either list may be left out) or as a list of tenant IDs (member without roles). IDs are
+    any non-empty text: tokens with IDs a verifier must refuse (``*``, ``/``, 1,000 characters) are minted too.
+
+    >>> descope_tenants(["A"])
+    {'A': {'roles': [], 'permissions': []}}
+    >>> descope_tenants({"A": {"roles": ["admin"]}})
+    {'A': {'roles': ['admin'], 'permissions': []}}
+    """
+    if isinstance(value, (list, tuple)):
+        value = {tenant: {} for tenant in value}
+    if not isinstance(value, dict):
+        raise ValueError('tenants must be an object like {"T1": {"roles": [...], "permissions": [...]}} or a list '
+                         "of tenant IDs")
+    tenants: dict[str, dict[str, list[str]]] = {}
+    for tenant, grant in value.items():
+        if not isinstance(tenant, str) or not tenant:
+            raise ValueError(f"tenants: a tenant ID must be a non-empty string, not {tenant!r}")
+        if not isinstance(grant, dict) or set(grant) - set(TENANT_GRANT_FIELDS):
+            raise ValueError(f"tenants[{tenant!r}] must be an object with roles and/or permissions (lists of names)")
+        entry: dict[str, list[str]] = {}
+        for field in TENANT_GRANT_FIELDS:
+            names = grant.get(field, [])
+            if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) and n for n in names):
+                raise ValueError(f"tenants[{tenant!r}].{field} must be a list of names")
+            entry[field] = list(names)
+        tenants[tenant] = entry
+    return tenants
 
 
 def scope_list(scopes: object) -> list[str]:

@@ -6,7 +6,8 @@ own documentation, so the authorizer, the local stack and ``make demo`` meet tok
 | profile | token kind (mint option)          | shape                                                              |
 |---------|-----------------------------------|--------------------------------------------------------------------|
 | descope | session (default)                 | drn "DS", amr, roles, permissions, tenants; no aud unless set      |
-| descope | token_use="refresh"               | drn "DSR"                                                          |
+|         | tenants={...}, dct="T1"           | tenants: ID → {roles, permissions}; dct: the current tenant        |
+| descope | token_use="refresh"               | drn "DSR" (and tenants/dct when given)                             |
 | cognito | access (default)                  | token_use, client_id, scope string, version 2, no aud; user ones   |
 |         |                                   | with groups: username, cognito:groups                              |
 | cognito | token_use="id"                    | aud = client id, cognito:username, cognito:groups, email           |
@@ -164,11 +165,20 @@ def _descope(claims: dict, shape: dict) -> None:
     """identity-providers.md, Descope: drn "DS" (session) or "DSR" (refresh), amr, roles, permissions, tenants.
 
     An access key's (M2M) token: ``sub`` is the key id; roles/permissions/tenants come from the client's extra
-    claims when configured. No ``aud`` and no ``client_id`` unless a JWT template adds them."""
+    claims when configured, or from the ``tenants``/``dct`` mint options. No ``aud`` and no ``client_id`` unless a
+    JWT template adds them.
+
+    Multi-tenant shape, as Descope's SDKs read it: ``tenants`` is an object, tenant ID → ``{"roles": [...],
+    "permissions": [...]}`` (descope/python-sdk ``descope/_client_base.py`` validate_tenant_roles/_permissions read
+    ``tenants.<id>.roles``; descope/go-sdk ``descope/types.go`` ClaimAuthorizedTenants = "tenants"), and ``dct`` is
+    the current tenant's ID, a string (go-sdk ClaimDescopeCurrentTenant = "dct"; its
+    ``descope/internal/auth/auth.go`` also accepts a token with ``dct`` and no ``tenants``, whose top-level roles
+    are then that tenant's). python-sdk ``descope/jwt_common.py`` reads ``tenants`` from refresh tokens too."""
+    tenancy = {name: shape[name] for name in ("tenants", "dct") if name in shape}
     if shape.get("token_use") == "refresh":
-        claims.update(drn="DSR", amr=["access_key"])
+        claims.update(drn="DSR", amr=["access_key"], **tenancy)
         return
-    claims.update(drn="DS", amr=["access_key"], roles=[], permissions=[], tenants={})
+    claims.update({"drn": "DS", "amr": ["access_key"], "roles": [], "permissions": [], "tenants": {}, **tenancy})
 
 
 def _cognito(issuer: str, client_id: str, scopes: list[str], issued_at: int, jwt_id: str, shape: dict) -> dict:

@@ -47,6 +47,9 @@ CONFIGURATIONS = {
     "an unknown mode": {"authorizer": "rest", "issuers": [OIDC]},
     "no issuers": {"authorizer": "lambda"},
     "a misspelt key": {"issuers": [OIDC], "cacheTTLSeconds": 60},
+    "tenant rules (lambda only)": {"authorizer": "lambda", "issuers": [OIDC], "routes": [
+        *SCOPED, {"method": "GET", "path": "/tenants/{tenantId}/orders", "scopes": ["orders:read"],
+                  "tenant": {"param": "tenantId", "roles": ["admin"], "permissions": ["orders:read"]}}]},
 }
 
 
@@ -95,14 +98,22 @@ def test_the_doctor_and_cdk_synth_agree(name, tmp_path):
             assert (explained.issuer, explained.audiences) == (native.issuer, native.audiences)
         else:
             assert explained.config.issuers == settings.trusted_issuers
-            assert {key: (rule.scopes, dict(rule.typed_claims)) for key, rule in explained.config.routes.items()} == {
-                key: (tuple(rule["scopes"]), dict(_typed(rule.get("claims", {}))))
+            assert {key: (rule.scopes, dict(rule.typed_claims), rule.tenant)
+                    for key, rule in explained.config.routes.items()} == {
+                key: (tuple(rule["scopes"]), dict(_typed(rule.get("claims", {}))), _tenant(key, rule))
                 for key, rule in settings.auth_routes().items()}
         assert [(r.route_key, r.scopes) for r in setup.routes if r.authorizer == mode] == [
             (r.route_key, r.scopes) for r in settings.protected_routes]
         assert [r.route_key for r in setup.routes if r.authorizer is None] == [
             r.route_key for r in settings.routes if r.public]
     assert setup.in_use == {configured} & set(setup.authorizers)
+
+
+def _tenant(route_key, rule):
+    """The tenant rule the Lambda reads from what synthesis writes into AUTH_ROUTES (None without one)."""
+    from authorizer.config import parse_tenant_rule
+
+    return parse_tenant_rule(rule["tenant"], route_key, "tenant") if "tenant" in rule else None
 
 
 def _typed(claims):

@@ -6,14 +6,18 @@ both modes are explained, the configured one first, so the report also says whet
 
 Every finding says what to change: the issuer (exact match; Descope's bare project ID; trailing slashes), the
 audience or client_id, expiry (by how long), the kid against the issuer's JWKS, the signature, RSA-only and
-kid-required in native mode, and the scopes or claims each route asks for. The checks are the authorizer's own
-(parse_token, check_header, claim_problems, the JWKS cache, the route rules), and the configuration is read by
-the stack's own loader (infra.config); this package adds the explanations and API Gateway's native rules. The token is read from the argument, --token-env, or standard input ("-"),
-and is never printed.
+kid-required in native mode, the scopes or claims each route asks for, and on tenant routes which tenant check
+failed (tenant_missing, tenant_mismatch, tenant_role_missing) for the tenant the request names (--tenant, or
+--path resolved against the routes as API Gateway matches them). The checks are the authorizer's own
+(parse_token, check_header, claim_problems, the JWKS cache, the route rules, tenants_of/tenant_problem), and the
+configuration is read by the stack's own loader (infra.config); this package adds the explanations and API
+Gateway's native rules. The token is read from the argument, --token-env, or standard input ("-"), and is never
+printed.
 
     python -m tools doctor "$TOKEN"                          # against ./cdk.json, fetching the issuer's keys
     python -m tools doctor - --api-id a1b2c3 --region eu-west-1 < token.txt
     python -m tools doctor "$TOKEN" --route "GET /orders" --no-fetch
+    python -m tools doctor "$TOKEN" --path /tenants/B/orders  # tenant routes: is B one of the token's tenants?
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from .model import (
     RouteVerdict,
     Setup,
 )
+from .paths import DoctorRequest, request_for_path, request_for_tenant
 from .render import as_json, render, token_summary
 from .sources import load_for_doctor, setup_from_api, setup_from_cdk_json
 
@@ -54,6 +59,7 @@ __all__ = [
     "NATIVE",
     "NATIVE_ALGORITHMS",
     "DoctorError",
+    "DoctorRequest",
     "Finding",
     "KeySource",
     "LambdaSetup",
@@ -73,6 +79,8 @@ __all__ = [
     "key_findings",
     "load_for_doctor",
     "render",
+    "request_for_path",
+    "request_for_tenant",
     "run",
     "setup_from_api",
     "setup_from_cdk_json",
@@ -104,6 +112,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     keys.add_argument("--no-fetch", action="store_true", help="do not fetch keys: skip the kid and signature checks")
     keys.add_argument("--timeout", type=float, default=5.0, help="seconds per key fetch (default 5)")
     parser.add_argument("--route", help='exit status for this route only, e.g. "GET /orders"')
+    tenant = parser.add_argument_group("the request's tenant (routes with a tenant rule)").add_mutually_exclusive_group()
+    tenant.add_argument("--tenant", metavar="ID", help="the tenant the request names in the route's {param}, as "
+                        "API Gateway passes it (decoded): judge every tenant route for it (the exit status is for those "
+                        "routes, unless --route)")
+    tenant.add_argument("--path", metavar="[METHOD] PATH", help='a request path as sent, e.g. "/tenants/A/orders" '
+                        'or "DELETE /tenants/%%41/orders": resolved against the routes as API Gateway matches them; '
+                        "the exit status is for the routes it selects (unless --route)")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
 
 
@@ -118,26 +133,29 @@ def run(args: argparse.Namespace) -> int:
         else:
             setup = setup_from_cdk_json(args.cdk_json)
         keys = KeySource(fetch=not args.no_fetch, jwks_document=_jwks_file(args.jwks_file), timeout=args.timeout)
+        request = (request_for_tenant(setup, args.tenant) if args.tenant is not None else
+                   request_for_path(setup, args.path) if args.path is not None else DoctorRequest((), {}))
     except DoctorError as problem:
         print(f"doctor: {problem}", file=sys.stderr)
         return 2
     now = time.time()
-    reports = diagnose(token, setup, keys, now)
+    reports = diagnose(token, setup, keys, now, request.path_parameters)
     if args.json:
         print(json.dumps(as_json(reports, setup), indent=2))
     else:
         print(render(reports, setup, token, now))
-    return 0 if accepted(reports, args.route) else 1
+    return 0 if accepted(reports, args.route or request.route_keys or None) else 1
 
 
-def accepted(reports: Sequence[Report], route: str | None = None) -> bool:
-    """Does every authorizer in use accept the token (and allow ``route``, when given)?"""
+def accepted(reports: Sequence[Report], route: str | Sequence[str] | None = None) -> bool:
+    """Does every authorizer in use accept the token (and allow ``route``, or each of several, when given)?"""
     in_use = [r for r in reports if r.in_use] or list(reports)
     if not all(r.accepted for r in in_use):
         return False
     if route is None:
         return True
-    verdicts = [v for r in in_use for v in r.routes if v.route_key == route]
+    keys = {route} if isinstance(route, str) else set(route)
+    verdicts = [v for r in in_use for v in r.routes if v.route_key in keys]
     return bool(verdicts) and all(v.allowed for v in verdicts)
 
 

@@ -1,9 +1,10 @@
 """The doctor's checks: the authorizer's own (``parse_token``, ``check_header``, ``claim_problems``, the JWKS cache,
-``rule_problem``) run on one token for each authorizer of a ``Setup``, plus API Gateway's native rules (RSA only,
-``kid`` required, no clock skew). Every failed check becomes a ``Finding`` through ``explain``; nothing is
-re-run on patched copies: each denial carries what failed.
+``rule_problem``, and on tenant routes ``tenants_of``/``tenant_problem``) run on one token for each authorizer of a
+``Setup``, plus API Gateway's native rules (RSA only, ``kid`` required, no clock skew). Every failed check becomes a
+``Finding`` through ``explain``; nothing is re-run on patched copies: each denial carries what failed.
 
     reports = diagnose(token, setup_from_cdk_json("cdk.json"), KeySource(fetch=False))
+    reports = diagnose(token, setup, path_parameters={"GET /tenants/{tenantId}/orders": {"tenantId": "A"}})
 """
 
 from __future__ import annotations
@@ -25,9 +26,19 @@ from authorizer.errors import (
 from authorizer.fetch import JsonFetcher
 from authorizer.jwks import FetchResult, JwksCache
 from authorizer.rules import granted_scopes, rule_problem
+from authorizer.tenancy import path_parameter, tenant_problem, tenants_of
 from authorizer.token import UnverifiedToken, check_header, check_token_use, claim_problems, parse_token
 
-from .explain import audience_ok, expiry_ok, explain_claim, explain_header, explain_issuer, explain_rule
+from .explain import (
+    audience_ok,
+    expiry_ok,
+    explain_claim,
+    explain_header,
+    explain_issuer,
+    explain_rule,
+    explain_tenant,
+    tenant_allowed,
+)
 from .model import (
     LAMBDA,
     NATIVE,
@@ -43,10 +54,15 @@ from .model import (
 )
 
 _FETCH_KEYS = KeySource()  # the default: fetch each issuer's keys as the authorizer does
+#: Route key → the ``pathParameters`` API Gateway would pass for the request checked (``paths.py``).
+PathParameters = Mapping[str, Mapping[str, str]]
+_MAX_TENANTS_EXPLAINED = 5
 
 
-def diagnose(token: str, setup: Setup, keys: KeySource = _FETCH_KEYS, now: float | None = None) -> list[Report]:
-    """One report per authorizer, those in use first."""
+def diagnose(token: str, setup: Setup, keys: KeySource = _FETCH_KEYS, now: float | None = None,
+             path_parameters: PathParameters | None = None) -> list[Report]:
+    """One report per authorizer, those in use first. ``path_parameters``: the request's, per route, so that a
+    tenant route is judged for the tenant its ``{param}`` names (without one: for which of the token's tenants)."""
     now = time.time() if now is None else now
     reports = []
     order = sorted(setup.authorizers, key=lambda name: name not in setup.in_use)
@@ -56,19 +72,21 @@ def diagnose(token: str, setup: Setup, keys: KeySource = _FETCH_KEYS, now: float
         if isinstance(authorizer, NativeSetup):
             report = diagnose_native(token, authorizer, routes, keys, now)
         else:
-            report = diagnose_lambda(token, authorizer, routes, keys, now)
+            report = diagnose_lambda(token, authorizer, routes, keys, now, path_parameters)
         report.in_use = name in setup.in_use
         reports.append(report)
     return reports
 
 
 def diagnose_lambda(token: str, setup: LambdaSetup, routes: Sequence[Route], keys: KeySource,
-                    now: float) -> Report:
+                    now: float, path_parameters: PathParameters | None = None) -> Report:
     config = setup.config
     findings: list[Finding] = []
+    parameters = path_parameters or {}
     parsed = _parse(token, findings)
     if parsed is None:
-        return Report(setup.name, LAMBDA, False, findings, _route_verdicts(routes, LAMBDA, None, findings, config))
+        return Report(setup.name, LAMBDA, False, findings,
+                      _route_verdicts(routes, LAMBDA, None, findings, config, parameters))
     claims = parsed.claims
     iss = claims.get("iss")
     issuer = next((i for i in config.issuers if i.accepts_iss(iss)), None) if isinstance(iss, str) else None
@@ -78,7 +96,8 @@ def diagnose_lambda(token: str, setup: LambdaSetup, routes: Sequence[Route], key
         # the remaining checks against every trusted issuer's audiences, so one run shows every problem
         stand_in = TrustedIssuer(issuer=str(iss), audiences=tuple(a for i in config.issuers for a in i.audiences))
         findings += claim_findings(claims, stand_in, now, config.leeway_seconds)
-        return Report(setup.name, LAMBDA, False, findings, _route_verdicts(routes, LAMBDA, claims, findings, config))
+        return Report(setup.name, LAMBDA, False, findings,
+                      _route_verdicts(routes, LAMBDA, claims, findings, config, parameters))
     findings.append(Finding("ok", "issuer", f"iss {iss!r} is a trusted issuer ({issuer.provider})"))
     alg: str | None = None
     kid: str | None = None
@@ -92,7 +111,8 @@ def diagnose_lambda(token: str, setup: LambdaSetup, routes: Sequence[Route], key
                                  issuer.ca_bundle, kid, alg, keys, native=False)
     findings += token_use_findings(parsed, issuer)
     findings += claim_findings(claims, issuer, now, config.leeway_seconds)
-    return Report(setup.name, LAMBDA, False, findings, _route_verdicts(routes, LAMBDA, claims, findings, config))
+    return Report(setup.name, LAMBDA, False, findings,
+                  _route_verdicts(routes, LAMBDA, claims, findings, config, parameters))
 
 
 def token_use_findings(parsed: UnverifiedToken, issuer: TrustedIssuer) -> list[Finding]:
@@ -157,27 +177,56 @@ def _parse(token: str, findings: list[Finding]) -> UnverifiedToken | None:
 
 
 def _route_verdicts(routes: Sequence[Route], kind: str, claims: Mapping[str, Any] | None, findings: list[Finding],
-                    config: AuthorizerConfig | None = None) -> list[RouteVerdict]:
-    """Each route's verdict. Ours: the route's rule, by ``rule_problem``; native: its authorization scopes, any-of
-    on ``scope``/``scp`` like ours, so the same function judges them."""
+                    config: AuthorizerConfig | None = None,
+                    path_parameters: PathParameters | None = None) -> list[RouteVerdict]:
+    """Each route's verdict. Ours: the route's rule, by ``rule_problem``, then its tenant rule (``tenant_findings``);
+    native: its authorization scopes, any-of on ``scope``/``scp`` like ours, so the same function judges them."""
     token_ok = claims is not None and all(f.status != "fail" for f in findings)
     verdicts = []
     scopes = granted_scopes(claims) if claims is not None else frozenset()
     for route in routes:
+        rule = RouteRule(route.route_key, scopes=route.scopes) if kind == NATIVE else (
+            (config.routes if config else {}).get(route.route_key) or RouteRule(route.route_key))
+        tenant = None
+        if rule.tenant is not None:
+            # what the authorizer reads: the event's pathParameters (as API Gateway decoded them)
+            tenant = path_parameter({"pathParameters": (path_parameters or {}).get(route.route_key)},
+                                    rule.tenant.param)
         if claims is None or not token_ok:
             # native: 401 invalid_token; lambda: a Deny policy (HTTP APIs answer 403)
-            verdicts.append(RouteVerdict(route.route_key, False, 401 if kind == NATIVE else 403))
+            verdicts.append(RouteVerdict(route.route_key, False, 401 if kind == NATIVE else 403, tenant=tenant))
             continue
-        if kind == NATIVE:
-            rule = RouteRule(route.route_key, scopes=route.scopes)
-        else:
-            rule = (config.routes if config else {}).get(route.route_key) or RouteRule(route.route_key)
         denial = rule_problem(rule, claims, scopes)
-        if denial is None:
-            verdicts.append(RouteVerdict(route.route_key, True, 200))
-        else:
-            verdicts.append(RouteVerdict(route.route_key, False, 403, [explain_rule(route.route_key, denial)]))
+        route_findings = [] if denial is None else [explain_rule(route.route_key, denial)]
+        if rule.tenant is not None:
+            route_findings += tenant_findings(rule, claims, tenant)
+        allowed = all(f.status != "fail" for f in route_findings)
+        verdicts.append(RouteVerdict(route.route_key, allowed, 200 if allowed else 403, route_findings, tenant))
     return verdicts
+
+
+def tenant_findings(rule: RouteRule, claims: Mapping[str, Any], tenant: str | None) -> list[Finding]:
+    """The tenant rule of ``rule``, judged as the authorizer judges it (``tenants_of``, ``tenant_problem``).
+
+    ``tenant``: the request's (``pathParameters``); None: each of the token's tenants is judged, and the route is
+    allowed for those that pass (any other tenant is refused)."""
+    assert rule.tenant is not None
+    tenants = tenants_of(claims, rule.tenant.claim)
+    if tenant is not None or not tenants.grants:  # one decision: the request's tenant, or no tenant to try
+        problem = tenant_problem(rule, tenants, tenant)
+        if problem is not None:
+            return [explain_tenant(rule, problem, tenant, tenants, claims)]
+        return [tenant_allowed(rule, tenant, [])]
+    problems = {held: tenant_problem(rule, tenants, held) for held in sorted(tenants.grants)}
+    allowed = [held for held, problem in problems.items() if problem is None]
+    if allowed:
+        return [tenant_allowed(rule, None, allowed)]
+    failed = [explain_tenant(rule, problem, held, tenants, claims)
+              for held, problem in problems.items() if problem is not None]
+    if len(failed) > _MAX_TENANTS_EXPLAINED:
+        more = len(failed) - _MAX_TENANTS_EXPLAINED
+        failed = failed[:_MAX_TENANTS_EXPLAINED] + [Finding("fail", "tenant", f"... and {more} more tenants alike")]
+    return failed
 
 
 class _RecordingFetcher(JsonFetcher):

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from authorizer.config import TrustedIssuer
+from authorizer.config import TENANT_ID, RouteRule, TrustedIssuer
 from authorizer.errors import (
     AudienceMismatchError,
     AuthorizationError,
@@ -25,9 +25,13 @@ from authorizer.errors import (
     IssuedInFutureError,
     MissingClaimError,
     NotYetValidError,
+    TenantMismatchError,
+    TenantMissingError,
+    TenantRoleError,
     TokenTypeError,
     UnsupportedAlgorithmError,
 )
+from authorizer.tenancy import Tenants
 
 from .model import Finding
 
@@ -210,3 +214,72 @@ def scope_fix(needed: Iterable[str]) -> str:
     first = next(iter(needed))
     return (f"ask for it when getting the token (python -m tools token ... --scope {first}) and make sure the "
             "identity provider grants it to this client; or change the route's scopes")
+
+
+# --- tenant rules -------------------------------------------------------------------------------------------
+_TENANT_CLAIMS = "Descope: tenants or dct; Auth0: org_id; Entra: tid; Cognito: a custom tenant attribute"
+
+
+def explain_tenant(route: RouteRule, denial: AuthorizationError, tenant: str | None, tenants: Tenants,
+                   claims: Mapping[str, Any]) -> Finding:
+    """A ``tenancy.tenant_problem`` denial → which tenant check failed, with its reason code, and what to change.
+
+    ``tenant``: the tenant the request names (``pathParameters``); ``tenants``: what ``tenants_of`` read."""
+    rule = route.tenant
+    assert rule is not None
+    param = "{" + rule.param + "}"
+    held = sorted(tenants.grants)
+    if isinstance(denial, TenantMissingError):
+        unusable = (f"; {tenants.refused} tenant ID(s) in it are not usable (a tenant ID matches "
+                    f"{TENANT_ID.pattern}: no '*', '?', '/', '%', non-ASCII, at most 128 characters)"
+                    if tenants.refused else "")
+        shape = "" if rule.claim in claims else ", and the token has no such claim"
+        return Finding("fail", "tenant", f"{route.route_key}: tenant missing [{denial.reason}]: the token's "
+                       f"{rule.claim!r} names no tenant{shape}{unusable}",
+                       "sign the user in to a tenant at the identity provider (Descope: add the user to the tenant; "
+                       "its session token then lists it in tenants), or set the route's tenant.claim to the claim "
+                       f"that holds the caller's tenants ({_TENANT_CLAIMS})")
+    if isinstance(denial, TenantMismatchError):
+        never = ("; it can never be granted: a tenant ID matches " + TENANT_ID.pattern
+                 if tenant is not None and not TENANT_ID.fullmatch(tenant) else "")
+        return Finding("fail", "tenant", f"{route.route_key}: tenant mismatch [{denial.reason}]: the path's tenant "
+                       f"{_short(tenant)} ({param}) is not one of the token's tenants {held} (claim "
+                       f"{rule.claim!r}){never}",
+                       f"call it with one of the token's tenants ({', '.join(held)}), or add the user to tenant "
+                       f"{_short(tenant)} at the identity provider and get a fresh token"
+                       + (" (Descope dct: select that tenant, then refresh the session)" if rule.claim == "dct"
+                          else ""))
+    if isinstance(denial, TenantRoleError):
+        kind = "permissions" if str(denial.claim).endswith(".permissions") else "roles"
+        needed = list(denial.expected or ())
+        has = list(denial.actual) if denial.has_actual else []
+        fix = (f"grant the user one of the {kind} {needed} in tenant {_short(tenant)} at the identity provider "
+               f"(Descope: the user's {kind} in that tenant), or change the route's tenant.{kind}")
+        if not isinstance(claims.get(rule.claim), dict):
+            fix = (f"the claim {rule.claim!r} names tenants without roles or permissions (only an object, such as "
+                   f"Descope's tenants, carries them): point tenant.claim at such a claim, or drop tenant.{kind}")
+        return Finding("fail", "tenant", f"{route.route_key}: tenant {_short(tenant)} is one of the token's, but "
+                       f"without the {kind} the route needs there [{denial.reason}]: it needs one of {needed}; the "
+                       f"token has {has} ({denial.claim})", fix)
+    return Finding("fail", "tenant", f"{route.route_key}: {denial.detail} [{denial.reason}]")
+
+
+def tenant_allowed(route: RouteRule, tenant: str | None, allowed_tenants: Sequence[str]) -> Finding:
+    """The tenant check passes: for the request's tenant, or (none given) for which of the token's tenants."""
+    rule = route.tenant
+    assert rule is not None
+    needs = " with the " + " and ".join(
+        f"{kind} it needs" for kind, wanted in (("roles", rule.roles), ("permissions", rule.permissions)) if wanted)
+    if tenant is not None:
+        return Finding("ok", "tenant", f"{route.route_key}: tenant {_short(tenant)} is one of the token's "
+                       f"({rule.claim!r}){needs if rule.roles or rule.permissions else ''}")
+    return Finding("ok", "tenant", f"{route.route_key}: allowed only for the token's tenants {list(allowed_tenants)} "
+                   f"in {{{rule.param}}}{needs if rule.roles or rule.permissions else ''}; any other tenant is "
+                   "refused (tenant_mismatch). Check one with --tenant or --path")
+
+
+def _short(tenant: str | None) -> str:
+    """A tenant as the doctor prints it: quoted, and cut short (a path can hold 1,000 characters)."""
+    if tenant is None:
+        return "(none)"
+    return repr(tenant) if len(tenant) <= 60 else repr(tenant[:40]) + f"... ({len(tenant)} characters)"

@@ -59,7 +59,8 @@ class Setup:
 @dataclass(frozen=True)
 class Finding:
     status: str  # "ok" | "fail" | "warn" | "skip"
-    topic: str  # format, issuer, alg, kid, keys, signature, expiry, not-before, issued-at, audience, claims, scope
+    topic: str  # format, issuer, alg, kid, keys, signature, expiry, not-before, issued-at, audience, claims, scope,
+    # tenant
     message: str
     fix: str = ""
 
@@ -70,6 +71,7 @@ class RouteVerdict:
     allowed: bool | None  # None: public
     status: int | None  # what the client would see from API Gateway
     findings: list[Finding] = field(default_factory=list)
+    tenant: str | None = None  # on a tenant route: the tenant the request names (--tenant, --path), if given
 
 
 @dataclass

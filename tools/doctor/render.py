@@ -53,7 +53,8 @@ def render(reports: Sequence[Report], setup: Setup, token: str, now: float) -> s
             lines.append("  routes:")
         for route in report.routes:
             outcome = "allowed" if route.allowed else "denied"
-            lines.append(f"    {route.route_key:<28} {outcome} ({route.status})")
+            tenant = "" if route.tenant is None else f" for tenant {route.tenant[:60]!r}"
+            lines.append(f"    {route.route_key:<28} {outcome} ({route.status}){tenant}")
             for finding in route.findings:
                 lines.append(f"      {finding.message}")
                 if finding.fix:
