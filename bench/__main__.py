@@ -1,8 +1,8 @@
 """``python -m bench``: run every part, print the table, write ``bench/results.json``, exit 1 on a missed target.
 
-    python -m bench                       # everything (what `make bench` runs), a few minutes
-    python -m bench --only latency,jwks   # some parts
-    python -m bench --assembly cdk.out    # measure an existing cloud assembly's bundle instead of synthesizing
+    python -m bench                          # everything (what `make bench` runs), a few minutes
+    python -m bench --only latency,tenants   # some parts
+    python -m bench --assembly cdk.out       # measure an existing cloud assembly's bundle instead of synthesizing
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from .latency import measure_latency
 from .local_api import measure_local_api
 from .report import evaluate, passed, render
 from .scenario import BenchIssuer
+from .tenants import measure_tenant_routes
 
-PARTS = ("latency", "cold_start", "jwks_traffic", "bundle", "local_api")
+PARTS = ("latency", "tenants", "cold_start", "jwks_traffic", "bundle", "local_api")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 _VERSIONS = ("python-jose", "cryptography", "requests", "aws-lambda-powertools", "PyJWT")
 
@@ -46,12 +47,13 @@ def run(parts: tuple[str, ...], args: argparse.Namespace) -> dict[str, Any]:
     with BenchIssuer() as issuer:
         steps = {
             "latency": lambda: measure_latency(issuer, samples=args.samples),
+            "tenants": lambda: measure_tenant_routes(issuer, samples=args.samples),
             "cold_start": lambda: measure_cold_start(issuer, runs=args.runs),
             "jwks_traffic": measure_jwks_traffic,
             "bundle": lambda: measure_bundle(args.assembly),
             "local_api": lambda: measure_local_api(issuer),
         }
-        for part in parts:  # latency first: before synth and worker processes load the machine
+        for part in parts:  # latency and tenants first: before synth and worker processes load the machine
             print(f"bench: {part} ...", file=sys.stderr, flush=True)
             started = time.perf_counter()
             results[part] = steps[part]()
@@ -64,7 +66,7 @@ def run(parts: tuple[str, ...], args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--only", help=f"comma-separated parts of {','.join(PARTS)}")
-    parser.add_argument("--samples", type=int, default=4000, help="timed calls per latency cell")
+    parser.add_argument("--samples", type=int, default=4000, help="timed calls per latency and tenant-route cell")
     parser.add_argument("--runs", type=int, default=9, help="fresh processes per cold-start measurement")
     parser.add_argument("--assembly", help="measure this cloud assembly's bundle instead of running cdk synth")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")

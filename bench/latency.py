@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import importlib
 import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -141,8 +142,15 @@ def handler_module(environment: dict[str, str]) -> Iterator[ModuleType]:
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """stdout to /dev/null: the handler writes one EMF document per invocation (in Lambda, to CloudWatch)."""
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+    with contextlib.redirect_stdout(_devnull()):
         yield
+
+
+@functools.cache
+def _devnull() -> TextIO:
+    """One sink, never closed: Powertools' ``Logger`` keeps the stream it finds at import (inside ``_quiet``) and
+    writes every later log line to it — a warning per request must not meet a closed file."""
+    return open(os.devnull, "w")  # open for the life of the process, on purpose
 
 
 def standalone_verifier(module: ModuleType) -> Callable[[str], Any]:

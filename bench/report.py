@@ -10,7 +10,8 @@
 | JWKS refetches across a rotation               | ≤ 1, every token allowed  |
 | authorizer bundle, unzipped                    | ≤ 20 MB                   |
 
-A part that was skipped (no CDK app, no local stack yet) is reported as skipped and does not fail the run.
+A part that was skipped (no CDK app, no local stack yet) is reported as skipped and does not fail the run. The
+tenant routes' cost (``tenants``) and the local API's throughput are reported, not judged.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from .latency import CONTENDERS, TOKEN_MODES
 from .scenario import ALGORITHMS
+from .tenants import RESPONSES, RULES
 
 DISTINCT_LIMIT = 1.5
 REPEATED_LIMIT = 1.0
@@ -97,6 +99,36 @@ def _latency_table(latency: dict[str, Any]) -> list[str]:
     return lines + ([""] + notes if notes else [])
 
 
+def _tenants_table(tenants: dict[str, Any]) -> list[str]:
+    """One row per (tenants in the token, response mode): the route without and with its tenant rule, per token mode."""
+    rows = {(r["tenants"], r["response"], r["rule"], r["tokens"]): r for r in tenants.get("rows", [])}
+    counts = sorted({key[0] for key in rows})
+    lines = [f"Tenant routes (informational): {tenants.get('route')}, {tenants.get('alg')} tokens with N tenants in "
+             f"Descope's `tenants`, every one qualifying; µs p50 / p99, {tenants.get('samples_per_row')} calls per "
+             "cell; with the rule: (+µs p50 over the same route without it)", "",
+             "| tenants in the token | response | distinct: without the rule | distinct: with it "
+             "| repeated: without the rule | repeated: with it | response bytes: without / with |",
+             "|---|---|---|---|---|---|---|"]
+    notes = []
+    for count in counts:
+        for response in RESPONSES:
+            cells = []
+            for mode in TOKEN_MODES:
+                for rule in RULES:
+                    row = rows.get((count, response, rule, mode))
+                    cost = row.get("rule_cost_p50_us") if row else None
+                    cells.append(_cell(row) + ("" if cost is None else f" ({cost:+.1f})"))
+                    if row and "error" in row:
+                        notes.append(f"- {count} tenants, {response}, {rule} the rule: {row['error']}")
+            without, with_rule = (rows.get((count, response, rule, "repeated"), {}) for rule in RULES)
+            allowed = with_rule.get("allowed_resources")
+            weight = (f"{without.get('response_bytes')} / {with_rule.get('response_bytes')}"
+                      + ("" if allowed is None else f" ({allowed} allowed resource{'' if allowed == 1 else 's'})"))
+            token = tenants.get("token_bytes", {}).get(str(count))
+            lines.append(f"| {count} ({token} B token) | {response} | " + " | ".join(cells) + f" | {weight} |")
+    return lines + ([""] + sorted(set(notes)) if notes else [])
+
+
 def _cold_start_table(cold: dict[str, Any]) -> list[str]:
     lines = [f"Cold start: import + configure in a fresh process, median of {cold.get('runs')} runs", "",
              "| process | import ms (median) | of which JWKS prefetch | without the prefetch | import ms (min) "
@@ -158,6 +190,8 @@ def render(results: dict[str, Any]) -> str:
     sections = []
     if "latency" in results:
         sections.append(_latency_table(results["latency"]))
+    if "tenants" in results:
+        sections.append(_tenants_table(results["tenants"]))
     if "cold_start" in results:
         sections.append(_cold_start_table(results["cold_start"]))
     if "jwks_traffic" in results:

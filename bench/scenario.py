@@ -64,9 +64,9 @@ class BenchIssuer:
         return self.dev.mint(self.profile, alg=alg, audience=self.audience, expires_in=TOKEN_LIFETIME,
                              claims={"iss": self.issuer, **claims})
 
-    def mint_many(self, alg: str, count: int) -> list[str]:
-        """``count`` distinct tokens (each has its own ``jti``)."""
-        return [self.mint(alg) for _ in range(count)]
+    def mint_many(self, alg: str, count: int, **claims: Any) -> list[str]:
+        """``count`` distinct tokens (each has its own ``jti``), with ``claims`` set in each."""
+        return [self.mint(alg, **claims) for _ in range(count)]
 
     def issuers_config(self) -> list[dict[str, Any]]:
         return [{"issuer": self.issuer, "audience": self.audience, "jwks_uri": self.jwks_url,
@@ -80,10 +80,17 @@ class BenchIssuer:
                 "POWERTOOLS_METRICS_NAMESPACE": "JwtAuthorizerBench"}
 
 
-def http_api_event(token: str, route_key: str = ROUTE_KEY) -> dict[str, Any]:
-    """An HTTP API payload 2.0 REQUEST authorizer event, as API Gateway sends it."""
+def http_api_event(token: str, route_key: str = ROUTE_KEY,
+                   path_parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """An HTTP API payload 2.0 REQUEST authorizer event, as API Gateway sends it.
+
+    With ``path_parameters``, the request's path is the route's with each ``{name}`` filled in, and the event carries
+    them as ``pathParameters`` (what API Gateway matched the route with).
+    """
     method, path = route_key.split(" ", 1)
-    return {
+    for name, value in (path_parameters or {}).items():
+        path = path.replace("{" + name + "}", value)
+    event: dict[str, Any] = {
         "version": "2.0",
         "type": "REQUEST",
         "routeArn": f"{STAGE_ARN}/{method}{path}",
@@ -99,6 +106,9 @@ def http_api_event(token: str, route_key: str = ROUTE_KEY) -> dict[str, Any]:
                            "requestId": "bench", "routeKey": route_key, "stage": "$default",
                            "time": "01/Jan/2030:00:00:00 +0000", "timeEpoch": 1893456000000},
     }
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
+    return event
 
 
 class LambdaContext:

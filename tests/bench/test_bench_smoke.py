@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from authorizer.tenancy import MAX_POLICY_TENANTS
 from bench.bundle import measure_bundle
 from bench.coldstart import importtime_breakdown, measure_cold_start
 from bench.jwks_traffic import measure_jwks_traffic
@@ -19,6 +20,7 @@ from bench.latency import CONTENDERS, TOKEN_MODES, measure_latency
 from bench.local_api import drive
 from bench.report import evaluate, passed, render
 from bench.scenario import ALGORITHMS, BenchIssuer
+from bench.tenants import RESPONSES, RULES, TENANT_COUNTS, measure_tenant_routes
 from bench.timing import percentile, summary, time_interleaved
 
 
@@ -48,6 +50,21 @@ def test_latency_reports_every_contender_for_every_algorithm_and_token_mode(issu
             assert "p50_us" in row or "error" in row, row
     # The naive python-jose authorizer cannot verify ES256 with a mixed JWKS: reported, not timed.
     assert "error" in cells[("ES256", "distinct", "jose_naive")]
+
+
+def test_tenant_routes_are_timed_with_and_without_the_rule_for_1_10_and_100_tenants(issuer):
+    tenants = measure_tenant_routes(issuer, samples=12, warmup=3, block=5)
+    cells = {(row["tenants"], row["tokens"], row["response"], row["rule"]): row for row in tenants["rows"]}
+    assert set(cells) == {(n, m, r, rule) for n in TENANT_COUNTS for m in TOKEN_MODES for r in RESPONSES
+                          for rule in RULES}
+    for (count, _, response, rule), row in cells.items():
+        assert "error" not in row and row["samples"] == 12 and row["p50_us"] > 0, row
+        assert ("rule_cost_p50_us" in row) == (rule == "with"), row
+        if response == "iam":  # the stage without the rule; an allow-list of the token's tenants (bounded) with it
+            assert row["allowed_resources"] == (1 if rule == "without" else min(count, MAX_POLICY_TENANTS)), row
+        else:
+            assert "allowed_resources" not in row
+    assert tenants["token_bytes"]["1"] < tenants["token_bytes"]["10"] < tenants["token_bytes"]["100"]
 
 
 def test_cold_start_compares_fresh_processes(issuer):
@@ -143,3 +160,17 @@ def test_report_renders_every_part_and_fails_on_a_missed_target():
     assert len(missed) == 4 and all("warm p50" in name for name in missed)
     table = render(results)
     assert "Targets" in table and "Bundle: skipped: no CDK app" in table and "MISSED" in table
+
+
+def test_report_shows_the_tenant_routes_cost_without_judging_it():
+    rows = [{"tenants": n, "tokens": m, "response": r, "rule": rule, "p50_us": p, "p99_us": 2 * p,
+             "response_bytes": 100, **({"allowed_resources": n} if r == "iam" else {}),
+             **({"rule_cost_p50_us": 5.0} if rule == "with" else {})}
+            for n in TENANT_COUNTS for m in TOKEN_MODES for r in RESPONSES
+            for rule, p in (("without", 10.0), ("with", 15.0))]
+    results = {"tenants": {"route": "GET /tenants/{tenantId}/orders", "alg": "RS256", "samples_per_row": 1,
+                           "token_bytes": {"1": 900, "10": 1900, "100": 11600}, "rows": rows}}
+    results["targets"] = evaluate(results)
+    assert passed(results["targets"]) and not any("tenant" in t["target"] for t in results["targets"])
+    table = render(results)
+    assert "Tenant routes" in table and "| 100 (11600 B token) | iam | 10.0 / 20.0 | 15.0 / 30.0 (+5.0) |" in table
