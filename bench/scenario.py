@@ -80,12 +80,13 @@ class BenchIssuer:
                 "POWERTOOLS_METRICS_NAMESPACE": "JwtAuthorizerBench"}
 
 
-def http_api_event(token: str, route_key: str = ROUTE_KEY,
-                   path_parameters: dict[str, str] | None = None) -> dict[str, Any]:
+def http_api_event(token: str, route_key: str = ROUTE_KEY, path_parameters: dict[str, str] | None = None,
+                   per_route: bool = False) -> dict[str, Any]:
     """An HTTP API payload 2.0 REQUEST authorizer event, as API Gateway sends it.
 
     With ``path_parameters``, the request's path is the route's with each ``{name}`` filled in, and the event carries
-    them as ``pathParameters`` (what API Gateway matched the route with).
+    them as ``pathParameters`` (what API Gateway matched the route with). ``per_route``: the identity sources hold
+    ``$context.routeKey`` too, as the construct sets them up when tenant rules exist.
     """
     method, path = route_key.split(" ", 1)
     for name, value in (path_parameters or {}).items():
@@ -94,7 +95,7 @@ def http_api_event(token: str, route_key: str = ROUTE_KEY,
         "version": "2.0",
         "type": "REQUEST",
         "routeArn": f"{STAGE_ARN}/{method}{path}",
-        "identitySource": [f"Bearer {token}"],
+        "identitySource": [f"Bearer {token}", route_key] if per_route else [f"Bearer {token}"],
         "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": "",

@@ -238,7 +238,8 @@ def test_the_doctor_and_the_authorizer_agree_on_every_tenant(issuer, rule_name):
     for token_name, options in TOKENS.items():
         token = issuer.mint("descope", **options)
         for tenant in TENANTS:
-            event = {"version": "2.0", "type": "REQUEST", "routeKey": ORDERS, "identitySource": [f"Bearer {token}"],
+            event = {"version": "2.0", "type": "REQUEST", "routeKey": ORDERS,
+                     "identitySource": [f"Bearer {token}", ORDERS],  # cached per route, as the construct does
                      "routeArn": "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/$default/GET/tenants/x/orders",
                      "headers": {"authorization": f"Bearer {token}"}, "pathParameters": {"tenantId": tenant}}
             decided = authorizer.authorize(event)["isAuthorized"]

@@ -59,10 +59,11 @@ def authorizer_for(issuer, tenant_rule, claim_routes=None):
 
 
 def tenant_event(token, tenant):
-    """A payload 2.0 event for ROUTE, with the tenant in pathParameters as API Gateway passes it."""
+    """A payload 2.0 event for ROUTE, with the tenant in pathParameters as API Gateway passes it, from an authorizer
+    whose identity sources hold ``$context.routeKey`` (as the construct sets it up)."""
     path = f"/tenants/{tenant}/orders"
     return {"version": "2.0", "type": "REQUEST", "routeArn": ARN.format(tenant), "routeKey": ROUTE,
-            "identitySource": [f"Bearer {token}"], "rawPath": path, "rawQueryString": "",
+            "identitySource": [f"Bearer {token}", ROUTE], "rawPath": path, "rawQueryString": "",
             "headers": {"authorization": f"Bearer {token}"}, "pathParameters": {"tenantId": tenant},
             "requestContext": {"accountId": "123456789012", "apiId": "a1b2c3d4e5", "stage": "$default",
                                "routeKey": ROUTE, "http": {"method": "GET", "path": path}}}
