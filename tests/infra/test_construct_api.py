@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 
-from infra import AuthorizationSettings, ConfigError, JwtAuthorization, RouteSpec
+from infra import AuthorizationSettings, ConfigError, JwtAuthorization, RouteSpec, TenantRule
 from infra.typed_settings import AuthorizerMode, Issuer, LambdaResponse, ProviderIssuer
 
 from .conftest import SKIP_BUNDLING
@@ -63,6 +63,48 @@ def test_a_hand_written_issuer_object_is_validated_like_its_dict() -> None:
     with pytest.raises(ConfigError) as caught:
         AuthorizationSettings.create(issuers=[Issuer("https://idp.example.org", audience=[],)], routes=ROUTES)
     assert caught.value.field.startswith("issuers[0]")
+
+
+TENANT_PLAIN = {"method": "GET", "path": "/tenants/{tenantId}/orders",
+                "tenant": {"param": "tenantId", "roles": ["admin"], "permissions": ["orders:read"]}}
+
+
+def test_a_typed_tenant_rule_gives_the_same_settings_as_its_cdk_json_shape() -> None:
+    typed = AuthorizationSettings.create(issuers=OIDC, routes=[
+        RouteSpec("GET", "/tenants/{tenantId}/orders",
+                  tenant=TenantRule("tenantId", roles=["admin"], permissions=("orders:read",)))])
+    plain = AuthorizationSettings.create(issuers=OIDC, routes=[TENANT_PLAIN])
+    assert typed == plain
+    (route,) = typed.routes
+    assert route.tenant == TenantRule("tenantId", claim="tenants", roles=("admin",), permissions=("orders:read",))
+    assert typed.auth_routes()["GET /tenants/{tenantId}/orders"]["tenant"] == {
+        "param": "tenantId", "claim": "tenants", "roles": ["admin"], "permissions": ["orders:read"]}
+
+
+@pytest.mark.parametrize(("route", "field"), [
+    (RouteSpec("GET", "/tenants/{id}/orders", tenant=TenantRule("tenantId")), "routes[0].tenant.param"),
+    (RouteSpec("GET", "/files/{tenantId+}", tenant=TenantRule("tenantId")), "routes[0].tenant.param"),
+    (RouteSpec("GET", "/t/{tenantId}", tenant=TenantRule("tenantId", claim="")), "routes[0].tenant.claim"),
+    (RouteSpec("GET", "/t/{tenantId}", public=True, tenant=TenantRule("tenantId")), "routes[0].public"),
+])
+def test_a_typed_tenant_rule_is_validated_like_its_dict_naming_the_field(route: RouteSpec, field: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        AuthorizationSettings.create(issuers=OIDC, routes=[route])
+    assert caught.value.field == field
+
+
+def test_a_typed_tenant_rule_is_refused_in_jwt_mode() -> None:
+    with pytest.raises(ConfigError) as caught:
+        AuthorizationSettings.create(mode=AuthorizerMode.JWT, issuers=OIDC, routes=[
+            RouteSpec("GET", "/tenants/{tenantId}/orders", tenant=TenantRule("tenantId"))])
+    assert caught.value.field == "routes[0].tenant" and "authorizer=lambda" in caught.value.problem
+
+
+def test_the_installed_package_exports_the_tenant_rule() -> None:
+    import infra
+
+    assert "TenantRule" in infra.__all__ and infra.TenantRule is TenantRule
+    assert TenantRule.__doc__ and "within that tenant" in " ".join(TenantRule.__doc__.split())
 
 
 @pytest.mark.parametrize("ttl", [Duration.millis(1500), Duration.hours(2)])
