@@ -181,6 +181,90 @@ def test_the_authorizers_logical_id_is_the_same_whichever_way_routes_are_attache
     assert ids[0] == ids[1] and len(ids[0]) == 1
 
 
+# --- tenant routes: a second, uncached authorizer ----------------------------------------------------------
+TENANT_ROUTES = [*ROUTES, TENANT_PLAIN]
+
+
+def authorizer_ids(stack: Stack) -> dict[str, str]:
+    """Authorizer name → logical ID."""
+    return {props["Properties"]["Name"]: logical_id for logical_id, props in
+            Template.from_stack(stack).find_resources("AWS::ApiGatewayV2::Authorizer").items()}
+
+
+def bound_to(stack: Stack) -> dict[str, str | None]:
+    """Route key → the name of its authorizer (None for a public route)."""
+    names = {logical_id: name for name, logical_id in authorizer_ids(stack).items()}
+    return {key: names[props["AuthorizerId"]["Ref"]] if "AuthorizerId" in props else None
+            for key, props in route_props(Template.from_stack(stack)).items()}
+
+
+@pytest.mark.parametrize("how", ["add_routes", "route_options", "protect", "imported_api"])
+def test_tenant_routes_bind_the_uncached_authorizer_however_they_are_added(tmp_path: Path, how: str) -> None:
+    app, stack = new_stack(tmp_path)
+    api: apigwv2.IHttpApi = (apigwv2.HttpApi.from_http_api_attributes(stack, "Imported", http_api_id="abc123")
+                             if how == "imported_api" else apigwv2.HttpApi(stack, "Api"))
+    auth = JwtAuthorization(stack, "Auth", http_api=api, authorizer_name="orders",
+                            settings=AuthorizationSettings.create(issuers=OIDC, routes=TENANT_ROUTES))
+    if how in ("add_routes", "imported_api"):
+        auth.add_routes(backend())
+    else:
+        assert isinstance(api, apigwv2.HttpApi)
+        for spec in auth.settings.routes:
+            if how == "route_options":
+                api.add_routes(path=spec.path, methods=[apigwv2.HttpMethod(spec.method)], integration=backend(),
+                               **auth.route_options(spec.route_key))
+            else:
+                (route,) = api.add_routes(path=spec.path, methods=[apigwv2.HttpMethod(spec.method)],
+                                          integration=backend())
+                auth.protect(route)
+    app.synth()  # every protected route is checked to be on its authorizer
+    assert bound_to(stack) == {"GET /orders": "orders", "DELETE /orders/{id}": "orders", "GET /ping": None,
+                               "GET /tenants/{tenantId}/orders": "orders-tenant-routes"}
+    assert auth.tenant_authorizer is not None and auth.tenant_http_authorizer is not None
+    assert auth.authorizer_for(auth.settings.routes[-1]) is auth.tenant_authorizer
+    assert auth.authorizer_for(auth.settings.routes[0]) is auth.authorizer
+    ttl = {r["Properties"]["Name"]: r["Properties"]["AuthorizerResultTtlInSeconds"] for r in
+           Template.from_stack(stack).find_resources("AWS::ApiGatewayV2::Authorizer").values()}
+    assert ttl == {"orders": 300, "orders-tenant-routes": 0}
+
+
+@pytest.mark.parametrize("ttl", [Duration.seconds(0), None])
+def test_no_second_authorizer_without_a_cache_or_without_tenant_routes(tmp_path: Path, ttl: Duration | None) -> None:
+    app, stack = new_stack(tmp_path)
+    settings_ = AuthorizationSettings.create(issuers=OIDC, routes=TENANT_ROUTES if ttl is not None else ROUTES,
+                                             results_cache_ttl=ttl)
+    auth = JwtAuthorization(stack, "Auth", http_api=apigwv2.HttpApi(stack, "Api"), settings=settings_)
+    auth.add_routes(backend())
+    app.synth()
+    assert auth.tenant_authorizer is None and auth.tenant_http_authorizer is None
+    assert len(authorizer_ids(stack)) == 1
+    assert {name for name in bound_to(stack).values() if name} == set(authorizer_ids(stack))
+
+
+def test_a_tenant_route_bound_to_the_cached_authorizer_fails_synthesis(tmp_path: Path) -> None:
+    app, stack = new_stack(tmp_path)
+    api = apigwv2.HttpApi(stack, "Api")
+    auth = JwtAuthorization(stack, "Auth", http_api=api,
+                            settings=AuthorizationSettings.create(issuers=OIDC, routes=TENANT_ROUTES))
+    for spec in auth.settings.routes:
+        options = auth.route_options(spec)
+        if spec.tenant is not None:
+            options["authorizer"] = auth.authorizer  # by hand, past route_options: its answers would be cached
+        api.add_routes(path=spec.path, methods=[apigwv2.HttpMethod(spec.method)], integration=backend(), **options)
+    with pytest.raises(Exception, match=r"GET /tenants/\{tenantId\}/orders has a tenant rule, so it must use this "
+                                        "construct's tenant_authorizer"):
+        app.synth()
+
+
+def test_a_long_authorizer_name_still_gives_a_valid_tenant_authorizer_name(tmp_path: Path) -> None:
+    _, stack = new_stack(tmp_path)
+    auth = JwtAuthorization(stack, "Auth", http_api=apigwv2.HttpApi(stack, "Api"), authorizer_name="a" * 128,
+                            settings=AuthorizationSettings.create(issuers=OIDC, routes=TENANT_ROUTES))
+    auth.add_routes(backend())
+    names = sorted(authorizer_ids(stack), key=len)
+    assert names[0] == "a" * 128 and len(names[1]) == 128 and names[1].endswith("-tenant-routes")
+
+
 # --- the function, names, identity sources, the parameter ---------------------------------------------------
 def test_function_options_reach_the_authorizer_function(tmp_path: Path) -> None:
     _, stack, api, routes = existing_app(tmp_path)
