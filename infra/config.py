@@ -81,6 +81,7 @@ DEFAULT_ROUTES: tuple[dict[str, Any], ...] = (
     {"method": "GET", "path": "/hello"},
     {"method": "GET", "path": "/orders", "scopes": ["orders:read"]},
     {"method": "POST", "path": "/orders", "scopes": ["orders:write"]},
+    {"method": "GET", "path": "/tenants/{tenantId}/orders", "tenant": {"param": "tenantId", "roles": ["admin"]}},
     {"method": "GET", "path": "/health", "public": True},
 )
 DEFAULT_CACHE_TTL_SECONDS = 300

@@ -47,8 +47,11 @@ def test_defaults_are_lambda_mode_the_sample_routes_and_a_five_minute_cache() ->
     assert auth.mode == "lambda"
     assert auth.cache_ttl_seconds == 300
     assert auth.lambda_response == "iam"
-    assert [r.route_key for r in auth.routes] == ["GET /hello", "GET /orders", "POST /orders", "GET /health"]
-    assert [r.route_key for r in auth.protected_routes] == ["GET /hello", "GET /orders", "POST /orders"]
+    assert [r.route_key for r in auth.routes] == ["GET /hello", "GET /orders", "POST /orders",
+                                                  "GET /tenants/{tenantId}/orders", "GET /health"]
+    assert [r.route_key for r in auth.protected_routes] == ["GET /hello", "GET /orders", "POST /orders",
+                                                            "GET /tenants/{tenantId}/orders"]
+    assert [r.route_key for r in auth.tenant_routes] == ["GET /tenants/{tenantId}/orders"]
     assert config.log_retention_days == 30
     assert config.throttle.rate_limit > 0 and config.throttle.burst_limit > 0
 
@@ -165,6 +168,13 @@ def test_jwt_mode_refuses_a_tenant_rule_naming_the_route_and_saying_why() -> Non
     assert problem.field == "routes[2].tenant"
     assert "GET /tenants/{tenantId}/orders" in problem.problem
     assert "cannot compare a path parameter with a claim" in problem.problem and "authorizer=lambda" in problem.problem
+
+
+def test_jwt_mode_refuses_the_shipped_tenant_route() -> None:
+    """The sample's tenant route is lambda-only: jwt mode with cdk.json's routes stops, saying which route."""
+    problem = error_field(authorizer="jwt", routes=list(DEFAULT_ROUTES))
+    (index,) = [i for i, r in enumerate(DEFAULT_ROUTES) if "tenant" in r]
+    assert problem.field == f"routes[{index}].tenant"
 
 
 def test_lambda_mode_keeps_issuers_as_configured_for_the_lambda_to_expand() -> None:
