@@ -21,8 +21,15 @@ from .config import AuthorizerConfig, RouteRule, load_config
 from .errors import AuthorizationError, MalformedTokenError, MissingTokenError, UnknownRouteError
 from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, AuthRequest, read_event
 from .fetch import JsonFetcher
-from .policy import (MethodArn, allow_policy, deny_policy, encode_context, policy_response, resource_matches,
-                     simple_response)
+from .policy import (
+    MethodArn,
+    allow_policy,
+    deny_policy,
+    encode_context,
+    policy_response,
+    resource_matches,
+    simple_response,
+)
 from .rules import granted_scopes, rule_problem, unmet_rules
 from .tenancy import TenantPlan, allow_list, path_parameter, tenant_context, tenant_problem, tenants_of
 from .text import log_fields, log_text

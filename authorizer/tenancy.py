@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from .config import TENANT_ID, RouteRule, TenantRule
@@ -195,7 +195,7 @@ def allow_list(stage_prefix: str, plan: TenantPlan, unmet: Iterable[RouteRule], 
 def globs_intersect(a: str, b: str) -> bool:
     """Whether two IAM resource patterns (``*`` any run, ``?`` one character) can match one same string."""
 
-    @lru_cache(maxsize=None)
+    @cache
     def meet(i: int, j: int) -> bool:
         if i == len(a) and j == len(b):
             return True
