@@ -36,7 +36,7 @@ import json
 from collections.abc import Mapping, Sequence
 
 import jsii
-from aws_cdk import Acknowledgment, Annotations, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Annotations, Duration, Stack, Token, Validations
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_iam as iam
@@ -425,7 +425,10 @@ def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str]
 
 
 def _derived_name(name: str, suffix: str) -> str:
-    """``name`` + ``suffix``, within API Gateway's 128 characters (``name`` shortened, ``suffix`` kept)."""
+    """``name`` + ``suffix``, within API Gateway's 128 characters (``name`` shortened, ``suffix`` kept; a name
+    that is a token, known only at deploy time, is never cut)."""
+    if Token.is_unresolved(name):
+        return name + suffix
     return name[:MAX_AUTHORIZER_NAME - len(suffix)] + suffix
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import App, CfnParameter, Duration, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
@@ -263,6 +263,19 @@ def test_a_long_authorizer_name_still_gives_a_valid_tenant_authorizer_name(tmp_p
     auth.add_routes(backend())
     names = sorted(authorizer_ids(stack), key=len)
     assert names[0] == "a" * 128 and len(names[1]) == 128 and names[1].endswith("-tenant-routes")
+
+
+def test_an_authorizer_name_known_only_at_deploy_time_is_kept_whole(tmp_path: Path) -> None:
+    _, stack = new_stack(tmp_path)
+    prefix = "orders-" * 16  # 112 characters: cutting the name to fit the suffix would cut the token in it
+    name = prefix + CfnParameter(stack, "Stage", default="dev").value_as_string
+    auth = JwtAuthorization(stack, "Auth", http_api=apigwv2.HttpApi(stack, "Api"), authorizer_name=name,
+                            settings=AuthorizationSettings.create(issuers=OIDC, routes=TENANT_ROUTES))
+    auth.add_routes(backend())
+    names = [r["Properties"]["Name"] for r in
+             Template.from_stack(stack).find_resources("AWS::ApiGatewayV2::Authorizer").values()]
+    assert {"Fn::Join": ["", [prefix, {"Ref": "Stage"}]]} in names
+    assert {"Fn::Join": ["", [prefix, {"Ref": "Stage"}, "-tenant-routes"]]} in names
 
 
 # --- the function, names, identity sources, the parameter ---------------------------------------------------
