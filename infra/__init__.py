@@ -19,7 +19,7 @@ from .config import (
     load_stack_config,
 )
 from .stack import JwtAuthorizerStack
-from .typed_settings import AuthorizerMode, Issuer, LambdaResponse, ProviderIssuer
+from .typed_settings import AuthorizerMode, Issuer, LambdaResponse, ProviderIssuer, TenantRule
 
 __all__ = [
     "AuthorizationSettings",
@@ -33,6 +33,7 @@ __all__ = [
     "ProviderIssuer",
     "RouteSpec",
     "StackConfig",
+    "TenantRule",
     "__version__",
     "build_app",
     "load_stack_config",

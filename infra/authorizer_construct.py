@@ -21,10 +21,12 @@ built from the same route list. With ``settings.config_parameter`` they go into 
 (``parameter_name``, by default ``/<stack name>/<construct path>/authorizer-config``, created from the settings; or
 an existing one, referenced), which the Lambda re-reads every ``max_age_seconds`` and may only ``ssm:GetParameter``. ``tracing=True`` turns on active X-Ray tracing. With ``settings.token_cookie`` the authorizer has no identity
 source (caching is off), so API Gateway invokes it for requests that carry the token in that cookie instead of the
-Authorization header. ``jwt`` mode uses API Gateway's native ``HttpJwtAuthorizer`` with the route scopes as
-authorization scopes, and deploys no Lambda. Synthesis fails if a configured, non-public route is not on the API
-with this authorizer. A public route, however it is added (``add_routes``, ``protect`` or ``route_options``), carries
-the acknowledgement of cdk-nag's APIG4 with its reason. One construct serves one API in its own stack
+Authorization header. With a result cache, routes with a tenant rule are bound to a second authorizer of the same
+function whose results are never cached (``tenant_authorizer``; ``JwtAuthorization._tenant_authorizer`` says why).
+``jwt`` mode uses API Gateway's native ``HttpJwtAuthorizer`` with the route scopes as authorization scopes, and
+deploys no Lambda. Synthesis fails if a configured, non-public route is not on the API with this authorizer (a
+tenant route: with ``tenant_authorizer``). A public route, however it is added (``add_routes``, ``protect`` or
+``route_options``), carries the acknowledgement of cdk-nag's APIG4 with its reason. One construct serves one API in its own stack
 (``api_binding``); the function's options are checked in ``authorizer_options``.
 """
 
@@ -34,7 +36,7 @@ import json
 from collections.abc import Mapping, Sequence
 
 import jsii
-from aws_cdk import Acknowledgment, Annotations, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Annotations, Duration, Stack, Token, Validations
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_iam as iam
@@ -68,6 +70,9 @@ GENERATED_VARIABLES = {
     "AUTH_TOKEN_COOKIE": "settings.token_cookie (it also removes the identity source)",
 }
 AUTHORIZER_SERVICE = "jwt-authorizer"
+#: Appended to the first authorizer's name for the tenant routes' uncached one.
+TENANT_AUTHORIZER_SUFFIX = "-tenant-routes"
+MAX_AUTHORIZER_NAME = 128  # API Gateway's limit
 
 
 @jsii.implements(apigwv2.IHttpRouteAuthorizer)
@@ -102,8 +107,9 @@ class JwtAuthorization(Construct):
 
     Attributes: ``mode``; ``authorizer`` (an ``IHttpRouteAuthorizer`` for routes of ``http_api``; also
     ``route_authorizer``); ``function`` (the ``aws_lambda.Function``), ``http_authorizer`` and ``environment``
-    (``lambda`` mode only, else None); ``config_parameter`` (the SSM parameter, when ``settings.config_parameter``
-    is set, else None).
+    (``lambda`` mode only, else None); ``tenant_authorizer`` and ``tenant_http_authorizer`` (the uncached
+    authorizer that routes with a tenant rule use, when routes have one and results are cached, else None);
+    ``config_parameter`` (the SSM parameter, when ``settings.config_parameter`` is set, else None).
     """
 
     def __init__(
@@ -150,6 +156,8 @@ class JwtAuthorization(Construct):
         self.function: lambda_.Function | None = None
         self.function_resources: PackageFunction | None = None  # the function with its role and log group
         self.http_authorizer: apigwv2.HttpAuthorizer | None = None
+        self.tenant_http_authorizer: apigwv2.HttpAuthorizer | None = None
+        self.tenant_authorizer: apigwv2.IHttpRouteAuthorizer | None = None
         self.environment: dict[str, str] | None = None
         self.config_parameter: ssm.IStringParameter | None = None
         self.routes: dict[str, list[apigwv2.HttpRoute]] = {}
@@ -157,6 +165,8 @@ class JwtAuthorization(Construct):
             else self._jwt_authorizer()
         self.authorizer: apigwv2.IHttpRouteAuthorizer = OneApiAuthorizer(bound, http_api, self.node.path)
         self.route_authorizer = self.authorizer
+        if self.mode == "lambda" and settings.tenant_routes and settings.cache_ttl_seconds > 0:
+            self.tenant_authorizer = OneApiAuthorizer(self._tenant_authorizer(), http_api, self.node.path)
         for note in settings.notes:
             Annotations.of(self).add_warning_v2("jwt-authorization:configuration", note)
         self.node.add_validation(_EveryProtectedRouteAttached(self))
@@ -188,34 +198,62 @@ class JwtAuthorization(Construct):
         )
         if self.config_parameter is not None:
             self.function_resources.allow_get_parameter(self.config_parameter)
-        function = self.function = self.function_resources.function
-        sources = self.identity_source if self.identity_source is not None else identity_sources(settings)
-        self.http_authorizer = apigwv2.HttpAuthorizer(
+        self.function = self.function_resources.function
+        self.http_authorizer = self._function_authorizer("LambdaAuthorizer", "InvokedByApiGateway",
+                                                         name=self.authorizer_name,
+                                                         cache_ttl_seconds=settings.cache_ttl_seconds)
+        return _AuthorizerReference("CUSTOM", self.http_authorizer.authorizer_id)
+
+    def _tenant_authorizer(self) -> apigwv2.IHttpRouteAuthorizer:
+        """A second authorizer of the same function, for the routes with a tenant rule: results never cached.
+
+        An answer on a tenant route names the request's tenant in its context (``authorized_tenant`` and that
+        tenant's roles and permissions, for the backend), and a token may hold more tenants than one policy
+        carries (``MAX_POLICY_TENANTS``): a cached answer reused for another tenant of the same token would hand
+        the backend the wrong tenant, or deny one the token holds. So tenant routes are decided per request. The
+        policy itself is an allow-list of the token's tenants and stays safe if cached (``authorizer.tenancy``):
+        the cached authorizer keeps every other route, and with caching off there is no second authorizer.
+        """
+        assert self.http_authorizer is not None  # the first one, created in _lambda_authorizer
+        self.tenant_http_authorizer = self._function_authorizer(
+            "TenantLambdaAuthorizer", "InvokedByApiGatewayForTenantRoutes",
+            name=_derived_name(_cfn_authorizer(self.http_authorizer).name, TENANT_AUTHORIZER_SUFFIX),
+            cache_ttl_seconds=0,
+        )
+        return _AuthorizerReference("CUSTOM", self.tenant_http_authorizer.authorizer_id)
+
+    def _function_authorizer(self, construct_id: str, permission_id: str, *, name: str | None,
+                             cache_ttl_seconds: int) -> apigwv2.HttpAuthorizer:
+        """A REQUEST authorizer (payload 2.0) invoking ``self.function``, which only it may invoke through the API."""
+        function = self.function
+        assert function is not None  # created first, in _lambda_authorizer
+        sources = self.identity_source if self.identity_source is not None else identity_sources(self.settings)
+        authorizer = apigwv2.HttpAuthorizer(
             self,
-            "LambdaAuthorizer",
+            construct_id,
             http_api=self.http_api,
             type=apigwv2.HttpAuthorizerType.LAMBDA,
-            authorizer_name=self.authorizer_name,
+            authorizer_name=name,
             identity_source=sources,
             authorizer_uri=(f"arn:{Stack.of(self).partition}:apigateway:{Stack.of(self).region}:lambda:path/"
                             f"2015-03-31/functions/{function.function_arn}/invocations"),
             payload_format_version=apigwv2.AuthorizerPayloadVersion.VERSION_2_0,
-            enable_simple_responses=settings.lambda_response == "simple",
-            results_cache_ttl=Duration.seconds(settings.cache_ttl_seconds),
+            enable_simple_responses=self.settings.lambda_response == "simple",
+            results_cache_ttl=Duration.seconds(cache_ttl_seconds),
         )
         if not sources:
             # Optional for a REQUEST authorizer without caching: left out, API Gateway invokes it for every request.
-            _cfn_authorizer(self.http_authorizer).add_property_deletion_override("IdentitySource")
+            _cfn_authorizer(authorizer).add_property_deletion_override("IdentitySource")
         function.add_permission(
-            "InvokedByApiGateway",
+            permission_id,
             principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
             source_arn=Stack.of(self).format_arn(
                 service="execute-api",
                 resource=self.http_api.api_id,
-                resource_name=f"authorizers/{self.http_authorizer.authorizer_id}",
+                resource_name=f"authorizers/{authorizer.authorizer_id}",
             ),
         )
-        return _AuthorizerReference("CUSTOM", self.http_authorizer.authorizer_id)
+        return authorizer
 
     def _config_parameter(self) -> ssm.IStringParameter | None:
         """The SSM parameter holding the issuers and routes: created from the settings, or an existing one."""
@@ -255,10 +293,17 @@ class JwtAuthorization(Construct):
             route = self._spec_for(route)
         if route.public:
             return {"authorizer": _PublicRoute(self, route)}
-        options: dict = {"authorizer": self.route_authorizer}
+        options: dict = {"authorizer": self.authorizer_for(route)}
         if self.mode == "jwt" and route.scopes:
             options["authorization_scopes"] = list(route.scopes)
         return options
+
+    def authorizer_for(self, route: RouteSpec) -> apigwv2.IHttpRouteAuthorizer:
+        """The authorizer ``route`` binds: the uncached ``tenant_authorizer`` for a route with a tenant rule (when
+        there is one), else ``authorizer``."""
+        if route.tenant is not None and self.tenant_authorizer is not None:
+            return self.tenant_authorizer
+        return self.route_authorizer
 
     def add_routes(self, integration: apigwv2.HttpRouteIntegration) -> dict[str, list[apigwv2.HttpRoute]]:
         """Add every configured route to the API, sending it to ``integration``. Returns route key → routes."""
@@ -379,6 +424,14 @@ def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str]
     return environment
 
 
+def _derived_name(name: str, suffix: str) -> str:
+    """``name`` + ``suffix``, within API Gateway's 128 characters (``name`` shortened, ``suffix`` kept; a name
+    that is a token, known only at deploy time, is never cut)."""
+    if Token.is_unresolved(name):
+        return name + suffix
+    return name[:MAX_AUTHORIZER_NAME - len(suffix)] + suffix
+
+
 def _compact(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -418,12 +471,17 @@ class _EveryProtectedRouteAttached:
             if not routes:
                 problems.append(f"{spec.route_key} is configured but not on the API: call add_routes() or protect()")
                 continue
+            per_request = spec.tenant is not None and owner.tenant_http_authorizer is not None
+            expected = owner.tenant_http_authorizer if per_request else owner.http_authorizer
             for route in routes:
                 if route.authorization_type != wanted_type:
                     problems.append(f"{spec.route_key} is configured as protected but its authorization is "
                                     f"{route.authorization_type!r}, not this construct's {wanted_type!r} authorizer")
-                elif owner.http_authorizer is not None and route.authorizer_id != owner.http_authorizer.authorizer_id:
-                    problems.append(f"{spec.route_key} uses another Lambda authorizer than this construct's")
+                elif expected is not None and route.authorizer_id != expected.authorizer_id:
+                    problems.append(
+                        f"{spec.route_key} has a tenant rule, so it must use this construct's tenant_authorizer "
+                        "(its results are not cached; route_options, protect and add_routes bind it)" if per_request
+                        else f"{spec.route_key} uses another Lambda authorizer than this construct's")
                 elif owner.mode == "jwt" and list(route.authorization_scopes or []) != list(spec.scopes):
                     problems.append(f"{spec.route_key} must require the scopes {list(spec.scopes)}")
         return problems

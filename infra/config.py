@@ -2,7 +2,8 @@
 
 Everything is checked here, before any construct is built, and every problem raises ``ConfigError`` naming the
 context key (``authorizer``, ``issuers[0].audience``, ``routes[2].scopes``, ``cacheTtlSeconds``...). Issuers are
-validated by the authorizer's own ``parse_issuers``, so synthesis and the Lambda's cold start agree on what is valid.
+validated by the authorizer's own ``parse_issuers`` and a route's ``tenant`` rule by its ``parse_tenant_rule``, so
+synthesis and the Lambda's cold start agree on what is valid.
 
 ``configParameter`` (lambda mode) moves the issuers and route rules from the Lambda's environment into an SSM String
 parameter, so they can be changed without a redeploy: ``true`` creates it from ``issuers``/``routes``, a string names
@@ -48,11 +49,14 @@ from .lambda_sources import (
     json_typed,
     parse_issuers,
     parse_routes,
+    parse_tenant_rule,
 )
+from .lambda_sources import TenantRule as ParsedTenantRule
 from .native_jwt import check_native_routes, select_native_issuer
 from .typed_settings import (
     AuthorizerMode,
     LambdaResponse,
+    TenantRule,
     duration_seconds,
     plain_choice,
     plain_issuers,
@@ -77,6 +81,7 @@ DEFAULT_ROUTES: tuple[dict[str, Any], ...] = (
     {"method": "GET", "path": "/hello"},
     {"method": "GET", "path": "/orders", "scopes": ["orders:read"]},
     {"method": "POST", "path": "/orders", "scopes": ["orders:write"]},
+    {"method": "GET", "path": "/tenants/{tenantId}/orders", "tenant": {"param": "tenantId", "roles": ["admin"]}},
     {"method": "GET", "path": "/health", "public": True},
 )
 DEFAULT_CACHE_TTL_SECONDS = 300
@@ -88,7 +93,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       3288, 3653)
 SSM_STANDARD_VALUE_LIMIT = 4096  # bytes: a standard-tier parameter's value (advanced tier costs money per parameter)
 _SSM_NAME = re.compile(r"[A-Za-z0-9_.\-/]{1,1011}")
-_ROUTE_FIELDS = {"method", "path", "scopes", "claims", "public"}
+_ROUTE_FIELDS = {"method", "path", "scopes", "claims", "tenant", "public"}
 _THROTTLE_FIELDS = {"rateLimit", "burstLimit"}
 #: The deployed authorizer's code: the bundle's root (the ``authorizer/`` package and its dependencies) is unpacked
 #: at Lambda's task root, so a file ``authorizer/<path>`` of this project is ``/var/task/authorizer/<path>`` there.
@@ -99,13 +104,17 @@ CA_BUNDLE_EXAMPLE = "certs/wso2-ca.pem"
 
 @dataclass(frozen=True)
 class RouteSpec:
-    """One API route and what it asks of a token. The route list is the single source of truth."""
+    """One API route and what it asks of a token. The route list is the single source of truth.
+
+    ``tenant`` (lambda mode): the path parameter that must name one of the caller's tenants (``TenantRule``).
+    """
 
     method: str
     path: str
     scopes: tuple[str, ...] = ()
     claims: Mapping[str, Any] = field(default_factory=dict)  # claim name → accepted value or [any-of values]
     public: bool = False
+    tenant: TenantRule | None = None
 
     @property
     def route_key(self) -> str:
@@ -113,7 +122,7 @@ class RouteSpec:
 
     @property
     def has_rule(self) -> bool:
-        return bool(self.scopes or self.claims)
+        return bool(self.scopes or self.claims or self.tenant)
 
 
 @dataclass(frozen=True)
@@ -218,6 +227,11 @@ class AuthorizationSettings:
     def protected_routes(self) -> tuple[RouteSpec, ...]:
         return tuple(r for r in self.routes if not r.public)
 
+    @property
+    def tenant_routes(self) -> tuple[RouteSpec, ...]:
+        """The protected routes with a tenant rule (lambda mode only: jwt mode refuses them)."""
+        return tuple(r for r in self.protected_routes if r.tenant is not None)
+
     def auth_routes(self) -> dict[str, dict[str, Any]]:
         """``AUTH_ROUTES`` for the Lambda: route key → rule, for the protected routes that have a rule."""
         rules: dict[str, dict[str, Any]] = {}
@@ -226,6 +240,8 @@ class AuthorizationSettings:
                 rule: dict[str, Any] = {"scopes": list(route.scopes)}
                 if route.claims:
                     rule["claims"] = dict(route.claims)
+                if route.tenant is not None:
+                    rule["tenant"] = route.tenant.to_config()
                 rules[route.route_key] = rule
         return rules
 
@@ -239,7 +255,8 @@ class AuthorizationSettings:
             # By JSON type: in Python 1 == True, so comparing the values alone would not see a rule lose its type.
             expected_claims = {name: tuple(json_typed(a) for a in (v if isinstance(v, list) else [v]))
                                for name, v in route.claims.items()}
-            if rule is None or rule.scopes != route.scopes or dict(rule.typed_claims) != expected_claims:
+            if rule is None or rule.scopes != route.scopes or dict(rule.typed_claims) != expected_claims \
+                    or tenant_setting(rule.tenant) != route.tenant:
                 raise ConfigError("routes", f"{route.route_key} does not round-trip through AUTH_ROUTES")
 
     def parameter_value(self) -> str:
@@ -428,10 +445,22 @@ def parse_route_specs(value: list[Any]) -> tuple[RouteSpec, ...]:
             raise ConfigError(f"{where}.public", "must be true or false")
         scopes = scope_names(item.get("scopes", []), f"{where}.scopes")
         claims = claim_rules(item.get("claims", {}), f"{where}.claims")
-        if public and (scopes or claims):
-            raise ConfigError(f"{where}.public", "a public route takes no token, so it cannot have scopes or claims")
-        specs.append(RouteSpec(method=method, path=path, scopes=scopes, claims=claims, public=public))
+        # The authorizer's own parser: the rule the stack accepts is the rule the Lambda reads (AUTH_ROUTES).
+        tenant = (tenant_setting(parse_tenant_rule(item["tenant"], route_key, f"{where}.tenant"))
+                  if "tenant" in item else None)
+        if public and (scopes or claims or tenant):
+            raise ConfigError(f"{where}.public", "a public route takes no token, so it cannot have scopes, claims "
+                                                 "or a tenant rule")
+        specs.append(RouteSpec(method=method, path=path, scopes=scopes, claims=claims, public=public, tenant=tenant))
     return tuple(specs)
+
+
+def tenant_setting(rule: ParsedTenantRule | None) -> TenantRule | None:
+    """The authorizer's parsed tenant rule (``authorizer.config.TenantRule``) as the typed setting, or None."""
+    if rule is None:
+        return None
+    return TenantRule(param=rule.param, claim=rule.claim, roles=tuple(rule.roles),
+                      permissions=tuple(rule.permissions))
 
 
 def _is_example_host(host: str | None) -> bool:

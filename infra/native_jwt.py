@@ -2,10 +2,11 @@
 
 The native authorizer takes one issuer URL, finds its keys by OIDC discovery under it, verifies RSA only, cannot
 use a private CA, compares ``iss`` exactly, and checks ``aud`` (``client_id`` when ``aud`` is absent), exp/nbf/iat
-and route scopes — nothing else. ``select_native_issuer`` narrows a preset to the one form it can check, or says why
-none fits; its notes say what this provider's tokens need that the native authorizer will not check (Descope
-session tokens without ``aud``, Cognito's ``token_use``, Entra's ``roles``, refresh tokens). The stack's
-configuration and the token doctor both call it, so they never disagree.
+and route scopes — nothing else: no claim rules, no tenant rules (``check_native_routes`` refuses them).
+``select_native_issuer`` narrows a preset to the one form it can check, or says why none fits; its notes say what
+this provider's tokens need that the native authorizer will not check (Descope session tokens without ``aud``,
+Cognito's ``token_use``, Entra's ``roles``, refresh tokens). The stack's configuration and the token doctor both
+call it, so they never disagree.
 """
 
 from __future__ import annotations
@@ -126,6 +127,13 @@ def check_native_routes(routes: Sequence[RouteSpec]) -> None:
                 f"routes[{index}].claims",
                 f"{route.route_key}: API Gateway's native JWT authorizer checks scopes only, not claim rules; "
                 "remove the claims or use authorizer=lambda",
+            )
+        if route.tenant is not None:
+            raise ConfigError(
+                f"routes[{index}].tenant",
+                f"{route.route_key}: API Gateway's native JWT authorizer cannot compare a path parameter with a "
+                f"claim, so it cannot check that {{{route.tenant.param}}} is one of the caller's tenants; remove the "
+                "tenant rule or use authorizer=lambda",
             )
         if len(route.scopes) > MAX_JWT_SCOPES_PER_ROUTE:
             raise ConfigError(

@@ -1,14 +1,15 @@
 """Typed values for ``AuthorizationSettings.create``, beside the plain JSON shapes of ``cdk.json``.
 
 CDK users pass objects, not strings to be parsed: ``AuthorizerMode.JWT``, ``LambdaResponse.SIMPLE``,
-``Duration.minutes(5)`` for the cache, ``RouteSpec`` for a route, ``Issuer`` or ``ProviderIssuer`` for a trusted
-issuer. Each is turned into the plain shape here, and then validated by the same code as ``cdk.json``, so both
+``Duration.minutes(5)`` for the cache, ``RouteSpec`` for a route (``TenantRule`` for its tenant), ``Issuer`` or
+``ProviderIssuer`` for a trusted issuer. Each is turned into the plain shape here, and then validated by the same code as ``cdk.json``, so both
 ways give the same settings and the same errors (named after the field)::
 
     AuthorizationSettings.create(
         mode=AuthorizerMode.LAMBDA,
         issuers=[ProviderIssuer.descope("P2abc..."), Issuer("https://idp.example.org", audience="orders-api")],
-        routes=[RouteSpec("GET", "/orders", scopes=("orders:read",)), RouteSpec("GET", "/health", public=True)],
+        routes=[RouteSpec("GET", "/orders", scopes=("orders:read",)), RouteSpec("GET", "/health", public=True),
+                RouteSpec("GET", "/tenants/{tenantId}/orders", tenant=TenantRule("tenantId", roles=("admin",)))],
         results_cache_ttl=Duration.minutes(5),
     )
 
@@ -17,6 +18,8 @@ ways give the same settings and the same errors (named after the field)::
     >>> from infra.config import RouteSpec
     >>> plain_routes([RouteSpec("GET", "/orders", scopes=("orders:read",))])
     [{'method': 'GET', 'path': '/orders', 'scopes': ['orders:read']}]
+    >>> TenantRule("tenantId", roles=("admin",)).to_config()
+    {'param': 'tenantId', 'claim': 'tenants', 'roles': ['admin']}
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any, Literal
 
 from aws_cdk import Duration
 
-from .lambda_sources import ConfigError
+from .lambda_sources import DEFAULT_TENANT_CLAIM, ConfigError
 
 ProviderName = Literal["descope", "passage", "wso2", "cognito", "entra", "oidc"]
 
@@ -101,6 +104,34 @@ class ProviderIssuer:
                 **{k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()}}
 
 
+@dataclass(frozen=True)
+class TenantRule:
+    """A route's tenant rule (lambda mode): its path parameter ``param`` must name one of the caller's tenants.
+
+    ``claim`` is where the token holds the caller's tenants: an object whose keys are tenant IDs (Descope's
+    ``tenants``, the default, each ``{"roles": [...], "permissions": [...]}``), a list of tenant IDs, or one tenant ID
+    (``org_id``, ``tid``, Descope's ``dct``). ``roles`` and ``permissions``, when given, are required **within that
+    tenant**, each any-of. ``param`` must be a whole ``{param}`` segment of the route's path. Validated, like the
+    ``cdk.json`` shape ``{"param", "claim"?, "roles"?, "permissions"?}``, by the authorizer's own parser::
+
+        RouteSpec("GET", "/tenants/{tenantId}/orders", tenant=TenantRule("tenantId", roles=("admin",)))
+    """
+
+    param: str
+    claim: str = DEFAULT_TENANT_CLAIM
+    roles: Sequence[str] = ()
+    permissions: Sequence[str] = ()
+
+    def to_config(self) -> dict[str, Any]:
+        """The rule as ``cdk.json`` and ``AUTH_ROUTES`` write it (roles and permissions only when given)."""
+        config: dict[str, Any] = {"param": self.param, "claim": self.claim}
+        for name in ("roles", "permissions"):
+            value = getattr(self, name)
+            if value:
+                config[name] = list(value) if isinstance(value, (tuple, list)) else value
+        return config
+
+
 def plain_choice(value: Any) -> Any:
     """An enum member → its value; anything else as it is (checked by the caller)."""
     return value.value if isinstance(value, Enum) else value
@@ -125,6 +156,8 @@ def plain_routes(value: Any) -> Any:
                 route["scopes"] = list(item.scopes)
             if item.claims:
                 route["claims"] = dict(item.claims)
+            if item.tenant is not None:
+                route["tenant"] = item.tenant.to_config() if isinstance(item.tenant, TenantRule) else item.tenant
             if item.public:
                 route["public"] = True
             item = route

@@ -30,6 +30,10 @@ def test_cdk_synth_builds_each_mode(lambda_synth: CliSynth, jwt_synth: CliSynth)
     assert lambda_synth.template["Outputs"]["AuthorizerMode"]["Value"] == "lambda"
     assert jwt_synth.template["Outputs"]["AuthorizerMode"]["Value"] == "jwt"
     assert "Bundling asset" in lambda_synth.output
+    # cdk.json's tenant route: a second authorizer, never cached, that cfn-lint checks below as well
+    ttls = sorted(r["Properties"]["AuthorizerResultTtlInSeconds"] for r in lambda_synth.template["Resources"].values()
+                  if r["Type"] == "AWS::ApiGatewayV2::Authorizer")
+    assert ttls == [0, 300]
 
 
 @pytest.mark.parametrize("mode", ["lambda", "jwt"])

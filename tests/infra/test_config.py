@@ -19,6 +19,8 @@ from infra.config import (
     load_stack_config,
 )
 
+from .conftest import JWT_ROUTES
+
 OIDC = {"issuer": "https://idp.example.org", "audience": "my-api"}
 #: The context of the local stack: bundling skipped, nothing deployed.
 LOCAL = {"aws:cdk:bundling-stacks": []}
@@ -27,6 +29,8 @@ PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 def load(**context: Any) -> StackConfig:
     context.setdefault("issuers", [OIDC])
+    if context.get("authorizer") == "jwt":
+        context.setdefault("routes", JWT_ROUTES)
     return load_stack_config(context.get)
 
 
@@ -43,8 +47,11 @@ def test_defaults_are_lambda_mode_the_sample_routes_and_a_five_minute_cache() ->
     assert auth.mode == "lambda"
     assert auth.cache_ttl_seconds == 300
     assert auth.lambda_response == "iam"
-    assert [r.route_key for r in auth.routes] == ["GET /hello", "GET /orders", "POST /orders", "GET /health"]
-    assert [r.route_key for r in auth.protected_routes] == ["GET /hello", "GET /orders", "POST /orders"]
+    assert [r.route_key for r in auth.routes] == ["GET /hello", "GET /orders", "POST /orders",
+                                                  "GET /tenants/{tenantId}/orders", "GET /health"]
+    assert [r.route_key for r in auth.protected_routes] == ["GET /hello", "GET /orders", "POST /orders",
+                                                            "GET /tenants/{tenantId}/orders"]
+    assert [r.route_key for r in auth.tenant_routes] == ["GET /tenants/{tenantId}/orders"]
     assert config.log_retention_days == 30
     assert config.throttle.rate_limit > 0 and config.throttle.burst_limit > 0
 
@@ -80,6 +87,94 @@ def test_auth_routes_hold_rules_of_protected_routes_only_and_round_trip() -> Non
     parsed = parse_routes(json.loads(json.dumps(auth.auth_routes())))
     assert parsed["GET /orders/{id}"].scopes == ("orders:read",)
     assert dict(parsed["ANY /admin/{proxy+}"].claims) == {"roles": ("admin", "owner"), "email_verified": (True,)}
+
+
+# --- tenant rules -------------------------------------------------------------------------------------------
+TENANT_ROUTE = {"method": "GET", "path": "/tenants/{tenantId}/orders",
+                "tenant": {"param": "tenantId", "roles": ["admin"], "permissions": ["orders:read"]}}
+
+
+def test_a_tenant_rule_is_a_rule_and_reaches_auth_routes_as_the_lambda_reads_it() -> None:
+    routes = [{"method": "GET", "path": "/hello"}, TENANT_ROUTE,
+              {"method": "GET", "path": "/orgs/{org}/bills", "scopes": ["bills:read"],
+               "tenant": {"param": "org", "claim": "org_id"}}]
+    auth = load(routes=routes).authorization
+    (_, tenant, org) = auth.routes
+    assert tenant.has_rule and tenant.tenant is not None and tenant.tenant.roles == ("admin",)
+    assert auth.auth_routes() == {
+        "GET /tenants/{tenantId}/orders": {"scopes": [], "tenant": {
+            "param": "tenantId", "claim": "tenants", "roles": ["admin"], "permissions": ["orders:read"]}},
+        "GET /orgs/{org}/bills": {"scopes": ["bills:read"], "tenant": {"param": "org", "claim": "org_id"}},
+    }
+    read = load_config({"AUTH_ISSUERS": json.dumps([OIDC]), "AUTH_ROUTES": json.dumps(auth.auth_routes())}).routes
+    rule = read["GET /tenants/{tenantId}/orders"].tenant
+    assert rule is not None
+    assert (rule.param, rule.claim, rule.roles, rule.permissions) == ("tenantId", "tenants", ("admin",),
+                                                                      ("orders:read",))
+    assert read["GET /orgs/{org}/bills"].tenant is not None and read["GET /orgs/{org}/bills"].tenant.claim == "org_id"
+    assert org.tenant is not None and org.tenant.claim == "org_id"
+
+
+def test_a_tenant_rule_goes_into_the_parameter_value() -> None:
+    auth = load(routes=[TENANT_ROUTE], configParameter=True).authorization
+    routes = json.loads(auth.parameter_value())["routes"]
+    assert routes["GET /tenants/{tenantId}/orders"]["tenant"] == {
+        "param": "tenantId", "claim": "tenants", "roles": ["admin"], "permissions": ["orders:read"]}
+    assert parse_routes(routes, "routes")["GET /tenants/{tenantId}/orders"].tenant is not None
+
+
+def test_a_tenant_rule_that_does_not_round_trip_through_auth_routes_fails_synthesis(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check compares the tenant rule too: a rule the Lambda would read without its roles is refused."""
+    monkeypatch.setattr(infra_config.TenantRule, "to_config", lambda rule: {"param": rule.param})
+    problem = error_field(routes=[TENANT_ROUTE])
+    assert problem.field == "routes" and "GET /tenants/{tenantId}/orders does not round-trip" in problem.problem
+
+
+def test_a_tenant_rule_given_as_cli_text_is_the_same() -> None:
+    assert load(routes=json.dumps([TENANT_ROUTE])) == load(routes=[TENANT_ROUTE])
+
+
+@pytest.mark.parametrize(("path", "says"), [
+    ("/tenants/{id}/orders", "route GET /tenants/{id}/orders has no path parameter {tenantId}"),
+    ("/tenants/{tenantId+}", "greedy {tenantId+} may span several segments"),
+])
+def test_a_tenant_param_the_path_lacks_names_the_param_and_the_route(path: str, says: str) -> None:
+    routes = [{"method": "GET", "path": "/x"}, {**TENANT_ROUTE, "path": path}]
+    problem = error_field(routes=routes)
+    assert problem.field == "routes[1].tenant.param" and says in problem.problem
+
+
+@pytest.mark.parametrize(("tenant", "field"), [
+    ({"param": "tenantId", "role": ["admin"]}, "routes[0].tenant.role"),
+    ({"roles": ["admin"]}, "routes[0].tenant.param"),
+    ({"param": "tenantId", "claim": ""}, "routes[0].tenant.claim"),
+    ({"param": "tenantId", "roles": [""]}, "routes[0].tenant.roles"),
+    ({"param": "tenantId", "permissions": [1]}, "routes[0].tenant.permissions"),
+    ("tenantId", "routes[0].tenant"),
+])
+def test_a_bad_tenant_rule_names_its_field(tenant: Any, field: str) -> None:
+    assert error_field(routes=[{**TENANT_ROUTE, "tenant": tenant}]).field == field
+
+
+def test_a_public_route_with_a_tenant_rule_names_public() -> None:
+    problem = error_field(routes=[{**TENANT_ROUTE, "public": True}])
+    assert problem.field == "routes[0].public" and "tenant rule" in problem.problem
+
+
+def test_jwt_mode_refuses_a_tenant_rule_naming_the_route_and_saying_why() -> None:
+    routes = [{"method": "GET", "path": "/x"}, {"method": "GET", "path": "/y"}, TENANT_ROUTE]
+    problem = error_field(authorizer="jwt", routes=routes)
+    assert problem.field == "routes[2].tenant"
+    assert "GET /tenants/{tenantId}/orders" in problem.problem
+    assert "cannot compare a path parameter with a claim" in problem.problem and "authorizer=lambda" in problem.problem
+
+
+def test_jwt_mode_refuses_the_shipped_tenant_route() -> None:
+    """The sample's tenant route is lambda-only: jwt mode with cdk.json's routes stops, saying which route."""
+    problem = error_field(authorizer="jwt", routes=list(DEFAULT_ROUTES))
+    (index,) = [i for i, r in enumerate(DEFAULT_ROUTES) if "tenant" in r]
+    assert problem.field == f"routes[{index}].tenant"
 
 
 def test_lambda_mode_keeps_issuers_as_configured_for_the_lambda_to_expand() -> None:

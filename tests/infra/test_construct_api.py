@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import App, CfnParameter, Duration, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 
-from infra import AuthorizationSettings, ConfigError, JwtAuthorization, RouteSpec
+from infra import AuthorizationSettings, ConfigError, JwtAuthorization, RouteSpec, TenantRule
 from infra.typed_settings import AuthorizerMode, Issuer, LambdaResponse, ProviderIssuer
 
 from .conftest import SKIP_BUNDLING
@@ -63,6 +63,48 @@ def test_a_hand_written_issuer_object_is_validated_like_its_dict() -> None:
     with pytest.raises(ConfigError) as caught:
         AuthorizationSettings.create(issuers=[Issuer("https://idp.example.org", audience=[],)], routes=ROUTES)
     assert caught.value.field.startswith("issuers[0]")
+
+
+TENANT_PLAIN = {"method": "GET", "path": "/tenants/{tenantId}/orders",
+                "tenant": {"param": "tenantId", "roles": ["admin"], "permissions": ["orders:read"]}}
+
+
+def test_a_typed_tenant_rule_gives_the_same_settings_as_its_cdk_json_shape() -> None:
+    typed = AuthorizationSettings.create(issuers=OIDC, routes=[
+        RouteSpec("GET", "/tenants/{tenantId}/orders",
+                  tenant=TenantRule("tenantId", roles=["admin"], permissions=("orders:read",)))])
+    plain = AuthorizationSettings.create(issuers=OIDC, routes=[TENANT_PLAIN])
+    assert typed == plain
+    (route,) = typed.routes
+    assert route.tenant == TenantRule("tenantId", claim="tenants", roles=("admin",), permissions=("orders:read",))
+    assert typed.auth_routes()["GET /tenants/{tenantId}/orders"]["tenant"] == {
+        "param": "tenantId", "claim": "tenants", "roles": ["admin"], "permissions": ["orders:read"]}
+
+
+@pytest.mark.parametrize(("route", "field"), [
+    (RouteSpec("GET", "/tenants/{id}/orders", tenant=TenantRule("tenantId")), "routes[0].tenant.param"),
+    (RouteSpec("GET", "/files/{tenantId+}", tenant=TenantRule("tenantId")), "routes[0].tenant.param"),
+    (RouteSpec("GET", "/t/{tenantId}", tenant=TenantRule("tenantId", claim="")), "routes[0].tenant.claim"),
+    (RouteSpec("GET", "/t/{tenantId}", public=True, tenant=TenantRule("tenantId")), "routes[0].public"),
+])
+def test_a_typed_tenant_rule_is_validated_like_its_dict_naming_the_field(route: RouteSpec, field: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        AuthorizationSettings.create(issuers=OIDC, routes=[route])
+    assert caught.value.field == field
+
+
+def test_a_typed_tenant_rule_is_refused_in_jwt_mode() -> None:
+    with pytest.raises(ConfigError) as caught:
+        AuthorizationSettings.create(mode=AuthorizerMode.JWT, issuers=OIDC, routes=[
+            RouteSpec("GET", "/tenants/{tenantId}/orders", tenant=TenantRule("tenantId"))])
+    assert caught.value.field == "routes[0].tenant" and "authorizer=lambda" in caught.value.problem
+
+
+def test_the_installed_package_exports_the_tenant_rule() -> None:
+    import infra
+
+    assert "TenantRule" in infra.__all__ and infra.TenantRule is TenantRule
+    assert TenantRule.__doc__ and "within that tenant" in " ".join(TenantRule.__doc__.split())
 
 
 @pytest.mark.parametrize("ttl", [Duration.millis(1500), Duration.hours(2)])
@@ -137,6 +179,103 @@ def test_the_authorizers_logical_id_is_the_same_whichever_way_routes_are_attache
     JwtAuthorization(other, "Auth", http_api=other_api, settings=settings(mode)).add_routes(backend())
     ids = [set(Template.from_stack(s).find_resources("AWS::ApiGatewayV2::Authorizer")) for s in (stack, other)]
     assert ids[0] == ids[1] and len(ids[0]) == 1
+
+
+# --- tenant routes: a second, uncached authorizer ----------------------------------------------------------
+TENANT_ROUTES = [*ROUTES, TENANT_PLAIN]
+
+
+def authorizer_ids(stack: Stack) -> dict[str, str]:
+    """Authorizer name → logical ID."""
+    return {props["Properties"]["Name"]: logical_id for logical_id, props in
+            Template.from_stack(stack).find_resources("AWS::ApiGatewayV2::Authorizer").items()}
+
+
+def bound_to(stack: Stack) -> dict[str, str | None]:
+    """Route key → the name of its authorizer (None for a public route)."""
+    names = {logical_id: name for name, logical_id in authorizer_ids(stack).items()}
+    return {key: names[props["AuthorizerId"]["Ref"]] if "AuthorizerId" in props else None
+            for key, props in route_props(Template.from_stack(stack)).items()}
+
+
+@pytest.mark.parametrize("how", ["add_routes", "route_options", "protect", "imported_api"])
+def test_tenant_routes_bind_the_uncached_authorizer_however_they_are_added(tmp_path: Path, how: str) -> None:
+    app, stack = new_stack(tmp_path)
+    api: apigwv2.IHttpApi = (apigwv2.HttpApi.from_http_api_attributes(stack, "Imported", http_api_id="abc123")
+                             if how == "imported_api" else apigwv2.HttpApi(stack, "Api"))
+    auth = JwtAuthorization(stack, "Auth", http_api=api, authorizer_name="orders",
+                            settings=AuthorizationSettings.create(issuers=OIDC, routes=TENANT_ROUTES))
+    if how in ("add_routes", "imported_api"):
+        auth.add_routes(backend())
+    else:
+        assert isinstance(api, apigwv2.HttpApi)
+        for spec in auth.settings.routes:
+            if how == "route_options":
+                api.add_routes(path=spec.path, methods=[apigwv2.HttpMethod(spec.method)], integration=backend(),
+                               **auth.route_options(spec.route_key))
+            else:
+                (route,) = api.add_routes(path=spec.path, methods=[apigwv2.HttpMethod(spec.method)],
+                                          integration=backend())
+                auth.protect(route)
+    app.synth()  # every protected route is checked to be on its authorizer
+    assert bound_to(stack) == {"GET /orders": "orders", "DELETE /orders/{id}": "orders", "GET /ping": None,
+                               "GET /tenants/{tenantId}/orders": "orders-tenant-routes"}
+    assert auth.tenant_authorizer is not None and auth.tenant_http_authorizer is not None
+    assert auth.authorizer_for(auth.settings.routes[-1]) is auth.tenant_authorizer
+    assert auth.authorizer_for(auth.settings.routes[0]) is auth.authorizer
+    ttl = {r["Properties"]["Name"]: r["Properties"]["AuthorizerResultTtlInSeconds"] for r in
+           Template.from_stack(stack).find_resources("AWS::ApiGatewayV2::Authorizer").values()}
+    assert ttl == {"orders": 300, "orders-tenant-routes": 0}
+
+
+@pytest.mark.parametrize("ttl", [Duration.seconds(0), None])
+def test_no_second_authorizer_without_a_cache_or_without_tenant_routes(tmp_path: Path, ttl: Duration | None) -> None:
+    app, stack = new_stack(tmp_path)
+    settings_ = AuthorizationSettings.create(issuers=OIDC, routes=TENANT_ROUTES if ttl is not None else ROUTES,
+                                             results_cache_ttl=ttl)
+    auth = JwtAuthorization(stack, "Auth", http_api=apigwv2.HttpApi(stack, "Api"), settings=settings_)
+    auth.add_routes(backend())
+    app.synth()
+    assert auth.tenant_authorizer is None and auth.tenant_http_authorizer is None
+    assert len(authorizer_ids(stack)) == 1
+    assert {name for name in bound_to(stack).values() if name} == set(authorizer_ids(stack))
+
+
+def test_a_tenant_route_bound_to_the_cached_authorizer_fails_synthesis(tmp_path: Path) -> None:
+    app, stack = new_stack(tmp_path)
+    api = apigwv2.HttpApi(stack, "Api")
+    auth = JwtAuthorization(stack, "Auth", http_api=api,
+                            settings=AuthorizationSettings.create(issuers=OIDC, routes=TENANT_ROUTES))
+    for spec in auth.settings.routes:
+        options = auth.route_options(spec)
+        if spec.tenant is not None:
+            options["authorizer"] = auth.authorizer  # by hand, past route_options: its answers would be cached
+        api.add_routes(path=spec.path, methods=[apigwv2.HttpMethod(spec.method)], integration=backend(), **options)
+    with pytest.raises(Exception, match=r"GET /tenants/\{tenantId\}/orders has a tenant rule, so it must use this "
+                                        "construct's tenant_authorizer"):
+        app.synth()
+
+
+def test_a_long_authorizer_name_still_gives_a_valid_tenant_authorizer_name(tmp_path: Path) -> None:
+    _, stack = new_stack(tmp_path)
+    auth = JwtAuthorization(stack, "Auth", http_api=apigwv2.HttpApi(stack, "Api"), authorizer_name="a" * 128,
+                            settings=AuthorizationSettings.create(issuers=OIDC, routes=TENANT_ROUTES))
+    auth.add_routes(backend())
+    names = sorted(authorizer_ids(stack), key=len)
+    assert names[0] == "a" * 128 and len(names[1]) == 128 and names[1].endswith("-tenant-routes")
+
+
+def test_an_authorizer_name_known_only_at_deploy_time_is_kept_whole(tmp_path: Path) -> None:
+    _, stack = new_stack(tmp_path)
+    prefix = "orders-" * 16  # 112 characters: cutting the name to fit the suffix would cut the token in it
+    name = prefix + CfnParameter(stack, "Stage", default="dev").value_as_string
+    auth = JwtAuthorization(stack, "Auth", http_api=apigwv2.HttpApi(stack, "Api"), authorizer_name=name,
+                            settings=AuthorizationSettings.create(issuers=OIDC, routes=TENANT_ROUTES))
+    auth.add_routes(backend())
+    names = [r["Properties"]["Name"] for r in
+             Template.from_stack(stack).find_resources("AWS::ApiGatewayV2::Authorizer").values()]
+    assert {"Fn::Join": ["", [prefix, {"Ref": "Stage"}]]} in names
+    assert {"Fn::Join": ["", [prefix, {"Ref": "Stage"}, "-tenant-routes"]]} in names
 
 
 # --- the function, names, identity sources, the parameter ---------------------------------------------------

@@ -135,8 +135,12 @@ def test_existing_parameter_is_referenced_and_granted_not_created(tmp_path: Path
     assert env["AUTH_CONFIG_MAX_AGE_SECONDS"] == "60"
     assert "AUTH_ISSUERS" not in env
     # its owner may leave "routes" out: then cdk.json's rules apply, never none
-    assert json.loads(env["AUTH_ROUTES"]) == {"GET /orders": {"scopes": ["orders:read"]},
-                                              "POST /orders": {"scopes": ["orders:write"]}}
+    assert json.loads(env["AUTH_ROUTES"]) == {
+        "GET /orders": {"scopes": ["orders:read"]},
+        "POST /orders": {"scopes": ["orders:write"]},
+        "GET /tenants/{tenantId}/orders": {"scopes": [], "tenant": {"param": "tenantId", "claim": "tenants",
+                                                                    "roles": ["admin"]}},
+    }
     (statement,) = [s for s in statements_of_role(stack, AUTHORIZER) if "ssm" in json.dumps(s)]
     assert actions(statement) == ["ssm:GetParameter"]
     assert resolve(statement["Resource"], {}) == parameter_arn("/shared/jwt/authorizer-config")

@@ -14,7 +14,9 @@ from authorizer.config import load_config
 from infra.cdk_app import cdk_json_context
 from infra.config import ConfigError
 
-from .conftest import CUSTOM_ROUTES, DESCOPE, Synthesized, synthesize
+from .conftest import CUSTOM_ROUTES, DESCOPE, JWT_ROUTES, Synthesized, synthesize
+
+TENANT_ROUTE = "GET /tenants/{tenantId}/orders"  # cdk.json's route with a tenant rule
 
 
 def routes_by_key(stack: Synthesized) -> dict[str, dict[str, Any]]:
@@ -30,6 +32,16 @@ def function_id(stack: Synthesized, handler: str) -> str:
     functions = stack.resources("AWS::Lambda::Function")
     (logical_id,) = [k for k, f in functions.items() if f["Properties"]["Handler"] == handler]
     return logical_id
+
+
+def lambda_authorizers(stack: Synthesized) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The Lambda authorizers by role: ``cached`` (every route but the tenant routes) and, when there is one,
+    ``per_request`` (the tenant routes'), each as (logical ID, properties)."""
+    found = {}
+    for logical_id, resource in stack.resources("AWS::ApiGatewayV2::Authorizer").items():
+        props = resource["Properties"]
+        found["per_request" if props["Name"].endswith("-tenant-routes") else "cached"] = (logical_id, props)
+    return found
 
 
 def authorizer_function(stack: Synthesized) -> dict[str, Any]:
@@ -49,8 +61,7 @@ def symbolic(value: Any) -> str:
 
 # --- lambda mode ----------------------------------------------------------------------------------------------
 def test_lambda_mode_is_a_request_authorizer_with_payload_2_and_iam_responses(lambda_stack: Synthesized) -> None:
-    _, authorizer = only(lambda_stack.resources("AWS::ApiGatewayV2::Authorizer"))
-    props = authorizer["Properties"]
+    _, props = lambda_authorizers(lambda_stack)["cached"]
     assert props["AuthorizerType"] == "REQUEST"
     assert props["AuthorizerPayloadFormatVersion"] == "2.0"
     assert props["EnableSimpleResponses"] is False
@@ -60,12 +71,13 @@ def test_lambda_mode_is_a_request_authorizer_with_payload_2_and_iam_responses(la
 
 
 def test_lambda_mode_protects_every_non_public_route_with_its_authorizer(lambda_stack: Synthesized) -> None:
-    authorizer_id, _ = only(lambda_stack.resources("AWS::ApiGatewayV2::Authorizer"))
+    authorizers = lambda_authorizers(lambda_stack)
     routes = routes_by_key(lambda_stack)
-    assert set(routes) == {"GET /hello", "GET /orders", "POST /orders", "GET /health"}
-    for key in ("GET /hello", "GET /orders", "POST /orders"):
+    assert set(routes) == {"GET /hello", "GET /orders", "POST /orders", TENANT_ROUTE, "GET /health"}
+    for key in ("GET /hello", "GET /orders", "POST /orders", TENANT_ROUTE):
+        role = "per_request" if key == TENANT_ROUTE else "cached"
         assert routes[key]["AuthorizationType"] == "CUSTOM", key
-        assert routes[key]["AuthorizerId"] == {"Ref": authorizer_id}, key
+        assert routes[key]["AuthorizerId"] == {"Ref": authorizers[role][0]}, key
         assert "AuthorizationScopes" not in routes[key], "scopes are the Lambda's job in lambda mode"
     assert routes["GET /health"]["AuthorizationType"] == "NONE"
     assert "AuthorizerId" not in routes["GET /health"]
@@ -77,11 +89,15 @@ def test_lambda_auth_environment_equals_the_configuration(lambda_stack: Synthesi
     assert json.loads(variables["AUTH_ROUTES"]) == {
         "GET /orders": {"scopes": ["orders:read"]},
         "POST /orders": {"scopes": ["orders:write"]},
+        TENANT_ROUTE: {"scopes": [], "tenant": {"param": "tenantId", "claim": "tenants", "roles": ["admin"]}},
     }
     assert variables["AUTH_RESPONSE"] == "iam"
     assert variables["POWERTOOLS_SERVICE_NAME"] == "jwt-authorizer"
     assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
-    assert load_config(variables).routes["GET /orders"].scopes == ("orders:read",)  # what the cold start reads
+    read = load_config(variables).routes  # what the cold start reads
+    assert read["GET /orders"].scopes == ("orders:read",)
+    tenant = read[TENANT_ROUTE].tenant
+    assert tenant is not None and (tenant.param, tenant.roles) == ("tenantId", ("admin",))
 
 
 def test_custom_lambda_config_reaches_authorizer_and_lambda(lambda_custom_stack: Synthesized) -> None:
@@ -104,22 +120,61 @@ def test_custom_lambda_config_reaches_authorizer_and_lambda(lambda_custom_stack:
         r["method"] + " " + r["path"] for r in CUSTOM_ROUTES if not r.get("public")}
 
 
-def test_authorizer_lambda_may_be_invoked_by_this_apis_authorizer_only(lambda_stack: Synthesized) -> None:
-    authorizer_id, authorizer = only(lambda_stack.resources("AWS::ApiGatewayV2::Authorizer"))
+def test_authorizer_lambda_may_be_invoked_by_this_apis_authorizers_only(lambda_stack: Synthesized) -> None:
+    """Each of the two authorizers (cached, and the tenant routes' per-request one) has its own permission."""
+    authorizers = lambda_authorizers(lambda_stack)
+    assert set(authorizers) == {"cached", "per_request"}
     api_id, _ = only(lambda_stack.resources("AWS::ApiGatewayV2::Api"))
     function = function_id(lambda_stack, "authorizer.handler.handler")
-    assert authorizer["Properties"]["ApiId"] == {"Ref": api_id}
     permissions = [p["Properties"] for p in lambda_stack.resources("AWS::Lambda::Permission").values()
                    if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [function, "Arn"]}]
-    (permission,) = permissions  # the authorizer function has this one permission, nothing broader
-    assert permission["Principal"] == "apigateway.amazonaws.com"
-    assert permission["Action"] == "lambda:InvokeFunction"
-    assert symbolic(permission["SourceArn"]) == (
+    assert len(permissions) == 2  # one per authorizer, nothing broader
+    for permission in permissions:
+        assert permission["Principal"] == "apigateway.amazonaws.com"
+        assert permission["Action"] == "lambda:InvokeFunction"
+    assert sorted(symbolic(p["SourceArn"]) for p in permissions) == sorted(
         f"arn:<Ref:AWS::Partition>:execute-api:<Ref:AWS::Region>:<Ref:AWS::AccountId>:<Ref:{api_id}>"
-        f"/authorizers/<Ref:{authorizer_id}>")
-    uri = authorizer["Properties"]["AuthorizerUri"]["Fn::Join"][1]
-    assert {"Fn::GetAtt": [function, "Arn"]} in uri  # the authorizer invokes that same function
-    assert ":lambda:path/2015-03-31/functions/" in json.dumps(uri) and "/invocations" in json.dumps(uri)
+        f"/authorizers/<Ref:{authorizer_id}>" for authorizer_id, _ in authorizers.values())
+    for _, props in authorizers.values():
+        assert props["ApiId"] == {"Ref": api_id}
+        uri = props["AuthorizerUri"]["Fn::Join"][1]
+        assert {"Fn::GetAtt": [function, "Arn"]} in uri  # each authorizer invokes that same function
+        assert ":lambda:path/2015-03-31/functions/" in json.dumps(uri) and "/invocations" in json.dumps(uri)
+
+
+def test_tenant_routes_are_decided_per_request_by_a_second_authorizer_of_the_same_function(
+        lambda_stack: Synthesized) -> None:
+    """An answer on a tenant route names the request's tenant: it must never be reused for another request."""
+    authorizers = lambda_authorizers(lambda_stack)
+    _, cached = authorizers["cached"]
+    _, per_request = authorizers["per_request"]
+    assert cached["AuthorizerResultTtlInSeconds"] == 300
+    assert per_request["AuthorizerResultTtlInSeconds"] == 0
+    assert per_request["Name"] == cached["Name"] + "-tenant-routes"
+    same = ("AuthorizerType", "AuthorizerPayloadFormatVersion", "EnableSimpleResponses", "IdentitySource",
+            "AuthorizerUri", "ApiId")
+    assert {k: per_request[k] for k in same} == {k: cached[k] for k in same}
+    routes = routes_by_key(lambda_stack)
+    on_per_request = {k for k, r in routes.items() if r.get("AuthorizerId") == {"Ref": authorizers["per_request"][0]}}
+    assert on_per_request == {TENANT_ROUTE}
+
+
+def test_tenant_routes_with_simple_responses_get_the_per_request_authorizer_too(tmp_path: Path) -> None:
+    stack = synthesize(tmp_path, {"lambdaResponse": "simple", "cacheTtlSeconds": 60})
+    authorizers = lambda_authorizers(stack)
+    assert [authorizers[r][1]["AuthorizerResultTtlInSeconds"] for r in ("cached", "per_request")] == [60, 0]
+    assert all(props["EnableSimpleResponses"] is True for _, props in authorizers.values())
+    assert routes_by_key(stack)[TENANT_ROUTE]["AuthorizerId"] == {"Ref": authorizers["per_request"][0]}
+
+
+@pytest.mark.parametrize("context", [
+    {"cacheTtlSeconds": 0},  # nothing is cached: one authorizer decides every request anyway
+    {"routes": [{"method": "GET", "path": "/hello"}, {"method": "GET", "path": "/orders", "scopes": ["o:read"]}]},
+], ids=["ttl-0", "no-tenant-route"])
+def test_one_authorizer_when_nothing_cached_or_no_tenant_route(tmp_path: Path, context: dict[str, Any]) -> None:
+    stack = synthesize(tmp_path, context)
+    authorizer_id, _ = only(stack.resources("AWS::ApiGatewayV2::Authorizer"))
+    assert {r["AuthorizerId"]["Ref"] for r in routes_by_key(stack).values() if "AuthorizerId" in r} == {authorizer_id}
 
 
 def test_token_cookie_leaves_the_authorizer_without_identity_source_or_cache(cookie_stack: Synthesized,
@@ -147,6 +202,14 @@ def test_jwt_mode_uses_the_native_authorizer_with_issuer_and_audience(jwt_stack:
         "Issuer": f"https://api.descope.com/{DESCOPE['project_id']}",
         "Audience": [DESCOPE["project_id"]],
     }
+
+
+def test_jwt_mode_stops_at_the_shipped_tenant_route_saying_why(tmp_path: Path) -> None:
+    """cdk.json's routes with ``-c authorizer=jwt``: the native authorizer cannot check a path's tenant."""
+    with pytest.raises(ConfigError) as caught:
+        synthesize(tmp_path, {"authorizer": "jwt", "issuers": [DESCOPE]})
+    (index,) = [i for i, r in enumerate(cdk_json_context()["routes"]) if "tenant" in r]
+    assert caught.value.field == f"routes[{index}].tenant" and "authorizer=lambda" in caught.value.problem
 
 
 def test_jwt_mode_deploys_no_lambda_authorizer(jwt_stack: Synthesized) -> None:
@@ -289,7 +352,7 @@ def test_skipped_bundling_leaves_each_asset_holding_its_package_alone(lambda_sta
 
 
 def test_local_profile_synthesizes_jwt_mode_with_a_loopback_issuer(tmp_path: Path) -> None:
-    local = synthesize(tmp_path, {"authorizer": "jwt",
+    local = synthesize(tmp_path, {"authorizer": "jwt", "routes": JWT_ROUTES,
                                   "issuers": [{"issuer": "http://127.0.0.1:8555", "audience": "local-api"}]})
     _, authorizer = only(local.resources("AWS::ApiGatewayV2::Authorizer"))
     assert authorizer["Properties"]["JwtConfiguration"] == {"Issuer": "http://127.0.0.1:8555",

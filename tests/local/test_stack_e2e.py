@@ -27,6 +27,8 @@ pytestmark = pytest.mark.slow
 
 
 SAMPLE = {"routes": list(DEFAULT_ROUTES), "cacheTtlSeconds": 300}  # independent of edits to cdk.json
+#: jwt mode: the sample routes but the tenant route (the native authorizer refuses tenant rules).
+JWT_SAMPLE = {**SAMPLE, "routes": [r for r in DEFAULT_ROUTES if "tenant" not in r]}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def lambda_stack():
 
 @pytest.fixture(scope="module")
 def jwt_stack():
-    with LocalStack("jwt", log_sink=io.StringIO(), context=SAMPLE) as stack:
+    with LocalStack("jwt", log_sink=io.StringIO(), context=JWT_SAMPLE) as stack:
         yield stack
 
 
@@ -120,6 +122,20 @@ def test_a_cached_policy_still_enforces_other_routes(lambda_stack):
     assert get(lambda_stack, "/hello", reader).status_code == 200
     assert get(lambda_stack, "/orders", reader, method="POST").status_code == 403
     assert get(lambda_stack, "/orders", reader).status_code == 200
+
+
+def test_the_sample_tenant_route_names_each_requests_tenant_with_caching_on(lambda_stack):
+    """cdk.json's tenant route is on the uncached authorizer: the same token on two tenants' paths gets each its own
+    answer (a cached one, keyed by token and route, would hand the second request the first one's tenant)."""
+    token = lambda_stack.issuer.mint("oidc", claims={"tenants": {
+        "acme": {"roles": ["admin"]}, "globex": {"roles": ["admin", "billing"]}, "initech": {"roles": ["viewer"]}}})
+    for tenant, roles in (("acme", ["admin"]), ("globex", ["admin", "billing"]), ("acme", ["admin"])):
+        response = get(lambda_stack, f"/tenants/{tenant}/orders", token)
+        assert response.status_code == 200, tenant
+        claims = response.json()["claims"]
+        assert (claims["authorized_tenant"], claims["authorized_tenant_roles"]) == (tenant, roles)
+    assert get(lambda_stack, "/tenants/initech/orders", token).status_code == 403  # a viewer there, not an admin
+    assert get(lambda_stack, "/tenants/umbrella/orders", token).status_code == 403  # not one of the token's
 
 
 def test_demo_walks_through_every_case_as_expected(monkeypatch, tmp_path):
