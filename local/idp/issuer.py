@@ -214,7 +214,6 @@ class DevIssuer:
         the client's). For Entra, ``scopes`` make a delegated token (``scp``); without them the token is the
         client's app-only one (``roles``).
 
-            issuer.mint("descope", scopes=["orders:read"], expires_in=-60)
             issuer.mint("cognito", token_use="id", groups=["admins"])
             issuer.mint("descope", tenants={"A": {"roles": ["admin"]}, "B": {}}, dct="A")
         """
@@ -428,7 +427,6 @@ class DevIssuer:
         body.update(claims or {})
         for name in omit:
             body.pop(name, None)
-
         ring = self._ring(profile, realm)
         with self._lock:
             signing_key = ring.current[alg]
