@@ -3,7 +3,8 @@
 The API URL comes from the stack's CloudFormation outputs (--stack-name, default from cdk.json's stackName or
 JwtAuthorizerApi): the output whose key contains "ApiUrl", else one whose description mentions the API URL;
 --output-key names it exactly, --url skips the lookup. Routes come from cdk.json (public: true or not), or
-from --public/--protected ("GET /health"; {params} become "1").
+from --public/--protected ("GET /health"; {params} become "1"). On a route with a tenant rule, your token is sent
+for the first tenant its tenant claim names, and once more for a tenant it does not name, which must be refused.
 
 Expected: public routes answer without a token; protected routes reject a missing or bad token (401 or 403) and
 accept yours (2xx, or any answer but 401/403 from the backend). A protected route that answers 2xx without a valid
@@ -28,6 +29,10 @@ from typing import Any
 
 import requests
 
+from authorizer.config import DEFAULT_TENANT_CLAIM
+from authorizer.errors import AuthorizationError
+from authorizer.tenancy import tenants_of
+from authorizer.token import parse_token
 from tools.doctor import DoctorError, clean_token
 
 DEFAULT_STACK_NAME = "JwtAuthorizerApi"
@@ -54,10 +59,15 @@ class StackOutputs:
     authorizer_mode: str | None
 
 
+#: A tenant no token names: the "other tenant" call on a tenant route must be refused.
+OTHER_TENANT = "smoke-not-your-tenant"
+
+
 @dataclass(frozen=True)
 class Probe:
     route_key: str
     public: bool
+    tenant: tuple[str, str] | None = None  # a tenant route's (path parameter, claim holding the caller's tenants)
 
 
 @dataclass
@@ -122,7 +132,10 @@ def probes_from_cdk_json(path: str | Path) -> tuple[list[Probe], str | None]:
     probes = []
     for route in routes if isinstance(routes, list) else []:
         if isinstance(route, dict) and isinstance(route.get("method"), str) and isinstance(route.get("path"), str):
-            probes.append(Probe(f"{route['method'].upper()} {route['path']}", route.get("public") is True))
+            rule = route.get("tenant")
+            tenant = (rule["param"], rule.get("claim", DEFAULT_TENANT_CLAIM)) if isinstance(rule, dict) \
+                and isinstance(rule.get("param"), str) else None
+            probes.append(Probe(f"{route['method'].upper()} {route['path']}", route.get("public") is True, tenant))
     return probes, context.get("stackName")
 
 
@@ -135,9 +148,24 @@ def parse_route(text: str, public: bool) -> Probe:
     return Probe(f"{method.upper()} {path}", public)
 
 
-def concrete_path(path: str) -> str:
-    """A request path for a route path: ``{id}`` → ``1``, ``{proxy+}`` → ``smoke``."""
-    return re.sub(r"\{[^}/]+\}", lambda m: "smoke" if m.group(0).endswith("+}") else "1", path)
+def concrete_path(path: str, tenant: tuple[str, str] | None = None) -> str:
+    """A request path for a route path: ``{id}`` → ``1``, ``{proxy+}`` → ``smoke``; ``tenant`` (param, value)."""
+    def fill(match: re.Match[str]) -> str:
+        if tenant is not None and match.group(0) == "{" + tenant[0] + "}":
+            return tenant[1]
+        return "smoke" if match.group(0).endswith("+}") else "1"
+    return re.sub(r"\{[^}/]+\}", fill, path)
+
+
+def your_tenant(token: str | None, claim: str) -> str | None:
+    """The first tenant the token's claim names (read, not verified: it only picks the path to call)."""
+    if token is None:
+        return None
+    try:
+        grants = tenants_of(parse_token(token).claims, claim).grants
+    except AuthorizationError:
+        return None
+    return next(iter(grants), None)
 
 
 # --- calling it -------------------------------------------------------------------------------------------------
@@ -148,7 +176,8 @@ def smoke(api_url: str, probes: Sequence[Probe], token: str | None, *, timeout: 
     for probe in probes:
         method, _, path = probe.route_key.partition(" ")
         method = "GET" if method == "ANY" else method
-        url = api_url.rstrip("/") + concrete_path(path)
+        mine = your_tenant(token, probe.tenant[1]) if probe.tenant else None
+        url = api_url.rstrip("/") + concrete_path(path, (probe.tenant[0], mine) if probe.tenant and mine else None)
         if probe.public:
             status, note = _call(session, method, url, None, timeout)
             passed = status is not None and status < 500 and status not in (401, 403)
@@ -159,11 +188,18 @@ def smoke(api_url: str, probes: Sequence[Probe], token: str | None, *, timeout: 
             status, note = _call(session, method, url, credential, timeout)
             rejected = status in (401, 403)
             calls[column] = (status, rejected, note or ("rejected" if rejected else _leak(status)))
-        if token is not None:
+        if token is not None and probe.tenant is not None and mine is None:
+            calls["your token"] = (None, False, f"your token names no tenant in {probe.tenant[1]!r}")
+        elif token is not None:
             status, note = _call(session, method, url, token, timeout)
             accepted = status is not None and status < 500 and status not in (401, 403)
             calls["your token"] = (status, accepted, note or (
                 "accepted" if accepted else "REJECTED: run python -m tools doctor to see why"))
+        if token is not None and probe.tenant is not None:
+            other = api_url.rstrip("/") + concrete_path(path, (probe.tenant[0], OTHER_TENANT))
+            status, note = _call(session, method, other, token, timeout)
+            rejected = status in (401, 403)
+            calls["other tenant"] = (status, rejected, note or ("rejected" if rejected else "OTHER TENANT ALLOWED"))
         results.append(Result(probe.route_key, False, calls))
     return results
 
@@ -195,6 +231,8 @@ def _leak(status: int | None) -> str:
 
 def render(results: Sequence[Result], outputs: StackOutputs, token_given: bool) -> str:
     columns = ["no token", "bad token"] + (["your token"] if token_given else [])
+    if token_given and any("other tenant" in r.calls for r in results):
+        columns.append("other tenant")
     mode = f" (authorizer: {outputs.authorizer_mode})" if outputs.authorizer_mode else ""
     lines = [f"API {outputs.api_url}{mode}", ""]
     header = f"{'route':<30} {'access':<10} " + " ".join(f"{c:<34}" for c in columns) + "verdict"

@@ -3,6 +3,7 @@ small server on 127.0.0.1 that answers as API Gateway does."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import threading
@@ -181,3 +182,27 @@ def test_routes_and_url_can_be_given_without_cdk_json_or_cloudformation(gateway,
     assert main(["smoke", "--url", api.url, "--public", "GET /health", "--protected", "/hello"]) == 0
     out = capsys.readouterr().out
     assert "2 of 2 routes behave as expected" in out and "your token" not in out
+
+
+def descope_like(tenants: dict) -> str:
+    """An unsigned token with Descope's tenants claim: the fake gateway compares it as text, smoke reads its tenants."""
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+    return f"{part({'alg': 'RS256', 'kid': 'k'})}.{part({'sub': 'u', 'tenants': tenants})}.c2ln"
+
+
+@pytest.mark.parametrize("leaky, code, verdict", [((), 0, "PASS"), (("/tenants/smoke-not-your-tenant/orders",), 1, "FAIL")])
+def test_a_tenant_route_is_called_for_your_tenant_and_must_refuse_another(gateway, tmp_path, capsys, monkeypatch,
+                                                                           leaky, code, verdict):
+    token = descope_like({"T2acme": {"roles": ["admin"]}, "T2globex": {}})
+    routes = [{"method": "GET", "path": "/tenants/{tenantId}/orders", "tenant": {"param": "tenantId", "roles": ["admin"]}}]
+    path = tmp_path / "cdk.json"
+    path.write_text(json.dumps({"context": {"routes": routes}}))
+    api = gateway(allowed=("/tenants/T2acme/orders",), leaky=leaky)
+    monkeypatch.setitem(globals(), "GOOD", token)  # the fake gateway's valid token
+    monkeypatch.setenv("TOKEN", token)
+    assert main(["smoke", "--url", api.url, "--cdk-json", str(path), "--token-env", "TOKEN"]) == code
+    row = table_rows(capsys.readouterr().out)["GET /tenants/{tenantId}/orders"]
+    assert row.endswith(verdict) and "200 accepted" in row
+    assert ("GET", "/tenants/T2acme/orders", f"Bearer {token}") in set(api.seen)
+    assert ("GET", "/tenants/smoke-not-your-tenant/orders", f"Bearer {token}") in set(api.seen)
