@@ -14,13 +14,31 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any
 
+from infra.cdk_app import cdk_json_context
 from local.idp.clients import default_clients
 from local.stack import LocalStack, SynthError
 
 
+def jwt_routes(routes: Sequence[Any]) -> tuple[list[Any], list[str]]:
+    """cdk.json's routes a local jwt-mode stack can serve, and the tenant routes it leaves out (API Gateway's native
+    authorizer cannot check a path's tenant: a deployment refuses them at synthesis, naming the route)."""
+    kept = [r for r in routes if not (isinstance(r, dict) and "tenant" in r)]
+    left_out = [f"{r.get('method')} {r.get('path')}" for r in routes if isinstance(r, dict) and "tenant" in r]
+    return kept, left_out
+
+
 def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audience: str | None) -> int:
-    stack = LocalStack(mode, port=port, issuer_port=issuer_port, issuer_url=issuer_url, audience=audience)
+    context: dict[str, Any] = {}
+    if mode == "jwt":
+        routes = cdk_json_context().get("routes")
+        kept, left_out = jwt_routes(routes if isinstance(routes, list) else [])
+        if left_out:
+            context["routes"] = kept
+            print(f"jwt mode: left out {', '.join(left_out)}: a tenant rule needs the lambda authorizer", flush=True)
+    stack = LocalStack(mode, port=port, issuer_port=issuer_port, issuer_url=issuer_url, audience=audience,
+                       context=context)
     print(f"Synthesizing the stack ({mode} authorizer) and starting it on 127.0.0.1 ...", flush=True)
     stack.start()
     stop = threading.Event()
