@@ -120,13 +120,31 @@ def path_parameter(event: Any, name: str) -> str | None:
 def route_in_cache_key(event: Any, route_key: str | None) -> bool:
     """Whether API Gateway caches this answer per route: the event's identity-source values hold its ``routeKey``
     (the construct adds ``$context.routeKey`` whenever tenant rules exist). Else an answer may be reused on any
-    route the authorizer guards, tenant routes included, whatever the request path's spelling."""
+    route the authorizer guards, tenant routes included, whatever the request path's spelling.
+
+    A value the client chose (a header, a query parameter, a cookie) that reads like the route key proves nothing:
+    an authorizer keyed on such a source and the token caches across routes. Then the answer is not trusted to be
+    per route.
+    """
     if route_key is None or not isinstance(event, dict):
         return False
     sources = event.get("identitySource")
     if isinstance(sources, str):  # payload 1.0: the values joined by commas
         sources = sources.split(",")
-    return isinstance(sources, list) and route_key in sources
+    if not isinstance(sources, list) or route_key not in sources:
+        return False
+    return not any(route_key in _values(event.get(name)) for name in ("headers", "queryStringParameters",
+                                                                       "multiValueHeaders", "cookies"))
+
+
+def _values(field: Any) -> list[Any]:
+    """The values a client sent in one event field (an object of values or of lists, or a list of cookies)."""
+    if isinstance(field, dict):
+        values = list(field.values())
+        return [v for value in values for v in (value if isinstance(value, list) else [value])]
+    if isinstance(field, list):  # cookies: "name=value"
+        return [c.partition("=")[2] for c in field if isinstance(c, str)]
+    return []
 
 
 def tenant_context(tenant: str, grant: TenantGrant) -> dict[str, str]:

@@ -206,6 +206,20 @@ def test_an_answer_cached_by_the_token_alone_is_an_allow_list_whatever_the_route
     assert [r["reason"] for r in logs.records() if r.get("message") == "denied"] == ["route_not_in_cache_key"]
 
 
+@pytest.mark.parametrize("where", ["headers", "queryStringParameters", "cookies"])
+def test_a_client_value_reading_like_the_route_key_does_not_make_an_answer_per_route(tenant_authorizer, token, where):
+    """An authorizer keyed on the token and a client-chosen value caches across routes, whatever the value says."""
+    t = token(scope="orders:read", tenants=ADMIN_OF_A)
+    event = per_route(http_v2_event(t, route_key="GET /me", arn=f"{STAGE}/GET/me"))
+    event[where] = ["x=GET /me"] if where == "cookies" else {**event.get(where, {}), "x-route": "GET /me"}
+    answer = tenant_authorizer.authorize(event)
+    assert allows(answer, f"{STAGE}/GET/me") and allows(answer, orders_arn("A"))  # an allow-list, not the usual policy
+    assert not allows(answer, f"{STAGE}/GET/%74enants/B/orders")
+    catch_all = per_route(http_v2_event(t, route_key="ANY /{proxy+}", arn=f"{STAGE}/GET/x"))
+    catch_all["headers"]["x-route"] = "ANY /{proxy+}"
+    assert not allows(tenant_authorizer.authorize(catch_all), f"{STAGE}/GET/x")
+
+
 def test_simple_answers_that_may_be_reused_on_any_route_are_refused_with_tenant_rules(make_authorizer, token):
     authorizer = make_authorizer(routes=ROUTES, AUTH_RESPONSE="simple")
     t = token(tenants=ADMIN_OF_A)
