@@ -26,8 +26,6 @@ from .errors import (
     AuthorizationError,
     MalformedTokenError,
     MissingTokenError,
-    RouteNotInCacheKeyError,
-    TenantMismatchError,
     UnknownRouteError,
 )
 from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, AuthRequest, read_event
@@ -37,28 +35,18 @@ from .policy import (
     allow_policy,
     deny_policy,
     encode_context,
-    is_exact_resource,
-    policy_response,
     resource_matches,
     simple_response,
 )
 from .rules import granted_scopes, rule_problem, unmet_rules
-from .tenancy import (
-    TenantPlan,
-    Tenants,
-    allow_list,
-    path_parameter,
-    route_in_cache_key,
-    tenant_context,
-    tenant_problem,
-    tenant_resource,
-    tenants_of,
-)
+from .tenancy import SHARED, cache_scope
+from .tenant_guard import TenantDecision, TenantGuard
 from .text import log_fields, log_text
 from .token import parse_token
 from .verifier import TokenVerifier, VerifiedToken, Verifier
 
 _REST_SHAPES = (REST_TOKEN, REST_REQUEST)
+_NO_TENANT = TenantDecision()
 
 
 class Unauthorized(Exception):
@@ -79,7 +67,7 @@ class Authorizer:
         self.logger = logger
         self.observe = observe or (lambda outcome, reason, shape: None)
         self.routes: Mapping[str, RouteRule] = config.routes
-        self._tenancy = TenantPlan(config.routes) if any(r.tenant for r in config.routes.values()) else None
+        self._tenants = TenantGuard(config.routes) if any(r.tenant for r in config.routes.values()) else None
         # Decided once: even a skipped logger.debug call costs about a microsecond on every allowed request.
         self._log_allows = logger is not None and logger.isEnabledFor(logging.DEBUG)
         self.verifier = verifier or TokenVerifier(
@@ -116,15 +104,15 @@ class Authorizer:
         route_problem, matched = self._route_problem(request, arn, unmet, verified.claims, simple)
         dropped: list[str] = []
         context = encode_context(verified.claims, dropped, known_clean=verified.claims_clean)
-        tenant: tuple[str, str] | None = None  # (route key, tenant) of a tenant route this request was allowed on
-        known: dict[str, Tenants] | None = None  # the tenant claim that decision read, for the policy to reuse
-        per_route = False  # whether API Gateway caches this answer for its route only
-        if self._tenancy is not None:
-            per_route = route_in_cache_key(event, request.route_key)
+        decision, scope = _NO_TENANT, SHARED
+        if self._tenants is not None:
+            scope = cache_scope(event, request.route_key)
             if route_problem is None:
-                route_problem, tenant, known = self._tenant_decision(event, request, None if simple else arn,
-                                                                     verified.claims, context, per_route)
-                matched = matched or route_problem is not None
+                decision = self._tenants.decide(event, request.route_key, None if simple else arn, request.arn,
+                                                verified.claims, scope)
+                route_problem, matched = decision.problem, matched or decision.problem is not None
+                if decision.context:
+                    context.update(decision.context)
         if dropped and self.logger is not None:
             self.logger.warning("claims left out of the context: they hold text that is not valid UTF-8",
                                 **log_fields({"claims": dropped, "request_id": request_id}))
@@ -144,76 +132,16 @@ class Authorizer:
         # The same cache-safe policy whether or not this route is allowed: its Denys cover the routes as API
         # Gateway names them; a matched route whose rule is unmet also gets a Deny on this request's exact ARN.
         deny_request = request.arn if matched and route_problem is not None else None
-        if self._tenancy is not None:
-            return self._tenant_policy(request, arn, verified, unmet, context, (tenant, known), deny_request,
-                                       request_id, per_route)
+        if self._tenants is not None:
+            answer, left_out = self._tenants.policy(request.route_key, arn, verified.principal_id, verified.claims,
+                                                    unmet, context, decision, deny_request, scope)
+            if left_out and self._log_allows:  # harmless when tenant routes are decided per request (the construct)
+                self.logger.debug("the token has more tenants than a policy carries: those left out are denied if "
+                                  "this answer is cached and reused", **log_fields(
+                                      {"left_out": left_out, "request_id": request_id,
+                                       "sub": verified.claims.get("sub")}))
+            return answer
         return allow_policy(arn, verified.principal_id, unmet, context, deny_request=deny_request)
-
-    def _tenant_decision(self, event: Any, request: AuthRequest, arn: MethodArn | None, claims: Mapping[str, Any],
-                         context: dict[str, Any], per_route: bool
-                         ) -> tuple[AuthorizationError | None, tuple[str, str] | None, dict[str, Tenants] | None]:
-        """On a tenant route: the tenant ``pathParameters`` names must be one of the token's, with the rule's
-        roles/permissions there. Allowed: the context gains that tenant and its roles/permissions.
-
-        With an IAM answer (``arn``), API Gateway decides by matching the policy against the request's ARN, whose
-        path may spell the tenant otherwise (``%41`` for ``A``): then no allow-list entry covers it, and the
-        decision says so rather than log an allow that API Gateway turns into a 403.
-
-        When the answer may be reused on any route (``per_route`` false), a simple answer (it cannot say for which
-        route or tenant it holds), or an Allow that would cover tenant routes (``ANY /{proxy+}``), is refused.
-        """
-        rule = self.routes.get(request.route_key) if request.route_key is not None else None
-        plan = self._tenancy
-        if request.route_key is not None and not per_route and plan is not None and (
-                arn is None or (rule is None or rule.tenant is None) and plan.covers_tenant_routes(request.route_key)):
-            return RouteNotInCacheKeyError(
-                f"{request.route_key}: tenant rules are configured and the cache key lacks $context.routeKey, so "
-                "this answer could be reused on another route" + (" or tenant" if arn is None else "")), None, None
-        if rule is None or rule.tenant is None:
-            return None, None, None
-        requested = path_parameter(event, rule.tenant.param)
-        tenants = tenants_of(claims, rule.tenant.claim)
-        problem = tenant_problem(rule, tenants, requested)
-        if problem is not None or requested is None:
-            return problem, None, None
-        resource = tenant_resource(arn.stage_prefix, rule.route_key, rule.tenant.param, requested) if arn else ""
-        if arn is not None and resource != request.arn and not ("*" in resource
-                                                                and resource_matches(resource, request.arn)):
-            return TenantMismatchError(f"{rule.route_key}: the request's path spells the tenant otherwise than its "
-                                       "path parameter (percent-encoded): no policy entry can cover it",
-                                       claim=rule.tenant.claim, expected=(requested,)), None, None
-        context.update(tenant_context(requested, tenants.grants[requested]))
-        return None, (rule.route_key, requested), {rule.tenant.claim: tenants}
-
-    def _tenant_policy(self, request: AuthRequest, arn: MethodArn, verified: VerifiedToken, unmet: list[RouteRule],
-                       context: Mapping[str, Any],
-                       decided: tuple[tuple[str, str] | None, dict[str, Tenants] | None], deny_request: str | None,
-                       request_id: str | None, per_route: bool) -> dict[str, Any]:
-        """With tenant rules configured (see ``authorizer.tenancy``): decided on a route without a tenant rule and
-        cached for that route only, the usual policy plus a Deny of every tenant route; otherwise an allow-list of
-        what the token may call, which no spelling of a path can widen."""
-        plan = self._tenancy
-        assert plan is not None
-        route_key = request.route_key
-        rule = self.routes.get(route_key) if route_key is not None else None
-        other_route = route_key is not None and (rule is None or rule.tenant is None)
-        if not other_route and deny_request is not None and not is_exact_resource(deny_request):
-            # A refused tenant request whose ARN a policy cannot name exactly: no Allow of the list covers it (its
-            # tenant is not one the list grants on this route), and a wider Deny would refuse the token's tenants.
-            deny_request = None
-        if other_route and per_route:
-            denied = unmet + [r for r in plan.tenant_routes if not any(r is u for u in unmet)]
-            return allow_policy(arn, verified.principal_id, denied, context, deny_request=deny_request)
-        unlisted = route_key if other_route and rule is None and deny_request is None \
-            and route_key is not None and not plan.covers_tenant_routes(route_key) else None
-        tenant, known = decided
-        statements, left_out = allow_list(arn.stage_prefix, plan, unmet, verified.claims, tenant, deny_request,
-                                          unlisted, known)
-        if left_out and self._log_allows:  # harmless when tenant routes are decided per request (the construct)
-            self.logger.debug("the token has more tenants than a policy carries: those left out are denied if "
-                              "this answer is cached and reused", **log_fields(
-                                  {"left_out": left_out, "request_id": request_id, "sub": verified.claims.get("sub")}))
-        return policy_response(verified.principal_id, statements, context)
 
     def _route_problem(self, request: AuthRequest, arn: MethodArn | None, unmet: list[RouteRule],
                        claims: Mapping[str, Any], simple: bool) -> tuple[AuthorizationError | None, bool]:

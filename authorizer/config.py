@@ -318,7 +318,7 @@ def parse_tenant_rule(value: Any, route_key: str, where: str) -> TenantRule:
 
     ``param`` must be one whole ``{param}`` segment of the route's path (not a greedy ``{proxy+}``, which may span
     several segments): otherwise API Gateway never hands the authorizer a value to check, and the error names the
-    route.
+    route. No other parameter may come before it (see ``tenancy.tenant_resources``).
     """
     if not isinstance(value, dict):
         raise ConfigError(where, 'must be an object like {"param": "tenantId", "claim": "tenants", "roles": [...]}')
@@ -331,6 +331,11 @@ def parse_tenant_rule(value: Any, route_key: str, where: str) -> TenantRule:
         greedy = "{" + param + "+}" in segments
         raise ConfigError(f"{where}.param", f"route {route_key} has no path parameter {{{param}}}" + (
             " (a greedy {" + param + "+} may span several segments, so it cannot name one tenant)" if greedy else ""))
+    before = [s for s in segments[:segments.index("{" + param + "}")] if s.startswith("{")]
+    if before:
+        raise ConfigError(f"{where}.param", f"route {route_key} has {before[0]} before {{{param}}}: a policy writes a "
+                          "parameter as IAM's *, which spans '/', so it could not hold the tenant to its segment "
+                          "(put the tenant's parameter before any other)")
     claim = value.get("claim", DEFAULT_TENANT_CLAIM)
     if not isinstance(claim, str) or not claim:
         raise ConfigError(f"{where}.claim", "must be the name of the claim that holds the caller's tenants")

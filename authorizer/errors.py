@@ -203,11 +203,12 @@ class TenantRoleError(AuthorizationError):
     reason = "tenant_role_missing"
 
 
-class RouteNotInCacheKeyError(AuthorizationError):
-    """Tenant rules are configured, and this answer could be reused on other routes (the event's identity sources
-    do not hold its ``routeKey``): a route whose Allow would cover tenant routes, or any simple answer, is refused."""
+class CacheKeyTooWideError(AuthorizationError):
+    """Tenant rules are configured, and API Gateway could reuse this answer where it would be wrong (see
+    ``authorizer.tenant_guard``): a catch-all's Allow or a simple answer without ``$context.routeKey`` among the
+    identity sources, a tenant route's simple answer without ``$context.requestId``."""
 
-    reason = "route_not_in_cache_key"
+    reason = "cache_key_too_wide"
 
 
 class UnknownRouteError(AuthorizationError):

@@ -71,6 +71,10 @@ def _check_identity_source(event: dict[str, Any], shape: str, token: str) -> Non
                 raise IdentitySourceMismatchError("the token is not in the request's identity source")
             return
         values = [v for v in sources if isinstance(v, str) and v] if isinstance(sources, list) else []
+        context = event.get("requestContext")
+        request_id = context.get("requestId") if isinstance(context, dict) else None
+        if isinstance(request_id, str) and request_id and request_id in values:
+            return  # keyed on $context.requestId: never reused, so the token need not be in the key
     elif shape == HTTP_V1:
         source = event.get("identitySource")
         values = [source] if isinstance(source, str) and source else []

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from .config import TENANT_ID, RouteRule, TenantRule
+from .config import HTTP_METHODS, TENANT_ID, RouteRule, TenantRule
 from .errors import ABSENT, AuthorizationError, TenantMismatchError, TenantMissingError, TenantRoleError
-from .policy import TENANT_CONTEXT_KEYS, request_resource, route_resource, statement
+from .policy import MAX_RESOURCE_LENGTH, TENANT_CONTEXT_KEYS, request_resource, route_resource, statement
 
 #: How many tenant resources one policy carries at most (the request's tenant first). About 100 characters each.
 MAX_POLICY_TENANTS = 50
@@ -117,24 +117,33 @@ def path_parameter(event: Any, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def route_in_cache_key(event: Any, route_key: str | None) -> bool:
-    """Whether API Gateway caches this answer per route: the event's identity-source values hold its ``routeKey``
-    (the construct adds ``$context.routeKey`` whenever tenant rules exist). Else an answer may be reused on any
-    route the authorizer guards, tenant routes included, whatever the request path's spelling.
+#: How far API Gateway may reuse an answer, read from the event's identity-source values (payload 2.0): ``request``
+#: when they hold the request's own ``requestContext.requestId`` (``$context.requestId``: never reused), ``route``
+#: when they hold its ``routeKey`` (``$context.routeKey``: reused on that route only), else ``shared`` (reused on any
+#: route the authorizer guards, as a payload 1.0 or REST answer may be).
+REQUEST, ROUTE, SHARED = "request", "route", "shared"
 
-    A value the client chose (a header, a query parameter, a cookie) that reads like the route key proves nothing:
-    an authorizer keyed on such a source and the token caches across routes. Then the answer is not trusted to be
-    per route.
+
+def cache_scope(event: Any, route_key: str | None) -> str:
+    """``request``, ``route`` or ``shared``: where API Gateway may reuse this answer (see above).
+
+    The construct puts ``$context.routeKey`` among the identity sources whenever tenant rules exist, and
+    ``$context.requestId`` too on the tenant routes' authorizer. A value the client chose (a header, a query
+    parameter, a cookie) that reads like the route key or the request id proves nothing: an authorizer keyed on such
+    a value and the token caches across routes, so the answer is then taken to be ``shared``.
     """
-    if route_key is None or not isinstance(event, dict):
-        return False
-    sources = event.get("identitySource")
-    if isinstance(sources, str):  # payload 1.0: the values joined by commas
-        sources = sources.split(",")
-    if not isinstance(sources, list) or route_key not in sources:
-        return False
-    return not any(route_key in _values(event.get(name)) for name in ("headers", "queryStringParameters",
-                                                                       "multiValueHeaders", "cookies"))
+    sources = event.get("identitySource") if isinstance(event, dict) else None
+    if not isinstance(sources, list):  # payload 1.0 joins the values with commas: not read, never trusted
+        return SHARED
+    context = event.get("requestContext")
+    request_id = context.get("requestId") if isinstance(context, dict) else None
+    scope = (REQUEST if isinstance(request_id, str) and request_id and request_id in sources
+             else ROUTE if route_key is not None and route_key in sources else SHARED)
+    if scope != SHARED:
+        marker = request_id if scope == REQUEST else route_key
+        if any(marker in _values(event.get(name)) for name in ("headers", "queryStringParameters", "cookies")):
+            return SHARED
+    return scope
 
 
 def _values(field: Any) -> list[Any]:
@@ -168,10 +177,11 @@ class TenantPlan:
             key for key, glob in globs.items() if routes[key].tenant is None
             and any(globs_intersect(glob, tenant_glob) for _, tenant_glob in tenant_globs))
         self._tenant_globs = tuple(glob for _, glob in tenant_globs)
-        #: Tenant routes another tenant route's Allow could cover: their unqualified tenants get explicit Denies.
-        self.nested_tenant_routes = frozenset(
-            key for key, glob in tenant_globs
-            if any(other != key and globs_intersect(glob, other_glob) for other, other_glob in tenant_globs))
+        #: Tenant route → the other tenant routes whose resources its Allows could cover (or be covered by).
+        self.nested: dict[str, tuple[RouteRule, ...]] = {
+            key: tuple(routes[other] for other, other_glob in tenant_globs
+                       if other != key and globs_intersect(glob, other_glob))
+            for key, glob in tenant_globs}
 
 
     def covers_tenant_routes(self, route_key: str) -> bool:
@@ -181,18 +191,35 @@ class TenantPlan:
             and any(globs_intersect(route_resource("", route_key), glob) for glob in self._tenant_globs))
 
 
-def tenant_resource(stage_prefix: str, route_key: str, param: str, tenant: str) -> str:
-    """The route's resource with ``{param}`` replaced by one tenant ID (a ``TENANT_ID``) and other parameters ``*``."""
-    return tenant.join(_tenant_template(stage_prefix, route_key, param))
+def tenant_resources(stage_prefix: str, route_key: str, param: str, tenant: str) -> list[str]:
+    """The route's resources for one tenant: ``{param}`` replaced by the tenant ID (a ``TENANT_ID``), the parameters
+    after it ``*``. ``ANY`` is written as one resource per verb: a ``*`` before the tenant's segment would span ``/``
+    and let ``.../GET/tenants/B/tenants/A/x`` match tenant A's resource. (No parameter comes before the tenant's
+    segment: ``parse_tenant_rule`` refuses such routes, for the same reason.)"""
+    return [tenant.join(parts) for parts in _tenant_templates(stage_prefix, route_key, param)]
+
+
+def tenant_resource(stage_prefix: str, route_key: str, param: str, tenant: str, verb: str | None = None) -> str | None:
+    """The resource of one tenant for ``verb`` (default: the route's own, or ``GET`` for ``ANY``); None when the
+    route has no such verb."""
+    method = route_key.partition(" ")[0]
+    wanted = verb if verb is not None else ("GET" if method == "ANY" else method)
+    for candidate, parts in zip(_verbs(method), _tenant_templates(stage_prefix, route_key, param), strict=True):
+        if candidate == wanted:
+            return tenant.join(parts)
+    return None
+
+
+def _verbs(method: str) -> tuple[str, ...]:
+    return tuple(m for m in HTTP_METHODS if m != "ANY") if method == "ANY" else (method,)
 
 
 @lru_cache(maxsize=1024)
-def _tenant_template(stage_prefix: str, route_key: str, param: str) -> list[str]:
-    # The resource split where the tenant goes: a policy with 50 tenants joins 50 strings, nothing more.
+def _tenant_templates(stage_prefix: str, route_key: str, param: str) -> list[list[str]]:
+    # Each resource split where the tenant goes: a policy with 50 tenants joins 50 strings, nothing more.
     method, _, path = route_key.partition(" ")
-    verb = "*" if method == "ANY" else method
     segments = ["\0" if s == "{" + param + "}" else "*" if s.startswith("{") else s for s in path.split("/")[1:]]
-    return f"{stage_prefix}/{verb}/{'/'.join(segments)}".split("\0")
+    return [f"{stage_prefix}/{verb}/{'/'.join(segments)}".split("\0") for verb in _verbs(method)]
 
 
 def allow_list(stage_prefix: str, plan: TenantPlan, unmet: Iterable[RouteRule], claims: Mapping[str, Any],
@@ -204,7 +231,8 @@ def allow_list(stage_prefix: str, plan: TenantPlan, unmet: Iterable[RouteRule], 
     ``first``: (route key, tenant) of this request, put first so that a truncated policy still answers it.
     ``matched``: the route of this request when it has no rule (not configured) and covers no tenant route.
     ``known``: claim name → its ``Tenants``, already read for this token (each claim is read once).
-    Tenants are listed in the token's order (the same token gets the same policy).
+    Tenants are listed in the token's order (the same token gets the same policy); a resource over API Gateway's
+    512 characters is left out (a longer one would make API Gateway reject the whole answer).
     """
     known = {} if known is None else known
     unmet_keys = {rule.route_key for rule in unmet}
@@ -216,28 +244,35 @@ def allow_list(stage_prefix: str, plan: TenantPlan, unmet: Iterable[RouteRule], 
         elif rule.tenant is None and rule.route_key not in plan.covers_tenants:
             allows.append(route_resource(stage_prefix, rule.route_key))
     budget, left_out = MAX_POLICY_TENANTS, 0
+    granted: list[tuple[RouteRule, str]] = []
     ordered = sorted(plan.tenant_routes, key=lambda r: first is None or r.route_key != first[0])
     for rule in ordered:
         if rule.route_key in unmet_keys:
             continue
         tenant_rule = rule.tenant
         assert tenant_rule is not None
-        tenants = known.get(tenant_rule.claim)
-        if tenants is None:
-            tenants = known[tenant_rule.claim] = tenants_of(claims, tenant_rule.claim)
-        grants = tenants.grants
+        grants = _tenants(known, claims, tenant_rule.claim).grants
         qualifying = [t for t, g in grants.items() if qualifies(tenant_rule, g)]
         if first is not None and first[0] == rule.route_key and first[1] in grants:
             qualifying.sort(key=lambda t: t != first[1])  # stable: the request's tenant first, then the token's order
         for tenant in qualifying:
-            if budget == 0:
+            resources = [r for r in tenant_resources(stage_prefix, rule.route_key, tenant_rule.param, tenant)
+                         if len(r) <= MAX_RESOURCE_LENGTH]
+            if budget < len(resources) or not resources:
                 left_out += 1
                 continue
-            budget -= 1
-            allows.append(tenant_resource(stage_prefix, rule.route_key, tenant_rule.param, tenant))
-        if rule.route_key in plan.nested_tenant_routes:
-            for tenant in sorted(set(grants) - set(qualifying))[:MAX_POLICY_TENANTS]:
-                denies.append(tenant_resource(stage_prefix, rule.route_key, tenant_rule.param, tenant))
+            budget -= len(resources)
+            allows += resources
+            granted.append((rule, tenant))
+    # Where one tenant route's resources can cover another's (``/tenants/{t}/{section}`` and ``/tenants/{t}/orders``),
+    # each tenant granted on one is denied on the other unless it qualifies there too, whatever claim each reads.
+    for rule, tenant in granted:
+        for other in plan.nested.get(rule.route_key, ()):
+            other_rule = other.tenant
+            assert other_rule is not None
+            grant = _tenants(known, claims, other_rule.claim).grants.get(tenant)
+            if other.route_key not in unmet_keys and (grant is None or not qualifies(other_rule, grant)):
+                denies += tenant_resources(stage_prefix, other.route_key, other_rule.param, tenant)
     if deny_request is not None:
         denies.append(request_resource(stage_prefix, deny_request))
     statements = [statement("Allow", allows)] if allows else []
@@ -245,20 +280,36 @@ def allow_list(stage_prefix: str, plan: TenantPlan, unmet: Iterable[RouteRule], 
     return statements or [statement("Deny", stage_prefix + "/*")], left_out
 
 
+def _tenants(known: dict[str, Tenants], claims: Mapping[str, Any], claim: str) -> Tenants:
+    tenants = known.get(claim)
+    if tenants is None:
+        tenants = known[claim] = tenants_of(claims, claim)
+    return tenants
+
+
 @lru_cache(maxsize=4096)
 def globs_intersect(a: str, b: str) -> bool:
-    """Whether two IAM resource patterns (``*`` any run, ``?`` one character) can match one same string."""
+    """Whether two IAM resource patterns (``*`` any run, ``?`` one character) can match one same string.
 
-    @cache
-    def meet(i: int, j: int) -> bool:
+    A search over (position in ``a``, position in ``b``), iterative: route keys of any length are fine.
+    """
+    seen: set[tuple[int, int]] = set()
+    stack = [(0, 0)]
+    while stack:
+        i, j = stack.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
         if i == len(a) and j == len(b):
             return True
         if i < len(a) and a[i] == "*":
-            return meet(i + 1, j) or (j < len(b) and meet(i, j + 1))
-        if j < len(b) and b[j] == "*":
-            return meet(i, j + 1) or (i < len(a) and meet(i + 1, j))
-        if i < len(a) and j < len(b) and (a[i] == b[j] or "?" in (a[i], b[j])):
-            return meet(i + 1, j + 1)
-        return False
-
-    return meet(0, 0)
+            stack.append((i + 1, j))
+            if j < len(b):
+                stack.append((i, j + 1))
+        elif j < len(b) and b[j] == "*":
+            stack.append((i, j + 1))
+            if i < len(a):
+                stack.append((i + 1, j))
+        elif i < len(a) and j < len(b) and (a[i] == b[j] or "?" in (a[i], b[j])):
+            stack.append((i + 1, j + 1))
+    return False

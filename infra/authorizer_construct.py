@@ -59,6 +59,7 @@ from .python_function import PackageFunction, powertools_environment
 
 AUTHORIZATION_HEADER = "$request.header.Authorization"
 ROUTE_KEY_IDENTITY = "$context.routeKey"
+REQUEST_ID_IDENTITY = "$context.requestId"  # unique per request: an answer keyed on it is never reused
 LAMBDA_ENVIRONMENT_LIMIT = 4096  # bytes, keys and values together
 #: Variables the construct sets from the settings; ``environment=`` may not override them.
 GENERATED_VARIABLES = {
@@ -218,16 +219,21 @@ class JwtAuthorization(Construct):
         self.tenant_http_authorizer = self._function_authorizer(
             "TenantLambdaAuthorizer", "InvokedByApiGatewayForTenantRoutes",
             name=_derived_name(_cfn_authorizer(self.http_authorizer).name, TENANT_AUTHORIZER_SUFFIX),
-            cache_ttl_seconds=0,
+            cache_ttl_seconds=0, per_request=True,
         )
         return _AuthorizerReference("CUSTOM", self.tenant_http_authorizer.authorizer_id)
 
     def _function_authorizer(self, construct_id: str, permission_id: str, *, name: str | None,
-                             cache_ttl_seconds: int) -> apigwv2.HttpAuthorizer:
-        """A REQUEST authorizer (payload 2.0) invoking ``self.function``, which only it may invoke through the API."""
+                             cache_ttl_seconds: int, per_request: bool = False) -> apigwv2.HttpAuthorizer:
+        """A REQUEST authorizer (payload 2.0) invoking ``self.function``, which only it may invoke through the API.
+
+        ``per_request``: ``$context.requestId`` joins the identity sources, so the function knows from the event
+        that its answer is never reused (and may name the request's tenant to the backend)."""
         function = self.function
         assert function is not None  # created first, in _lambda_authorizer
-        sources = self.identity_source if self.identity_source is not None else identity_sources(self.settings)
+        sources = list(self.identity_source if self.identity_source is not None else identity_sources(self.settings))
+        if per_request and REQUEST_ID_IDENTITY not in sources:
+            sources.append(REQUEST_ID_IDENTITY)
         authorizer = apigwv2.HttpAuthorizer(
             self,
             construct_id,
@@ -362,13 +368,19 @@ def identity_sources(settings: AuthorizationSettings) -> list[str]:
     only its explicit Deny of that request's ARN does.
     No identity source at all with a token cookie: API Gateway would answer 401, without invoking the authorizer,
     to a request that has the cookie but no Authorization header (the settings ensure caching is off then)."""
+    tenants_here = bool(settings.tenant_routes)
     if settings.token_cookie is not None:
-        return []
+        # Context variables are always there, so they never turn away a request that carries only the cookie.
+        return [ROUTE_KEY_IDENTITY, REQUEST_ID_IDENTITY] if tenants_here else []
     sources = [AUTHORIZATION_HEADER]
     # With an SSM parameter, rules can appear after deployment, where cdk.json's routes cannot show them.
     rules_possible = settings.config_parameter is not None or any(r.has_rule for r in settings.protected_routes)
-    if settings.cache_ttl_seconds > 0 and rules_possible:
+    if (settings.cache_ttl_seconds > 0 and rules_possible) or tenants_here:
+        # With tenant rules, the authorizer reads from the event whether its answer is cached per route (see
+        # authorizer/tenant_guard.py): the route key tells it, even when nothing is cached.
         sources.append(ROUTE_KEY_IDENTITY)
+    if tenants_here and settings.cache_ttl_seconds == 0:
+        sources.append(REQUEST_ID_IDENTITY)  # one authorizer, never caching: its answers are per request
     return sources
 
 

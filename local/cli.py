@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
 
-from infra.cdk_app import cdk_json_context
 from local.idp.clients import default_clients
-from local.stack import LocalStack, SynthError
+from local.stack import PROJECT_ROOT, LocalStack, SynthError
 
 
 def jwt_routes(routes: Sequence[Any]) -> tuple[list[Any], list[str]]:
@@ -32,7 +32,8 @@ def jwt_routes(routes: Sequence[Any]) -> tuple[list[Any], list[str]]:
 def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audience: str | None) -> int:
     context: dict[str, Any] = {}
     if mode == "jwt":
-        routes = cdk_json_context().get("routes")
+        # cdk.json read as JSON: importing the CDK app here would start its node process for every command.
+        routes = json.loads((PROJECT_ROOT / "cdk.json").read_text()).get("context", {}).get("routes")
         kept, left_out = jwt_routes(routes if isinstance(routes, list) else [])
         if left_out:
             context["routes"] = kept

@@ -9,17 +9,35 @@ Pure functions: ``validate_policy_document`` says whether API Gateway would acce
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from local.apigateway.errors import MalformedAuthorizerResponse
 
 
-def _wildcard(pattern: str, *, ignore_case: bool = False) -> re.Pattern[str]:
+def _wildcard(pattern: str, *, ignore_case: bool = False) -> _Wildcard:
     """IAM wildcards: ``*`` any run of characters (``/`` included), ``?`` exactly one."""
-    expression = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(expression, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return _Wildcard(pattern.lower() if ignore_case else pattern, ignore_case)
+
+
+class _Wildcard:
+    """``fullmatch`` by dynamic programming over (pattern, text): time bounded by their lengths' product. (A regular
+    expression with one ``.*`` per ``*`` backtracks for seconds on an ARN of many slashes.) Deliberately another
+    algorithm than the authorizer's matcher, so that this emulator judges its policies independently."""
+
+    def __init__(self, pattern: str, ignore_case: bool) -> None:
+        self.pattern, self.ignore_case = pattern, ignore_case
+
+    def fullmatch(self, text: str) -> bool:
+        pattern, text = self.pattern, text.lower() if self.ignore_case else text
+        row = [True] + [False] * len(text)  # row[j]: pattern[:i] matches text[:j]
+        for char in pattern:
+            if char == "*":
+                for j in range(1, len(row)):
+                    row[j] = row[j] or row[j - 1]
+            else:
+                row = [False] + [row[j - 1] and (char == "?" or char == text[j - 1]) for j in range(1, len(row))]
+        return row[-1]
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -7,6 +7,7 @@ reads ``tenants.<id>.roles``). Policies are judged with the local stack's IAM ev
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -32,13 +33,20 @@ ADMIN_OF_A = {"A": {"roles": ["admin"], "permissions": ["orders:delete"]}, "B": 
 
 
 def tenant_event(token: str, tenant: str, route_key: str = ORDERS, raw: str | None = None,
-                 shape=http_v2_event) -> dict:
-    """A request API Gateway matched to a tenant route: ``raw`` is how the path spells the tenant (default as is)."""
+                 shape=http_v2_event, per_request: bool = True) -> dict:
+    """A request API Gateway matched to a tenant route: ``raw`` is how the path spells the tenant (default as is);
+    ``per_request``: from an authorizer whose identity sources hold ``$context.requestId`` (the construct's)."""
     method, _, path = route_key.partition(" ")
     raw_path = path.replace("{tenantId}", raw if raw is not None else tenant).replace("{id}", "7")
     event = shape(token, route_key=route_key, arn=f"{STAGE}/{method}{raw_path}")
     event["pathParameters"] = {"tenantId": tenant, **({"id": "7"} if "{id}" in route_key else {})}
+    if per_request and shape is http_v2_event:  # the construct's tenant authorizer: $context.requestId, never reused
+        event["requestContext"]["requestId"] = request_id = f"req-{next(REQUEST_IDS)}"
+        event["identitySource"] = [*event["identitySource"], route_key, request_id]
     return event
+
+
+REQUEST_IDS = itertools.count()
 
 
 def allows(response: dict, arn: str) -> bool:
@@ -138,17 +146,28 @@ def test_dct_alone_can_be_the_tenant_claim(make_authorizer, token):
     assert not allows(authorizer.authorize(tenant_event(t, "A")), orders_arn("A"))
 
 
-def test_simple_responses_decide_the_paths_tenant(make_authorizer, token):
+def test_simple_responses_decide_the_paths_tenant(make_authorizer, token, logs):
     authorizer = make_authorizer(routes=ROUTES, AUTH_RESPONSE="simple")
     t = token(tenants=ADMIN_OF_A)
-    allowed = authorizer.authorize(per_route(tenant_event(t, "A")))
+    allowed = authorizer.authorize(tenant_event(t, "A"))
     assert allowed["isAuthorized"] is True and allowed["context"]["authorized_tenant"] == "A"
-    assert authorizer.authorize(per_route(tenant_event(t, "B"))) == {"isAuthorized": False}
-    missing = per_route(tenant_event(t, "A"))
+    assert authorizer.authorize(tenant_event(t, "B")) == {"isAuthorized": False}
+    missing = tenant_event(t, "A")
     del missing["pathParameters"]
     assert authorizer.authorize(missing) == {"isAuthorized": False}
-    # An answer cached by the token alone would be reused on every route and tenant: refused.
-    assert authorizer.authorize(tenant_event(t, "A")) == {"isAuthorized": False}
+    # A simple answer holds for every tenant of the route it is cached for: only a per-request answer may be given.
+    assert authorizer.authorize(per_route(tenant_event(t, "A", per_request=False))) == {"isAuthorized": False}
+    assert authorizer.authorize(tenant_event(t, "A", per_request=False)) == {"isAuthorized": False}
+    reasons = [r["reason"] for r in logs.records() if r.get("message") == "denied"]
+    assert reasons == ["tenant_role_missing", "tenant_mismatch", "cache_key_too_wide", "cache_key_too_wide"]
+
+
+def test_an_answer_that_may_be_reused_names_no_tenant_to_the_backend(tenant_authorizer, token):
+    """Cached per route, an IAM answer decided on A may be reused on B (the token's too): it must not say A."""
+    t = token(tenants={"A": {"roles": ["admin"]}, "B": {"roles": ["admin"]}})
+    answer = tenant_authorizer.authorize(per_route(tenant_event(t, "A", per_request=False)))
+    assert allows(answer, orders_arn("A")) and allows(answer, orders_arn("B"))
+    assert not {"authorized_tenant", "authorized_tenant_roles"} & set(answer["context"])
 
 
 def test_a_forged_authorized_tenant_claim_never_reaches_the_backend(tenant_authorizer, token):
@@ -203,7 +222,7 @@ def test_an_answer_cached_by_the_token_alone_is_an_allow_list_whatever_the_route
     # The catch-all's Allow would cover every tenant path: refused when the answer may be reused on them.
     catch_all = tenant_authorizer.authorize(http_v2_event(t, route_key="ANY /{proxy+}", arn=f"{STAGE}/GET/x"))
     assert not allows(catch_all, f"{STAGE}/GET/x") and not allows(catch_all, f"{STAGE}/GET/%74enants/B/orders")
-    assert [r["reason"] for r in logs.records() if r.get("message") == "denied"] == ["route_not_in_cache_key"]
+    assert [r["reason"] for r in logs.records() if r.get("message") == "denied"] == ["cache_key_too_wide"]
 
 
 @pytest.mark.parametrize("where", ["headers", "queryStringParameters", "cookies"])
@@ -293,7 +312,7 @@ def test_tenant_plan_leaves_out_routes_that_cover_tenant_routes():
     plan = TenantPlan(parse_routes({**ROUTES, "GET /tenants/{x}/{proxy+}": [], "$default": [],
                                     "GET /tenants": [], "POST /tenants/{tenantId}/orders": []}))
     assert plan.covers_tenants == {"ANY /{proxy+}", "GET /tenants/{x}/{proxy+}", "$default"}
-    assert plan.nested_tenant_routes == set()
+    assert plan.nested == {ORDERS: (), DELETE: ()}
 
 
 @pytest.mark.parametrize("a, b, meet", [
@@ -303,3 +322,82 @@ def test_tenant_plan_leaves_out_routes_that_cover_tenant_routes():
 ])
 def test_globs_intersect(a, b, meet):
     assert globs_intersect(a, b) is meet and globs_intersect(b, a) is meet
+
+
+# --- from the security review: where IAM's * spans "/" -------------------------------------------------------
+def test_an_any_tenant_route_lists_each_verb_so_no_star_spans_into_another_tenants_path(make_authorizer, token):
+    """``.../*/tenants/A/*`` would match ``.../GET/tenants/B/tenants/A/x``: ANY is written verb by verb."""
+    route = "ANY /tenants/{tenantId}/{proxy+}"
+    authorizer = make_authorizer(routes={route: {"tenant": {"param": "tenantId"}}})
+    t = token(tenants=["A"])
+    for tenant, raw in (("A", "A"), ("B", "B/tenants/A")):
+        decided_on = tenant_event(t, tenant, route, raw=raw)
+        decided_on["routeArn"] = decided_on["routeArn"].replace("/ANY/", "/GET/")  # ARNs name the request's verb
+        answer = authorizer.authorize(decided_on)
+        for verb in ("GET", "DELETE", "PATCH"):
+            assert allows(answer, f"{STAGE}/{verb}/tenants/A/x")
+            assert not allows(answer, f"{STAGE}/{verb}/tenants/B/tenants/A/x")
+            assert not allows(answer, f"{STAGE}/{verb}/tenants/B/x/A/y")
+        resources = [r for st in answer["policyDocument"]["Statement"] if st["Effect"] == "Allow" for r in st["Resource"]]
+        assert not any("$default/*/" in r for r in resources)
+
+
+def test_a_parameter_before_the_tenant_is_refused_naming_the_route():
+    with pytest.raises(ConfigError) as raised:
+        parse_routes({"GET /{region}/{tenantId}/orders": {"tenant": {"param": "tenantId"}}})
+    assert raised.value.field == "AUTH_ROUTES['GET /{region}/{tenantId}/orders'].tenant.param"
+    assert "{region} before {tenantId}" in raised.value.problem
+
+
+@pytest.mark.parametrize("claims", [
+    {"org_id": "B", "tenants": {"A": {"roles": ["admin"]}}},  # the routes read different claims
+    {"org_id": [f"T{n:03d}" for n in range(60)][::-1], "tenants": {}},  # more tenants than a policy carries
+])
+def test_a_covering_tenant_route_never_opens_a_nested_one(make_authorizer, token, claims):
+    outer, inner = "GET /tenants/{tenantId}/{section}", ORDERS
+    authorizer = make_authorizer(routes={outer: {"tenant": {"param": "tenantId", "claim": "org_id"}},
+                                         inner: {"tenant": {"param": "tenantId", "roles": ["admin"]}}})
+    t = token(**claims)
+    tenants = claims["org_id"] if isinstance(claims["org_id"], list) else [claims["org_id"]]
+    for tenant in tenants[:3]:
+        answer = authorizer.authorize(tenant_event(t, tenant, outer.replace("{section}", "summary")
+                                                   if False else outer))
+        assert allows(answer, f"{STAGE}/GET/tenants/{tenant}/summary")
+        for other in tenants:
+            assert not allows(answer, orders_arn(other)), other
+
+
+def test_a_tenant_resource_over_512_characters_is_never_written(make_authorizer, token, logs):
+    route = "GET /tenants/{tenantId}/" + "/".join(["segment"] * 50)
+    authorizer = make_authorizer(routes={route: {"tenant": {"param": "tenantId"}}})
+    tenant = "T" * 128
+    answer = authorizer.authorize(tenant_event(token(tenants=[tenant]), tenant, route))
+    resources = [r for st in answer["policyDocument"]["Statement"]
+                 for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
+    assert all(len(r) <= 512 for r in resources)
+    assert [r["reason"] for r in logs.records() if r.get("message") == "denied"] == ["tenant_mismatch"]
+
+
+def test_long_route_keys_and_slash_heavy_paths_decide_quickly(make_authorizer, token):
+    """No recursion over a route key's length, and no regular-expression backtracking over a path of slashes."""
+    long_route = "GET /" + "/".join(f"s{n}" for n in range(300)) + "/{tenantId}"
+    routes = {long_route: {"tenant": {"param": "tenantId"}}, "GET /{a}/{b}/{c}/{d}/orders": ["nope"],
+              "ANY /{proxy+}": []}
+    authorizer = make_authorizer(routes=routes)
+    event = per_route(http_v2_event(token(), route_key="ANY /{proxy+}", arn=f"{STAGE}/GET/" + "/" * 1900))
+    answer = authorizer.authorize(event)  # a hang here would time the test out; speed is measured in make bench
+    assert allows(answer, f"{STAGE}/GET/" + "/" * 1900)
+
+
+def test_a_cookie_token_is_decided_per_request_on_the_constructs_cookie_wiring(make_authorizer, token):
+    """With a token cookie the construct's identity sources are $context.routeKey and $context.requestId: the token is
+    not in the key, which is safe because an answer keyed on the request id is never reused."""
+    authorizer = make_authorizer(routes=ROUTES, AUTH_TOKEN_COOKIE="DS", AUTH_RESPONSE="simple")
+    t = token(tenants=ADMIN_OF_A)
+    event = tenant_event(t, "A")
+    del event["headers"]["authorization"]
+    event["cookies"] = [f"DS={t}"]
+    event["identitySource"] = [ORDERS, event["requestContext"]["requestId"]]
+    assert authorizer.authorize(event)["context"]["authorized_tenant"] == "A"
+    event["identitySource"] = [ORDERS]  # cached per route, by a key without the token: refused
+    assert authorizer.authorize(event) == {"isAuthorized": False}

@@ -151,9 +151,11 @@ def test_tenant_routes_are_decided_per_request_by_a_second_authorizer_of_the_sam
     assert cached["AuthorizerResultTtlInSeconds"] == 300
     assert per_request["AuthorizerResultTtlInSeconds"] == 0
     assert per_request["Name"] == cached["Name"] + "-tenant-routes"
-    same = ("AuthorizerType", "AuthorizerPayloadFormatVersion", "EnableSimpleResponses", "IdentitySource",
-            "AuthorizerUri", "ApiId")
+    same = ("AuthorizerType", "AuthorizerPayloadFormatVersion", "EnableSimpleResponses", "AuthorizerUri", "ApiId")
     assert {k: per_request[k] for k in same} == {k: cached[k] for k in same}
+    # The function reads from the event how far its answer may be reused: per route, or (request id) never.
+    assert cached["IdentitySource"] == ["$request.header.Authorization", "$context.routeKey"]
+    assert per_request["IdentitySource"] == [*cached["IdentitySource"], "$context.requestId"]
     routes = routes_by_key(lambda_stack)
     on_per_request = {k for k, r in routes.items() if r.get("AuthorizerId") == {"Ref": authorizers["per_request"][0]}}
     assert on_per_request == {TENANT_ROUTE}
@@ -173,17 +175,22 @@ def test_tenant_routes_with_simple_responses_get_the_per_request_authorizer_too(
 ], ids=["ttl-0", "no-tenant-route"])
 def test_one_authorizer_when_nothing_cached_or_no_tenant_route(tmp_path: Path, context: dict[str, Any]) -> None:
     stack = synthesize(tmp_path, context)
-    authorizer_id, _ = only(stack.resources("AWS::ApiGatewayV2::Authorizer"))
+    authorizer_id, authorizer = only(stack.resources("AWS::ApiGatewayV2::Authorizer"))
     assert {r["AuthorizerId"]["Ref"] for r in routes_by_key(stack).values() if "AuthorizerId" in r} == {authorizer_id}
+    # Uncached with tenant routes: the route key and the request id tell the function its answers are per request.
+    assert authorizer["Properties"]["IdentitySource"] == (
+        ["$request.header.Authorization", "$context.routeKey", "$context.requestId"] if "cacheTtlSeconds" in context
+        else ["$request.header.Authorization", "$context.routeKey"])
 
 
 def test_token_cookie_leaves_the_authorizer_without_identity_source_or_cache(cookie_stack: Synthesized,
                                                                              lambda_stack: Synthesized) -> None:
     """API Gateway skips the authorizer (401) when an identity source is missing, so a browser sending only
-    Passage's cookie would never reach it behind the Authorization header; with no identity source it always does."""
+    Passage's cookie would never reach it behind the Authorization header. With tenant routes the identity sources
+    are context variables only, always present (the route key and the request id: answers are per request)."""
     _, authorizer = only(cookie_stack.resources("AWS::ApiGatewayV2::Authorizer"))
     props = authorizer["Properties"]
-    assert "IdentitySource" not in props
+    assert props["IdentitySource"] == ["$context.routeKey", "$context.requestId"]
     assert props["AuthorizerResultTtlInSeconds"] == 0
     assert props["AuthorizerType"] == "REQUEST" and props["AuthorizerPayloadFormatVersion"] == "2.0"
     variables = authorizer_function(cookie_stack)["Environment"]["Variables"]

@@ -239,7 +239,8 @@ def test_the_doctor_and_the_authorizer_agree_on_every_tenant(issuer, rule_name):
         token = issuer.mint("descope", **options)
         for tenant in TENANTS:
             event = {"version": "2.0", "type": "REQUEST", "routeKey": ORDERS,
-                     "identitySource": [f"Bearer {token}", ORDERS],  # cached per route, as the construct does
+                     # decided per request, as the construct's tenant authorizer ($context.routeKey, requestId)
+                     "identitySource": [f"Bearer {token}", ORDERS, "req-1"], "requestContext": {"requestId": "req-1"},
                      "routeArn": "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/$default/GET/tenants/x/orders",
                      "headers": {"authorization": f"Bearer {token}"}, "pathParameters": {"tenantId": tenant}}
             decided = authorizer.authorize(event)["isAuthorized"]

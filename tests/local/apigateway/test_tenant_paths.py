@@ -118,9 +118,10 @@ def function(logical_id: str, handler: str, code_dir: Path, environment: dict[st
 
 
 def authorizer(logical_id: str, function_id: str, version: str, *, simple: bool = False, ttl: int = 0,
-               per_route: bool = False) -> Authorizer:
-    """``per_route``: ``$context.routeKey`` among the identity sources, as the construct sets it up."""
-    sources = ("$request.header.Authorization",) + (("$context.routeKey",) if per_route else ())
+               per_request: bool = False) -> Authorizer:
+    """``per_request``: ``$context.routeKey`` and ``$context.requestId`` among the identity sources, as the construct
+    sets up its tenant routes' authorizer."""
+    sources = ("$request.header.Authorization",) + (("$context.routeKey", "$context.requestId") if per_request else ())
     return Authorizer(logical_id, logical_id.lower(), logical_id, "REQUEST", sources, function_id, version, simple, ttl)
 
 
@@ -148,7 +149,7 @@ def gateway(issuer: DevIssuer, tmp_path_factory: pytest.TempPathFactory) -> Iter
     }
     authorizers = {
         "OursV2Iam": authorizer("OursV2Iam", "Ours", "2.0", ttl=300),  # cached: reused across tenant paths
-        "OursV2Simple": authorizer("OursV2Simple", "OursSimple", "2.0", simple=True, per_route=True),
+        "OursV2Simple": authorizer("OursV2Simple", "OursSimple", "2.0", simple=True, per_request=True),
         "OursV1": authorizer("OursV1", "Ours", "1.0"),
         "RecorderV2": authorizer("RecorderV2", "Recorder", "2.0"),
         "RecorderV1": authorizer("RecorderV1", "Recorder", "1.0"),
@@ -204,8 +205,10 @@ def test_an_admin_of_tenant_a_gets_a_and_is_refused_b_in_every_authorizer_shape(
     assert get(gateway, f"{prefix}/tenants/C/orders", token).status == 403
     assert get(gateway, f"{prefix}/tenants/A/orders", token).status == 200  # and a cached answer still opens A
     context = body(allowed)["event"]["requestContext"]["authorizer"]["lambda"]
-    if prefix != "/v1":  # payload 1.0 events name no routeKey: the allow-list decides, no tenant in the context
+    if prefix == "/simple":  # decided per request ($context.requestId): the context names the request's tenant
         assert context["authorized_tenant"] == "A" and context["authorized_tenant_roles"] == '["admin"]'
+    else:  # an answer that may be reused on another tenant (cached, payload 1.0) names none
+        assert "authorized_tenant" not in context
 
 
 @pytest.mark.slow

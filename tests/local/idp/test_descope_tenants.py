@@ -60,13 +60,14 @@ def authorizer_for(issuer, tenant_rule, claim_routes=None):
 
 def tenant_event(token, tenant):
     """A payload 2.0 event for ROUTE, with the tenant in pathParameters as API Gateway passes it, from an authorizer
-    whose identity sources hold ``$context.routeKey`` (as the construct sets it up)."""
+    whose identity sources hold ``$context.routeKey`` and ``$context.requestId`` (as the construct sets up its tenant
+    routes' authorizer)."""
     path = f"/tenants/{tenant}/orders"
     return {"version": "2.0", "type": "REQUEST", "routeArn": ARN.format(tenant), "routeKey": ROUTE,
-            "identitySource": [f"Bearer {token}", ROUTE], "rawPath": path, "rawQueryString": "",
+            "identitySource": [f"Bearer {token}", ROUTE, "req-1"], "rawPath": path, "rawQueryString": "",
             "headers": {"authorization": f"Bearer {token}"}, "pathParameters": {"tenantId": tenant},
             "requestContext": {"accountId": "123456789012", "apiId": "a1b2c3d4e5", "stage": "$default",
-                               "routeKey": ROUTE, "http": {"method": "GET", "path": path}}}
+                               "routeKey": ROUTE, "requestId": "req-1", "http": {"method": "GET", "path": path}}}
 
 
 def decide(authorizer, token, tenant):

@@ -1,0 +1,103 @@
+"""The tenant side of one decision: ``TenantGuard.decide`` (is the path's tenant the token's?) and
+``TenantGuard.policy`` (an IAM answer that stays right wherever API Gateway reuses it). See ``authorizer.tenancy``
+for the rules and the design; this module applies them to one request.
+
+Where an answer may be reused depends on the identity sources (``tenancy.cache_scope``):
+
+| scope     | tenant route                                  | other route                                        |
+|-----------|-----------------------------------------------|----------------------------------------------------|
+| request   | decided; context names the tenant             | the usual policy + Deny every tenant route         |
+| route     | decided; allow-list; no tenant in the context | the usual policy + Deny every tenant route         |
+| shared    | decided; allow-list; no tenant in the context | allow-list; a catch-all's Allow is refused         |
+
+A simple answer says nothing about route or tenant: on a tenant route it needs scope ``request``, elsewhere
+``route`` at least; else it is refused (``cache_key_too_wide``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from .config import RouteRule
+from .errors import AuthorizationError, CacheKeyTooWideError, TenantMismatchError
+from .policy import MAX_RESOURCE_LENGTH, MethodArn, allow_policy, policy_response, resource_matches
+from .tenancy import (
+    REQUEST,
+    SHARED,
+    TenantPlan,
+    Tenants,
+    allow_list,
+    path_parameter,
+    tenant_context,
+    tenant_problem,
+    tenant_resource,
+    tenants_of,
+)
+
+
+class TenantDecision(NamedTuple):
+    problem: AuthorizationError | None = None
+    tenant: tuple[str, str] | None = None  # (route key, tenant) this request was allowed on
+    known: dict[str, Tenants] | None = None  # the tenant claim the decision read, for the policy to reuse
+    context: dict[str, str] | None = None  # what the backend learns: only when the answer is never reused
+
+
+class TenantGuard:
+    def __init__(self, routes: Mapping[str, RouteRule]) -> None:
+        self.routes = routes
+        self.plan = TenantPlan(routes)
+
+    def decide(self, event: Any, route_key: str | None, arn: MethodArn | None, request_arn: str | None,
+               claims: Mapping[str, Any], scope: str) -> TenantDecision:
+        """On a tenant route: the tenant ``pathParameters`` names must be one of the token's, with the rule's
+        roles/permissions there. ``arn`` None: a simple answer.
+
+        With an IAM answer, API Gateway matches the policy against the request's ARN, whose path may spell the
+        tenant otherwise (``%41`` for ``A``): then no allow-list entry covers it, and the decision says so rather
+        than log an allow that API Gateway turns into a 403.
+        """
+        rule = self.routes.get(route_key) if route_key is not None else None
+        tenant_rule = rule.tenant if rule is not None else None
+        if route_key is not None and (
+                (arn is None and scope == SHARED)
+                or (arn is None and tenant_rule is not None and scope != REQUEST)
+                or (arn is not None and tenant_rule is None and scope == SHARED
+                    and self.plan.covers_tenant_routes(route_key))):
+            return TenantDecision(CacheKeyTooWideError(
+                f"{route_key}: with tenant rules, this answer could be reused where it would be wrong (the identity "
+                "sources need $context.routeKey, and a tenant route's simple answer $context.requestId)"))
+        if rule is None or tenant_rule is None:
+            return TenantDecision()
+        requested = path_parameter(event, tenant_rule.param)
+        tenants = tenants_of(claims, tenant_rule.claim)
+        problem = tenant_problem(rule, tenants, requested)
+        if problem is not None or requested is None:
+            return TenantDecision(problem)
+        if arn is not None and request_arn is not None:
+            verb = arn.verb if rule.route_key.startswith("ANY ") else None
+            resource = tenant_resource(arn.stage_prefix, rule.route_key, tenant_rule.param, requested, verb)
+            if resource is None or len(resource) > MAX_RESOURCE_LENGTH or (resource != request_arn and not (
+                    "*" in resource and resource_matches(resource, request_arn))):
+                return TenantDecision(TenantMismatchError(
+                    f"{rule.route_key}: no policy entry can cover this request's ARN for tenant parameter "
+                    f"{tenant_rule.param!r} (percent-encoded, or over {MAX_RESOURCE_LENGTH} characters)",
+                    claim=tenant_rule.claim, expected=(requested,)))
+        context = tenant_context(requested, tenants.grants[requested]) if scope == REQUEST else None
+        return TenantDecision(None, (rule.route_key, requested), {tenant_rule.claim: tenants}, context)
+
+    def policy(self, route_key: str | None, arn: MethodArn, principal_id: str, claims: Mapping[str, Any],
+               unmet: list[RouteRule], context: Mapping[str, Any], decision: TenantDecision,
+               deny_request: str | None, scope: str) -> tuple[dict[str, Any], int]:
+        """The IAM answer, and how many qualifying tenant resources did not fit in it."""
+        plan = self.plan
+        rule = self.routes.get(route_key) if route_key is not None else None
+        other_route = route_key is not None and (rule is None or rule.tenant is None)
+        if other_route and scope != SHARED:
+            denied = unmet + [r for r in plan.tenant_routes if not any(r is u for u in unmet)]
+            return allow_policy(arn, principal_id, denied, context, deny_request=deny_request), 0
+        unlisted = route_key if other_route and rule is None and deny_request is None \
+            and route_key is not None and not plan.covers_tenant_routes(route_key) else None
+        statements, left_out = allow_list(arn.stage_prefix, plan, unmet, claims, decision.tenant, deny_request,
+                                          unlisted, decision.known)
+        return policy_response(principal_id, statements, context), left_out
