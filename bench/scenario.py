@@ -80,13 +80,16 @@ class BenchIssuer:
                 "POWERTOOLS_METRICS_NAMESPACE": "JwtAuthorizerBench"}
 
 
+REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"  # an AWS-shaped request id, like no header value
+
+
 def http_api_event(token: str, route_key: str = ROUTE_KEY, path_parameters: dict[str, str] | None = None,
-                   per_route: bool = False) -> dict[str, Any]:
+                   per_request: bool = False) -> dict[str, Any]:
     """An HTTP API payload 2.0 REQUEST authorizer event, as API Gateway sends it.
 
     With ``path_parameters``, the request's path is the route's with each ``{name}`` filled in, and the event carries
-    them as ``pathParameters`` (what API Gateway matched the route with). ``per_route``: the identity sources hold
-    ``$context.routeKey`` too, as the construct sets them up when tenant rules exist.
+    them as ``pathParameters`` (what API Gateway matched the route with). ``per_request``: the identity sources hold
+    ``$context.routeKey`` and ``$context.requestId`` too, as the construct sets up its tenant routes' authorizer.
     """
     method, path = route_key.split(" ", 1)
     for name, value in (path_parameters or {}).items():
@@ -95,7 +98,7 @@ def http_api_event(token: str, route_key: str = ROUTE_KEY, path_parameters: dict
         "version": "2.0",
         "type": "REQUEST",
         "routeArn": f"{STAGE_ARN}/{method}{path}",
-        "identitySource": [f"Bearer {token}", route_key] if per_route else [f"Bearer {token}"],
+        "identitySource": [f"Bearer {token}", route_key, REQUEST_ID] if per_request else [f"Bearer {token}"],
         "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": "",
@@ -104,7 +107,7 @@ def http_api_event(token: str, route_key: str = ROUTE_KEY, path_parameters: dict
         "requestContext": {"accountId": "123456789012", "apiId": "a1b2c3d4e5", "domainName": "localhost",
                            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
                                     "sourceIp": "127.0.0.1", "userAgent": "bench"},
-                           "requestId": "bench", "routeKey": route_key, "stage": "$default",
+                           "requestId": REQUEST_ID, "routeKey": route_key, "stage": "$default",
                            "time": "01/Jan/2030:00:00:00 +0000", "timeEpoch": 1893456000000},
     }
     if path_parameters:

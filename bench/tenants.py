@@ -100,7 +100,7 @@ def _measure_one(count: int, mode: str, requested: str, tokens: list[str],
     timed: dict[str, Any] = {}
     measured: dict[tuple[str, str], dict[str, Any]] = {}
     for (response, rule), call in handlers.items():
-        events = [http_api_event(token, TENANT_ROUTE, {"tenantId": requested}, per_route=True) for token in tokens]
+        events = [http_api_event(token, TENANT_ROUTE, {"tenantId": requested}, per_request=True) for token in tokens]
         with _quiet():
             answer = call(events[0])  # untimed: the answer must be right before it is timed
         problem = _problem(answer, requested if rule == "with" else None)
