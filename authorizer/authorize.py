@@ -39,7 +39,7 @@ from .policy import (
     simple_response,
 )
 from .rules import granted_scopes, rule_problem, unmet_rules
-from .tenancy import SHARED, cache_scope
+from .tenancy import cache_scope
 from .tenant_guard import TenantDecision, TenantGuard
 from .text import log_fields, log_text
 from .token import parse_token
@@ -104,12 +104,13 @@ class Authorizer:
         route_problem, matched = self._route_problem(request, arn, unmet, verified.claims, simple)
         dropped: list[str] = []
         context = encode_context(verified.claims, dropped, known_clean=verified.claims_clean)
-        decision, scope = _NO_TENANT, SHARED
-        if self._tenants is not None:
+        tenants = self._tenants
+        if tenants is not None:
             scope = cache_scope(event, request.route_key)
+            decision = _NO_TENANT
             if route_problem is None:
-                decision = self._tenants.decide(event, request.route_key, None if simple else arn, request.arn,
-                                                verified.claims, scope)
+                decision = tenants.decide(event, request.route_key, None if simple else arn, request.arn,
+                                          verified.claims, scope)
                 route_problem, matched = decision.problem, matched or decision.problem is not None
                 if decision.context:
                     context.update(decision.context)
@@ -132,8 +133,8 @@ class Authorizer:
         # The same cache-safe policy whether or not this route is allowed: its Denys cover the routes as API
         # Gateway names them; a matched route whose rule is unmet also gets a Deny on this request's exact ARN.
         deny_request = request.arn if matched and route_problem is not None else None
-        if self._tenants is not None:
-            answer, left_out = self._tenants.policy(request.route_key, arn, verified.principal_id, verified.claims,
+        if tenants is not None:
+            answer, left_out = tenants.policy(request.route_key, arn, verified.principal_id, verified.claims,
                                                     unmet, context, decision, deny_request, scope)
             if left_out and self._log_allows:  # harmless when tenant routes are decided per request (the construct)
                 self.logger.debug("the token has more tenants than a policy carries: those left out are denied if "
