@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .errors import AuthorizationError, IdentitySourceMismatchError, MalformedTokenError, MissingTokenError
+from .tenancy import is_per_request
 
 HTTP_V2, HTTP_V1, REST_TOKEN, REST_REQUEST, UNKNOWN = "http-2.0", "http-1.0", "rest-token", "rest-request", "unknown"
 
@@ -71,9 +72,7 @@ def _check_identity_source(event: dict[str, Any], shape: str, token: str) -> Non
                 raise IdentitySourceMismatchError("the token is not in the request's identity source")
             return
         values = [v for v in sources if isinstance(v, str) and v] if isinstance(sources, list) else []
-        context = event.get("requestContext")
-        request_id = context.get("requestId") if isinstance(context, dict) else None
-        if isinstance(request_id, str) and request_id and request_id in values:
+        if is_per_request(event):
             return  # keyed on $context.requestId: never reused, so the token need not be in the key
     elif shape == HTTP_V1:
         source = event.get("identitySource")

@@ -32,6 +32,7 @@ import json
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
+from urllib.parse import unquote_plus
 
 from .config import HTTP_METHODS, TENANT_ID, RouteRule, TenantRule
 from .errors import ABSENT, AuthorizationError, TenantMismatchError, TenantMissingError, TenantRoleError
@@ -141,19 +142,30 @@ def cache_scope(event: Any, route_key: str | None) -> str:
              else ROUTE if route_key is not None and route_key in sources else SHARED)
     if scope != SHARED:
         marker = request_id if scope == REQUEST else route_key
-        if any(marker in _values(event.get(name)) for name in ("headers", "queryStringParameters", "cookies")):
+        if marker is None or _echoed(marker, event):
             return SHARED
     return scope
 
 
-def _values(field: Any) -> list[Any]:
-    """The values a client sent in one event field (an object of values or of lists, or a list of cookies)."""
-    if isinstance(field, dict):
-        values = list(field.values())
-        return [v for value in values for v in (value if isinstance(value, list) else [value])]
-    if isinstance(field, list):  # cookies: "name=value"
-        return [c.partition("=")[2] for c in field if isinstance(c, str)]
-    return []
+def is_per_request(event: Any) -> bool:
+    """Whether this answer is never reused: the request id is among the identity values and not the client's echo."""
+    return cache_scope(event, None) == REQUEST
+
+
+def _echoed(marker: str, event: dict[str, Any]) -> bool:
+    """Whether client-chosen text holds ``marker`` anywhere: a header value (API Gateway joins repeated ones with
+    commas), a query parameter, a cookie (with or without ``=``), the raw query string. Any occurrence counts, so
+    no joining or trimming of identity values can turn an echo into a marker."""
+    texts = [event.get("rawQueryString")]
+    for name in ("headers", "queryStringParameters", "multiValueHeaders", "multiValueQueryStringParameters"):
+        field = event.get(name)
+        if isinstance(field, dict):
+            for value in field.values():
+                texts += value if isinstance(value, list) else [value]
+    cookies = event.get("cookies")
+    if isinstance(cookies, list):
+        texts += cookies
+    return any(isinstance(text, str) and (marker in text or marker in unquote_plus(text)) for text in texts)
 
 
 def tenant_context(tenant: str, grant: TenantGrant) -> dict[str, str]:

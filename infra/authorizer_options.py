@@ -90,8 +90,10 @@ def checked_identity_source(identity_source: Sequence[str] | None, required: Seq
                                              f"one identity source, got {sources!r}")
     missing = [s for s in required if s.startswith("$context.") and s not in sources]
     if mode == "lambda" and missing:
-        raise ConfigError("identity_source", f"must include {', '.join(missing)}: with caching and route rules, "
-                                             "a cached answer must not be reused on another route")
+        raise ConfigError("identity_source", f"must include {', '.join(missing)}: the authorizer reads from them "
+                                             "how far its answer may be reused ($context.routeKey: on its route "
+                                             "only, with caching and route rules or with tenant rules; "
+                                             "$context.requestId: never, for tenant routes without a cache)")
     return sources
 
 

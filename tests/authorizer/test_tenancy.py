@@ -225,12 +225,17 @@ def test_an_answer_cached_by_the_token_alone_is_an_allow_list_whatever_the_route
     assert [r["reason"] for r in logs.records() if r.get("message") == "denied"] == ["cache_key_too_wide"]
 
 
-@pytest.mark.parametrize("where", ["headers", "queryStringParameters", "cookies"])
-def test_a_client_value_reading_like_the_route_key_does_not_make_an_answer_per_route(tenant_authorizer, token, where):
+@pytest.mark.parametrize("where, echo", [
+    ("headers", {"x-route": "GET /me"}), ("headers", {"x-route": "GET /me,x"}),  # repeated headers are joined
+    ("queryStringParameters", {"route": "GET /me"}), ("cookies", ["x=GET /me"]), ("cookies", ["GET /me"]),
+    ("rawQueryString", "route=GET%20/me"),
+])
+def test_a_client_value_reading_like_the_route_key_does_not_make_an_answer_per_route(tenant_authorizer, token, where,
+                                                                                     echo):
     """An authorizer keyed on the token and a client-chosen value caches across routes, whatever the value says."""
     t = token(scope="orders:read", tenants=ADMIN_OF_A)
     event = per_route(http_v2_event(t, route_key="GET /me", arn=f"{STAGE}/GET/me"))
-    event[where] = ["x=GET /me"] if where == "cookies" else {**event.get(where, {}), "x-route": "GET /me"}
+    event[where] = {**event.get(where, {}), **echo} if isinstance(echo, dict) else echo
     answer = tenant_authorizer.authorize(event)
     assert allows(answer, f"{STAGE}/GET/me") and allows(answer, orders_arn("A"))  # an allow-list, not the usual policy
     assert not allows(answer, f"{STAGE}/GET/%74enants/B/orders")
@@ -401,3 +406,18 @@ def test_a_cookie_token_is_decided_per_request_on_the_constructs_cookie_wiring(m
     assert authorizer.authorize(event)["context"]["authorized_tenant"] == "A"
     event["identitySource"] = [ORDERS]  # cached per route, by a key without the token: refused
     assert authorizer.authorize(event) == {"isAuthorized": False}
+
+
+def test_the_token_may_be_left_out_of_the_key_only_when_the_request_id_is_really_api_gateways(make_authorizer, token):
+    """Keyed on $context.requestId, an answer is never reused; a client echoing that id into a header it keys on
+    proves nothing, and then the token must be in the key as always."""
+    authorizer = make_authorizer(routes=ROUTES, AUTH_TOKEN_COOKIE="DS")
+    t = token(tenants=ADMIN_OF_A)
+    event = tenant_event(t, "A")
+    request_id = event["requestContext"]["requestId"]
+    del event["headers"]["authorization"]
+    event["cookies"] = [f"DS={t}"]
+    event["identitySource"] = ["session-1", ORDERS, request_id]
+    assert allows(authorizer.authorize(event), orders_arn("A"))
+    event["headers"]["x-session"] = request_id  # the client put the id among the values itself
+    assert not allows(authorizer.authorize(event), orders_arn("A"))
