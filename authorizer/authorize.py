@@ -22,24 +22,12 @@ from functools import lru_cache
 from typing import Any
 
 from .config import AuthorizerConfig, RouteRule, load_config
-from .errors import (
-    AuthorizationError,
-    MalformedTokenError,
-    MissingTokenError,
-    UnknownRouteError,
-)
+from .errors import AuthorizationError, MalformedTokenError, MissingTokenError, UnknownRouteError
 from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, AuthRequest, read_event
 from .fetch import JsonFetcher
-from .policy import (
-    MethodArn,
-    allow_policy,
-    deny_policy,
-    encode_context,
-    resource_matches,
-    simple_response,
-)
+from .policy import MethodArn, allow_policy, deny_policy, encode_context, resource_matches, simple_response
 from .rules import granted_scopes, rule_problem, unmet_rules
-from .tenancy import cache_scope
+from .tenancy import REQUEST, cache_scope
 from .tenant_guard import TenantDecision, TenantGuard
 from .text import log_fields, log_text
 from .token import parse_token
@@ -106,7 +94,7 @@ class Authorizer:
         context = encode_context(verified.claims, dropped, known_clean=verified.claims_clean)
         tenants = self._tenants
         if tenants is not None:
-            scope = cache_scope(event, request.route_key)
+            scope = REQUEST if request.per_request else cache_scope(event, request.route_key)
             decision = _NO_TENANT
             if route_problem is None:
                 decision = tenants.decide(event, request.route_key, None if simple else arn, request.arn,

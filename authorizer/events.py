@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .errors import AuthorizationError, IdentitySourceMismatchError, MalformedTokenError, MissingTokenError
-from .tenancy import is_per_request
+from .tenancy import REQUEST, cache_scope
 
 HTTP_V2, HTTP_V1, REST_TOKEN, REST_REQUEST, UNKNOWN = "http-2.0", "http-1.0", "rest-token", "rest-request", "unknown"
 
@@ -27,6 +27,7 @@ class AuthRequest(NamedTuple):
     route_key: str | None  # HTTP APIs name the matched route; REST events do not
     token: str | None
     problem: AuthorizationError | None  # why there is no token
+    per_request: bool = False  # keyed on $context.requestId: API Gateway never reuses the answer (read once here)
 
 
 def read_event(event: Any, cookie_name: str | None = None) -> AuthRequest:
@@ -52,14 +53,15 @@ def read_event(event: Any, cookie_name: str | None = None) -> AuthRequest:
         route_key = None
     try:
         token = _token_of(event, shape, cookie_name)
-        _check_identity_source(event, shape, token)
+        per_request = _check_identity_source(event, shape, token)
     except AuthorizationError as problem:
         return AuthRequest(shape, arn, route_key, None, problem)
-    return AuthRequest(shape, arn, route_key, token, None)
+    return AuthRequest(shape, arn, route_key, token, None, per_request)
 
 
-def _check_identity_source(event: dict[str, Any], shape: str, token: str) -> None:
-    """API Gateway caches the answer under the identity-source values: the token verified must be among them.
+def _check_identity_source(event: dict[str, Any], shape: str, token: str) -> bool:
+    """API Gateway caches the answer under the identity-source values: the token verified must be among them,
+    unless the key holds the request id (then it is never reused, and True is returned).
 
     Otherwise an Allow for a token in one header could be cached under another value (a cookie, say) and handed
     to every request that carries only that value. Events without identity values (no caching) are not checked.
@@ -70,19 +72,20 @@ def _check_identity_source(event: dict[str, Any], shape: str, token: str) -> Non
             value = sources[0]
             if value and not (value.endswith(token) or token in value):
                 raise IdentitySourceMismatchError("the token is not in the request's identity source")
-            return
+            return False
         values = [v for v in sources if isinstance(v, str) and v] if isinstance(sources, list) else []
-        if is_per_request(event):
-            return  # keyed on $context.requestId: never reused, so the token need not be in the key
+        if cache_scope(event, None) == REQUEST:
+            return True  # keyed on $context.requestId: never reused, so the token need not be in the key
     elif shape == HTTP_V1:
         source = event.get("identitySource")
         values = [source] if isinstance(source, str) and source else []
     else:
-        return  # REST TOKEN: the token is the identity; REST REQUEST events do not carry the values
+        return False  # REST TOKEN: the token is the identity; REST REQUEST events do not carry the values
     # endswith first: "Bearer <token>" is the usual value, and a suffix compare is a memcmp where `in` on a long
     # needle pays for a substring search's set-up.
     if values and not any(value.endswith(token) or token in value for value in values):
         raise IdentitySourceMismatchError("the token is not in the request's identity source")
+    return False
 
 
 def _token_of(event: dict[str, Any], shape: str, cookie_name: str | None) -> str:

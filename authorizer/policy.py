@@ -144,8 +144,9 @@ def statement(effect: str, resource: str | list[str]) -> dict[str, Any]:
 
 def iam_response(principal_id: str, statements: list[dict[str, Any]],
                  context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """An IAM answer: the principal (as clean text: it may come from a token), the statements, the context."""
     response: dict[str, Any] = {
-        "principalId": principal_id,
+        "principalId": clean_text(principal_id),
         "policyDocument": {"Version": "2012-10-17", "Statement": statements},
     }
     if context:
@@ -166,13 +167,7 @@ def allow_policy(arn: MethodArn, principal_id: str, denied_routes: Iterable[Rout
     statements += [statement("Deny", route_resource(prefix, rule.route_key)) for rule in denied_routes]
     if deny_request is not None:
         statements.append(statement("Deny", request_resource(prefix, deny_request)))
-    # policy_response's dict, built here: this is every allowed request's last step, and a call costs.
-    return {"principalId": clean_text(principal_id),
-            "policyDocument": {"Version": "2012-10-17", "Statement": statements}, "context": dict(context)}
-
-
-def policy_response(principal_id: str, statements: list[dict[str, Any]], context: Mapping[str, Any]) -> dict[str, Any]:
-    """An answer for a valid token: its principal (as clean text), the statements, and the claims context."""
+    # iam_response's dict, built here: this is every allowed request's last step, and a call costs.
     return {"principalId": clean_text(principal_id),
             "policyDocument": {"Version": "2012-10-17", "Statement": statements}, "context": dict(context)}
 

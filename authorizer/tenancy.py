@@ -15,15 +15,15 @@ token or a path can never bring an IAM wildcard into a policy.
 Why the policy is an allow-list
 -------------------------------
 A cached IAM answer may be evaluated against another tenant's path. "Allow the stage, Deny what is unmet" cannot
-express "this route, for these tenants only" (an explicit Deny beats every Allow), so an answer decided on a tenant
-route — or on an event that names no route — **lists what it allows** (``allow_list``): every configured route the
-token may call, with the token's qualifying tenants substituted into the tenant routes, and explicit Denies for the
+express "this route, for these tenants only" (an explicit Deny beats every Allow), so an answer that could be
+evaluated on a tenant path it was not decided for **lists what it allows** (``allow_list``): every configured route
+the token may call, with the token's qualifying tenants written into the tenant routes, and explicit Denies for the
 routes it may not call. A request for any other tenant matches no Allow and is denied, whatever path it came from.
 Routes whose pattern could cover a tenant route's resources (``ANY /{proxy+}``, ``$default``) are not listed: their
-Allow would cover every tenant. An answer decided on a route without a tenant rule keeps the usual policy and
-explicitly denies every tenant route, so it can never open one either. At most ``MAX_POLICY_TENANTS`` tenant
-resources go into one policy (the request's tenant first); the construct decides tenant routes per request (a
-second authorizer without a result cache), so a token with more tenants loses nothing there.
+Allow would cover every tenant. How far an answer may be reused is read from the event (``cache_scope``);
+``authorizer.tenant_guard`` chooses the answer by it. At most ``MAX_POLICY_TENANTS`` tenant resources go into one
+policy (the request's tenant first); the construct decides tenant routes per request (a second authorizer without
+a result cache), so a token with more tenants loses nothing there.
 """
 
 from __future__ import annotations
@@ -147,11 +147,6 @@ def cache_scope(event: Any, route_key: str | None) -> str:
     return scope
 
 
-def is_per_request(event: Any) -> bool:
-    """Whether this answer is never reused: the request id is among the identity values and not the client's echo."""
-    return cache_scope(event, None) == REQUEST
-
-
 def _echoed(marker: str, event: dict[str, Any]) -> bool:
     """Whether client-chosen text holds ``marker`` anywhere: a header value (API Gateway joins repeated ones with
     commas), a query parameter, a cookie (with or without ``=``), the raw query string. Any occurrence counts, so
@@ -195,12 +190,12 @@ class TenantPlan:
                        if other != key and globs_intersect(glob, other_glob))
             for key, glob in tenant_globs}
 
-
     def covers_tenant_routes(self, route_key: str) -> bool:
         """Whether this route's Allow (configured or not: an event's ``routeKey``) could cover a tenant route."""
-        return route_key in self.covers_tenants or (
-            route_key not in {r.route_key for r in self.routes}
-            and any(globs_intersect(route_resource("", route_key), glob) for glob in self._tenant_globs))
+        if route_key in self.covers_tenants:
+            return True
+        glob = route_resource("", route_key)
+        return any(globs_intersect(glob, tenant_glob) for tenant_glob in self._tenant_globs)
 
 
 def tenant_resources(stage_prefix: str, route_key: str, param: str, tenant: str) -> list[str]:
@@ -208,30 +203,28 @@ def tenant_resources(stage_prefix: str, route_key: str, param: str, tenant: str)
     after it ``*``. ``ANY`` is written as one resource per verb: a ``*`` before the tenant's segment would span ``/``
     and let ``.../GET/tenants/B/tenants/A/x`` match tenant A's resource. (No parameter comes before the tenant's
     segment: ``parse_tenant_rule`` refuses such routes, for the same reason.)"""
-    return [tenant.join(parts) for parts in _tenant_templates(stage_prefix, route_key, param)]
+    return [tenant.join(_tenant_template(stage_prefix, route_key, param, verb)) for verb in _verbs(route_key)]
 
 
 def tenant_resource(stage_prefix: str, route_key: str, param: str, tenant: str, verb: str | None = None) -> str | None:
     """The resource of one tenant for ``verb`` (default: the route's own, or ``GET`` for ``ANY``); None when the
     route has no such verb."""
+    verbs = _verbs(route_key)
+    wanted = verb if verb is not None else verbs[0]
+    return tenant.join(_tenant_template(stage_prefix, route_key, param, wanted)) if wanted in verbs else None
+
+
+def _verbs(route_key: str) -> tuple[str, ...]:
     method = route_key.partition(" ")[0]
-    wanted = verb if verb is not None else ("GET" if method == "ANY" else method)
-    for candidate, parts in zip(_verbs(method), _tenant_templates(stage_prefix, route_key, param), strict=True):
-        if candidate == wanted:
-            return tenant.join(parts)
-    return None
-
-
-def _verbs(method: str) -> tuple[str, ...]:
     return tuple(m for m in HTTP_METHODS if m != "ANY") if method == "ANY" else (method,)
 
 
 @lru_cache(maxsize=1024)
-def _tenant_templates(stage_prefix: str, route_key: str, param: str) -> list[list[str]]:
-    # Each resource split where the tenant goes: a policy with 50 tenants joins 50 strings, nothing more.
-    method, _, path = route_key.partition(" ")
-    segments = ["\0" if s == "{" + param + "}" else "*" if s.startswith("{") else s for s in path.split("/")[1:]]
-    return [f"{stage_prefix}/{verb}/{'/'.join(segments)}".split("\0") for verb in _verbs(method)]
+def _tenant_template(stage_prefix: str, route_key: str, param: str, verb: str) -> list[str]:
+    # The route's resource (``route_resource``, for one verb) split where the tenant goes: a policy with 50 tenants
+    # joins 50 strings, nothing more. The placeholder is no {param}, so route_resource keeps it as it is.
+    path = route_key.partition(" ")[2].replace("{" + param + "}", "\0")
+    return route_resource(stage_prefix, f"{verb} {path}").split("\0")
 
 
 def allow_list(stage_prefix: str, plan: TenantPlan, unmet: Iterable[RouteRule], claims: Mapping[str, Any],

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from .config import RouteRule
 from .errors import AuthorizationError, CacheKeyTooWideError, TenantMismatchError
-from .policy import MAX_RESOURCE_LENGTH, MethodArn, allow_policy, policy_response, resource_matches
+from .policy import MAX_RESOURCE_LENGTH, MethodArn, allow_policy, iam_response, resource_matches
 from .tenancy import (
     REQUEST,
     SHARED,
@@ -100,4 +100,4 @@ class TenantGuard:
             and route_key is not None and not plan.covers_tenant_routes(route_key) else None
         statements, left_out = allow_list(arn.stage_prefix, plan, unmet, claims, decision.tenant, deny_request,
                                           unlisted, decision.known)
-        return policy_response(principal_id, statements, context), left_out
+        return iam_response(principal_id, statements, context), left_out

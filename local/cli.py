@@ -18,15 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from local.idp.clients import default_clients
-from local.stack import PROJECT_ROOT, LocalStack, SynthError
-
-
-def jwt_routes(routes: Sequence[Any]) -> tuple[list[Any], list[str]]:
-    """cdk.json's routes a local jwt-mode stack can serve, and the tenant routes it leaves out (API Gateway's native
-    authorizer cannot check a path's tenant: a deployment refuses them at synthesis, naming the route)."""
-    kept = [r for r in routes if not (isinstance(r, dict) and "tenant" in r)]
-    left_out = [f"{r.get('method')} {r.get('path')}" for r in routes if isinstance(r, dict) and "tenant" in r]
-    return kept, left_out
+from local.stack import PROJECT_ROOT, LocalStack, SynthError, jwt_routes
 
 
 def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audience: str | None) -> int:

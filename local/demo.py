@@ -22,7 +22,7 @@ import requests
 from infra.config import DEFAULT_ROUTES
 from local.idp.clients import DEV_COGNITO_CLIENT, DEV_ENTRA_CLIENT, DEV_ENTRA_V1_CLIENT, DEV_ORDERS_AUDIENCE
 from local.idp.shapes import DEV_ENTRA_API_ID_URI
-from local.stack import PROJECT_ROOT, LocalStack
+from local.stack import PROJECT_ROOT, LocalStack, jwt_routes
 
 LOG_DIR = PROJECT_ROOT / ".local" / "logs"
 #: A multi-tenant route: its ``{tenantId}`` must be one of the caller's Descope tenants, with the admin role there.
@@ -33,7 +33,7 @@ DEMO_CONTEXT: dict[str, Any] = {"routes": list(DEFAULT_ROUTES), "lambdaResponse"
 
 def demo_context(mode: str) -> dict[str, Any]:
     """The sample routes, plus the tenant route in lambda mode; jwt mode cannot check a tenant (synthesis says so)."""
-    routes = [r for r in DEFAULT_ROUTES if "tenant" not in r]
+    routes = jwt_routes(DEFAULT_ROUTES)[0]
     if mode == "lambda":
         routes.append(TENANT_ROUTE)
     return {**DEMO_CONTEXT, "routes": routes}

@@ -68,6 +68,14 @@ def dev_issuers(issuer: DevIssuer, mode: str, native: str = "oidc") -> list[dict
     return [entries[native]] if mode == "jwt" else list(entries.values())
 
 
+def jwt_routes(routes: Sequence[Any]) -> tuple[list[Any], list[str]]:
+    """The routes a local jwt-mode stack can serve, and the tenant routes it leaves out (API Gateway's native
+    authorizer cannot check a path's tenant: a deployment refuses them at synthesis, naming the route)."""
+    kept = [r for r in routes if not (isinstance(r, dict) and "tenant" in r)]
+    left_out = [f"{r.get('method')} {r.get('path')}" for r in routes if isinstance(r, dict) and "tenant" in r]
+    return kept, left_out
+
+
 def synthesize(context: dict[str, Any], outdir: Path) -> Path:
     """Run the CDK app as the CLI would, bundling skipped (dependencies come from this venv). Returns ``outdir``."""
     env = {**os.environ, "CDK_OUTDIR": str(outdir), "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",

@@ -7,15 +7,12 @@ that the same token was allowed on, so a cached answer reused on another route w
 
 from __future__ import annotations
 
-import http.client
 import io
-import json
-from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 import pytest
 
 from local.stack import LocalStack
+from tests.local.raw_http import call
 
 pytestmark = pytest.mark.slow
 
@@ -40,24 +37,6 @@ def stack(request):
         yield s
 
 
-class Reply(NamedTuple):
-    status_code: int
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def call(stack: LocalStack, method: str, path: str, token: str) -> Reply:
-    """The path sent exactly as written: requests (urllib3) would decode ``%65`` to ``e`` before sending."""
-    address = urlsplit(stack.url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
-    try:
-        connection.request(method, path, headers={"Authorization": f"Bearer {token}"})
-        response = connection.getresponse()
-        return Reply(response.status, response.read())
-    finally:
-        connection.close()
 
 
 def test_an_encoded_path_is_held_to_the_rule_of_the_route_it_selects(stack):

@@ -10,17 +10,15 @@ still answers exactly (its context then names no tenant).
 from __future__ import annotations
 
 import dataclasses
-import http.client
 import io
-import json
-from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local.stack import LocalStack, SynthError
+from tests.local.raw_http import call
 
 pytestmark = pytest.mark.slow
 
@@ -35,13 +33,6 @@ ROUTES = [
 ]
 MODES = {"iam": {"lambdaResponse": "iam"}, "simple": {"lambdaResponse": "simple"}, "iam-cached": {"lambdaResponse": "iam"}}
 
-
-class Reply(NamedTuple):
-    status_code: int
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @pytest.fixture(scope="module", params=list(MODES))
@@ -64,17 +55,6 @@ def stack(request):
 #: Whether a stack caches tenant routes' answers (per route): then the context names no tenant.
 CACHED_TENANT_ROUTES: dict[int, bool] = {}
 
-
-def call(stack: LocalStack, method: str, path: str, token: str) -> Reply:
-    """The path sent exactly as written (no client-side decoding of ``%41``)."""
-    address = urlsplit(stack.url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
-    try:
-        connection.request(method, path, headers={"Authorization": f"Bearer {token}"})
-        response = connection.getresponse()
-        return Reply(response.status, response.read())
-    finally:
-        connection.close()
 
 
 def descope_token(stack: LocalStack, tenants: dict[str, Any], **claims: Any) -> str:

@@ -183,6 +183,21 @@ def function_zip() -> bytes:
     return buffer.getvalue()
 
 
+def create_lambda_authorizer(apigw, api_id: str, lambda_environment: dict) -> str:
+    """The authorizer function (moto's IAM role and Lambda, with this environment) and its REQUEST authorizer."""
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName="authorizer", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    function = boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName="jwt-authorizer", Runtime="python3.12", Role=role["Role"]["Arn"],
+        Handler="authorizer.handler.handler", Code={"ZipFile": function_zip()},
+        Environment={"Variables": lambda_environment})
+    uri = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function['FunctionArn']}/invocations"
+    return apigw.create_authorizer(ApiId=api_id, Name="ours", AuthorizerType="REQUEST", AuthorizerUri=uri,
+                                   AuthorizerPayloadFormatVersion="2.0",
+                                   IdentitySource=["$request.header.Authorization"])["AuthorizerId"]
+
+
 def deploy_api(issuer, lambda_environment):
     """An HTTP API as the stack would create it: a native JWT authorizer route, a Lambda authorizer route, and a
     public one."""
@@ -191,21 +206,10 @@ def deploy_api(issuer, lambda_environment):
     jwt = apigw.create_authorizer(ApiId=api_id, Name="native", AuthorizerType="JWT",
                                   IdentitySource=["$request.header.Authorization"],
                                   JwtConfiguration={"Issuer": issuer.issuer_url("oidc"), "Audience": ["orders-api"]})
-    role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName="authorizer", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
-    function = boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName="jwt-authorizer", Runtime="python3.12", Role=role["Role"]["Arn"],
-        Handler="authorizer.handler.handler", Code={"ZipFile": function_zip()},
-        Environment={"Variables": lambda_environment})
-    uri = (f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function['FunctionArn']}/invocations")
-    custom = apigw.create_authorizer(ApiId=api_id, Name="ours", AuthorizerType="REQUEST", AuthorizerUri=uri,
-                                     AuthorizerPayloadFormatVersion="2.0",
-                                     IdentitySource=["$request.header.Authorization"])
+    custom = create_lambda_authorizer(apigw, api_id, lambda_environment)
     apigw.create_route(ApiId=api_id, RouteKey="GET /orders", AuthorizationType="JWT",
                        AuthorizerId=jwt["AuthorizerId"], AuthorizationScopes=["orders:read"])
-    apigw.create_route(ApiId=api_id, RouteKey="POST /orders", AuthorizationType="CUSTOM",
-                       AuthorizerId=custom["AuthorizerId"])
+    apigw.create_route(ApiId=api_id, RouteKey="POST /orders", AuthorizationType="CUSTOM", AuthorizerId=custom)
     apigw.create_route(ApiId=api_id, RouteKey="GET /health", AuthorizationType="NONE")
     return api_id
 

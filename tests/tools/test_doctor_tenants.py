@@ -27,7 +27,7 @@ from tools.doctor import (
 )
 
 from .conftest import REGION
-from .test_doctor import function_zip
+from .test_doctor import create_lambda_authorizer
 
 ORDERS = "GET /tenants/{tenantId}/orders"
 INVOICES = "DELETE /tenants/{tenantId}/invoices/{id}"
@@ -166,20 +166,10 @@ def test_a_path_selects_the_route_and_its_decoded_tenant(issuer):
 def deploy_tenant_api(issuer):
     apigw = boto3.client("apigatewayv2", region_name=REGION)
     api_id = apigw.create_api(Name="tenants", ProtocolType="HTTP")["ApiId"]
-    role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName="authorizer", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
-    function = boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName="jwt-authorizer", Runtime="python3.12", Role=role["Role"]["Arn"],
-        Handler="authorizer.handler.handler", Code={"ZipFile": function_zip()},
-        Environment={"Variables": environment(issuer)})
-    uri = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function['FunctionArn']}/invocations"
-    custom = apigw.create_authorizer(ApiId=api_id, Name="ours", AuthorizerType="REQUEST", AuthorizerUri=uri,
-                                     AuthorizerPayloadFormatVersion="2.0",
-                                     IdentitySource=["$request.header.Authorization"])
+    custom = create_lambda_authorizer(apigw, api_id, environment(issuer))
     for key in (ORDERS, INVOICES, "GET /hello"):
         apigw.create_route(ApiId=api_id, RouteKey=key, AuthorizationType="CUSTOM",
-                           AuthorizerId=custom["AuthorizerId"])
+                           AuthorizerId=custom)
     return api_id
 
 

@@ -12,32 +12,18 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
 from jose import jwk, jws
 
 from authorizer.authorize import Authorizer
 from authorizer.config import load_config
 from authorizer.policy import TENANT_CONTEXT_KEYS
 from local.idp.cli import main
-from local.idp.clients import DEV_DESCOPE_PROJECT, default_clients
-from local.idp.issuer import DevIssuer
+from local.idp.clients import DEV_DESCOPE_PROJECT
 
 ROUTE = "GET /tenants/{tenantId}/orders"
 ARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/$default/GET/tenants/{}/orders"
 
 
-@pytest.fixture(scope="module")
-def issuer():
-    with DevIssuer(clients=default_clients(), admin=True) as running:
-        yield running
-
-
-@pytest.fixture
-def http():
-    session = requests.Session()
-    session.trust_env = False  # loopback only
-    yield session
-    session.close()
 
 
 def verified_claims(http, issuer, token):

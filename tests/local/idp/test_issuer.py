@@ -43,13 +43,6 @@ def issuer():
         yield running
 
 
-@pytest.fixture
-def http():
-    session = requests.Session()
-    session.trust_env = False  # loopback only: never through a proxy from the environment
-    yield session
-    session.close()
-
 
 @pytest.fixture
 def jwks_faults(issuer):

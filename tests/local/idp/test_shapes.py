@@ -20,7 +20,6 @@ import json
 import re
 
 import pytest
-import requests
 from jose import jwk, jws
 
 from local.idp.cli import main
@@ -34,25 +33,12 @@ from local.idp.clients import (
     Client,
     default_clients,
 )
-from local.idp.issuer import DevIssuer
 from local.idp.shapes import DEV_ENTRA_API_CLIENT_ID, DEV_ENTRA_API_ID_URI, DEV_USER_EMAIL, DEV_USER_ID, DEV_USER_NAME
 
 SECRETS = {client.client_id: client.client_secret for client in default_clients()}
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-@pytest.fixture(scope="module")
-def issuer():
-    with DevIssuer(clients=default_clients(), admin=True) as running:
-        yield running
-
-
-@pytest.fixture
-def http():
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
 
 
 def client_credentials(http, url, client_id, **form):
