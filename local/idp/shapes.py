@@ -169,11 +169,13 @@ def _descope(claims: dict, shape: dict) -> None:
     JWT template adds them.
 
     Multi-tenant shape, as Descope's SDKs read it: ``tenants`` is an object, tenant ID → ``{"roles": [...],
-    "permissions": [...]}`` (descope/python-sdk ``descope/_client_base.py`` validate_tenant_roles/_permissions read
-    ``tenants.<id>.roles``; descope/go-sdk ``descope/types.go`` ClaimAuthorizedTenants = "tenants"), and ``dct`` is
-    the current tenant's ID, a string (go-sdk ClaimDescopeCurrentTenant = "dct"; its
+    "permissions": [...]}`` (descope/python-sdk at f7b418c5838a055636da2ba1eb9b06d60af6e230,
+    ``descope/_client_base.py``: validate_tenant_roles/_permissions read ``tenants.<id>.roles``; descope/go-sdk at
+    cc37f9e24fb0ab4f406d8d5620be76df3feae748, ``descope/types.go``: ClaimAuthorizedTenants = "tenants"), and ``dct``
+    is the current tenant's ID, a string (go-sdk ClaimDescopeCurrentTenant = "dct"; its
     ``descope/internal/auth/auth.go`` also accepts a token with ``dct`` and no ``tenants``, whose top-level roles
-    are then that tenant's). python-sdk ``descope/jwt_common.py`` reads ``tenants`` from refresh tokens too."""
+    are then that tenant's). python-sdk ``descope/jwt_common.py`` (d660c0e300b19fcdc8f51e0c0e80e2256904a799) reads
+    ``tenants`` from refresh tokens too. The tokens minted here are built by us, from this shape."""
     tenancy = {name: shape[name] for name in ("tenants", "dct") if name in shape}
     if shape.get("token_use") == "refresh":
         claims.update(drn="DSR", amr=["access_key"], **tenancy)

@@ -1,8 +1,11 @@
 """Tenant rules: a route's ``{tenantId}`` must be one of the token's tenants, and answers stay right when cached.
 
-Tokens are Descope-shaped (``tenants``: tenant ID → ``{"roles", "permissions"}``, ``dct``: the current tenant), as
-Descope's session tokens carry them (reference/identity-providers.md; descope/python-sdk ``validate_tenant_roles``
-reads ``tenants.<id>.roles``). Policies are judged with the local stack's IAM evaluator, ``policy_allows``.
+Tokens here are built by us, signed with the tests' own keys, in Descope's shape (``tenants``: tenant ID →
+``{"roles", "permissions"}``, ``dct``: the current tenant). The shape's source: descope/python-sdk, commit
+e5e5602671895a2c96d0110018421a2fbd764710, ``descope/descope_client.py`` (``validate_tenant_roles`` reads
+``jwt_response["tenants"][tenant]["roles"]``), and shared/reference/identity-providers.md. Descope's helper requires
+every listed role; a tenant rule takes any one of them, like scopes. Policies are judged with the local stack's IAM
+evaluator, ``policy_allows``.
 """
 
 from __future__ import annotations

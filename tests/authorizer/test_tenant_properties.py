@@ -1,6 +1,7 @@
 """Property: through the IAM policy evaluator, a request is allowed exactly when its tenant is one of the token's with
 the role (or permission) its route needs there — on the answer decided for it, and on an answer API Gateway cached
-for another tenant path of the same token and reuses. Tokens and paths are generated, hostile tenant IDs included.
+for another tenant path of the same token and reuses. Tokens and paths are generated, hostile tenant IDs included:
+the tokens are built by us in Descope's ``tenants`` shape (its source: see test_tenancy.py).
 """
 
 from __future__ import annotations

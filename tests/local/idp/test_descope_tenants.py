@@ -1,9 +1,8 @@
 """Descope multi-tenant tokens from the development issuer: ``tenants`` and ``dct``, and the authorizer's tenant rule.
 
 Shape (identity-providers.md § Descope, and Descope's SDKs): ``tenants`` is an object, tenant ID →
-``{"roles": [...], "permissions": [...]}`` (descope/python-sdk ``descope/_client_base.py``, validate_tenant_roles
-reads ``tenants.<id>.roles``; descope/go-sdk ``descope/types.go`` ClaimAuthorizedTenants = "tenants"); ``dct`` is
-the current tenant's ID (go-sdk ClaimDescopeCurrentTenant = "dct"). Every token here is minted by a real server on
+``{"roles": [...], "permissions": [...]}``; ``dct`` is the current tenant's ID (sources, with their commits: the
+docstring of ``local.idp.shapes._descope``). Every token here is built by us: minted by the development issuer on
 127.0.0.1, verified with the key it serves, then decided by ``authorizer.authorize.Authorizer`` with a tenant rule.
 """
 
