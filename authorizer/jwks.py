@@ -9,6 +9,11 @@ discovery document used only when it names the issuer it was fetched for (OIDC D
     cache = JwksCache("https://idp.example.com/.well-known/jwks.json", fetcher=JsonFetcher())
     key = cache.get_key(kid="abc", alg="RS256")     # a jose Key; key.verify(signing_input, signature)
 
+A fetch that succeeds **is** the issuer's key set: its usable keys replace the held ones even when there are none
+(an empty ``keys`` list, only Ed25519 or PS256 keys), so a key the issuer removed stops verifying at the next
+refresh. Only a failed fetch — transport, timeout, error status, non-JSON, oversize, no ``keys`` list — keeps the
+held keys serving.
+
 Every fetch attempt is reported to ``on_fetch`` as a ``FetchResult`` (what the metrics count), and held keys
 dropped past ``max_stale`` as one with ``stale_expired``; logs go to ``log``. Neither reads the other.
 """
@@ -46,8 +51,10 @@ NO_KEYS_RETRY_SECONDS = 1.0  # while no keys are held (a failed prefetch), at mo
 class FetchResult(NamedTuple):
     """One JWKS refresh attempt (or the held keys expiring), as ``JwksCache`` reports it to ``on_fetch``.
 
-    ``ok``: new keys are held. ``stale_served``: it failed, and the keys held before keep serving.
-    ``stale_expired``: no fetch was made; the held keys were dropped after ``max_stale`` past their max age.
+    ``ok``: the issuer's key set was fetched and is held now. ``empty``: it was, and holds no usable key (every
+    token of this source is denied until it publishes one). ``stale_served``: it failed, and the keys held before
+    keep serving. ``stale_expired``: no fetch was made; the held keys were dropped after ``max_stale`` past their
+    max age.
     """
 
     source: str
@@ -56,6 +63,7 @@ class FetchResult(NamedTuple):
     stale_served: bool = False
     stale_expired: bool = False
     problem: str | None = None
+    empty: bool = False
 
     @property
     def attempted(self) -> bool:
@@ -64,7 +72,9 @@ class FetchResult(NamedTuple):
 
 
 def build_keys(document: Any, log: Callable[..., None] | None = None) -> dict[Any, dict[str, Key]]:
-    """A JWKS document → ``{kid: {alg: Key}}``. Keys not for signatures, or not RSA/EC, are ignored.
+    """A JWKS document → ``{kid: {alg: Key}}``, empty when it holds no usable key. Keys not for signatures, not
+    RSA/EC, or of an algorithm we do not verify (``PS256``) are ignored. Raises ``ValueError`` only when the
+    document has no ``keys`` list: that is not a key set at all.
 
     A key without ``kid`` is held under ``(None, position)``, which no token's ``kid`` (a string) can name: only a
     token without ``kid`` can select it, and only when it is the one key that fits. A key without ``alg`` is built
@@ -99,8 +109,6 @@ def build_keys(document: Any, log: Callable[..., None] | None = None) -> dict[An
                     log("ignoring a JWKS key", kid=kid, alg=alg, problem=f"{type(problem).__name__}: {problem}")
                 break
             held.setdefault(kid, {}).setdefault(alg, key)  # a repeated kid keeps its first key
-    if not held:
-        raise ValueError("the document holds no usable RSA or EC signing key")
     return held
 
 
@@ -162,6 +170,22 @@ class JwksCache:
                                             expected=tuple(self._keys[kid]), actual=alg)
         return key
 
+    def still_holds(self, kid: str | None, alg: str, key: Key) -> bool:
+        """Whether ``key`` is still the one ``get_key(kid, alg)`` would give, refreshing first when due — what a
+        remembered token asks before it may answer (``TokenVerifier``). Never fetches for an unknown ``kid``."""
+        now = self.clock()
+        age = now - self._fetched_at
+        if age >= self.max_age:
+            self._refresh_stale(now, age)
+        held = self._keys
+        if held is None:
+            return False
+        if kid is None:
+            fitting = self._fitting(alg)
+            return len(fitting) == 1 and fitting[0] is key
+        by_alg = held.get(kid)
+        return by_alg is not None and by_alg.get(alg) is key
+
     def _refresh_stale(self, now: float, age: float) -> None:
         """First use, or keys past max age: refresh. On failure the held keys keep serving until max_stale is spent.
 
@@ -179,9 +203,11 @@ class JwksCache:
                 if self.clock() - self._fetched_at >= self.max_age:
                     self._refresh("stale" if self._keys is not None else "initial")
 
+    def _fitting(self, alg: str) -> list[Key]:
+        return [by_alg[alg] for by_alg in (self._keys or {}).values() if alg in by_alg]
+
     def _only_key_for(self, alg: str) -> Key:
-        held = self._keys or {}
-        fitting = [by_alg[alg] for by_alg in held.values() if alg in by_alg]
+        fitting = self._fitting(alg)
         if len(fitting) != 1:
             raise KidNotFoundError(f"token has no kid and {len(fitting)} held keys fit {alg}", claim="kid",
                                    expected=f"exactly one held key for {alg}", actual=ABSENT)
@@ -201,9 +227,12 @@ class JwksCache:
                      source=self.source_url, why=why, problem=str(problem), stale_served=stale_served)
             self.on_fetch(FetchResult(self.source_url, why, ok=False, stale_served=stale_served, problem=str(problem)))
             return False
-        self._keys = keys
+        self._keys = keys  # the issuer's key set now: a key it no longer publishes is gone, even the last one
         self._fetched_at = self.clock()
-        self.on_fetch(FetchResult(self.source_url, why, ok=True))
+        if not keys:
+            self.log("JWKS holds no usable signing key; tokens of this source are denied until it publishes one",
+                     source=self.source_url, why=why, reason="jwks_empty")
+        self.on_fetch(FetchResult(self.source_url, why, ok=True, empty=not keys))
         return True
 
     def _discover(self) -> str:

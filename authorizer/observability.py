@@ -8,8 +8,10 @@ service ``POWERTOOLS_SERVICE_NAME``, default ``jwt-authorizer``). Each invocatio
 | ``Allowed``/``Denied``| Count        | once per decision                                                    |
 | ``VerificationLatency``| Milliseconds| once per invocation: event in → response out                         |
 | ``JwksFetchOk``       | Count        | JWKS (or discovery + JWKS) refreshes that succeeded since last flush |
-| ``JwksFetchFailed``   | Count        | refreshes that failed (network, status, size, no usable key)         |
+| ``JwksFetchFailed``   | Count        | refreshes that failed (network, timeout, status, size, not a JWKS)   |
 | ``JwksStaleServed``   | Count        | failed refreshes after which the held keys kept serving              |
+| ``JwksEmpty``         | Count        | refreshes that succeeded with no usable key (reason ``jwks_empty``): |
+|                       |              | the issuer's set replaced the held keys, so its tokens are denied    |
 
 Keys held past ``AUTH_JWKS_MAX_STALE_SECONDS`` beyond their max age while every refresh failed are dropped (a
 ``stale_expired`` warning); each request then counts as ``Denied`` with reason ``jwks_unavailable``, and each retry
@@ -90,6 +92,7 @@ class DecisionMetrics:
         self._fetch_failed = 0
         self._stale_served = 0
         self._fetch_attempts = 0
+        self._fetch_empty = 0
         self._config_failed = 0
         self._templates: dict[tuple[Any, ...], str] = {}
 
@@ -113,6 +116,7 @@ class DecisionMetrics:
         if not result.attempted:  # held keys expired: no fetch was made (the retries that follow are counted)
             return
         self._fetch_attempts += 1
+        self._fetch_empty += result.empty
         if not result.ok:
             self._fetch_failed += 1
             self._stale_served += result.stale_served
@@ -145,6 +149,9 @@ class DecisionMetrics:
             names += ("JwksFetchOk", "JwksFetchFailed", "JwksStaleServed")
             values += (repr(float(max(self._fetch_attempts - self._fetch_failed, 0))),
                        repr(float(self._fetch_failed)), repr(float(self._stale_served)))
+        if self._fetch_empty:
+            names.append("JwksEmpty")
+            values.append(repr(float(self._fetch_empty)))
         if self._config_failed:
             names.append("ConfigRefreshFailed")
             values.append(repr(float(self._config_failed)))
@@ -186,7 +193,7 @@ class DecisionMetrics:
     def _reset(self) -> None:
         self._outcome = None
         self._reason = "ok"
-        self._fetch_failed = self._stale_served = self._fetch_attempts = self._config_failed = 0
+        self._fetch_failed = self._stale_served = self._fetch_attempts = self._fetch_empty = self._config_failed = 0
 
 
 # --- tracing -------------------------------------------------------------------------------------------------

@@ -2,12 +2,18 @@
 
 Order: size cap and strict parsing → trusted issuer by its ``iss`` (unknown: denied with no network call)
 → header rules → the ONE key for ``kid`` and ``alg`` from that issuer's JWKS cache → python-jose signature
-check with that key → the provider's token-kind rules (refresh tokens, Cognito ``token_use``) → claim checks. Verified tokens are remembered by their exact text until their ``exp``
-(bounded LRU), so a client that repeats its token costs a dictionary lookup.
+check with that key → the provider's token-kind rules (refresh tokens, Cognito ``token_use``) → claim checks.
+
+Verified tokens are remembered by their exact text (a bounded LRU of ``remembered_tokens`` entries), so a client that
+repeats its token costs a dictionary lookup and no signature check. An entry answers until the token's ``exp``, at
+most ``min(max_age, 300)`` seconds, and **only while the key that verified it is still the one the verifier would
+use**: past max age + max stale without a successful refresh, or once a refresh dropped (or replaced) that key, the
+token is verified again as a new one would be — and denied if its key is gone.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -16,6 +22,8 @@ from typing import Any, NamedTuple, Protocol
 from .config import TrustedIssuer, discovery_url
 from .errors import BadSignatureError, MissingClaimError, UnknownIssuerError
 from .fetch import JsonFetcher
+from jose.backends.base import Key
+
 from .jwks import FetchResult, JwksCache
 from .token import check_claims, check_header, check_token_use, parse_token
 
@@ -31,6 +39,15 @@ class VerifiedToken(NamedTuple):
     @property
     def principal_id(self) -> str:
         return self.claims.get("sub") or self.claims.get("client_id") or "anonymous"
+
+
+class Remembered(NamedTuple):
+    """A verified token's entry: it answers until ``until`` while ``cache`` still holds ``key`` for its kid."""
+
+    verified: VerifiedToken
+    until: float
+    key: Key
+    cache: JwksCache
 
 
 class Verifier(Protocol):
@@ -63,7 +80,7 @@ class TokenVerifier:
                     cooldown=cooldown, max_stale=max_stale, clock=monotonic, log=log, on_fetch=on_fetch,
                     expected_issuer=issuer.issuer if issuer.jwks_uri is None else None)
         self._index_trusted()
-        self._remembered: OrderedDict[str, tuple[VerifiedToken, float]] = OrderedDict()
+        self._remembered: OrderedDict[str, Remembered] = OrderedDict()
         self._remember_at_most = remembered_tokens
         self._remember_for = min(max_age, 300.0)  # a revoked key stops working within this, at worst
 
@@ -83,17 +100,25 @@ class TokenVerifier:
                            if issuer.issuer_match != "exact"]
 
     def prefetch(self) -> None:
-        for cache in self.caches.values():
-            cache.prefetch()
+        """Every key source at once: a cold start waits for the slowest source, not for the sum of them."""
+        caches = list(self.caches.values())
+        if len(caches) == 1:
+            caches[0].prefetch()
+            return
+        threads = [threading.Thread(target=cache.prefetch, name="jwks-prefetch", daemon=True) for cache in caches]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()  # each fetch has its own deadline (fetch.py): this ends within two of them
 
     def verify_token(self, token: str) -> VerifiedToken:
         now = self.clock()
         remembered = self._remembered.get(token)
         if remembered is not None:
-            verified, until = remembered
-            if now < until:
+            verified, until, key, cache = remembered
+            if now < until and cache.still_holds(verified.kid, verified.alg, key):
                 return verified
-            del self._remembered[token]
+            del self._remembered[token]  # expired, or its key is gone or replaced: verified again below
         parsed = parse_token(token)
         iss = parsed.claims.get("iss")
         if iss is None:
@@ -117,10 +142,10 @@ class TokenVerifier:
             check_token_use(parsed.header, parsed.claims, issuer)
         check_claims(parsed.claims, issuer, now, self.leeway)
         verified = VerifiedToken(parsed.claims, issuer, kid, alg, parsed.claims_clean)
-        self._remember(token, verified, min(parsed.claims["exp"], now + self._remember_for))
+        self._remember(token, Remembered(verified, min(parsed.claims["exp"], now + self._remember_for), key, cache))
         return verified
 
-    def _remember(self, token: str, verified: VerifiedToken, until: float) -> None:
-        self._remembered[token] = (verified, until)
+    def _remember(self, token: str, entry: Remembered) -> None:
+        self._remembered[token] = entry
         if len(self._remembered) > self._remember_at_most:
             self._remembered.popitem(last=False)  # oldest first: cheap and bounded

@@ -134,8 +134,11 @@ def test_keys_are_refreshed_after_max_age(verifier_for, idp, keys, server, clock
     Document(500, b"oops", "text/plain"),
     Document(200, b"<html><body>Maintenance</body></html>", "text/html"),
     Document(200, b'{"keys": "none"}'),
+    Document(200, b'{"jwks": []}'),  # no keys list: not a key set
+    Document(200, b"[]"),
+    Document(200, json.dumps({"keys": [], "pad": "x" * 150_001}).encode()),  # over the size cap
     Document(302, b"", "text/plain"),
-])
+], ids=["500", "html", "keys-not-a-list", "no-keys", "array", "oversize", "302"])
 def test_an_outage_after_warm_up_keeps_the_held_keys_serving(verifier_for, idp, keys, server, clock, outage, logs):
     verifier = verifier_for()
     verifier.caches[next(iter(verifier.caches))].log = lambda message, **fields: logs.logger.warning(message, **fields)
@@ -239,12 +242,16 @@ def test_bad_jwks_documents_are_rejected(server, document, problem):
     assert problem in str(caught.value)
 
 
-def test_a_jwks_without_usable_keys_is_rejected(server, clock):
+def test_a_jwks_without_usable_keys_is_held_as_an_empty_set_that_verifies_nothing(server, clock):
     url = server.put("/empty/jwks", {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]})
-    cache = JwksCache(url, fetcher=JsonFetcher(), clock=clock)
-    assert cache.prefetch() is False
-    with pytest.raises(errors.JwksUnavailableError):
+    results = []
+    cache = JwksCache(url, fetcher=JsonFetcher(), clock=clock, on_fetch=results.append)
+    assert cache.prefetch() is True  # a successful fetch: this is the issuer's key set, and it is empty
+    assert [(r.ok, r.empty) for r in results] == [(True, True)]
+    with pytest.raises(errors.KidNotFoundError):
         cache.get_key("any", "RS256")
+    with pytest.raises(errors.KidNotFoundError):
+        cache.get_key(None, "RS256")  # no kid: not exactly one key fits
 
 
 def test_only_https_or_loopback_urls_are_fetched(server, clock):
@@ -337,3 +344,136 @@ def test_a_discovery_document_naming_its_issuer_exactly_is_used(server, keys, cl
                              fetcher=JsonFetcher(), monotonic=clock, remembered_tokens=0)
     with pytest.raises(errors.JwksUnavailableError):  # same discovery URL, but the document names another issuer
         no_slash.verify_token(keys["RS256"].sign(claims_for(issuer.rstrip("/"))))
+
+
+# --- a removed key stops verifying (DESIGN.md, "JWKS cache") -------------------------------------------------------
+ED25519 = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "ed", "use": "sig"}
+
+
+@pytest.mark.parametrize("published", [
+    [],
+    [ED25519],
+    ["PS256-only"],
+    [{"kty": "unknown", "kid": "x", "use": "sig"}],
+    ["spare"],
+], ids=["empty-list", "only-ed25519", "only-ps256", "unknown-kty", "another-rsa-key"])
+def test_a_key_the_idp_removed_stops_verifying_at_the_next_refresh(verifier_for, idp, keys, spare_rsa, server, clock,
+                                                                    published, logs):
+    """A refresh that succeeds replaces the held keys with the issuer's usable ones, even when there are none."""
+    jwks_set = [{**keys["RS256"].public_jwk, "alg": "PS256"} if k == "PS256-only"
+                else spare_rsa.public_jwk if k == "spare" else k for k in published]
+    verifier = verifier_for()
+    cache = verifier.caches[next(iter(verifier.caches))]
+    cache.log = lambda message, **fields: logs.logger.warning(message, **fields)
+    verifier.prefetch()
+    token = keys["RS256"].sign(claims_for(idp))
+    assert verifier.verify_token(token)
+    server.put_jwks("/idp/jwks", jwks_set)
+    clock.now += 601  # past max age: the next request refreshes
+    with pytest.raises(errors.KidNotFoundError) as denied:
+        verifier.verify_token(keys["RS256"].sign(claims_for(idp, jti="after")))
+    assert denied.value.reason in ("unknown_kid", "unknown_kid_cooldown")
+    assert server.count("/idp/jwks") >= 2
+    empty = [r for r in logs.records() if r.get("reason") == "jwks_empty"]
+    assert bool(empty) == (published != ["spare"])  # an empty set is logged with its own reason
+
+
+def test_an_empty_key_set_is_counted_in_its_own_metric(verifier_for, idp, server, capsys):
+    from aws_lambda_powertools.metrics import Metrics
+
+    from authorizer.observability import DecisionMetrics
+
+    metrics = DecisionMetrics(Metrics(namespace="Test", service="test"))
+    server.put_jwks("/idp/jwks", [])
+    issuers = parse_issuers([{"issuer": idp, "audience": "api"}])
+    TokenVerifier(issuers, fetcher=JsonFetcher(), on_fetch=metrics.on_fetch).prefetch()
+    metrics.observe("deny", "unknown_kid", "http-2.0")
+    metrics.flush(1.0)
+    document = json.loads(capsys.readouterr().out)
+    assert document["JwksEmpty"] == [1.0]
+    assert document["JwksFetchOk"] == [1.0] and document["JwksFetchFailed"] == [0.0]
+
+
+def test_once_the_idp_publishes_a_key_again_it_verifies_within_one_cooldown(verifier_for, idp, keys, server, clock):
+    server.put_jwks("/idp/jwks", [])
+    verifier = verifier_for()
+    verifier.prefetch()
+    token = keys["RS256"].sign(claims_for(idp))
+    with pytest.raises(errors.KidNotFoundError):
+        verifier.verify_token(token)
+    server.put_jwks("/idp/jwks", [keys["RS256"]])
+    clock.now += 31  # an unknown kid refetches once per cooldown
+    assert verifier.verify_token(token)
+
+
+# --- remembered tokens follow their key ------------------------------------------------------------------------------
+@pytest.fixture
+def remembering(idp, clock):
+    def build(max_stale: float = 86400) -> TokenVerifier:
+        return TokenVerifier(parse_issuers([{"issuer": idp, "audience": "api"}]), fetcher=JsonFetcher(),
+                             max_age=600, cooldown=30, max_stale=max_stale, monotonic=clock)
+    return build
+
+
+def test_a_remembered_token_is_answered_without_a_signature_check_while_its_key_holds(remembering, idp, keys,
+                                                                                    monkeypatch):
+    verifier = remembering()
+    token = keys["RS256"].sign(claims_for(idp))
+    first = verifier.verify_token(token)
+    checked = []
+    monkeypatch.setattr(jwks.JwksCache, "get_key", lambda *args: checked.append(args))
+    assert verifier.verify_token(token) is first
+    assert checked == []
+
+
+def test_a_remembered_token_is_denied_past_max_age_plus_max_stale_as_a_new_one_is(remembering, idp, keys, server,
+                                                                                 clock):
+    """max_stale 0: fail closed at max age. A token verified a second before is not allowed a second after."""
+    verifier = remembering(max_stale=0)
+    verifier.prefetch()
+    clock.now += 599
+    token = keys["RS256"].sign(claims_for(idp))
+    assert verifier.verify_token(token)
+    server.put("/idp/jwks", Document(503, b"down", "text/plain"))
+    clock.now += 2  # past max age; the refresh fails and max stale is 0
+    with pytest.raises(errors.JwksUnavailableError):
+        verifier.verify_token(token)
+    with pytest.raises(errors.JwksUnavailableError):  # exactly what a token never seen before gets
+        verifier.verify_token(keys["RS256"].sign(claims_for(idp, jti="new")))
+
+
+def test_a_remembered_token_keeps_answering_within_the_stale_window(remembering, idp, keys, server, clock):
+    verifier = remembering(max_stale=3600)
+    verifier.prefetch()
+    token = keys["RS256"].sign(claims_for(idp))
+    assert verifier.verify_token(token)
+    server.put("/idp/jwks", Document(503, b"down", "text/plain"))
+    clock.now += 601 + 200  # stale, within max stale: the held keys serve, and so does the remembered token
+    assert verifier.verify_token(token)
+    clock.now += 3600  # past max age + max stale
+    with pytest.raises(errors.JwksUnavailableError):
+        verifier.verify_token(token)
+
+
+def test_a_remembered_token_is_denied_once_a_refresh_dropped_its_key(remembering, idp, keys, spare_rsa, server, clock):
+    verifier = remembering()
+    verifier.prefetch()
+    token = keys["RS256"].sign(claims_for(idp))
+    kept = keys["ES256"].sign(claims_for(idp))
+    assert verifier.verify_token(token) and verifier.verify_token(kept)
+    server.put_jwks("/idp/jwks", [spare_rsa, keys["ES256"]])  # the IdP removed the RS256 key
+    clock.now += 601
+    with pytest.raises(errors.KidNotFoundError):
+        verifier.verify_token(token)
+    assert verifier.verify_token(kept).kid == keys["ES256"].kid  # verified again with the key still published
+
+
+def test_a_remembered_token_without_kid_follows_the_one_key_that_fits(remembering, idp, keys, spare_rsa, server, clock):
+    server.put_jwks("/idp/jwks", [keys["RS256"]])
+    verifier = remembering()
+    token = keys["RS256"].sign(claims_for(idp), kid=None)
+    assert verifier.verify_token(token).kid is None
+    server.put_jwks("/idp/jwks", [keys["RS256"], spare_rsa])  # two keys fit RS256 now: a token without kid is refused
+    clock.now += 601
+    with pytest.raises(errors.KidNotFoundError):
+        verifier.verify_token(token)

@@ -1,0 +1,132 @@
+"""``AUTH_JWKS_TIMEOUT_SECONDS`` is one deadline for a whole discovery or JWKS exchange — connect, status line,
+headers and body — tested against loopback peers that stall: one accepts and never answers, others drip the status
+line, the headers or the body a byte at a time. Each test asserts the elapsed time against the bound."""
+
+from __future__ import annotations
+
+import json
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from authorizer import errors
+from authorizer.config import parse_issuers
+from authorizer.fetch import JsonFetcher
+from authorizer.verifier import TokenVerifier
+
+from .support import claims_for
+
+TIMEOUT = 0.5
+#: The bound asserted: the deadline plus what a busy 2-core machine may add to wake up and close a socket. A peer
+#: that is only bounded per read would hold the fetch for tens of seconds (each drip below runs 20 s or more).
+SLACK = 0.75
+
+HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n"
+
+
+class StallingPeer:
+    """A loopback HTTP peer that misbehaves in one way per path, until the test ends."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.connections = 0
+        peer = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                peer.connections += 1
+                request = self.request.recv(65536).decode("latin-1")
+                path = request.split(" ", 2)[1] if request.count(" ") >= 2 else ""
+                while path.startswith("/ok"):  # a well-behaved peer that keeps the connection alive
+                    self.request.sendall(HEADERS + b'{"keys": []}')
+                    request = self.request.recv(65536).decode("latin-1")
+                    path = request.split(" ", 2)[1] if request.count(" ") >= 2 else ""
+                if path.startswith("/silent"):
+                    peer.stop.wait(60)  # accepts, reads the request, never answers
+                elif path.startswith("/status"):
+                    peer.drip(self.request, HEADERS + b'{"keys": []}')
+                elif path.startswith("/headers"):
+                    self.request.sendall(b"HTTP/1.1 200 OK\r\n")
+                    peer.drip(self.request, b"X-Padding: " + b"a" * 400 + b"\r\n" + HEADERS[17:] + b'{"keys": []}')
+                elif path.startswith("/body"):
+                    self.request.sendall(HEADERS.replace(b"12", b"400"))
+                    peer.drip(self.request, b" " * 400)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        self.root = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def drip(self, sock: socket.socket, data: bytes) -> None:
+        """One byte every 0.05 s: each read returns well within any read timeout, and the whole takes 20 s+."""
+        for byte in data:
+            if self.stop.wait(0.05):
+                return
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                return  # the client gave up, as it should
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def peer() -> Iterator[StallingPeer]:
+    peer = StallingPeer()
+    yield peer
+    peer.close()
+
+
+@pytest.mark.parametrize("path", ["/silent", "/status", "/headers", "/body"])
+def test_one_fetch_ends_at_its_deadline_however_the_peer_stalls(peer, path):
+    fetcher = JsonFetcher(timeout=TIMEOUT)
+    started = time.monotonic()
+    with pytest.raises(errors.FetchError) as caught:
+        fetcher.get_json(peer.root + path)
+    elapsed = time.monotonic() - started
+    assert elapsed < TIMEOUT + SLACK, f"{path}: held {elapsed:.2f} s"
+    assert caught.value.problem == f"no complete response within {TIMEOUT:g} s"
+
+
+def test_a_fetch_that_finishes_in_time_leaves_its_connection_uncut(peer):
+    """The watchdog of a finished fetch is cancelled: it never shuts the connection the pool keeps alive."""
+    fetcher = JsonFetcher(timeout=0.2)
+    for _ in range(3):
+        assert fetcher.get_json(peer.root + "/ok") == {"keys": []}
+    for thread in threading.enumerate():  # every watchdog has ended, without firing
+        if thread.name == "fetch-deadline":
+            thread.join(5)
+            assert not thread.is_alive()
+    assert fetcher.get_json(peer.root + "/ok") == {"keys": []}
+    assert peer.connections == 1  # one kept-alive connection served all four: none was cut
+
+
+def test_a_refresh_against_a_dripping_idp_holds_a_request_at_most_two_deadlines(peer, keys):
+    """Discovery and then the JWKS: at most two exchanges, each within its deadline."""
+    issuer = peer.root + "/headers"
+    verifier = TokenVerifier(parse_issuers([{"issuer": issuer, "audience": "api"}]),
+                             fetcher=JsonFetcher(timeout=TIMEOUT), remembered_tokens=0)
+    started = time.monotonic()
+    with pytest.raises(errors.JwksUnavailableError):
+        verifier.verify_token(keys["RS256"].sign(claims_for(issuer)))
+    assert time.monotonic() - started < 2 * TIMEOUT + SLACK
+
+
+def test_a_cold_start_prefetch_against_stalling_idps_ends_within_two_deadlines(peer, import_handler):
+    """Five issuers, stalling in different ways: prefetched side by side, so the cold start waits for the
+    slowest one's discovery and JWKS, not for the sum."""
+    issuers = [{"issuer": peer.root + path + str(n), "audience": "api"}
+               for n, path in enumerate(("/silent", "/headers", "/status", "/silent", "/headers"))]
+    started = time.monotonic()
+    handler = import_handler(AUTH_ISSUERS=json.dumps(issuers), AUTH_JWKS_TIMEOUT_SECONDS=str(TIMEOUT),
+                             AUTH_CONFIG_PARAMETER=None)
+    elapsed = time.monotonic() - started
+    assert elapsed < 2 * TIMEOUT + SLACK, f"cold start held {elapsed:.2f} s"
+    assert handler.PREFETCH_MS < (2 * TIMEOUT + SLACK) * 1000
