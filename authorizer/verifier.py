@@ -19,11 +19,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, Protocol
 
+from jose.backends.base import Key
+
 from .config import TrustedIssuer, discovery_url
 from .errors import BadSignatureError, MissingClaimError, UnknownIssuerError
 from .fetch import JsonFetcher
-from jose.backends.base import Key
-
 from .jwks import FetchResult, JwksCache
 from .token import check_claims, check_header, check_token_use, parse_token
 
