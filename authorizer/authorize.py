@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from .config import AuthorizerConfig, RouteRule, load_config
-from .errors import AuthorizationError, MalformedTokenError, MissingTokenError, UnknownRouteError
+from .errors import AuthorizationError, MalformedEventError, MissingTokenError, UnknownRouteError
 from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, AuthRequest, read_event
 from .fetch import JsonFetcher
 from .policy import MethodArn, allow_policy, deny_policy, encode_context, resource_matches, simple_response
@@ -78,9 +78,9 @@ class Authorizer:
         try:
             if request.token is None:  # read_event gives a token, or the problem that kept it from one
                 raise request.problem or MissingTokenError("the event carries no token")
+            if arn is None and not simple:  # checked before the token: nothing about this event can be allowed
+                raise MalformedEventError("the event has no usable method or route ARN")
             verified = self.verifier.verify_token(request.token)
-            if arn is None and not simple:
-                raise MalformedTokenError("the event has no usable method or route ARN")
         except AuthorizationError as denial:
             self._log_denial(denial, request, request_id)
             self.observe("deny", denial.reason, request.shape)

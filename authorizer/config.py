@@ -306,7 +306,7 @@ def parse_routes(value: Any, field_name: str = "AUTH_ROUTES") -> dict[str, Route
         if not isinstance(rule, dict):
             raise ConfigError(where, "must be a list of scopes or an object with scopes, claims and/or tenant")
         _reject_unknown_fields(rule, {"scopes", "claims", "tenant"}, where)
-        scopes = _string_list(rule["scopes"], f"{where}.scopes", allow_empty=True) if "scopes" in rule else ()
+        scopes = _names(rule["scopes"], f"{where}.scopes", "scopes") if "scopes" in rule else ()
         claims = _claim_rules(rule.get("claims", {}), f"{where}.claims")
         tenant = parse_tenant_rule(rule["tenant"], route_key, f"{where}.tenant") if "tenant" in rule else None
         rules[route_key] = RouteRule(route_key=route_key, scopes=scopes, claims=claims, tenant=tenant)
@@ -339,9 +339,8 @@ def parse_tenant_rule(value: Any, route_key: str, where: str) -> TenantRule:
     claim = value.get("claim", DEFAULT_TENANT_CLAIM)
     if not isinstance(claim, str) or not claim:
         raise ConfigError(f"{where}.claim", "must be the name of the claim that holds the caller's tenants")
-    roles = _string_list(value["roles"], f"{where}.roles", allow_empty=True) if "roles" in value else ()
-    permissions = (_string_list(value["permissions"], f"{where}.permissions", allow_empty=True)
-                   if "permissions" in value else ())
+    roles = _names(value["roles"], f"{where}.roles", "roles") if "roles" in value else ()
+    permissions = _names(value["permissions"], f"{where}.permissions", "permissions") if "permissions" in value else ()
     return TenantRule(param=param, claim=claim, roles=roles, permissions=permissions)
 
 
@@ -380,8 +379,8 @@ def load_config(environ: Mapping[str, str]) -> AuthorizerConfig:
     issuers_json = environ.get("AUTH_ISSUERS")
     if issuers_json is None and parameter is None:
         raise ConfigError("AUTH_ISSUERS", "is required (a JSON list of trusted issuers)")
-    issuers = parse_issuers(_json(issuers_json, "AUTH_ISSUERS")) if issuers_json is not None else ()
-    routes = parse_routes(_json(environ.get("AUTH_ROUTES") or "{}", "AUTH_ROUTES"))
+    issuers = parse_issuers(parse_json(issuers_json, "AUTH_ISSUERS")) if issuers_json is not None else ()
+    routes = parse_routes(parse_json(environ.get("AUTH_ROUTES") or "{}", "AUTH_ROUTES"))
     response = environ.get("AUTH_RESPONSE") or "iam"
     if response not in ("iam", "simple"):
         raise ConfigError("AUTH_RESPONSE", f"must be 'iam' or 'simple', got {response!r}")
@@ -404,11 +403,38 @@ def load_config(environ: Mapping[str, str]) -> AuthorizerConfig:
     )
 
 
-def _json(text: str, field_name: str) -> Any:
+def parse_json(text: Any, field_name: str) -> Any:
+    """JSON configuration text → its value. A key given twice in one object is an error, never "the last one wins":
+    a second ``"GET /orders"`` without the first one's tenant rule would silently drop the tenant check.
+
+    >>> parse_json('{"GET /orders": ["a"], "GET /orders": []}', "AUTH_ROUTES")
+    Traceback (most recent call last):
+    ...
+    authorizer.errors.ConfigError: AUTH_ROUTES: names 'GET /orders' twice in one object; give each key once
+    """
     try:
-        return json.loads(text)
-    except (TypeError, ValueError) as problem:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except _RepeatedKey as repeated:
+        raise ConfigError(field_name, f"names {repeated.key!r} twice in one object; give each key once") from None
+    except (TypeError, ValueError, RecursionError) as problem:
         raise ConfigError(field_name, f"is not valid JSON ({problem})") from None
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return value
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: float, maximum: float,
@@ -423,6 +449,14 @@ def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: f
     if not math.isfinite(value) or not minimum <= value <= maximum:
         raise ConfigError(name, f"must be between {minimum:g} and {maximum:g}, got {text!r}")
     return value
+
+
+def _names(value: Any, where: str, what: str) -> tuple[str, ...]:
+    """``scopes``, ``roles``, ``permissions``: a list of strings, never a bare string — a program that iterates a
+    string would read ``"items:read"`` as nine one-character names, and a token whose scope is ``a`` would pass."""
+    if isinstance(value, str):
+        raise ConfigError(where, f"{what} must be a list of strings, not a string: write [{json.dumps(value)}]")
+    return _string_list(value, where, allow_empty=True)
 
 
 def _string_list(value: Any, where: str, allow_empty: bool = False) -> tuple[str, ...]:

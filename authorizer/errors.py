@@ -75,6 +75,13 @@ class MissingTokenError(AuthorizationError):
     reason = "missing_token"
 
 
+class MalformedEventError(AuthorizationError):
+    """The event is not one API Gateway sends: not an object, of no known shape, or without a usable method or route
+    ARN. Nothing about the token: logged and counted apart from ``malformed_token``."""
+
+    reason = "malformed_event"
+
+
 class MalformedTokenError(AuthorizationError):
     """Not three base64url segments of JSON objects, a wrong header scheme, and the like."""
 

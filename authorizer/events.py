@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .errors import AuthorizationError, IdentitySourceMismatchError, MalformedTokenError, MissingTokenError
+from .errors import (
+    AuthorizationError,
+    IdentitySourceMismatchError,
+    MalformedEventError,
+    MalformedTokenError,
+    MissingTokenError,
+)
 from .tenancy import REQUEST, cache_scope
 
 HTTP_V2, HTTP_V1, REST_TOKEN, REST_REQUEST, UNKNOWN = "http-2.0", "http-1.0", "rest-token", "rest-request", "unknown"
@@ -32,7 +38,7 @@ class AuthRequest(NamedTuple):
 
 def read_event(event: Any, cookie_name: str | None = None) -> AuthRequest:
     if not isinstance(event, dict):
-        return AuthRequest(UNKNOWN, None, None, None, MalformedTokenError("the event is not an object"))
+        return AuthRequest(UNKNOWN, None, None, None, MalformedEventError("the event is not an object"))
     version, kind = event.get("version"), event.get("type")
     if version == "2.0":
         shape, arn = HTTP_V2, event.get("routeArn")
@@ -46,7 +52,7 @@ def read_event(event: Any, cookie_name: str | None = None) -> AuthRequest:
     elif version is None and kind == "REQUEST":
         shape, arn, route_key = REST_REQUEST, event.get("methodArn"), None
     else:
-        return AuthRequest(UNKNOWN, None, None, None, MalformedTokenError("unrecognized event shape"))
+        return AuthRequest(UNKNOWN, None, None, None, MalformedEventError("unrecognized event shape"))
     if not isinstance(arn, str):
         arn = None
     if not isinstance(route_key, str):

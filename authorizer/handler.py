@@ -72,7 +72,7 @@ def _cold_start() -> tuple[AuthorizerConfig, Any]:
                        parameter=config.config_parameter)
     source = RemoteConfig(config, build, max_age=max_age or 60, read=_traced_read(), logger=logger,
                           on_failure=METRICS.config_refresh_failed, observe=METRICS.observe)
-    source.refresh()
+    source.refresh(cold=True)  # bounded: on failure every request is denied (config_unavailable) until a read works
     return config, source
 
 
@@ -85,14 +85,15 @@ def _parameter_max_age(config: AuthorizerConfig) -> int | None:
 
 
 def _traced_read() -> Any:
-    from .remote_config import read_parameter
+    from .remote_config import ParameterReader
 
+    read_parameter = ParameterReader()
     if TRACER is None:
         return read_parameter
 
-    def read(name: str, max_age: int) -> Any:
+    def read(name: str, max_age: int, cold: bool) -> Any:
         with TRACER.provider.in_subsegment("## config parameter"):
-            return read_parameter(name, max_age)
+            return read_parameter(name, max_age, cold)
 
     return read
 

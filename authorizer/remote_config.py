@@ -4,9 +4,13 @@
 
     {"issuers": [<the AUTH_ISSUERS shapes>], "routes": {<the AUTH_ROUTES shape>}}
 
-It is read through Powertools parameters (``get_parameter(name, transform="json", max_age=...)``) at cold start
-and again once ``AUTH_CONFIG_MAX_AGE_SECONDS`` (default 60) have passed, and validated with the same functions as
-the environment. The rules that keep a bad parameter from ever widening access:
+It is read through Powertools parameters (an ``SSMProvider``) at cold start and again once
+``AUTH_CONFIG_MAX_AGE_SECONDS`` (default 60) have passed, and validated with the same functions as the environment
+(a key given twice in one object is an error there too). Every read is bounded — 0.4 s to connect, 0.8 s per read,
+one attempt on a warm refresh (at most about 1.2 s of a request; the last good configuration answers meanwhile, and
+the read is tried again after ``RETRY_AFTER_FAILURE_SECONDS``) and two at cold start (about 3.4 s with botocore's
+backoff) — where botocore's defaults (60 s per read, three attempts) would hold a request three minutes against a
+hung endpoint. The rules that keep a bad parameter from ever widening access:
 
 - an unreadable, non-JSON or invalid value keeps the last good configuration, and is logged with the field;
 - with no good configuration yet, every request is denied (reason ``config_unavailable``);
@@ -18,6 +22,7 @@ Everything else (leeway, response type, JWKS tunables) stays in the environment.
 rebuilds the ``Authorizer``, keeping the JWKS caches of key sources that did not change.
 
     source = RemoteConfig(load_config(os.environ), build=lambda config: Authorizer(config))
+    source.refresh(cold=True)       # at cold start
     authorizer = source.current()   # one clock read on the warm path; SSM only when max_age has passed
 """
 
@@ -36,6 +41,7 @@ from .config import (
     MIN_CONFIG_MAX_AGE_SECONDS,
     AuthorizerConfig,
     parse_issuers,
+    parse_json,
     parse_routes,
 )
 from .errors import ConfigError, ConfigUnavailableError
@@ -73,15 +79,39 @@ def parse_parameter(value: Any, base: AuthorizerConfig) -> AuthorizerConfig:
     return replace(base, issuers=issuers, routes=routes)
 
 
-def read_parameter(name: str, max_age: int) -> Any:
-    """Powertools parameters, imported here: boto3 costs cold start only when a parameter is configured.
+#: Each SSM read: how long to wait for the connection, and for each read of the answer.
+SSM_CONNECT_TIMEOUT_SECONDS = 0.4
+SSM_READ_TIMEOUT_SECONDS = 0.8
+#: Attempts per read: a warm refresh has a configuration to answer with meanwhile, a cold start has none.
+WARM_ATTEMPTS, COLD_ATTEMPTS = 1, 2
 
-    ``force_fetch``: our own clock decides when the value is due (one comparison per request); Powertools still
-    caches what it read for ``max_age``, for any other reader in the process.
+#: ``read(name, max_age, cold)`` → the parameter's text.
+ParameterRead = Callable[[str, int, bool], Any]
+
+
+class ParameterReader:
+    """Reads the parameter's text through Powertools' ``SSMProvider``, every call bounded (see the module docstring).
+
+    Powertools and boto3 are imported at the first read: boto3 costs cold start only when a parameter is
+    configured. ``force_fetch``: our own clock decides when the value is due (one comparison per request).
     """
-    from aws_lambda_powertools.utilities import parameters
 
-    return parameters.get_parameter(name, transform="json", max_age=max_age, force_fetch=True)
+    def __init__(self) -> None:
+        self._providers: dict[int, Any] = {}
+
+    def __call__(self, name: str, max_age: int, cold: bool = False) -> Any:
+        attempts = COLD_ATTEMPTS if cold else WARM_ATTEMPTS
+        provider = self._providers.get(attempts) or self._provider(attempts)
+        return provider.get(name, max_age=max_age, force_fetch=True)
+
+    def _provider(self, attempts: int) -> Any:
+        from aws_lambda_powertools.utilities.parameters import SSMProvider
+        from botocore.config import Config
+
+        config = Config(connect_timeout=SSM_CONNECT_TIMEOUT_SECONDS, read_timeout=SSM_READ_TIMEOUT_SECONDS,
+                        retries={"mode": "standard", "total_max_attempts": attempts})
+        provider = self._providers[attempts] = SSMProvider(boto_config=config)
+        return provider
 
 
 class NoConfigVerifier:
@@ -101,7 +131,7 @@ class RemoteConfig:
     """The current ``Authorizer`` for the configuration in the parameter; see the module docstring."""
 
     def __init__(self, base: AuthorizerConfig, build: Callable[[AuthorizerConfig], Authorizer], *,
-                 max_age: float = DEFAULT_MAX_AGE_SECONDS, read: Callable[[str, int], Any] = read_parameter,
+                 max_age: float = DEFAULT_MAX_AGE_SECONDS, read: ParameterRead | None = None,
                  clock: Callable[[], float] = time.monotonic, logger: Any = None,
                  on_failure: Callable[[], None] | None = None,
                  observe: Callable[[str, str | None, str], None] | None = None) -> None:
@@ -111,7 +141,7 @@ class RemoteConfig:
         self.base = base
         self.build = build
         self.max_age = max_age
-        self.read = read
+        self.read = read or ParameterReader()
         self.clock = clock
         self.logger = logger
         self.on_failure = on_failure or (lambda: None)
@@ -126,13 +156,17 @@ class RemoteConfig:
             self.refresh()
         return self.authorizer
 
-    def refresh(self) -> bool:
-        """Read, validate and apply the parameter now. Returns whether a good configuration was read."""
+    def refresh(self, cold: bool = False) -> bool:
+        """Read, validate and apply the parameter now. Returns whether a good configuration was read.
+
+        ``cold``: the first read, at cold start, may try twice (nothing can answer until it succeeds).
+        """
         try:
-            config = parse_parameter(self.read(self.name, int(math.ceil(self.max_age))), self.base)
+            text = self.read(self.name, int(math.ceil(self.max_age)), cold)
+            config = parse_parameter(parse_json(text, "parameter"), self.base)
         except ConfigError as problem:
             return self._failed("the configuration parameter is invalid", field=problem.field, problem=problem.problem)
-        except Exception as problem:  # SSM errors, throttling, a transform error (not JSON)
+        except Exception as problem:  # SSM errors, throttling, a timeout
             return self._failed("the configuration parameter could not be read",
                                 problem=f"{type(problem).__name__}: {_first_line(problem)}")
         self._due = self.clock() + self.max_age

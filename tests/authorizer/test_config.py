@@ -177,3 +177,39 @@ def test_bad_environment_names_the_variable(env, field):
     with pytest.raises(ConfigError) as caught:
         load_config({**base, **env})
     assert caught.value.field == field
+
+
+# --- configuration that cannot mean two things (issue 17) ------------------------------------------------------------
+def test_a_route_key_given_twice_in_auth_routes_is_an_error_naming_it():
+    """The second copy, without the tenant rule, would otherwise silently drop the tenant check."""
+    routes = ('{"GET /tenants/{t}/orders": {"tenant": {"param": "t"}},'
+              ' "GET /tenants/{t}/orders": {"scopes": []}}')
+    with pytest.raises(ConfigError) as failure:
+        load_config({"AUTH_ISSUERS": json.dumps([{"issuer": "https://idp.example.com", "audience": "api"}]),
+                     "AUTH_ROUTES": routes})
+    assert failure.value.field == "AUTH_ROUTES"
+    assert failure.value.problem == "names 'GET /tenants/{t}/orders' twice in one object; give each key once"
+
+
+def test_a_field_given_twice_in_an_issuer_is_an_error_too():
+    issuers = '[{"issuer": "https://idp.example.com", "audience": "api", "audience": "other"}]'
+    with pytest.raises(ConfigError) as failure:
+        load_config({"AUTH_ISSUERS": issuers})
+    assert failure.value.field == "AUTH_ISSUERS" and "'audience' twice" in failure.value.problem
+
+
+@pytest.mark.parametrize("rule, field", [
+    ({"scopes": "items:read"}, "AUTH_ROUTES['GET /items/{t}'].scopes"),
+    ({"tenant": {"param": "t", "roles": "admin"}}, "AUTH_ROUTES['GET /items/{t}'].tenant.roles"),
+    ({"tenant": {"param": "t", "permissions": "items:read"}}, "AUTH_ROUTES['GET /items/{t}'].tenant.permissions"),
+])
+def test_scopes_roles_and_permissions_must_be_lists_never_a_bare_string(rule, field):
+    """A bare string read as a list of characters would let a token whose scope is just "a" through."""
+    with pytest.raises(ConfigError) as failure:
+        parse_routes({"GET /items/{t}": rule})
+    assert failure.value.field == field
+    assert "must be a list of strings, not a string: write [" in failure.value.problem
+
+
+def test_a_list_of_scopes_is_still_one_scope_each():
+    assert parse_routes({"GET /items": {"scopes": ["items:read"]}})["GET /items"].scopes == ("items:read",)

@@ -152,3 +152,28 @@ def test_the_denial_log_names_the_failed_claim_from_the_denial(make_authorizer, 
     first, second = [r for r in logs.records() if r["message"] == "denied"]
     assert (first["reason"], first["claim"]) == ("audience_mismatch", "aud")
     assert second["reason"] == "malformed_token" and "claim" not in second
+
+
+@pytest.mark.parametrize("event", [
+    "mutate",
+    {"version": "3.0", "routeArn": "x"},
+    {"version": "2.0", "type": "REQUEST", "routeArn": "arn:aws:not-execute-api", "routeKey": "GET /hello"},
+    {"type": "TOKEN", "methodArn": 42},
+], ids=["not-an-object", "unknown-shape", "arn-does-not-parse", "arn-not-a-string"])
+def test_an_event_api_gateway_would_not_send_is_denied_as_malformed_event_not_as_the_token(make_authorizer, idp, keys,
+                                                                                          logs, event):
+    from authorizer.authorize import Unauthorized
+
+    token = keys["RS256"].sign(claims_for(idp))
+    if isinstance(event, dict):
+        event = {**event, "headers": {"authorization": f"Bearer {token}"}, "authorizationToken": f"Bearer {token}",
+                 "identitySource": [f"Bearer {token}"]}
+    authorizer = make_authorizer()
+    if isinstance(event, dict) and event.get("type") == "TOKEN":
+        with pytest.raises(Unauthorized):  # REST: the 401 API Gateway answers for "Unauthorized"
+            authorizer.authorize(event)
+    else:
+        assert authorizer.authorize(event)["policyDocument"]["Statement"] == [
+            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": "*"}]
+    [denied] = [r for r in logs.records() if r["message"] == "denied"]
+    assert denied["reason"] == "malformed_event"

@@ -119,7 +119,10 @@ def test_a_claim_value_changing_json_type_rebuilds_a_warm_authorizer(ssm, remote
 
 
 @pytest.mark.parametrize("bad_value, field", [
-    ("{not json", None),
+    ("{not json", "parameter"),
+    # The second copy of the route, without its rule, would silently drop the check if the last one won.
+    ('{"issuers": [{"issuer": "https://idp.example.com", "audience": "api"}], '
+     '"routes": {"GET /orders": ["orders:read"], "GET /orders": []}}', "parameter"),
     (json.dumps({"issuers": [{"issuer": "https://idp.example.com", "audiance": "api"}]}), "issuers[0].audiance"),
     (json.dumps({"issuers": []}), "issuers"),
     (json.dumps({"issuer": [{"issuer": "https://idp.example.com", "audience": "api"}]}), "issuer"),
@@ -139,10 +142,9 @@ def test_a_bad_value_keeps_the_last_good_configuration_and_is_logged(ssm, remote
     assert r.failures == [1060.0]
     [error] = [record for record in logs.records() if record["level"] == "ERROR"]
     assert error["parameter"] == NAME and "the last good configuration stays" in error["message"]
-    if field is not None:
-        assert error["field"] == field
-    else:
-        assert "TransformParameterError" in error["problem"]
+    assert error["field"] == field
+    if "GET /orders" in bad_value:
+        assert error["problem"] == "names 'GET /orders' twice in one object; give each key once"
 
 
 def test_without_a_parameter_every_request_is_denied_until_one_appears(ssm, remote, idp, keys, logs):
