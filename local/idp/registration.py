@@ -58,16 +58,15 @@ class DevClientRegistration(ClientRegistrationEndpoint):
         return self._metadata
 
     def extract_client_metadata(self, request) -> dict:
-        check_field_types(request.payload.data)
-        metadata = super().extract_client_metadata(request)
-        uris = metadata.get("redirect_uris")
+        uris = check_field_types(request.payload.data).get("redirect_uris")
         if not uris:
             raise InvalidRedirectURIError("Register at least one redirect URI: this server runs the authorization "
                                           "code flow only.")
-        for uri in uris:
+        for uri in uris:  # before authlib's checks, so a bad redirect URI is invalid_redirect_uri (RFC 7591 3.2.2)
             problem = redirect_uri_problem(uri)
             if problem:
                 raise InvalidRedirectURIError(problem[0].upper() + problem[1:] + ".")
+        metadata = super().extract_client_metadata(request)
         grant_types = metadata.setdefault("grant_types", list(CLIENT_GRANT_TYPES))
         if not set(grant_types) <= set(CLIENT_GRANT_TYPES) or "authorization_code" not in grant_types:
             raise InvalidClientMetadataError("grant_types must be authorization_code and optionally refresh_token.")
