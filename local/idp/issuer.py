@@ -11,6 +11,10 @@ Clients are in ``clients.py``, keys in ``keys.py``, the token endpoint's grant i
         requests.post(issuer.token_url("wso2"), auth=("orders-wso2", "dev-secret-wso2"),
                       data={"grant_type": "client_credentials"})     # or from the token endpoint
 
+The ``oidc`` issuer and every Descope agentic issuer are also OAuth authorization servers for MCP clients
+(authorization code + PKCE, refresh tokens, registration, consent given at once for a development user):
+``issuer.authorization`` (``authorization_servers.py``), configured by ``authorization=AuthorizationSettings(...)``.
+
 It also simulates what a verifier must survive: key rotation (``rotate_keys``), JWKS outages (``set_jwks_fault``),
 and it counts JWKS fetches (``jwks_fetch_count``). Development only: keys live in memory, client secrets are public
 constants, and the server refuses to bind anything but loopback.
@@ -25,6 +29,8 @@ import threading
 import time
 import uuid
 
+from local.idp.authorization_servers import AuthorizationServers
+from local.idp.authorization_settings import AuthorizationSettings
 from local.idp.clients import (
     DEV_COGNITO_POOL,
     DEV_DESCOPE_PROJECT,
@@ -82,6 +88,7 @@ class DevIssuer:
         cognito_pool: str = DEV_COGNITO_POOL,
         entra_tenant: str = DEV_ENTRA_TENANT,
         token_lifetime: int = 3600,
+        authorization: AuthorizationSettings | None = None,
     ) -> None:
         self._host = loopback_host(host)
         self._port = port
@@ -110,6 +117,7 @@ class DevIssuer:
                 raise ValueError(f"duplicate client_id {client.client_id!r}")
             self._clients[client.client_id] = client
             self._realms[client.profile].add(self._realm_of(client))
+        self.authorization = AuthorizationServers(self, authorization or AuthorizationSettings())
 
     # -- lifecycle
 
@@ -306,7 +314,12 @@ class DevIssuer:
         """The OIDC discovery document of an issuer (``realm`` None: the profile's default)."""
         realm = realm if realm is not None else self._default_realm(profile)
         scopes = self._scopes_of_issuer(profile, realm)
-        return discovery_document(self.root, profile, realm, scopes=scopes, **variant)
+        document = discovery_document(self.root, profile, realm, scopes=scopes, **variant)
+        if profile == "oidc" or variant.get("form") == "agentic":  # an authorization server too: the same facts
+            server_id = variant.get("server_id")
+            kw = {"project": realm, "server_id": server_id} if server_id else {}
+            document.update(self.authorization.server(profile, **kw).metadata())
+        return document
 
     def jwks_request(self, profile: str, realm: str | None) -> tuple[str | None, float]:
         """Count one JWKS request; the fault in force for it: (mode or None, seconds to hold)."""
@@ -327,7 +340,6 @@ class DevIssuer:
         return self._stopping.wait(seconds)
 
     # -- internals
-
 
     def _default_realm(self, profile: str) -> str | None:
         return self._default_realms[profile]

@@ -37,7 +37,7 @@ def granted_scopes(client: Client, requested: str | None) -> list[str]:
     return asked
 
 
-def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
     """(client_id, secret) from an HTTP Basic header; None without an Authorization header."""
     if authorization is None:
         return None
@@ -81,7 +81,7 @@ def parse_form(content_type: str | None, body: bytes) -> dict[str, str]:
 def authenticate(clients: Mapping[str, Client], authorization: str | None, form: Mapping[str, str]) -> Client:
     """The client, by HTTP Basic or by client_id/client_secret form fields (both allowed when they agree)."""
     form_id, form_secret = form.get("client_id"), form.get("client_secret")
-    basic = _basic_credentials(authorization)
+    basic = basic_credentials(authorization)
     if basic is not None:
         client_id, secret = basic
         if (form_id is not None and form_id != client_id) or (

@@ -166,7 +166,9 @@ def discovery_document(root: str, profile: str, realm: str | None, *, scopes: li
 
 
 class Route(NamedTuple):
-    endpoint: str  # "discovery" | "jwks" | "token" | "admin_mint"
+    # "discovery" | "jwks" | "token" | "admin_mint", and an authorization server's (authorization_servers.py):
+    # "as_metadata" | "authorize" | "register" | "as_token"
+    endpoint: str
     profile: str | None
     # None for the oidc issuer, the WSO2 super tenant, the Descope token endpoint (shared by all projects) and
     # the admin endpoint.
@@ -177,14 +179,25 @@ class Route(NamedTuple):
 
 _REALM = r"(?P<realm>[^/]+)"
 _WELL_KNOWN = r"/\.well-known/openid-configuration"
+_AS_WELL_KNOWN = r"/\.well-known/oauth-authorization-server"
+# A server id is a realm-like name (check_shape): anything else routes nowhere (404).
+_AGENTIC = r"/descope/v1/apps/agentic/" + _REALM + r"/(?P<server_id>[A-Za-z0-9][A-Za-z0-9._-]{0,127})"
 _ROUTES: list[tuple[Any, ...]] = [
     (r"/oidc" + _WELL_KNOWN, "discovery", "oidc"),
     (r"/oidc/jwks", "jwks", "oidc"),
     (r"/oidc/token", "token", "oidc"),
+    (_AS_WELL_KNOWN + r"/oidc", "as_metadata", "oidc"),
+    (r"/oidc" + _AS_WELL_KNOWN, "as_metadata", "oidc"),
+    (r"/oidc/authorize", "authorize", "oidc"),
+    (r"/oidc/register", "register", "oidc"),
     (r"/descope/" + _REALM + _WELL_KNOWN, "discovery", "descope"),
     (r"/descope/v1/apps/" + _REALM + _WELL_KNOWN, "discovery", "descope", ("form", "apps")),
-    (r"/descope/v1/apps/agentic/" + _REALM + r"/(?P<server_id>[^/]+)" + _WELL_KNOWN, "discovery", "descope",
-     ("form", "agentic")),
+    (_AGENTIC + _WELL_KNOWN, "discovery", "descope", ("form", "agentic")),
+    (_AS_WELL_KNOWN + _AGENTIC, "as_metadata", "descope", ("form", "agentic")),
+    (_AGENTIC + _AS_WELL_KNOWN, "as_metadata", "descope", ("form", "agentic")),
+    (_AGENTIC + r"/authorize", "authorize", "descope", ("form", "agentic")),
+    (_AGENTIC + r"/token", "as_token", "descope", ("form", "agentic")),
+    (_AGENTIC + r"/register", "register", "descope", ("form", "agentic")),
     (r"/descope/v2/keys/" + _REALM, "jwks", "descope"),
     (r"/descope/" + _REALM + r"/\.well-known/jwks\.json", "jwks", "descope"),
     (r"/descope/oauth2/v1/token", "token", "descope"),

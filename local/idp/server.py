@@ -1,7 +1,8 @@
 """The development issuer's HTTP server: discovery, JWKS, the token endpoint and the admin mint endpoint, with JSON
-errors, keep-alive, bounded bodies and the JWKS faults. It asks the issuer only through its public methods
-(``serves``, ``discovery``, ``jwks_request``, ``jwks``, ``client_credentials_grant``, ``mint``, ...), and binds
-loopback addresses only.
+errors, keep-alive, bounded bodies and the JWKS faults; and the authorization servers' endpoints (metadata,
+authorize, token, register), handed to ``issuer.authorization`` as ``HttpExchange``s. It asks the issuer only
+through its public methods (``serves``, ``discovery``, ``jwks_request``, ``jwks``, ``client_credentials_grant``,
+``mint``, ``authorization``), and binds loopback addresses only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
+from local.idp.authorization_server import Answer, DevAuthorizationServer, HttpExchange
 from local.idp.oauth import OAuthError, media_type, parse_form
 from local.idp.profiles import MINT_OPTIONS, Route, route
 
@@ -27,6 +29,9 @@ _log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_DRAINED_BYTES = 1024 * 1024
+# The grants the oidc issuer's token endpoint hands to its authorization server (client_credentials stays here).
+AUTHORIZATION_SERVER_GRANTS = ("authorization_code", "refresh_token")
+POST_ENDPOINTS = ("token", "admin_mint", "as_token", "register")
 
 
 class IssuerHTTPServer(ThreadingHTTPServer):
@@ -136,12 +141,14 @@ class IssuerRequestHandler(BaseHTTPRequestHandler):
         if found.profile is not None and found.realm is not None and not issuer.serves(found.profile, found.realm):
             self._send_json(404, {"error": "not_found", "error_description": "no such issuer"})
             return
-        allowed_method = "POST" if found.endpoint in ("token", "admin_mint") else "GET"
+        allowed_method = "POST" if found.endpoint in POST_ENDPOINTS else "GET"
         if self.command != allowed_method:
             self._send_json(405, {"error": "method_not_allowed", "error_description": f"use {allowed_method}"},
                             {"Allow": allowed_method})
             return
-        handler = {"discovery": self._discovery, "jwks": self._jwks, "token": self._token, "admin_mint": self._mint}
+        handler = {"discovery": self._discovery, "jwks": self._jwks, "token": self._token, "admin_mint": self._mint,
+                   "as_metadata": self._as_metadata, "authorize": self._authorize, "as_token": self._as_token,
+                   "register": self._register}
         handler[found.endpoint](found, body)
 
     def _read_body(self) -> bytes | None:
@@ -197,6 +204,9 @@ class IssuerRequestHandler(BaseHTTPRequestHandler):
         issuer = self.server.issuer
         try:
             form = parse_form(self.headers.get("Content-Type"), body)
+            if form.get("grant_type") in AUTHORIZATION_SERVER_GRANTS and found.profile == "oidc":
+                self._as_token(found, body)
+                return
             answer = issuer.client_credentials_grant(
                 found.profile, found.realm, self.headers.get("Authorization"), form
             )
@@ -207,6 +217,44 @@ class IssuerRequestHandler(BaseHTTPRequestHandler):
             self._send_json(error.status, {"error": error.error, "error_description": error.description}, headers)
             return
         self._send_json(200, answer, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    # -- the authorization servers (local/idp/authorization_server.py)
+
+    def _authorization_server(self, found: Route) -> DevAuthorizationServer | None:
+        server = self.server.issuer.authorization.for_route(found)
+        if server is None:
+            self._send_json(404, {"error": "not_found", "error_description": "no such authorization server"})
+        return server
+
+    def _exchange(self, body: bytes) -> HttpExchange:
+        return HttpExchange(self.command, self.server.issuer.root + self.path, self.headers, body)
+
+    def _as_metadata(self, found: Route, body: bytes) -> None:
+        server = self._authorization_server(found)
+        if server is not None:
+            self._send_json(200, server.metadata(), {"Cache-Control": "public, max-age=300"})
+
+    def _authorize(self, found: Route, body: bytes) -> None:
+        server = self._authorization_server(found)
+        if server is not None:
+            self._send_answer(server.authorize(self._exchange(body)))
+
+    def _as_token(self, found: Route, body: bytes) -> None:
+        server = self._authorization_server(found)
+        if server is not None:
+            self._send_answer(server.token(self._exchange(body)))
+
+    def _register(self, found: Route, body: bytes) -> None:
+        server = self._authorization_server(found)
+        if server is not None:
+            self._send_answer(server.register(self._exchange(body)))
+
+    def _send_answer(self, answer: Answer) -> None:
+        headers = {name: value for name, value in answer.headers if name.lower() != "content-type"}
+        if answer.body is None:
+            self._send(answer.status, b"", "text/plain; charset=utf-8", headers)
+        else:
+            self._send_json(answer.status, answer.body, headers)
 
     def _mint(self, found: Route, body: bytes) -> None:
         issuer = self.server.issuer

@@ -128,8 +128,13 @@ def test_discovery_points_at_jwks_and_token_endpoints_that_answer(issuer, http, 
     assert response.status_code == 200
     document = response.json()
     assert document["issuer"] == issuer.issuer_url(profile, **kw)
-    assert document["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
-    assert document["grant_types_supported"] == ["client_credentials"]
+    if profile == "oidc":  # also an authorization server for MCP clients (test_authorization_server.py)
+        assert document["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post",
+                                                                      "none"]
+        assert document["grant_types_supported"] == ["authorization_code", "refresh_token", "client_credentials"]
+    else:
+        assert document["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
+        assert document["grant_types_supported"] == ["client_credentials"]
     assert set(document["id_token_signing_alg_values_supported"]) == {"RS256", "ES256"}
 
     keys = http.get(document["jwks_uri"], timeout=5).json()["keys"]
