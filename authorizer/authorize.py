@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import Any
 
 from .config import AuthorizerConfig, RouteRule, load_config
-from .errors import AuthorizationError, MalformedEventError, MissingTokenError, UnknownRouteError
+from .errors import AuthorizationError, MalformedEventError, MissingTokenError
 from .events import HTTP_V2, REST_REQUEST, REST_TOKEN, AuthRequest, read_event
 from .fetch import JsonFetcher
-from .policy import MethodArn, allow_policy, deny_policy, encode_context, resource_matches, simple_response
-from .rules import granted_scopes, rule_problem, unmet_rules
-from .tenancy import REQUEST, cache_scope
+from .policy import MethodArn, allow_policy, deny_policy, encode_context, simple_response
+from .reuse import SHARED
+from .route_guard import RouteGuard
+from .rules import unmet_rules
 from .tenant_guard import TenantDecision, TenantGuard
 from .text import log_fields, log_text
 from .token import parse_token
@@ -55,7 +55,9 @@ class Authorizer:
         self.logger = logger
         self.observe = observe or (lambda outcome, reason, shape: None)
         self.routes: Mapping[str, RouteRule] = config.routes
-        self._tenants = TenantGuard(config.routes) if any(r.tenant for r in config.routes.values()) else None
+        with_tenants = any(r.tenant for r in config.routes.values())
+        self._routes = RouteGuard(config.routes, tenants=with_tenants)
+        self._tenants = TenantGuard(config.routes, self._routes.overlaps) if with_tenants else None
         # Decided once: even a skipped logger.debug call costs about a microsecond on every allowed request.
         self._log_allows = logger is not None and logger.isEnabledFor(logging.DEBUG)
         self.verifier = verifier or TokenVerifier(
@@ -78,9 +80,9 @@ class Authorizer:
         try:
             if request.token is None:  # read_event gives a token, or the problem that kept it from one
                 raise request.problem or MissingTokenError("the event carries no token")
-            if arn is None and not simple:  # checked before the token: nothing about this event can be allowed
-                raise MalformedEventError("the event has no usable method or route ARN")
             verified = self.verifier.verify_token(request.token)
+            if arn is None and not simple:
+                raise MalformedEventError("the event has no usable method or route ARN")
         except AuthorizationError as denial:
             self._log_denial(denial, request, request_id)
             self.observe("deny", denial.reason, request.shape)
@@ -89,17 +91,18 @@ class Authorizer:
             return simple_response(False) if simple else deny_policy(arn)
 
         unmet = unmet_rules(self.routes.values(), verified.claims) if self.routes else []
-        route_problem, matched = self._route_problem(request, arn, unmet, verified.claims, simple)
+        verdict = self._routes.decide(request, event, arn, unmet, verified.claims, simple)
+        route_problem = verdict.problem
         dropped: list[str] = []
         context = encode_context(verified.claims, dropped, known_clean=verified.claims_clean)
         tenants = self._tenants
         if tenants is not None:
-            scope = REQUEST if request.per_request else cache_scope(event, request.route_key)
+            scope = verdict.scope or SHARED
             decision = _NO_TENANT
             if route_problem is None:
                 decision = tenants.decide(event, request.route_key, None if simple else arn, request.arn,
-                                          verified.claims, scope)
-                route_problem, matched = decision.problem, matched or decision.problem is not None
+                                          verified.claims, scope, verdict.spared)
+                route_problem = decision.problem
                 if decision.context:
                     context.update(decision.context)
         if dropped and self.logger is not None:
@@ -119,43 +122,21 @@ class Authorizer:
         if simple or arn is None:  # without an ARN only a simple response gets here (checked above)
             return simple_response(True, context)
         # The same cache-safe policy whether or not this route is allowed: its Denys cover the routes as API
-        # Gateway names them; a matched route whose rule is unmet also gets a Deny on this request's exact ARN.
-        deny_request = request.arn if matched and route_problem is not None else None
+        # Gateway names them (but those spared: see route_guard); a request refused on the route API Gateway matched
+        # also gets a Deny on its exact ARN.
+        deny_request = request.arn if route_problem is not None and request.route_key is not None else None
         if tenants is not None:
             answer, left_out = tenants.policy(request.route_key, arn, verified.principal_id, verified.claims,
-                                                    unmet, context, decision, deny_request, scope)
+                                              unmet, context, decision, deny_request, scope, verdict.spared)
             if left_out and self._log_allows:  # harmless when tenant routes are decided per request (the construct)
                 self.logger.debug("the token has more tenants than a policy carries: those left out are denied if "
                                   "this answer is cached and reused", **log_fields(
                                       {"left_out": left_out, "request_id": request_id,
                                        "sub": verified.claims.get("sub")}))
             return answer
+        if verdict.spared:
+            unmet = [rule for rule in unmet if rule.route_key not in verdict.spared]
         return allow_policy(arn, verified.principal_id, unmet, context, deny_request=deny_request)
-
-    def _route_problem(self, request: AuthRequest, arn: MethodArn | None, unmet: list[RouteRule],
-                       claims: Mapping[str, Any], simple: bool) -> tuple[AuthorizationError | None, bool]:
-        """Why this request's route is refused (or None), and whether that was judged by the matched route.
-
-        When the event names its route (``routeKey``), that route's rule decides: API Gateway matched it on the
-        decoded path, which the ARN's text may spell otherwise (``ord%65rs``), so the path is never re-matched.
-        A simple response with rules configured but no route named cannot be checked: deny. Otherwise (REST,
-        events without ``routeKey``) API Gateway evaluates the policy's Deny patterns against the request ARN;
-        they are matched here only so that logs and metrics say what API Gateway will do. So is a named route
-        whose own rule is met but whose ARN a wider rule's Deny covers (``/orders/*`` covers ``/orders/1/items``).
-        """
-        route_key = request.route_key
-        if route_key is not None:
-            rule = self.routes.get(route_key)
-            if rule is not None and unmet and any(r is rule for r in unmet):
-                return rule_problem(rule, claims, granted_scopes(claims)), True
-        elif simple and self.routes:
-            return UnknownRouteError("route rules are configured but the event names no route"), False
-        if simple:
-            return None, False
-        # A Deny for a route of another verb cannot match this ARN (its verb segment is literal): no regex for it.
-        current = next((rule for rule in unmet if arn is not None and _verb_of(rule.route_key) in ("*", arn.verb)
-                        and resource_matches(arn.route_resource(rule.route_key), request.arn)), None)
-        return (None if current is None else rule_problem(current, claims, granted_scopes(claims))), False
 
     def _log_denial(self, denial: AuthorizationError, request: AuthRequest, request_id: str | None,
                     verified: VerifiedToken | None = None) -> None:
@@ -175,13 +156,6 @@ class Authorizer:
     def _log_warning(self, message: str, **fields: Any) -> None:
         if self.logger is not None:
             self.logger.warning(message, **log_fields(fields))
-
-
-@lru_cache(maxsize=1024)
-def _verb_of(route_key: str) -> str:
-    """The verb segment of a route's Deny pattern: ``*`` for ``ANY`` and for ``$default`` (the whole stage)."""
-    method = route_key.partition(" ")[0]
-    return "*" if method in ("ANY", "$default") else method
 
 
 def _peek(token: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from .errors import (
     MalformedTokenError,
     MissingTokenError,
 )
-from .tenancy import REQUEST, cache_scope
+from .reuse import REQUEST, cache_scope
 
 HTTP_V2, HTTP_V1, REST_TOKEN, REST_REQUEST, UNKNOWN = "http-2.0", "http-1.0", "rest-token", "rest-request", "unknown"
 

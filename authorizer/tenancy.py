@@ -32,10 +32,10 @@ import json
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
-from urllib.parse import unquote_plus
 
-from .config import HTTP_METHODS, TENANT_ID, RouteRule, TenantRule
+from .config import TENANT_ID, RouteRule, TenantRule
 from .errors import ABSENT, AuthorizationError, TenantMismatchError, TenantMissingError, TenantRoleError
+from .overlaps import VERBS, RouteOverlaps
 from .policy import MAX_RESOURCE_LENGTH, TENANT_CONTEXT_KEYS, request_resource, route_resource, statement
 
 #: How many tenant resources one policy carries at most (the request's tenant first). About 100 characters each.
@@ -118,51 +118,6 @@ def path_parameter(event: Any, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-#: How far API Gateway may reuse an answer, read from the event's identity-source values (payload 2.0): ``request``
-#: when they hold the request's own ``requestContext.requestId`` (``$context.requestId``: never reused), ``route``
-#: when they hold its ``routeKey`` (``$context.routeKey``: reused on that route only), else ``shared`` (reused on any
-#: route the authorizer guards, as a payload 1.0 or REST answer may be).
-REQUEST, ROUTE, SHARED = "request", "route", "shared"
-
-
-def cache_scope(event: Any, route_key: str | None) -> str:
-    """``request``, ``route`` or ``shared``: where API Gateway may reuse this answer (see above).
-
-    The construct puts ``$context.routeKey`` among the identity sources whenever tenant rules exist, and
-    ``$context.requestId`` too on the tenant routes' authorizer. A value the client chose (a header, a query
-    parameter, a cookie) that reads like the route key or the request id proves nothing: an authorizer keyed on such
-    a value and the token caches across routes, so the answer is then taken to be ``shared``.
-    """
-    sources = event.get("identitySource") if isinstance(event, dict) else None
-    if not isinstance(sources, list):  # payload 1.0 joins the values with commas: not read, never trusted
-        return SHARED
-    context = event.get("requestContext")
-    request_id = context.get("requestId") if isinstance(context, dict) else None
-    scope = (REQUEST if isinstance(request_id, str) and request_id and request_id in sources
-             else ROUTE if route_key is not None and route_key in sources else SHARED)
-    if scope != SHARED:
-        marker = request_id if scope == REQUEST else route_key
-        if marker is None or _echoed(marker, event):
-            return SHARED
-    return scope
-
-
-def _echoed(marker: str, event: dict[str, Any]) -> bool:
-    """Whether client-chosen text holds ``marker`` anywhere: a header value (API Gateway joins repeated ones with
-    commas), a query parameter, a cookie (with or without ``=``), the raw query string. Any occurrence counts, so
-    no joining or trimming of identity values can turn an echo into a marker."""
-    texts = [event.get("rawQueryString")]
-    for name in ("headers", "queryStringParameters", "multiValueHeaders", "multiValueQueryStringParameters"):
-        field = event.get(name)
-        if isinstance(field, dict):
-            for value in field.values():
-                texts += value if isinstance(value, list) else [value]
-    cookies = event.get("cookies")
-    if isinstance(cookies, list):
-        texts += cookies
-    return any(isinstance(text, str) and (marker in text or marker in unquote_plus(text)) for text in texts)
-
-
 def tenant_context(tenant: str, grant: TenantGrant) -> dict[str, str]:
     """The tenant this request was authorized for, and its roles/permissions (lists as compact JSON, as claims)."""
     tenant_key, roles_key, permissions_key = TENANT_CONTEXT_KEYS
@@ -174,28 +129,24 @@ def tenant_context(tenant: str, grant: TenantGrant) -> dict[str, str]:
 class TenantPlan:
     """What the allow-list needs from the route table, worked out once per configuration."""
 
-    def __init__(self, routes: Mapping[str, RouteRule]) -> None:
+    def __init__(self, routes: Mapping[str, RouteRule], overlaps: RouteOverlaps | None = None) -> None:
         self.routes = tuple(routes.values())
         self.tenant_routes = tuple(r for r in self.routes if r.tenant is not None)
-        globs = {r.route_key: route_resource("", r.route_key) for r in self.routes}
-        tenant_globs = [(r.route_key, globs[r.route_key]) for r in self.tenant_routes]
+        self.overlaps = overlaps or RouteOverlaps(routes)
+        tenant_keys = frozenset(r.route_key for r in self.tenant_routes)
+        self._tenant_keys = tenant_keys
         #: Routes without a tenant rule whose Allow could cover some tenant route's resources: never listed.
-        self.covers_tenants = frozenset(
-            key for key, glob in globs.items() if routes[key].tenant is None
-            and any(globs_intersect(glob, tenant_glob) for _, tenant_glob in tenant_globs))
-        self._tenant_globs = tuple(glob for _, glob in tenant_globs)
+        self.covers_tenants = frozenset(key for key, rule in routes.items()
+                                        if rule.tenant is None and self.overlaps.of(key) & tenant_keys)
         #: Tenant route → the other tenant routes whose resources its Allows could cover (or be covered by).
         self.nested: dict[str, tuple[RouteRule, ...]] = {
-            key: tuple(routes[other] for other, other_glob in tenant_globs
-                       if other != key and globs_intersect(glob, other_glob))
-            for key, glob in tenant_globs}
+            rule.route_key: tuple(routes[other] for other in sorted(self.overlaps.of(rule.route_key) & tenant_keys))
+            for rule in self.tenant_routes}
 
     def covers_tenant_routes(self, route_key: str) -> bool:
         """Whether this route's Allow (configured or not: an event's ``routeKey``) could cover a tenant route."""
-        if route_key in self.covers_tenants:
-            return True
-        glob = route_resource("", route_key)
-        return any(globs_intersect(glob, tenant_glob) for tenant_glob in self._tenant_globs)
+        return route_key in self.covers_tenants or bool(self.overlaps.of(route_key) & self._tenant_keys
+                                                        - {route_key})
 
 
 def tenant_resources(stage_prefix: str, route_key: str, param: str, tenant: str) -> list[str]:
@@ -216,7 +167,16 @@ def tenant_resource(stage_prefix: str, route_key: str, param: str, tenant: str, 
 
 def _verbs(route_key: str) -> tuple[str, ...]:
     method = route_key.partition(" ")[0]
-    return tuple(m for m in HTTP_METHODS if m != "ANY") if method == "ANY" else (method,)
+    return VERBS if method == "ANY" else (method,)
+
+
+def route_resources(stage_prefix: str, route_key: str) -> list[str]:
+    """A route's Allow resources: ``ANY`` verb by verb (as ``overlaps`` judges it), so that its leading ``*`` never
+    spans into another route's path (``*/misc/*`` matches ``GET/tenants/A/misc/x``)."""
+    if route_key == "$default" or not route_key.startswith("ANY "):
+        return [route_resource(stage_prefix, route_key)]
+    path = route_key.partition(" ")[2]
+    return [route_resource(stage_prefix, f"{verb} {path}") for verb in VERBS]
 
 
 @lru_cache(maxsize=1024)
@@ -229,25 +189,28 @@ def _tenant_template(stage_prefix: str, route_key: str, param: str, verb: str) -
 
 def allow_list(stage_prefix: str, plan: TenantPlan, unmet: Iterable[RouteRule], claims: Mapping[str, Any],
                first: tuple[str, str] | None = None, deny_request: str | None = None,
-               matched: str | None = None, known: dict[str, Tenants] | None = None
-               ) -> tuple[list[dict[str, Any]], int]:
+               matched: str | None = None, known: dict[str, Tenants] | None = None,
+               spared: frozenset[str] = frozenset()) -> tuple[list[dict[str, Any]], int]:
     """The statements of an allow-list policy, and how many qualifying tenant resources did not fit.
 
     ``first``: (route key, tenant) of this request, put first so that a truncated policy still answers it.
     ``matched``: the route of this request when it has no rule (not configured) and covers no tenant route.
     ``known``: claim name → its ``Tenants``, already read for this token (each claim is read once).
+    ``spared``: routes that get no Deny here — the others that overlap this request's own route, when the answer is
+    evaluated against that route's requests alone (``reuse.ROUTE``/``REQUEST``): there its own rule decides.
     Tenants are listed in the token's order (the same token gets the same policy); a resource over API Gateway's
     512 characters is left out (a longer one would make API Gateway reject the whole answer).
     """
     known = {} if known is None else known
     unmet_keys = {rule.route_key for rule in unmet}
-    allows: list[str] = [route_resource(stage_prefix, matched)] if matched is not None else []
+    allows: list[str] = route_resources(stage_prefix, matched) if matched is not None else []
     denies: list[str] = []
     for rule in plan.routes:
         if rule.route_key in unmet_keys:
-            denies.append(route_resource(stage_prefix, rule.route_key))
+            if rule.route_key not in spared:
+                denies.append(route_resource(stage_prefix, rule.route_key))
         elif rule.tenant is None and rule.route_key not in plan.covers_tenants:
-            allows.append(route_resource(stage_prefix, rule.route_key))
+            allows += route_resources(stage_prefix, rule.route_key)
     budget, left_out = MAX_POLICY_TENANTS, 0
     granted: list[tuple[RouteRule, str]] = []
     ordered = sorted(plan.tenant_routes, key=lambda r: first is None or r.route_key != first[0])
@@ -276,7 +239,8 @@ def allow_list(stage_prefix: str, plan: TenantPlan, unmet: Iterable[RouteRule], 
             other_rule = other.tenant
             assert other_rule is not None
             grant = _tenants(known, claims, other_rule.claim).grants.get(tenant)
-            if other.route_key not in unmet_keys and (grant is None or not qualifies(other_rule, grant)):
+            if other.route_key not in unmet_keys and other.route_key not in spared and (
+                    grant is None or not qualifies(other_rule, grant)):
                 denies += tenant_resources(stage_prefix, other.route_key, other_rule.param, tenant)
     if deny_request is not None:
         denies.append(request_resource(stage_prefix, deny_request))
@@ -290,31 +254,3 @@ def _tenants(known: dict[str, Tenants], claims: Mapping[str, Any], claim: str) -
     if tenants is None:
         tenants = known[claim] = tenants_of(claims, claim)
     return tenants
-
-
-@lru_cache(maxsize=4096)
-def globs_intersect(a: str, b: str) -> bool:
-    """Whether two IAM resource patterns (``*`` any run, ``?`` one character) can match one same string.
-
-    A search over (position in ``a``, position in ``b``), iterative: route keys of any length are fine.
-    """
-    seen: set[tuple[int, int]] = set()
-    stack = [(0, 0)]
-    while stack:
-        i, j = stack.pop()
-        if (i, j) in seen:
-            continue
-        seen.add((i, j))
-        if i == len(a) and j == len(b):
-            return True
-        if i < len(a) and a[i] == "*":
-            stack.append((i + 1, j))
-            if j < len(b):
-                stack.append((i, j + 1))
-        elif j < len(b) and b[j] == "*":
-            stack.append((i, j + 1))
-            if i < len(a):
-                stack.append((i + 1, j))
-        elif i < len(a) and j < len(b) and (a[i] == b[j] or "?" in (a[i], b[j])):
-            stack.append((i + 1, j + 1))
-    return False

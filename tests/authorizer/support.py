@@ -160,7 +160,10 @@ def claims_for(issuer: str, audience: Any = "api", **extra: Any) -> dict[str, An
 
 
 def http_v2_event(token: str | None = None, route_key: str = "GET /hello", arn: str = ARN,
-                  headers: dict[str, str] | None = None, cookies: list[str] | None = None) -> dict[str, Any]:
+                  headers: dict[str, str] | None = None, cookies: list[str] | None = None,
+                  per_route: bool = False) -> dict[str, Any]:
+    """A payload 2.0 event. ``per_route``: the identity sources hold ``$context.routeKey`` as well as the header, as
+    the construct wires them whenever route rules exist; without it the answer may be reused on any route."""
     headers = dict(headers or {})
     if token is not None:
         headers["authorization"] = f"Bearer {token}"
@@ -174,6 +177,8 @@ def http_v2_event(token: str | None = None, route_key: str = "GET /hello", arn: 
     }
     if cookies is not None:
         event["cookies"] = cookies
+    if per_route:
+        event["identitySource"].append(route_key)
     return event
 
 

@@ -112,8 +112,8 @@ def test_wso2_scope_as_a_json_array_counts_for_route_scopes(server, keys, logs):
     iss = f"{server.root}/oauth2/token"
     allowed = keys["RS256"].sign(claims_for(iss, "client-1", scope=["openid", "orders:read"]), typ="at+jwt")
     refused = keys["RS256"].sign(claims_for(iss, "client-1", scope=["openid"]), typ="at+jwt")
-    assert authorizer.authorize(http_v2_event(allowed, route_key="GET /orders"))["isAuthorized"] is True
-    assert authorizer.authorize(http_v2_event(refused, route_key="GET /orders")) == {"isAuthorized": False}
+    assert authorizer.authorize(http_v2_event(allowed, route_key="GET /orders", per_route=True))["isAuthorized"] is True
+    assert authorizer.authorize(http_v2_event(refused, route_key="GET /orders", per_route=True)) == {"isAuthorized": False}
     assert [r["reason"] for r in logs.records() if r["message"] == "denied"] == ["insufficient_scope"]
 
 
@@ -207,8 +207,8 @@ def test_cognito_groups_are_usable_in_claim_rules(server, keys, logs):
     iss = f"{server.root}/{POOL}"
     admin = keys["RS256"].sign(cognito_access(iss))
     reader = keys["RS256"].sign(cognito_access(iss, **{"cognito:groups": ["readers"]}))
-    assert authorizer.authorize(http_v2_event(admin, route_key="GET /admin"))["isAuthorized"] is True
-    assert authorizer.authorize(http_v2_event(reader, route_key="GET /admin")) == {"isAuthorized": False}
+    assert authorizer.authorize(http_v2_event(admin, route_key="GET /admin", per_route=True))["isAuthorized"] is True
+    assert authorizer.authorize(http_v2_event(reader, route_key="GET /admin", per_route=True)) == {"isAuthorized": False}
 
 
 # --- Microsoft Entra ID ---------------------------------------------------------------------------------------
@@ -243,10 +243,10 @@ def test_entra_scp_and_roles_both_decide_routes(server, keys, logs):
     delegated = keys["RS256"].sign(claims_for(f"{server.root}/{TENANT}/", "api://orders", scp="Orders.Read"))
     app_only = keys["RS256"].sign(claims_for(f"{server.root}/{TENANT}/v2.0", "api://orders",
                                              roles=["Orders.Admin"]))
-    assert authorizer.authorize(http_v2_event(delegated, route_key="GET /orders"))["isAuthorized"] is True
-    assert authorizer.authorize(http_v2_event(delegated, route_key="DELETE /orders/{id}"))["isAuthorized"] is False
-    assert authorizer.authorize(http_v2_event(app_only, route_key="DELETE /orders/{id}"))["isAuthorized"] is True
-    assert authorizer.authorize(http_v2_event(app_only, route_key="GET /orders"))["isAuthorized"] is False
+    assert authorizer.authorize(http_v2_event(delegated, route_key="GET /orders", per_route=True))["isAuthorized"] is True
+    assert authorizer.authorize(http_v2_event(delegated, route_key="DELETE /orders/{id}", per_route=True))["isAuthorized"] is False
+    assert authorizer.authorize(http_v2_event(app_only, route_key="DELETE /orders/{id}", per_route=True))["isAuthorized"] is True
+    assert authorizer.authorize(http_v2_event(app_only, route_key="GET /orders", per_route=True))["isAuthorized"] is False
 
 
 def test_entra_preset_issuers_and_keys():

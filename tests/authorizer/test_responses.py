@@ -87,9 +87,9 @@ def test_http_v2_iam_invalid_or_missing_token_gets_a_stage_deny(make_authorizer,
 # --- HTTP API 2.0, simple -------------------------------------------------------------------------------
 def test_http_v2_simple_responses(make_authorizer, token):
     authorizer = make_authorizer(routes=ROUTES, AUTH_RESPONSE="simple")
-    allowed = authorizer.authorize(http_v2_event(token(scope="orders:read"), route_key="GET /orders"))
+    allowed = authorizer.authorize(http_v2_event(token(scope="orders:read"), route_key="GET /orders", per_route=True))
     assert allowed["isAuthorized"] is True and allowed["context"]["scope"] == "orders:read"
-    assert authorizer.authorize(http_v2_event(token(scope="x"), route_key="GET /orders")) == {"isAuthorized": False}
+    assert authorizer.authorize(http_v2_event(token(scope="x"), route_key="GET /orders", per_route=True)) == {"isAuthorized": False}
     assert authorizer.authorize(http_v2_event(None)) == {"isAuthorized": False}
     assert authorizer.authorize(http_v2_event(token(exp=1))) == {"isAuthorized": False}
 
@@ -154,18 +154,44 @@ def test_claim_rules_accept_any_listed_value_and_do_not_confuse_true_with_one(ma
     assert not iam_allows(authorizer.authorize(event(token(tier=1))), arn)
 
 
-def test_an_iam_route_denied_by_a_wider_rule_is_logged_and_counted_as_denied(idp, keys, logs):
-    """A Deny for GET /orders/* also covers GET /orders/{id}/invoice: what is observed must say so."""
+def test_a_route_under_a_wider_unmet_rule_is_decided_by_its_own_rule_when_answers_are_cached_per_route(idp, keys,
+                                                                                                   logs):
+    """``GET /orders/{id}``'s Deny pattern, ``GET/orders/*``, also covers ``GET /orders/{id}/invoice``. API Gateway
+    decides by the matched route, and an answer cached per route is only reused on it: no Deny of the wider route."""
     observed = []
     config = load_config({"AUTH_ISSUERS": json.dumps([{"issuer": idp, "audience": "api"}]),
                           "AUTH_ROUTES": json.dumps({"GET /orders/{id}": ["orders:read"]})})
     authorizer = Authorizer(config, logger=logs.logger, observe=lambda *decision: observed.append(decision[:2]))
     arn = f"{STAGE}/GET/orders/42/invoice"
-    response = authorizer.authorize(http_v2_event(keys["RS256"].sign(claims_for(idp)), route_key="GET /orders/{id}/invoice", arn=arn))
+    token = keys["RS256"].sign(claims_for(idp))
+    response = authorizer.authorize(http_v2_event(token, route_key="GET /orders/{id}/invoice", arn=arn,
+                                                  per_route=True))
+    assert iam_allows(response, arn) and observed == [("allow", None)]
+    # The wider route itself is still refused, on its own requests.
+    response = authorizer.authorize(http_v2_event(token, route_key="GET /orders/{id}", arn=f"{STAGE}/GET/orders/42",
+                                                  per_route=True))
+    assert not iam_allows(response, f"{STAGE}/GET/orders/42") and observed[-1] == ("deny", "insufficient_scope")
+
+
+def test_a_route_under_a_wider_unmet_rule_is_refused_as_too_wide_when_the_answer_may_be_reused_anywhere(idp, keys,
+                                                                                                       logs):
+    """Cached by the token alone, the answer must carry the wider route's Deny, which covers this request: what is
+    logged and counted says so (``cache_key_too_wide``), not an allow API Gateway would turn into a 403."""
+    observed = []
+    config = load_config({"AUTH_ISSUERS": json.dumps([{"issuer": idp, "audience": "api"}]),
+                          "AUTH_ROUTES": json.dumps({"GET /orders/{id}": ["orders:read"]})})
+    authorizer = Authorizer(config, logger=logs.logger, observe=lambda *decision: observed.append(decision[:2]))
+    arn = f"{STAGE}/GET/orders/42/invoice"
+    token = keys["RS256"].sign(claims_for(idp))
+    response = authorizer.authorize(http_v2_event(token, route_key="GET /orders/{id}/invoice", arn=arn))
     assert not iam_allows(response, arn)
-    assert observed == [("deny", "insufficient_scope")]
-    response = authorizer.authorize(http_v2_event(keys["RS256"].sign(claims_for(idp)), route_key="GET /hello"))
+    assert not iam_allows(response, f"{STAGE}/GET/orders/42")  # reused on the wider route: still refused there
+    assert observed == [("deny", "cache_key_too_wide")]
+    response = authorizer.authorize(http_v2_event(token, route_key="GET /hello"))
     assert iam_allows(response, ARN) and observed[-1] == ("allow", None)
+    # A REST event names no route: judged by the Deny patterns that cover its ARN, with the covering rule's reason.
+    with_rest = authorizer.authorize(rest_request_event(token, arn=arn))
+    assert not iam_allows(with_rest, arn) and observed[-1] == ("deny", "insufficient_scope")
 
 
 def test_simple_responses_with_route_rules_deny_an_event_that_names_no_route(make_authorizer, token):
@@ -288,3 +314,36 @@ def test_a_console_test_event_still_denies_unmet_routes_on_every_stage(make_auth
     assert iam_allows(response, f"{stage}/prod/GET/hello")
     assert not iam_allows(response, f"{stage}/prod/GET/orders")
     assert not iam_allows(response, f"{stage}/dev/POST/orders/7")
+
+
+# --- one meaning of a rule in both answer kinds (issue 17) ----------------------------------------------------------
+def decided(authorizer, event, mode: str, arn: str) -> bool:
+    response = authorizer.authorize(event)
+    return response["isAuthorized"] if mode == "simple" else iam_allows(response, arn)
+
+
+@pytest.mark.parametrize("mode", ["iam", "simple"])
+def test_a_rule_applies_to_the_requests_api_gateway_matched_to_its_route_in_simple_and_iam_answers(make_authorizer,
+                                                                                                   token, logs, mode):
+    """A ``GET /orders`` rule is the rule of the route ``GET /orders``: a GET that API Gateway matched to
+    ``ANY /orders`` (an API without a ``GET /orders`` route) is decided by ``ANY /orders``'s rule, in both kinds."""
+    authorizer = make_authorizer(routes={"GET /orders": ["orders:read"]}, AUTH_RESPONSE=mode)
+    reader, other = token(scope="orders:read"), token(scope="profile")
+    arn = f"{STAGE}/GET/orders"
+    assert decided(authorizer, http_v2_event(other, route_key="ANY /orders", arn=arn, per_route=True), mode, arn)
+    assert not decided(authorizer, http_v2_event(other, route_key="GET /orders", arn=arn, per_route=True), mode, arn)
+    assert decided(authorizer, http_v2_event(reader, route_key="GET /orders", arn=arn, per_route=True), mode, arn)
+    # Cached by the token alone, neither kind can hold to that: the IAM answer must carry GET /orders's Deny (which
+    # covers this request), a simple one says nothing about its route. Both refuse, with the same reason.
+    assert not decided(authorizer, http_v2_event(other, route_key="ANY /orders", arn=arn), mode, arn)
+    reasons = [r["reason"] for r in logs.records() if r["message"] == "denied"]
+    assert reasons == ["insufficient_scope", "cache_key_too_wide"]
+
+
+def test_a_simple_answer_with_route_rules_is_refused_when_it_may_be_reused_on_any_route(make_authorizer, token, logs):
+    """Cached by the token alone, ``isAuthorized: true`` for ``GET /hello`` would be reused on ``GET /orders``."""
+    authorizer = make_authorizer(routes={"GET /orders": ["orders:read"]}, AUTH_RESPONSE="simple")
+    assert authorizer.authorize(http_v2_event(token(), route_key="GET /hello")) == {"isAuthorized": False}
+    assert authorizer.authorize(http_v2_event(token(), route_key="GET /hello", per_route=True))["isAuthorized"]
+    assert make_authorizer(AUTH_RESPONSE="simple").authorize(http_v2_event(token()))["isAuthorized"]  # no rules
+    assert [r["reason"] for r in logs.records() if r["message"] == "denied"] == ["cache_key_too_wide"]

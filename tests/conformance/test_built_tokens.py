@@ -55,7 +55,7 @@ def wso2_issuer(server, built_keys) -> dict[str, Any]:
 def test_wso2_access_token_scope_meets_the_route_scopes_as_string_or_json_array(server, replay, built_keys, shape):
     authorizer = replay([wso2_issuer(server, built_keys)], routes={"GET /hello": ["orders:read"]},
                         AUTH_RESPONSE="simple")
-    response = authorizer.authorize(http_v2_event(built_token(built_keys["wso2"], BUILT["wso2"][shape])))
+    response = authorizer.authorize(http_v2_event(built_token(built_keys["wso2"], BUILT["wso2"][shape]), per_route=True))
     assert response["isAuthorized"] is True, authorizer.reason
 
 
@@ -63,7 +63,7 @@ def test_wso2_access_token_scope_array_without_the_route_scope_is_denied_as_insu
                                                                                               built_keys):
     authorizer = replay([wso2_issuer(server, built_keys)], routes={"GET /hello": ["orders:write"]},
                         AUTH_RESPONSE="simple")
-    authorizer.authorize(http_v2_event(built_token(built_keys["wso2"], BUILT["wso2"]["access_token_scope_as_array"])))
+    authorizer.authorize(http_v2_event(built_token(built_keys["wso2"], BUILT["wso2"]["access_token_scope_as_array"]), per_route=True))
     assert (authorizer.outcome, authorizer.reason) == ("deny", "insufficient_scope")
 
 
@@ -124,7 +124,7 @@ def test_cognito_groups_are_usable_in_claim_rules(server, replay, built_keys, gr
     authorizer = replay([cognito_issuer(server, built_keys)],
                         routes={"GET /hello": {"claims": {"cognito:groups": "admins"}}}, AUTH_RESPONSE="simple")
     response = authorizer.authorize(http_v2_event(built_token(built_keys["cognito"], BUILT["cognito"]["access_token"],
-                                                              **{"cognito:groups": groups})))
+                                                              **{"cognito:groups": groups}), per_route=True))
     assert response["isAuthorized"] is allowed
     assert authorizer.reason == (None if allowed else "claim_rule_not_met")
 
@@ -140,7 +140,7 @@ def entra_issuer(server, built_keys) -> dict[str, Any]:
 def test_entra_delegated_token_of_either_version_meets_a_scp_route_rule(server, replay, built_keys, shape):
     authorizer = replay([entra_issuer(server, built_keys)], routes={"GET /hello": ["access_as_user"]},
                         AUTH_RESPONSE="simple")
-    response = authorizer.authorize(http_v2_event(built_token(built_keys["entra"], BUILT["entra"][shape])))
+    response = authorizer.authorize(http_v2_event(built_token(built_keys["entra"], BUILT["entra"][shape]), per_route=True))
     assert response["isAuthorized"] is True, authorizer.reason
 
 
