@@ -29,6 +29,9 @@ SUPPORTED_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 _ISSUER_FIELDS = {"issuer", "audience", "require_audience", "jwks_uri", "algorithms", "token_types", "ca_bundle"}
 ISSUER_MATCHES = ("exact", "one_more_segment")
+#: One discovery or JWKS exchange, whole. At most 2.5 s, so that a cold start's worst case (``bounds.py``) stays
+#: within Lambda's 10 s init phase and a warm request's within API Gateway's 10 s wait for an authorizer.
+MAX_JWKS_TIMEOUT_SECONDS = 2.5
 DEFAULT_JWKS_MAX_STALE_SECONDS = 86400
 MAX_JWKS_MAX_STALE_SECONDS = 7 * 86400
 # Matched whole (fullmatch): "$" would also match before a trailing newline, and "GET /orders\n" is no route.
@@ -393,7 +396,8 @@ def load_config(environ: Mapping[str, str]) -> AuthorizerConfig:
         leeway_seconds=int(_number(environ, "AUTH_LEEWAY_SECONDS", 60, minimum=0, maximum=600, integer=True)),
         response=response,
         token_cookie=cookie,
-        jwks_timeout_seconds=_number(environ, "AUTH_JWKS_TIMEOUT_SECONDS", 1.5, minimum=0.05, maximum=10),
+        jwks_timeout_seconds=_number(environ, "AUTH_JWKS_TIMEOUT_SECONDS", 1.5, minimum=0.05,
+                                     maximum=MAX_JWKS_TIMEOUT_SECONDS),
         jwks_max_age_seconds=_number(environ, "AUTH_JWKS_MAX_AGE_SECONDS", 3600, minimum=1, maximum=7 * 86400),
         jwks_max_stale_seconds=_number(environ, "AUTH_JWKS_MAX_STALE_SECONDS", DEFAULT_JWKS_MAX_STALE_SECONDS,
                                        minimum=0, maximum=MAX_JWKS_MAX_STALE_SECONDS),

@@ -130,3 +130,14 @@ def test_a_cold_start_prefetch_against_stalling_idps_ends_within_two_deadlines(p
     elapsed = time.monotonic() - started
     assert elapsed < 2 * TIMEOUT + SLACK, f"cold start held {elapsed:.2f} s"
     assert handler.PREFETCH_MS < (2 * TIMEOUT + SLACK) * 1000
+
+
+def test_the_jwks_timeout_is_refused_above_the_bound_the_function_timeout_is_sized_for():
+    from authorizer.config import MAX_JWKS_TIMEOUT_SECONDS, load_config
+    from authorizer.errors import ConfigError
+
+    issuers = json.dumps([{"issuer": "https://idp.example.com", "audience": "api"}])
+    assert load_config({"AUTH_ISSUERS": issuers, "AUTH_JWKS_TIMEOUT_SECONDS": "2.5"}).jwks_timeout_seconds == 2.5
+    with pytest.raises(ConfigError) as failure:
+        load_config({"AUTH_ISSUERS": issuers, "AUTH_JWKS_TIMEOUT_SECONDS": "3"})
+    assert failure.value.field == "AUTH_JWKS_TIMEOUT_SECONDS" and MAX_JWKS_TIMEOUT_SECONDS == 2.5
