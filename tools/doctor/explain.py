@@ -104,7 +104,13 @@ def _first(aud: Any) -> str:
     return aud if isinstance(aud, str) else (aud[0] if isinstance(aud, list) and aud else "")
 
 
+_YEAR_SECONDS = 365.25 * 24 * 3600
+
+
 def duration(seconds: float) -> str:
+    """How long, for people: ``2 h 0 min``. A token's dates may be any finite number (``1e300``): those are capped."""
+    if abs(seconds) >= 1000 * _YEAR_SECONDS:
+        return "more than 1000 years"
     seconds = int(abs(seconds))
     if seconds < 120:
         return f"{seconds} s"
@@ -147,8 +153,16 @@ def explain_claim(problem: AuthorizationError, claims: Mapping[str, Any], issuer
                    "tokens are rejected")
 
 
+def utc_date(seconds: float) -> str | None:
+    """A NumericDate as a UTC date; None when no calendar holds it (before year 1, after 9999, or not finite)."""
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, ValueError, OSError):  # which one depends on the value and the platform
+        return None
+
+
 def _expired(exp: float, now: float, leeway: float) -> Finding:
-    when = dt.datetime.fromtimestamp(exp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    when = utc_date(exp) or f"{exp!r}, before year 1"
     return Finding("fail", "expiry", f"expired {duration(now - exp)} ago (exp {when}; allowed clock skew "
                    f"{leeway:g} s)", "get a fresh token (python -m tools token ...); clients should renew before "
                    "exp")
