@@ -4,7 +4,8 @@ Facts (issuer forms, JWKS locations, audiences, token kinds) are from ``shared/r
 A preset only fills in issuer fields; ``config.build_issuer`` validates the result like any hand-written entry.
 Besides the plain fields, a preset sets the provider's own token rules: which tokens are not access tokens
 (``token_use``: Descope ``drn: "DSR"``, WSO2 ``typ: rt+jwt``, Cognito ``token_use``), how the audience binds
-(``require_audience``, Cognito's ``client_ids``), and Descope's agentic issuer, a prefix plus one server id.
+(``require_audience``, Cognito's ``client_ids``), Descope's agentic issuer (a prefix plus one server id), and
+which of Entra's two issuer forms are trusted (``token_versions``; the tenant must be its GUID, as ``iss`` holds it).
 Every preset also takes ``audience``, ``algorithms``, ``token_types``, ``ca_bundle``, ``jwks_uri`` and
 ``require_audience`` overrides, and ``base_url`` for a self-hosted or local stand-in of the provider.
 
@@ -178,22 +179,51 @@ def _expand_cognito(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 # --- Microsoft Entra ID -------------------------------------------------------------------------------------
+#: ``token_versions``: the ``ver`` of the access tokens the API receives (its manifest's accessTokenAcceptedVersion);
+#: each version has its own ``iss`` form, so a version left out is an issuer not trusted.
+ENTRA_TOKEN_VERSIONS = ("1.0", "2.0")
+
+
+def entra_tenant_id(value: Any) -> str:
+    """The tenant's GUID, lower-cased as Entra writes it into every token's ``iss``; anything else is refused.
+
+    A domain (``contoso.onmicrosoft.com``) or an alias (``common``, ``organizations``) names no issuer: no token's
+    ``iss`` carries it, so an issuer built from it would deny every token. The error says where the GUID is."""
+    if isinstance(value, str) and _GUID.fullmatch(value):
+        return value.lower()
+    shown = value if isinstance(value, str) and _DOMAIN.fullmatch(value) else "<your domain>"
+    raise ConfigError("tenant_id", (
+        f"must be the tenant's GUID (the directory ID), got {value!r}: Entra writes the GUID, never a domain, into "
+        "every token's iss, so no token would match. Find it in the Microsoft Entra admin center under Overview → "
+        "Tenant ID, in the tid claim of one of your tokens, or in the issuer of "
+        f"https://login.microsoftonline.com/{shown}/v2.0/.well-known/openid-configuration"))
+
+
+def _entra_versions(spec: Mapping[str, Any]) -> list[str]:
+    versions = spec.get("token_versions", list(ENTRA_TOKEN_VERSIONS))
+    if not isinstance(versions, list) or not versions or any(v not in ENTRA_TOKEN_VERSIONS for v in versions):
+        raise ConfigError("token_versions", 'must be a non-empty list of "1.0" and "2.0" (the access tokens\' ver, '
+                          "as the API's manifest sets accessTokenAcceptedVersion)")
+    return versions
+
+
 def _expand_entra(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
-    tenant = spec["tenant_id"]
-    if not isinstance(tenant, str) or not (_GUID.fullmatch(tenant) or _DOMAIN.fullmatch(tenant)):
-        raise ConfigError("tenant_id", "must be the directory (tenant) ID, a GUID, or a verified domain name")
+    tenant = spec["tenant_id"]  # KeyError names a missing field, before its value is judged
     if "audience" not in spec:
         raise KeyError("audience")  # the API's client ID (v2 tokens) and/or app ID URI (v1 tokens)
+    tenant = entra_tenant_id(tenant)
+    versions = _entra_versions(spec)
     if "base_url" in spec:
         base = _base_url(spec, "")
-        issuers = [f"{base}/{tenant}/v2.0", f"{base}/{tenant}/"]
+        forms = {"2.0": f"{base}/{tenant}/v2.0", "1.0": f"{base}/{tenant}/"}
         keys = f"{base}/{tenant}/discovery/v2.0/keys"
-    else:  # v2.0 tokens, then v1.0 tokens (by the API's accessTokenAcceptedVersion)
-        issuers = [f"https://login.microsoftonline.com/{tenant}/v2.0", f"https://sts.windows.net/{tenant}/"]
+    else:  # one key set for both versions
+        forms = {"2.0": f"https://login.microsoftonline.com/{tenant}/v2.0", "1.0": f"https://sts.windows.net/{tenant}/"}
         keys = f"https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys"
     common = {"audience": spec["audience"], "jwks_uri": spec.get("jwks_uri", keys), "algorithms": ["RS256"],
               **_overrides(spec)}
-    return [{"issuer": iss, **common} for iss in issuers]
+    # v2.0 first: jwt mode's native authorizer takes the first form it can use
+    return [{"issuer": forms[version], **common} for version in ("2.0", "1.0") if version in versions]
 
 
 # --- any OIDC provider --------------------------------------------------------------------------------------
@@ -209,6 +239,6 @@ PRESETS: dict[str, Preset] = {
     "passage": Preset(_COMMON | {"app_id"}, _expand_passage),
     "wso2": Preset(_COMMON | {"tenant"}, _expand_wso2),
     "cognito": Preset(_COMMON | {"user_pool_id", "client_ids", "token_use"}, _expand_cognito),
-    "entra": Preset(_COMMON | {"tenant_id"}, _expand_entra),
+    "entra": Preset(_COMMON | {"tenant_id", "token_versions"}, _expand_entra),
     "oidc": Preset((_COMMON - {"base_url"}) | {"issuer"}, _expand_oidc),
 }

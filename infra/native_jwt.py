@@ -74,7 +74,12 @@ def select_native_issuer(issuers: list[Any]) -> tuple[TrustedIssuer, tuple[str, 
                                                f"{MAX_JWT_AUDIENCES} audiences, got {len(chosen.audiences)}")
     notes = list(native_audience_notes(usable[0], spec))
     dropped = [c.issuer for c in candidates if c.issuer != chosen.issuer]
-    if dropped:
+    if dropped and provider == "entra":
+        # Entra's forms are token versions: the API's manifest decides which one its tokens carry.
+        notes.append(f"jwt mode trusts only v2.0 tokens (iss={chosen.issuer}); v1.0 tokens (iss {dropped[0]}) "
+                     f"will be rejected: set {where}.token_versions to [\"2.0\"] (and the API's "
+                     "accessTokenAcceptedVersion to 2) to say so, or use authorizer=lambda to accept both")
+    elif dropped:
         notes.append(f"jwt mode trusts only iss={chosen.issuer}; tokens with iss {', '.join(dropped)} will be "
                      "rejected (use authorizer=lambda to accept every form)")
     if "jwks_uri" in spec:

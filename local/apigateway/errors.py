@@ -7,6 +7,7 @@ response in one place (:meth:`GatewayError.response`), so no handler maps errors
 line the gateway writes to its log (never a token), or None.
 
     raise Forbidden()                                   # 403 {"message":"Forbidden"}
+    raise BadRequest("Content-Length '-5' is not ...")  # 400, from the HTTP server, before the pipeline
     raise InternalServerError("route GET /x: no integration")   # 500, and the reason in the log
 """
 
@@ -28,6 +29,14 @@ class GatewayError(Exception):
 
     def response(self) -> GatewayResponse:
         return message_response(self.status, self.message, *self.headers)
+
+
+class BadRequest(GatewayError):
+    """A request whose body cannot be delimited (RFC 9112 §6.3: invalid Content-Length or chunked framing); the
+    server answers it and closes the connection."""
+
+    status = 400
+    message = "Bad Request"
 
 
 class NotFound(GatewayError):

@@ -18,6 +18,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
+from local.apigateway.server import InvalidFraming, content_length
 from local.idp.authorization_server import Answer, DevAuthorizationServer, HttpExchange
 from local.idp.oauth import OAuthError, media_type, parse_form
 from local.idp.profiles import MINT_OPTIONS, Route, route
@@ -153,15 +154,13 @@ class IssuerRequestHandler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes | None:
         """The request body (bounded); None when an error response was already sent."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        if self.headers.get_all("Transfer-Encoding") is not None:  # no chunked bodies here: the length is unknown
             self.close_connection = True
             self._send_json(411, {"error": "invalid_request", "error_description": "send a Content-Length"})
             return None
         try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            length = -1
-        if length < 0:
+            length = content_length(self.headers) or 0  # as the local API Gateway reads it: "+5" or "1e3" is no length
+        except InvalidFraming:
             self.close_connection = True
             self._send_json(400, {"error": "invalid_request", "error_description": "bad Content-Length"})
             return None

@@ -283,6 +283,62 @@ def test_bad_presets_fail_the_cold_start_naming_the_field(spec, field):
     assert failure.value.field == field
 
 
-def test_entra_accepts_a_domain_as_tenant():
-    issuers = parse_issuers([{"provider": "entra", "tenant_id": "contoso.onmicrosoft.com", "audience": "x"}])
-    assert issuers[0].issuer == "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0"
+@pytest.mark.parametrize("tenant", ["contoso.onmicrosoft.com", "contoso.com", "common", "organizations"])
+def test_entra_refuses_a_domain_as_tenant_and_says_where_to_find_the_guid(tenant):
+    # Entra writes the tenant's GUID into every token's iss: an issuer built from a domain matches no token.
+    with pytest.raises(ConfigError) as failure:
+        parse_issuers([{"provider": "entra", "tenant_id": tenant, "audience": "x"}])
+    assert failure.value.field == "AUTH_ISSUERS[0].tenant_id"
+    problem = failure.value.problem
+    assert "GUID" in problem and "Overview" in problem and "Tenant ID" in problem and "tid" in problem
+    if "." in tenant:
+        assert f"https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration" in problem
+
+
+def test_entra_tenant_guid_in_capitals_is_written_as_tokens_carry_it():
+    issuers = parse_issuers([{"provider": "entra", "tenant_id": TENANT.upper(), "audience": "x"}])
+    assert [i.issuer for i in issuers] == [f"https://login.microsoftonline.com/{TENANT}/v2.0",
+                                           f"https://sts.windows.net/{TENANT}/"]
+    assert {i.jwks_uri for i in issuers} == {f"https://login.microsoftonline.com/{TENANT}/discovery/v2.0/keys"}
+
+
+# --- Entra limited to v2 tokens ----------------------------------------------------------------------------------
+V2_ONLY = {"provider": "entra", "tenant_id": TENANT, "audience": "api://orders", "token_versions": ["2.0"]}
+
+
+def test_entra_limited_to_v2_tokens_trusts_the_v2_issuer_only():
+    [issuer] = parse_issuers([V2_ONLY])
+    assert issuer.issuer == f"https://login.microsoftonline.com/{TENANT}/v2.0"
+    assert issuer.jwks_uri == f"https://login.microsoftonline.com/{TENANT}/discovery/v2.0/keys"
+    [v1] = parse_issuers([{**V2_ONLY, "token_versions": ["1.0"]}])
+    assert v1.issuer == f"https://sts.windows.net/{TENANT}/"
+    default = {name: value for name, value in V2_ONLY.items() if name != "token_versions"}
+    both = [i.issuer for i in parse_issuers([{**V2_ONLY, "token_versions": ["1.0", "2.0"]}])]
+    assert both == [i.issuer for i in parse_issuers([default])] == [f"https://login.microsoftonline.com/{TENANT}/v2.0",
+                                                                     f"https://sts.windows.net/{TENANT}/"]
+
+
+def test_entra_limited_to_v2_tokens_denies_a_v1_token_of_the_same_tenant(provider_verifier, server, keys):
+    verifier = provider_verifier(V2_ONLY, f"/{TENANT}/discovery/v2.0/keys")
+    v2 = claims_for(f"{server.root}/{TENANT}/v2.0", "api://orders", ver="2.0", tid=TENANT)
+    v1 = claims_for(f"{server.root}/{TENANT}/", "api://orders", ver="1.0", tid=TENANT)
+    assert reason_of(verifier, keys["RS256"].sign(v2)) == "ok"
+    assert reason_of(verifier, keys["RS256"].sign(v1)) == "unknown_issuer"
+
+
+def test_entra_v2_only_is_read_alike_from_auth_issuers_and_the_ssm_parameter():
+    from authorizer.remote_config import parse_parameter
+
+    from_environment = load_config({"AUTH_ISSUERS": json.dumps([V2_ONLY])})
+    from_parameter = parse_parameter({"issuers": [V2_ONLY]}, from_environment)
+    for config in (from_environment, from_parameter):
+        assert [i.issuer for i in config.issuers] == [f"https://login.microsoftonline.com/{TENANT}/v2.0"]
+
+
+@pytest.mark.parametrize("versions", [[], ["3.0"], ["2"], [2.0], "2.0", ["2.0", "v1"], None])
+def test_entra_token_versions_must_be_a_list_of_1_0_and_2_0(versions):
+    with pytest.raises(ConfigError) as failure:
+        load_config({"AUTH_ISSUERS": json.dumps([{**V2_ONLY, "token_versions": versions}])})
+    assert failure.value.field == "AUTH_ISSUERS[0].token_versions"
+    assert '"1.0"' in failure.value.problem and '"2.0"' in failure.value.problem
+

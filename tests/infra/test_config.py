@@ -605,3 +605,50 @@ def test_token_cookie_in_jwt_mode_names_it() -> None:
 @pytest.mark.parametrize("name", ["psg auth", "a;b", 5, ["psg_auth_token"]])
 def test_token_cookie_that_is_no_cookie_name_names_it(name: Any) -> None:
     assert error_field(tokenCookie=name, cacheTtlSeconds=0).field == "tokenCookie"
+
+
+# --- Entra: the tenant's GUID, and v2 tokens only ------------------------------------------------------------
+ENTRA_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+ENTRA_V2_ONLY = {"provider": "entra", "tenant_id": ENTRA_TENANT, "audience": "api://orders",
+                 "token_versions": ["2.0"]}
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_an_entra_domain_as_tenant_fails_synthesis_naming_tenant_id_and_where_the_guid_is(mode: str) -> None:
+    problem = error_field(authorizer=mode, issuers=[{"provider": "entra", "tenant_id": "contoso.onmicrosoft.com",
+                                                     "audience": "api://orders"}])
+    assert problem.field == "issuers[0].tenant_id"
+    assert "Tenant ID" in problem.problem and "tid" in problem.problem
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_entra_token_versions_in_cdk_json_is_checked_naming_the_field(mode: str) -> None:
+    problem = error_field(authorizer=mode, issuers=[{**ENTRA_V2_ONLY, "token_versions": ["3.0"]}])
+    assert problem.field == "issuers[0].token_versions" and '"1.0" and "2.0"' in problem.problem
+
+
+def test_entra_v2_only_in_cdk_json_reaches_the_lambda_and_jwt_mode_alike() -> None:
+    v2 = f"https://login.microsoftonline.com/{ENTRA_TENANT}/v2.0"
+    lambda_auth = load(issuers=[ENTRA_V2_ONLY]).authorization
+    assert lambda_auth.issuers == (ENTRA_V2_ONLY,)  # the Lambda expands it from AUTH_ISSUERS, as here
+    assert [i.issuer for i in lambda_auth.trusted_issuers] == [v2]
+    native = load(authorizer="jwt", issuers=[ENTRA_V2_ONLY]).authorization
+    assert native.native_issuer is not None and native.native_issuer.issuer == v2
+    assert not [note for note in native.notes if "sts.windows.net" in note], "nothing is left out: no note"
+
+
+def test_jwt_mode_with_both_entra_versions_says_how_to_limit_the_preset_to_v2() -> None:
+    both = {name: value for name, value in ENTRA_V2_ONLY.items() if name != "token_versions"}
+    (note,) = [n for n in load(authorizer="jwt", issuers=[both]).authorization.notes if "sts.windows.net" in n]
+    assert 'issuers[0].token_versions to ["2.0"]' in note
+
+
+def test_entra_v2_only_from_the_typed_api_is_the_cdk_json_setting() -> None:
+    from infra.config import AuthorizationSettings
+    from infra.typed_settings import ProviderIssuer
+
+    typed = AuthorizationSettings.create(
+        issuers=[ProviderIssuer.entra(ENTRA_TENANT, "api://orders", token_versions=("2.0",))], routes=JWT_ROUTES)
+    plain = AuthorizationSettings.create(issuers=[ENTRA_V2_ONLY], routes=JWT_ROUTES)
+    assert typed == plain
+    assert [i.issuer for i in typed.trusted_issuers] == [f"https://login.microsoftonline.com/{ENTRA_TENANT}/v2.0"]

@@ -295,6 +295,10 @@ def test_the_doctor_and_synthesis_agree_on_the_native_issuer(tmp_path, cdk_json)
         [{"provider": "descope", "project_id": "P2abc", "issuer_forms": ["bare", "agentic"]}],
         [{"provider": "cognito", "user_pool_id": "eu-west-1_AbC", "client_ids": ["c1"]}],
         [{"provider": "entra", "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47", "audience": "api://x"}],
+        [{"provider": "entra", "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47", "audience": "api://x",
+          "token_versions": ["2.0"]}],
+        [{"provider": "entra", "tenant_id": "72F988BF-86F1-41AF-91AB-2D7CD011DB47", "audience": "api://x",
+          "token_versions": ["1.0"]}],
     ]
     for issuers in configurations:
         setup = setup_from_cdk_json(cdk_json("jwt", issuers))
@@ -319,3 +323,21 @@ def test_the_doctor_compares_claim_values_by_json_type(issuer, cdk_json, configu
     if not allowed:
         [why] = verdict.findings
         assert why.topic == "claims" and f"the token has {json.dumps(held)}" in why.message
+
+
+def test_an_entra_v1_token_against_a_v2_only_preset_is_explained_as_its_version(issuer, cdk_json):
+    from local.idp.clients import DEV_ENTRA_TENANT, DEV_ENTRA_V1_CLIENT
+    from local.idp.shapes import DEV_ENTRA_API_CLIENT_ID, DEV_ENTRA_API_ID_URI
+
+    v2_only = {"provider": "entra", "tenant_id": DEV_ENTRA_TENANT, "base_url": issuer.base_url("entra"),
+               "audience": [DEV_ENTRA_API_CLIENT_ID, DEV_ENTRA_API_ID_URI], "token_versions": ["2.0"]}
+    token = issuer.mint("entra", client_id=DEV_ENTRA_V1_CLIENT)
+    assert parse_token(token).claims["iss"] == issuer.issuer_url("entra", version="1.0")
+    reports = reports_for(token, cdk_json("lambda", [v2_only]))
+    for kind in ("lambda", "jwt"):
+        why = failed(reports[kind])["issuer"]
+        assert "Entra v1.0 token of the configured tenant" in why.message, kind
+        assert "accessTokenAcceptedVersion to 2" in why.fix, kind
+    assert 'add "1.0" to the entra preset\'s token_versions' in failed(reports["lambda"])["issuer"].fix
+    both = {name: value for name, value in v2_only.items() if name != "token_versions"}
+    assert reports_for(token, cdk_json("lambda", [both]))["lambda"].accepted

@@ -51,7 +51,7 @@ from .model import (
     Setup,
 )
 from .paths import DoctorRequest, request_for_path, request_for_tenant
-from .render import as_json, render, token_summary
+from .render import as_json, render, terminal_text, token_summary
 from .sources import load_for_doctor, setup_from_api, setup_from_cdk_json
 
 __all__ = [
@@ -84,6 +84,7 @@ __all__ = [
     "run",
     "setup_from_api",
     "setup_from_cdk_json",
+    "terminal_text",
     "token_summary",
 ]
 
@@ -136,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         request = (request_for_tenant(setup, args.tenant) if args.tenant is not None else
                    request_for_path(setup, args.path) if args.path is not None else DoctorRequest((), {}))
     except DoctorError as problem:
-        print(f"doctor: {problem}", file=sys.stderr)
+        print(terminal_text(f"doctor: {problem}"), file=sys.stderr)
         return 2
     now = time.time()
     reports = diagnose(token, setup, keys, now, request.path_parameters)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -68,6 +69,9 @@ def explain_issuer(iss: Any, configured: Sequence[str], *, native: bool,
             return Finding("fail", "issuer", f"token iss is the bare ID {iss!r}, which is not configured "
                            f"(trusted: {listed})", "add \"bare\" to the preset's issuer_forms (Descope), or enable "
                            "Descope's \"AWS API Gateway\" JWT template so tokens carry the URL form")
+    entra = _entra_version_left_out(iss, configured, native)
+    if entra is not None:
+        return entra
     for issuer in configured:
         if "/v1/apps/" in iss and iss.rsplit("/", 1)[-1] == issuer.rstrip("/").rsplit("/", 1)[-1]:
             return Finding("fail", "issuer", f"token iss {iss!r} is Descope's /v1/apps/ form; configured: {listed}",
@@ -80,6 +84,29 @@ def explain_issuer(iss: Any, configured: Sequence[str], *, native: bool,
     return Finding("fail", "issuer", f"token iss {iss!r} is not a configured issuer (configured: {listed})",
                    "configure the issuer exactly as the token carries it, or get the token from the configured "
                    "issuer (another project, tenant or environment?)")
+
+
+_ENTRA_ISS = re.compile(r"(?P<base>https?://[^/]+(?:/[^/]+)*?)/(?P<tenant>[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})"
+                        r"/(?P<v2>v2\.0)?")
+
+
+def _entra_version_left_out(iss: str, configured: Sequence[str], native: bool) -> Finding | None:
+    """An Entra token of the configured tenant in the issuer form (token version) the configuration leaves out."""
+    token = _ENTRA_ISS.fullmatch(iss)
+    if token is None:
+        return None
+    for issuer in configured:
+        trusted = _ENTRA_ISS.fullmatch(issuer)
+        if trusted is None or trusted["tenant"] != token["tenant"] or bool(trusted["v2"]) == bool(token["v2"]):
+            continue
+        version, other = ("2.0", "1.0") if token["v2"] else ("1.0", "2.0")
+        manifest = (f"set accessTokenAcceptedVersion to {other[0]} in the API's app manifest so that its tokens "
+                    f"carry the v{other} issuer")
+        fix = (f"the native JWT authorizer trusts one issuer form: {manifest}, or use the lambda authorizer (it can "
+               "trust both)" if native else f'add "{version}" to the entra preset\'s token_versions, or {manifest}')
+        return Finding("fail", "issuer", f"token iss {iss!r} is an Entra v{version} token of the configured tenant; "
+                       f"only v{other} tokens are trusted ({issuer!r})", fix)
+    return None
 
 
 def explain_header(problem: AuthorizationError, issuer: TrustedIssuer) -> Finding:
@@ -104,7 +131,13 @@ def _first(aud: Any) -> str:
     return aud if isinstance(aud, str) else (aud[0] if isinstance(aud, list) and aud else "")
 
 
+_YEAR_SECONDS = 365.25 * 24 * 3600
+
+
 def duration(seconds: float) -> str:
+    """How long, for people: ``2 h 0 min``. A token's dates may be any finite number (``1e300``): those are capped."""
+    if abs(seconds) >= 1000 * _YEAR_SECONDS:
+        return "more than 1000 years"
     seconds = int(abs(seconds))
     if seconds < 120:
         return f"{seconds} s"
@@ -147,8 +180,16 @@ def explain_claim(problem: AuthorizationError, claims: Mapping[str, Any], issuer
                    "tokens are rejected")
 
 
+def utc_date(seconds: float) -> str | None:
+    """A NumericDate as a UTC date; None when no calendar holds it (before year 1, after 9999, or not finite)."""
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, ValueError, OSError):  # which one depends on the value and the platform
+        return None
+
+
 def _expired(exp: float, now: float, leeway: float) -> Finding:
-    when = dt.datetime.fromtimestamp(exp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    when = utc_date(exp) or f"{exp!r}, before year 1"
     return Finding("fail", "expiry", f"expired {duration(now - exp)} ago (exp {when}; allowed clock skew "
                    f"{leeway:g} s)", "get a fresh token (python -m tools token ...); clients should renew before "
                    "exp")
