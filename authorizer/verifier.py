@@ -25,7 +25,9 @@ from .config import TrustedIssuer, discovery_url
 from .errors import BadSignatureError, MissingClaimError, UnknownIssuerError
 from .fetch import JsonFetcher
 from .jwks import FetchResult, JwksCache
-from .token import check_claims, check_header, check_token_use, parse_token
+from .token import check_claims, check_header, check_token_use, claims_check, parse_token
+
+_new = tuple.__new__
 
 
 class VerifiedToken(NamedTuple):
@@ -93,11 +95,12 @@ class TokenVerifier:
 
     def _index_trusted(self) -> None:
         # iss → (issuer, its cache): one lookup per request (key_source is derived on every access).
-        self._trusted = {iss: (issuer, self.caches[issuer.key_source]) for iss, issuer in self.issuers.items()
-                         if issuer.issuer_match == "exact"}
+        # Each with its claims check, built once (token.claims_check).
+        self._trusted = {iss: (issuer, self.caches[issuer.key_source], claims_check(issuer, self.leeway))
+                         for iss, issuer in self.issuers.items() if issuer.issuer_match == "exact"}
         # Issuers that end in a variable segment (Descope's agentic servers): tried only when no exact one matches.
-        self._by_prefix = [(issuer, self.caches[issuer.key_source]) for issuer in self.issuers.values()
-                           if issuer.issuer_match != "exact"]
+        self._by_prefix = [(issuer, self.caches[issuer.key_source], claims_check(issuer, self.leeway))
+                           for issuer in self.issuers.values() if issuer.issuer_match != "exact"]
 
     def prefetch(self) -> None:
         """Every key source at once: a cold start waits for the slowest source, not for the sum of them."""
@@ -129,7 +132,7 @@ class TokenVerifier:
             if trusted is None:
                 raise UnknownIssuerError("iss is not a trusted issuer", claim="iss", expected=tuple(self.issuers),
                                          actual=iss)
-        issuer, cache = trusted
+        issuer, cache, claims_ok = trusted
         alg, kid = check_header(parsed.header, issuer)
         key = cache.get_key(kid, alg)
         try:
@@ -140,9 +143,12 @@ class TokenVerifier:
             raise BadSignatureError("signature does not verify with the issuer's key")
         if issuer.token_use:  # first: a token of the wrong kind is denied as that, whatever else it lacks
             check_token_use(parsed.header, parsed.claims, issuer)
-        check_claims(parsed.claims, issuer, now, self.leeway)
-        verified = VerifiedToken(parsed.claims, issuer, kid, alg, parsed.claims_clean)
-        self._remember(token, Remembered(verified, min(parsed.claims["exp"], now + self._remember_for), key, cache))
+        claims = parsed.claims
+        if not claims_ok(claims, now):
+            check_claims(claims, issuer, now, self.leeway)  # raises the first problem, as data
+        # tuple.__new__: a NamedTuple's own __new__ is a Python function, and this is every verification.
+        verified = _new(VerifiedToken, (claims, issuer, kid, alg, parsed.claims_clean))
+        self._remember(token, _new(Remembered, (verified, min(claims["exp"], now + self._remember_for), key, cache)))
         return verified
 
     def _remember(self, token: str, entry: Remembered) -> None:
