@@ -27,7 +27,7 @@ from .fetch import JsonFetcher
 from .policy import MethodArn, allow_policy, deny_policy, encode_context, simple_response
 from .reuse import SHARED
 from .route_guard import RouteGuard
-from .rules import unmet_rules
+from .rules import RuleBook
 from .tenant_guard import TenantDecision, TenantGuard
 from .text import log_fields, log_text
 from .token import parse_token
@@ -56,6 +56,7 @@ class Authorizer:
         self.observe = observe or (lambda outcome, reason, shape: None)
         self.routes: Mapping[str, RouteRule] = config.routes
         with_tenants = any(r.tenant for r in config.routes.values())
+        self._rules = RuleBook(config.routes.values())
         self._routes = RouteGuard(config.routes, tenants=with_tenants)
         self._tenants = TenantGuard(config.routes, self._routes.overlaps) if with_tenants else None
         # Decided once: even a skipped logger.debug call costs about a microsecond on every allowed request.
@@ -90,7 +91,7 @@ class Authorizer:
                 raise Unauthorized() from None
             return simple_response(False) if simple else deny_policy(arn)
 
-        unmet = unmet_rules(self.routes.values(), verified.claims) if self.routes else []
+        unmet = self._rules.unmet(verified.claims) if self.routes else ()
         verdict = self._routes.decide(request, event, arn, unmet, verified.claims, simple)
         route_problem = verdict.problem
         dropped: list[str] = []
@@ -135,7 +136,7 @@ class Authorizer:
                                        "sub": verified.claims.get("sub")}))
             return answer
         if verdict.spared:
-            unmet = [rule for rule in unmet if rule.route_key not in verdict.spared]
+            unmet = tuple(rule for rule in unmet if rule.route_key not in verdict.spared)
         return allow_policy(arn, verified.principal_id, unmet, context, deny_request=deny_request)
 
     def _log_denial(self, denial: AuthorizationError, request: AuthRequest, request_id: str | None,

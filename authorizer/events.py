@@ -36,7 +36,28 @@ class AuthRequest(NamedTuple):
     per_request: bool = False  # keyed on $context.requestId: API Gateway never reuses the answer (read once here)
 
 
+_new = tuple.__new__  # a NamedTuple's own __new__ is a Python function; this is every request
+
+
 def read_event(event: Any, cookie_name: str | None = None) -> AuthRequest:
+    if type(event) is dict and event.get("version") == "2.0":
+        # The usual request: a payload 2.0 event whose one identity source is "Bearer <token>". Read here in one
+        # go; any other form takes the general path below, which decides it exactly as before.
+        headers, sources = event.get("headers"), event.get("identitySource")
+        value = headers.get("authorization") if type(headers) is dict else None
+        if (type(value) is str and len(value) > 7 and value.isascii() and value[6] == " " and value[7] > " "
+                and value[-1] > " " and value[:6].lower() == "bearer" and type(sources) is list
+                and len(sources) == 1 and type(sources[0]) is str):
+            # ASCII whitespace is all at or below " ": a token between non-blank ends is what str.split() would
+            # give, or holds inner whitespace, which parse_token refuses as malformed_token, as split() would.
+            token, source = value[7:], sources[0]
+            arn, route_key = event.get("routeArn"), event.get("routeKey")
+            arn = arn if type(arn) is str else None
+            route_key = route_key if type(route_key) is str else None
+            if source and not (source.endswith(token) or token in source):
+                return _new(AuthRequest, (HTTP_V2, arn, route_key, None, IdentitySourceMismatchError(
+                    "the token is not in the request's identity source"), False))
+            return _new(AuthRequest, (HTTP_V2, arn, route_key, token, None, False))
     if not isinstance(event, dict):
         return AuthRequest(UNKNOWN, None, None, None, MalformedEventError("the event is not an object"))
     version, kind = event.get("version"), event.get("type")

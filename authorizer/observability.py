@@ -95,6 +95,7 @@ class DecisionMetrics:
         self._fetch_empty = 0
         self._config_failed = 0
         self._templates: dict[tuple[Any, ...], str] = {}
+        self._decisions: dict[tuple[str, str], str] = {}  # (outcome, reason) → the usual document's template
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> DecisionMetrics:
@@ -130,11 +131,26 @@ class DecisionMetrics:
         if self.metrics is None:
             return
         try:
+            outcome = self._outcome
+            if outcome is not None and latency_ms is not None and not (
+                    self._fetch_attempts or self._fetch_failed or self._config_failed):
+                # Nearly every invocation: a decision and its latency, nothing else. One lookup, one format.
+                key = (outcome, self._reason)
+                template = self._decisions.get(key)
+                if template is None:
+                    names = ["Allowed" if outcome == "allow" else "Denied", "VerificationLatency"]
+                    template = self._template((*key, *names), names) + "\n"
+                    if len(self._decisions) < _MAX_TEMPLATES:
+                        self._decisions[key] = template
+                sys.stdout.write(template % (time.time_ns() // 1_000_000, "1.0", repr(float(latency_ms))))
+                self._outcome, self._reason = None, "ok"
+                return
             self._write(latency_ms)
         except Exception:  # a metrics bug must never turn an authorization into a 500
             self.metrics.clear_metrics()
         finally:
-            self._reset()
+            if self._outcome is not None or self._fetch_attempts or self._fetch_failed or self._config_failed:
+                self._reset()
 
     def _write(self, latency_ms: float | None) -> None:
         names: list[str] = []

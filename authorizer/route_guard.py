@@ -21,7 +21,7 @@ unmet rule that overlaps the matched route.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -48,7 +48,7 @@ class RouteGuard:
         self.tenants = tenants  # with tenant rules the scope is always read (tenant_guard needs it)
         self.overlaps = RouteOverlaps(routes)
 
-    def decide(self, request: AuthRequest, event: Any, arn: MethodArn | None, unmet: list[RouteRule],
+    def decide(self, request: AuthRequest, event: Any, arn: MethodArn | None, unmet: Sequence[RouteRule],
                claims: Mapping[str, Any], simple: bool) -> RouteVerdict:
         route_key = request.route_key
         if route_key is None:
@@ -93,7 +93,7 @@ class RouteGuard:
         return REQUEST if request.per_request else cache_scope(event, request.route_key)
 
 
-def _covering(unmet: list[RouteRule], arn: MethodArn | None, request_arn: str | None, spared: frozenset[str],
+def _covering(unmet: Sequence[RouteRule], arn: MethodArn | None, request_arn: str | None, spared: frozenset[str],
               own: RouteRule | None) -> RouteRule | None:
     """The first unmet route (not the matched one, not spared) whose Deny pattern covers this request's ARN."""
     if arn is None:

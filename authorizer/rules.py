@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .config import RouteRule
+
 from .errors import ABSENT, AuthorizationError, ClaimRuleError, InsufficientScopeError
 
 
@@ -74,3 +75,67 @@ def _unmet_claim(rule: RouteRule, claims: Mapping[str, Any]) -> tuple[str, tuple
 def _same(value: Any, accepted: Any) -> bool:
     # True == 1 in Python; a claim rule for 1 must not accept true.
     return value == accepted and isinstance(value, bool) == isinstance(accepted, bool)
+
+
+#: At most this many distinct signatures (see ``RuleBook``) are remembered: a bound against tokens made to differ.
+MAX_SIGNATURES = 1024
+
+
+class RuleBook:
+    """The route rules, compiled: which ones a token misses, remembered by what the rules read of it.
+
+    A rule reads ``scope``/``scp`` and its claim rules' claims, nothing else; so tokens alike in those — every token a
+    client gets, usually — miss the same rules. ``unmet(claims)`` looks them up by that *signature* (each value with
+    its JSON type: ``1`` and ``true`` stay apart), and works them out (``unmet_rules``) only for a new one. Values the
+    signature cannot hold (an object) are worked out every time.
+
+        >>> book = RuleBook([RouteRule("GET /orders", scopes=("orders:read",))])
+        >>> [r.route_key for r in book.unmet({"scope": "profile"})], book.unmet({"scope": "orders:read"})
+        (['GET /orders'], ())
+    """
+
+    def __init__(self, rules: Iterable[RouteRule]) -> None:
+        self.rules = tuple(rules)
+        self.claim_names = tuple(sorted({name for rule in self.rules for name, _ in rule.claims}))
+        self._by_signature: dict[Any, tuple[RouteRule, ...]] = {}
+
+    def unmet(self, claims: Mapping[str, Any]) -> tuple[RouteRule, ...]:
+        get = claims.get
+        scope = get("scope")
+        if not self.claim_names and type(scope) is str and get("scp") is None:
+            signature: Any = scope  # the usual token: one space-separated string
+        else:
+            signature = _signature(claims, self.claim_names)
+            if signature is None:
+                return tuple(unmet_rules(self.rules, claims))
+        found = self._by_signature.get(signature)
+        if found is None:
+            found = tuple(unmet_rules(self.rules, claims))
+            if len(self._by_signature) < MAX_SIGNATURES:
+                self._by_signature[signature] = found
+        return found
+
+
+def _signature(claims: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+    """``scope``, ``scp`` and the named claims, typed and hashable; None when one of them cannot be."""
+    parts = []
+    for name in ("scope", "scp", *names):
+        value = _typed(claims.get(name, _MISSING))
+        if value is None:
+            return None
+        parts.append(value)
+    return ("signature", *parts)
+
+
+_MISSING = object()
+
+
+def _typed(value: Any) -> Any:
+    if value is _MISSING or value is None:
+        return (type(value).__name__,)
+    if isinstance(value, (str, bool, int, float)):
+        return (type(value).__name__, value)
+    if isinstance(value, list):
+        items = [_typed(v) for v in value]
+        return None if any(i is None for i in items) else ("list", *items)
+    return None

@@ -22,7 +22,7 @@ A simple answer says nothing about route or tenant: on a tenant route it needs s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from .config import RouteRule
@@ -118,7 +118,7 @@ class TenantGuard:
         return None
 
     def policy(self, route_key: str | None, arn: MethodArn, principal_id: str, claims: Mapping[str, Any],
-               unmet: list[RouteRule], context: Mapping[str, Any], decision: TenantDecision,
+               unmet: Sequence[RouteRule], context: Mapping[str, Any], decision: TenantDecision,
                deny_request: str | None, scope: str, spared: frozenset[str] = frozenset()
                ) -> tuple[dict[str, Any], int]:
         """The IAM answer, and how many qualifying tenant resources did not fit in it. ``spared``: the routes that
@@ -127,7 +127,7 @@ class TenantGuard:
         rule = self.routes.get(route_key) if route_key is not None else None
         other_route = route_key is not None and (rule is None or rule.tenant is None)
         if other_route and scope != SHARED:
-            denied = unmet + [r for r in plan.tenant_routes if not any(r is u for u in unmet)]
+            denied = [*unmet, *(r for r in plan.tenant_routes if not any(r is u for u in unmet))]
             denied = [r for r in denied if r.route_key not in spared]
             return allow_policy(arn, principal_id, denied, context, deny_request=deny_request), 0
         unlisted = route_key if other_route and rule is None and deny_request is None \
