@@ -62,6 +62,14 @@ class InternalServerError(GatewayError):
     """An authorizer or integration function failed, or answered what API Gateway cannot use."""
 
 
+class LambdaThrottled(InternalServerError):
+    """Lambda refused to invoke the authorizer or integration function: it already ran as many invocations as its
+    concurrency limit (429 ``TooManyRequestsException``). API Gateway answers 500 (the Lambda Developer Guide's
+    "Handling Lambda errors with an API Gateway API": "If the Lambda API rejects the invocation request, API Gateway
+    returns a 500 error code"; the HTTP API authorizer page: "If API Gateway can't invoke your Lambda authorizer ...
+    clients receive a 500 Internal Server Error")."""
+
+
 class ServiceUnavailable(GatewayError):
     """The integration timeout (``TimeoutInMillis``) passed before the function answered."""
 
