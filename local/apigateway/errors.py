@@ -88,7 +88,11 @@ class MalformedIntegrationResponse(InternalServerError):
 class JwtRejected(Unauthorized):
     """A token the JWT authorizer refuses (401); ``description`` goes into www-authenticate.
 
-    ``reason`` is a stable code for the log (``expired``, ``bad_signature``, ``unknown_kid``, ...).
+    The answer is the one the JWT troubleshooting page shows byte for byte: ``{"message":"Unauthorized"}`` (26
+    bytes), ``www-authenticate: Bearer scope="" error="invalid_token" error_description="..."``, and no
+    content-type. Only the audience's description is documented ("the token does not have a valid audience");
+    the others are this emulator's words. ``reason`` is a stable code for the log (``expired``, ``bad_signature``,
+    ``unknown_kid``, ...).
     """
 
     def __init__(self, reason: str, description: str) -> None:
@@ -97,9 +101,17 @@ class JwtRejected(Unauthorized):
         self.reason = reason
         self.description = description
 
+    def response(self) -> GatewayResponse:
+        response = super().response()
+        response.headers = [(name, value) for name, value in response.headers if name != "content-type"]
+        return response
+
 
 class InsufficientScope(Forbidden):
-    """A valid token without any of the route's scopes (403, with the scopes in www-authenticate)."""
+    """A valid token without any of the route's scopes (403, with the scopes in www-authenticate).
+
+    The 403 is documented; its www-authenticate challenge is not (docs/local-stack.md lists it as a choice to
+    check on a real deployment)."""
 
     def __init__(self, scopes: tuple[str, ...]) -> None:
         challenge = (

@@ -52,6 +52,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: no line per request on stderr
         pass
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """The status line and ``Date``, without http.server's ``Server`` header: API Gateway sends none (the
+        response on the JWT troubleshooting page, tests/local/conformance)."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
     def _read_body(self) -> bytes | None:
         if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
             chunks = []
