@@ -2,8 +2,8 @@
 
 ``LocalStack`` starts the issuer (unless given another issuer URL), synthesizes the real app (``python app.py``
 with ``CDK_CONTEXT_JSON``, exactly what ``cdk synth -c ...`` runs) with bundling skipped and the issuer as
-configuration, then serves the template with ``local.apigateway.service.LocalHttpApi``, each Lambda in a warm worker process.
-What runs here is what ``cdk deploy`` would deploy with that configuration.
+configuration, then serves the template with ``local.apigateway.service.LocalHttpApi``, each Lambda in warm worker
+processes. What runs here is what ``cdk deploy`` would deploy with that configuration.
 
     with LocalStack("lambda") as stack:
         token = stack.client_token("orders-oidc-reader")

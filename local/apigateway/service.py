@@ -3,7 +3,7 @@
 ``LocalHttpApi`` serves one HTTP API of a synthesized stack (read by ``template.py``) on 127.0.0.1: it selects a
 route per request (``routing.py``), runs the route's authorizer (``authorizers/``: a Lambda REQUEST authorizer,
 payload 1.0 or 2.0, IAM or simple responses, with the result cache; or the native JWT authorizer), then the Lambda
-proxy integration (``integration.py``), each function in a warm worker process (``local/awslambda/``). The HTTP
+proxy integration (``integration.py``), each function in warm worker processes (``local/awslambda/``). The HTTP
 server is ``server.py``, the command line ``cli.py``. Status codes and bodies are API Gateway's, carried by the
 error classes of ``errors.py``::
 
