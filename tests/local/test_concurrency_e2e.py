@@ -7,6 +7,7 @@ Speed is not asserted here (``make bench`` measures it); the 15 s is how long th
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 
@@ -35,7 +36,9 @@ def test_fifty_clients_get_only_right_answers_and_busy_functions_scale_out(ttl: 
         load = drive_concurrent(stack.url, calls, clients=CLIENTS, seconds=SECONDS)
         assert stack.api is not None
         usage = function_usage(stack.api, issuer.jwks_fetch_count("oidc") - fetches_before)
+        workers = {pid for pool in stack.api.functions.values() for pid in pool.processes}
 
+    assert workers and not any(_alive(pid) for pid in workers)  # every worker ended with the stack
     assert load["requests"] > CLIENTS, load
     assert (load["wrong_answers"], load["5xx"]) == (0, 0), load
     backend = next(used for name, used in usage.items() if "Backend" in name)
@@ -47,3 +50,11 @@ def test_fifty_clients_get_only_right_answers_and_busy_functions_scale_out(ttl: 
         # Each authorizer worker is a new instance with its own key cache: it fetched the issuer's JWKS itself
         # (one shared cache would have fetched it once).
         assert authorizer["jwks_fetches"] >= authorizer["workers"], usage
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
