@@ -179,9 +179,10 @@ def test_2_0_header_names_are_lower_case_and_1_0_keeps_the_clients(sample_api: S
                                                                    jwks_issuer: Issuer) -> None:
     """The integration page: "Header names are lowercased" (2.0); the captured 1.0 event keeps the client's case
     and writes the headers API Gateway adds in their canonical case."""
-    v2, _, _ = produce(CASES[11], plain_api, jwks_issuer)
+    by_id = {case.id: case for case in CASES}
+    v2, _, _ = produce(by_id["mantil-integration-2.0-captured"], plain_api, jwks_issuer)
     assert all(name == name.lower() for name in v2["headers"])
-    v1, _, _ = produce(CASES[13], plain_api, jwks_issuer)
+    v1, _, _ = produce(by_id["mantil-integration-1.0-captured"], plain_api, jwks_issuer)
     captured = sample("mantil_go_lambda_examples/http-api-integration-event-1.0.json")
     assert set(captured["headers"]) - {"accept", "User-Agent"} <= set(v1["headers"])
     assert v1["headers"]["accept"] == "*/*" and set(v1["multiValueHeaders"]) == set(v1["headers"])
