@@ -27,7 +27,7 @@ from local.awslambda.worker import Invocation
 from tests.local.conftest import Issuer, Served
 
 from .conftest import sample_text
-from .requests import SampleRequest, send
+from .sample_requests import SampleRequest, send
 from .shapes import REQUEST_ID
 
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/GET/request"

@@ -19,7 +19,7 @@ from tests.local.conftest import Issuer, Served, new_nonce
 
 from . import deliberate
 from .conftest import sample
-from .requests import SampleRequest, Sent, expected_v1, expected_v2, send
+from .sample_requests import SampleRequest, Sent, expected_v1, expected_v2, send
 from .shapes import API_ID, EPOCH_MS, REQUEST_ID, REQUEST_TIME, ROUTE_ARN, TRACE_ID, compare, json_type, value_at
 
 pytestmark = pytest.mark.slow
