@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .config import RouteRule
-
 from .errors import ABSENT, AuthorizationError, ClaimRuleError, InsufficientScopeError
 
 

@@ -3,12 +3,18 @@
 The stack is synthesized twice as the local stack does it (``local.stack.synthesize``: ``python app.py``, bundling
 skipped; ``cacheTtlSeconds`` 300 and 0), so the
 template's ``AuthorizerResultTtlInSeconds`` is the only difference, and served by ``local.apigateway.service.LocalHttpApi``
-with each Lambda in a warm worker process. ``AUTH_ISSUERS`` is overridden to trust the benchmark issuer. One client
-sends the same valid token to ``GET /orders``, a new connection per request; with the cache on, API Gateway (here,
-the local one) invokes the authorizer once per TTL, so the numbers show what the cache saves, not Lambda's speed.
+with each Lambda in warm worker processes (up to ``LOCAL_LAMBDA_CONCURRENCY`` or one per core per function, started
+on demand). ``AUTH_ISSUERS`` is overridden to trust the benchmark issuer. Two loads for each:
 
-A new connection per request, as API Gateway's clients mostly arrive; ``keepalive_p50_ms`` records one kept-alive
-connection too.
+- sequential: one client sends the same valid token to ``GET /orders``, a new connection per request (as API
+  Gateway's clients mostly arrive; ``keepalive_p50_ms`` records one kept-alive connection too); with the cache on,
+  the authorizer runs once per TTL, so the numbers show what the cache saves, not Lambda's speed;
+- concurrent (:func:`drive_concurrent`): 50 clients for 15 s, each a kept-alive connection sending a random mix of
+  requests whose answers are known (valid, expired and garbage tokens, none, a public route): requests, wrong
+  answers, 5xx, p50/p99, and for each function the worker processes that served it (each with its own cold start)
+  and the JWKS fetches they made (each worker fetches its own keys: the per-instance effects users meet on AWS).
+
+Printed to standard error as the part ends (``render_concurrent``), and kept in ``results.json``.
 """
 
 from __future__ import annotations
@@ -17,10 +23,15 @@ import http.client
 import json
 import math
 import os
+import random
 import statistics
 import subprocess
+import sys
 import tempfile
+import threading
 import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,6 +102,116 @@ def keepalive_p50_ms(url: str, token: str, requests_count: int = 10) -> float:
     return round(statistics.median(latencies[1:]) * 1000, 2)
 
 
+@dataclass(frozen=True)
+class Call:
+    """One request of a concurrent load and the status API Gateway answers it with."""
+
+    path: str
+    token: str | None
+    expected: int
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float:
+    return sorted_values[max(0, math.ceil(len(sorted_values) * fraction) - 1)] if sorted_values else 0.0
+
+
+def drive_concurrent(url: str, calls: list[Call], *, clients: int = 50, seconds: float = 15.0,
+                     seed: int = 21) -> dict[str, Any]:
+    """``clients`` threads, each on its own kept-alive connection, send random ``calls`` for ``seconds``: the
+    requests, wrong answers (status not the call's), 5xx, p50/p99 in ms, and every status seen."""
+    parts = urlsplit(url)
+    statuses: Counter[int] = Counter()
+    latencies: list[float] = []
+    wrong: list[tuple[str, int, int]] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client(number: int) -> None:
+        rng = random.Random(seed * 1000 + number)
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+        try:
+            while time.monotonic() < stop_at:
+                call = rng.choice(calls)
+                headers = {"Authorization": f"Bearer {call.token}"} if call.token else {}
+                began = time.perf_counter()
+                try:
+                    connection.request("GET", call.path, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    status = response.status
+                except (OSError, http.client.HTTPException):
+                    connection.close()  # a dropped connection counts as a wrong answer, then reconnect
+                    status = 0
+                elapsed = time.perf_counter() - began
+                with lock:
+                    statuses[status] += 1
+                    latencies.append(elapsed)
+                    if status != call.expected:
+                        wrong.append((call.path, call.expected, status))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,), name=f"bench-client-{n}") for n in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    total = sum(statuses.values())
+    return {"clients": clients, "seconds": seconds, "requests": total,
+            "requests_per_s": round(total / elapsed, 1) if elapsed else 0.0,
+            "wrong_answers": len(wrong), "5xx": sum(n for code, n in statuses.items() if code >= 500),
+            "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
+            "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+            "statuses": {str(code): n for code, n in sorted(statuses.items())}, "wrong_examples": wrong[:5]}
+
+
+def function_usage(api: Any, jwks_fetches: int) -> dict[str, dict[str, int]]:
+    """Per function: invocations, cold starts (one per worker process started), worker processes that answered,
+    throttled calls, and the JWKS fetches it made: the issuer's count goes to the authorizer functions (the
+    template's authorizers name them; a backend verifies no token and fetches no keys)."""
+    authorizer_functions = {authorizer.function for authorizer in api.api.authorizers.values()}
+    usage = {}
+    for logical_id, pool in api.functions.items():
+        stats = pool.stats()
+        usage[pool.spec.name] = {
+            "invocations": stats["invocations"], "workers": stats["workers"], "cold_starts": stats["cold_starts"],
+            "throttles": stats["throttles"],
+            "jwks_fetches": jwks_fetches if logical_id in authorizer_functions else 0}
+    return usage
+
+
+def render_concurrent(results: dict[str, Any]) -> str:
+    """The concurrent load as a table: one row per cache setting, then one per function."""
+    lines = ["Local API under concurrent clients (informational; 0 wrong answers and 0 5xx expected)", "",
+             "| authorizer result cache | clients | s | requests | wrong answers | 5xx | p50 ms | p99 ms |",
+             "|---|---|---|---|---|---|---|---|"]
+    functions = ["", "| cache | function | invocations | workers | cold starts | throttled | JWKS fetches |",
+                 "|---|---|---|---|---|---|---|"]
+    for name in ("cache_on", "cache_off"):
+        load = (results.get(name) or {}).get("concurrent")
+        if not load:
+            continue
+        setting = "on" if name == "cache_on" else "off"
+        lines.append(f"| {setting} | {load['clients']} | {load['seconds']} | {load['requests']} | "
+                     f"{load['wrong_answers']} | {load['5xx']} | {load['p50_ms']} | {load['p99_ms']} |")
+        for function, used in load["functions"].items():
+            functions.append(f"| {setting} | {function} | {used['invocations']} | {used['workers']} | "
+                             f"{used['cold_starts']} | {used['throttles']} | {used['jwks_fetches']} |")
+    return "\n".join(lines + functions)
+
+
+def concurrent_calls(issuer: BenchIssuer) -> list[Call]:
+    """Requests whose answers are known: valid tokens (several, so the cache holds several keys), an expired one,
+    garbage, none, the public route."""
+    valid = [Call(ROUTE, issuer.mint("RS256"), 200) for _ in range(4)] + [Call(ROUTE, issuer.mint("ES256"), 200)]
+    return [*valid, Call(ROUTE, issuer.dev.mint(issuer.profile, audience=issuer.audience, expires_in=-600,
+                                                 claims={"iss": issuer.issuer}), 403),
+            Call("/hello", "garbage", 403), Call("/hello", None, 401), Call("/health", None, 200)]
+
+
 def measure_local_api(issuer: BenchIssuer, *, requests_count: int = 500) -> dict[str, Any]:
     """``{"cache_on": {...}, "cache_off": {...}}``, or ``{"skipped": reason}`` when the local stack cannot run."""
     try:
@@ -114,7 +235,9 @@ def measure_local_api(issuer: BenchIssuer, *, requests_count: int = 500) -> dict
                     before = sum(pool.invocations for pool in authorizers)
                     measured = drive(api.url, token, requests_count)
                     measured["authorizer_invocations"] = sum(pool.invocations for pool in authorizers) - before
-                results[name] = {"result_ttl_s": ttl, **measured, "keepalive_p50_ms": kept_alive}
+                    concurrent = _concurrent_run(issuer, api, outdir, stack)
+                results[name] = {"result_ttl_s": ttl, **measured, "keepalive_p50_ms": kept_alive,
+                                 "concurrent": concurrent}
     except Skipped as reason:
         return {"skipped": str(reason)}
     except Exception as problem:  # a local stack that is still being built must not fail the benchmark
@@ -122,4 +245,20 @@ def measure_local_api(issuer: BenchIssuer, *, requests_count: int = 500) -> dict
     for name in ("cache_on", "cache_off"):
         if results[name]["statuses"] != {"200": requests_count}:
             results[name]["note"] = "not every request was answered 200: see statuses"
+    print(render_concurrent(results), file=sys.stderr, flush=True)
     return results
+
+
+def _concurrent_run(issuer: BenchIssuer, warm_api: Any, outdir: Path, stack: str) -> dict[str, Any]:
+    """50 clients for 15 s on a fresh API (fresh workers: every cold start and JWKS fetch of the run is counted)."""
+    from local.apigateway.service import LocalHttpApi
+
+    warm_api.stop()  # its workers would compete for the cores
+    api = LocalHttpApi.from_assembly(outdir, stack, log_sink=os.devnull,
+                                     env_overrides={"AUTH_ISSUERS": json.dumps(issuer.issuers_config())})
+    calls = concurrent_calls(issuer)
+    fetches_before = issuer.dev.jwks_fetch_count()
+    with api:
+        load = drive_concurrent(api.url, calls)
+        load["functions"] = function_usage(api, issuer.dev.jwks_fetch_count() - fetches_before)
+    return load

@@ -17,11 +17,13 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from local.awslambda.pool import default_workers
 from local.idp.clients import default_clients
 from local.stack import PROJECT_ROOT, LocalStack, SynthError, jwt_routes
 
 
-def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audience: str | None) -> int:
+def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audience: str | None,
+          concurrency: int | None = None) -> int:
     context: dict[str, Any] = {}
     if mode == "jwt":
         # cdk.json read as JSON: importing the CDK app here would start its node process for every command.
@@ -31,13 +33,16 @@ def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audien
             context["routes"] = kept
             print(f"jwt mode: left out {', '.join(left_out)}: a tenant rule needs the lambda authorizer", flush=True)
     stack = LocalStack(mode, port=port, issuer_port=issuer_port, issuer_url=issuer_url, audience=audience,
-                       context=context)
+                       context=context, concurrency=concurrency)
     print(f"Synthesizing the stack ({mode} authorizer) and starting it on 127.0.0.1 ...", flush=True)
     stack.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         print(f"\nAPI      {stack.url}   ({mode} authorizer; routes from cdk.json: {', '.join(stack.routes())})")
+        if concurrency is not None:
+            print(f"Lambda   up to {concurrency} warm worker processes per function, started on demand "
+                  "(--concurrency, LOCAL_LAMBDA_CONCURRENCY)")
         if stack.issuer is not None:
             reader = next(c for c in default_clients() if c.client_id == "orders-oidc-reader")
             print(f"Issuer   {stack.issuer.issuer_url('oidc')}   (dev OIDC issuer; also Descope, Passage, WSO2, Cognito and Entra shapes)")
@@ -82,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serving.add_argument("--issuer-port", type=int, default=9400, help="the dev issuer's port (0: any free port)")
     serving.add_argument("--issuer-url", help="use this issuer instead of the dev issuer (e.g. a private IdP)")
     serving.add_argument("--audience", help="the audience for --issuer-url")
+    serving.add_argument("--concurrency", type=int, metavar="N",
+                         help="worker processes per function at most (default: $LOCAL_LAMBDA_CONCURRENCY, else one per "
+                              "core, 2 to 8)")
     args = parser.parse_args(arguments)
     try:
         if args.command == "demo":
@@ -89,7 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo()
         if args.issuer_url and not args.audience:
             parser.error("--issuer-url needs --audience")
-        return serve(args.mode, args.port, args.issuer_port, args.issuer_url, args.audience)
+        try:
+            concurrency = default_workers() if args.concurrency is None else args.concurrency
+        except ValueError as problem:
+            parser.error(str(problem))
+        if concurrency < 1:
+            parser.error("--concurrency needs at least one worker process per function")
+        return serve(args.mode, args.port, args.issuer_port, args.issuer_url, args.audience, concurrency)
     except SynthError as problem:
         print(f"The stack did not synthesize:\n{problem}", file=sys.stderr)
         return 2

@@ -2,8 +2,8 @@
 
 ``LocalStack`` starts the issuer (unless given another issuer URL), synthesizes the real app (``python app.py``
 with ``CDK_CONTEXT_JSON``, exactly what ``cdk synth -c ...`` runs) with bundling skipped and the issuer as
-configuration, then serves the template with ``local.apigateway.service.LocalHttpApi``, each Lambda in a warm worker process.
-What runs here is what ``cdk deploy`` would deploy with that configuration.
+configuration, then serves the template with ``local.apigateway.service.LocalHttpApi``, each Lambda in warm worker
+processes. What runs here is what ``cdk deploy`` would deploy with that configuration.
 
     with LocalStack("lambda") as stack:
         token = stack.client_token("orders-oidc-reader")
@@ -89,12 +89,17 @@ def synthesize(context: dict[str, Any], outdir: Path) -> Path:
 
 
 class LocalStack:
-    """Issuer + synthesized stack + local HTTP API. Use as a context manager, or ``start()``/``stop()``."""
+    """Issuer + synthesized stack + local HTTP API. Use as a context manager, or ``start()``/``stop()``.
+
+    ``concurrency``: worker processes per function at most (default: ``LOCAL_LAMBDA_CONCURRENCY``, else one per core,
+    2 to 8); each starts on demand with its own cold start and caches, and a function's
+    ``ReservedConcurrentExecutions`` throttles calls beyond it, as Lambda does (``local/awslambda/pool.py``).
+    """
 
     def __init__(self, mode: str = "lambda", *, issuer: DevIssuer | None = None, issuer_url: str | None = None,
                  audience: str | Sequence[str] | None = None, context: dict[str, Any] | None = None,
                  workdir: str | os.PathLike[str] | None = None, port: int = 0, issuer_port: int = 0,
-                 log_sink: Any = None, concurrency: int = 1,
+                 log_sink: Any = None, concurrency: int | None = None,
                  env_overrides: dict[str, Any] | None = None, native: str = "oidc") -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")

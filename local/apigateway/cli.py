@@ -52,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="a value for a template parameter")
     parser.add_argument("--jwt-issuer", help="issuer URL the JWT authorizers use instead of the template's")
     parser.add_argument("--log-file", help="append function logs here instead of standard error")
-    parser.add_argument("--concurrency", type=int, default=1, help="worker processes per function (default: 1)")
+    parser.add_argument("--concurrency", type=int, default=None, metavar="N",
+                        help="worker processes per function at most (default: $LOCAL_LAMBDA_CONCURRENCY, else one per "
+                             "core, 2 to 8); a function's ReservedConcurrentExecutions throttles calls beyond it")
     parser.add_argument("--access-log", action="store_true", help="log one line per request")
     args = parser.parse_args(argv)
 

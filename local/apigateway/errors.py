@@ -71,6 +71,14 @@ class InternalServerError(GatewayError):
     """An authorizer or integration function failed, or answered what API Gateway cannot use."""
 
 
+class LambdaThrottled(InternalServerError):
+    """Lambda refused to invoke the authorizer or integration function: it already ran as many invocations as its
+    concurrency limit (429 ``TooManyRequestsException``). API Gateway answers 500 (the Lambda Developer Guide's
+    "Handling Lambda errors with an API Gateway API": "If the Lambda API rejects the invocation request, API Gateway
+    returns a 500 error code"; the HTTP API authorizer page: "If API Gateway can't invoke your Lambda authorizer ...
+    clients receive a 500 Internal Server Error")."""
+
+
 class ServiceUnavailable(GatewayError):
     """The integration timeout (``TimeoutInMillis``) passed before the function answered."""
 
@@ -89,7 +97,11 @@ class MalformedIntegrationResponse(InternalServerError):
 class JwtRejected(Unauthorized):
     """A token the JWT authorizer refuses (401); ``description`` goes into www-authenticate.
 
-    ``reason`` is a stable code for the log (``expired``, ``bad_signature``, ``unknown_kid``, ...).
+    The answer is the one the JWT troubleshooting page shows byte for byte: ``{"message":"Unauthorized"}`` (26
+    bytes), ``www-authenticate: Bearer scope="" error="invalid_token" error_description="..."``, and no
+    content-type. Only the audience's description is documented ("the token does not have a valid audience");
+    the others are this emulator's words. ``reason`` is a stable code for the log (``expired``, ``bad_signature``,
+    ``unknown_kid``, ...).
     """
 
     def __init__(self, reason: str, description: str) -> None:
@@ -98,9 +110,17 @@ class JwtRejected(Unauthorized):
         self.reason = reason
         self.description = description
 
+    def response(self) -> GatewayResponse:
+        response = super().response()
+        response.headers = [(name, value) for name, value in response.headers if name != "content-type"]
+        return response
+
 
 class InsufficientScope(Forbidden):
-    """A valid token without any of the route's scopes (403, with the scopes in www-authenticate)."""
+    """A valid token without any of the route's scopes (403, with the scopes in www-authenticate).
+
+    The 403 is documented; its www-authenticate challenge is not (docs/local-stack.md lists it as a choice to
+    check on a real deployment)."""
 
     def __init__(self, scopes: tuple[str, ...]) -> None:
         challenge = (

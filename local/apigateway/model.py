@@ -33,6 +33,7 @@ class LambdaFunction:
     unresolved_environment: Mapping[str, str] = field(default_factory=dict)  # variable -> why
     code_problem: str | None = None
     construct_path: str | None = None  # from aws:cdk:path metadata, when the CLI synthesized it
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions: the function's concurrency limit
 
     @property
     def aliases(self) -> frozenset[str]:

@@ -19,6 +19,12 @@ from local.apigateway.messages import GatewayRequest
 from local.apigateway.model import HttpApi, RouteMatch, Stage
 from local.cloudformation.intrinsics import ACCOUNT_ID
 
+# Headers API Gateway writes itself (or rewrites): payload 1.0 events name them in this case whatever the client
+# sent (a captured 1.0 event: "Host", "User-Agent", "Content-Length", "X-Forwarded-For" beside the client's "accept").
+CANONICAL_V1_HEADERS = {name.lower(): name for name in (
+    "Host", "User-Agent", "Content-Length", "X-Amzn-Trace-Id", "X-Forwarded-For", "X-Forwarded-Port",
+    "X-Forwarded-Proto")}
+
 # Bodies of these types reach the function as text; any other body is base64-encoded.
 TEXT_CONTENT_TYPES = re.compile(
     r"^(text/.*|application/(json|xml|javascript|ecmascript|x-javascript|graphql|.*\+json|.*\+xml))$"
@@ -106,9 +112,23 @@ class RouteCall:
 
     # -- event parts
 
+    def header_list(self) -> list[tuple[str, str]]:
+        """The request's headers as API Gateway passes them on: with ``content-length`` always (``0`` without a
+        body: captured events of bodiless GET and POST requests carry ``"content-length": "0"``)."""
+        headers = list(self.request.header_list)
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            headers.append(("content-length", str(len(self.request.body))))
+        return headers
+
     def headers_v2(self) -> dict[str, str]:
-        """Payload 2.0 headers: lower-case names; the cookie header becomes the ``cookies`` list instead."""
-        return {k: v for k, v in self.request.headers.items() if k != "cookie"}
+        """Payload 2.0 headers: lower-case names, repeated ones joined with commas; the cookie header becomes the
+        ``cookies`` list instead."""
+        merged: dict[str, str] = {}
+        for name, value in self.header_list():
+            key = name.lower()
+            if key != "cookie":
+                merged[key] = f"{merged[key]},{value}" if key in merged else value
+        return merged
 
     def query_v2(self) -> dict[str, str]:
         return {name: ",".join(values) for name, values in self.request.query.items()}
@@ -146,7 +166,7 @@ class RouteCall:
             "identity": {
                 "accessKey": None, "accountId": None, "caller": None, "cognitoAuthenticationProvider": None,
                 "cognitoAuthenticationType": None, "cognitoIdentityId": None, "cognitoIdentityPoolId": None,
-                "principalOrgId": None, "sourceIp": request.source_ip, "user": None,
+                "cognitoAmr": None, "principalOrgId": None, "sourceIp": request.source_ip, "user": None,
                 "userAgent": request.user_agent, "userArn": None,
             },
             "path": request.raw_path,
@@ -160,13 +180,17 @@ class RouteCall:
         }
 
     def multi_value_parts_v1(self) -> dict[str, Any]:
+        """Payload 1.0 headers and query: names as the client sent them (API Gateway's own headers in their
+        canonical case), a repeated header's last value and a repeated parameter's first, as the docs' 1.0 sample
+        shows (``"header2": "value2"``, ``"parameter1": "value1"``), all values in the multi-value maps."""
         request = self.request
         headers: dict[str, str] = {}
         multi_headers: dict[str, list[str]] = {}
-        for name, value in request.header_list:
+        for name, value in self.header_list():
+            name = CANONICAL_V1_HEADERS.get(name.lower(), name)
             headers[name] = value
             multi_headers.setdefault(name, []).append(value)
-        query = {name: values[-1] for name, values in request.query.items()}
+        query = {name: values[0] for name, values in request.query.items()}
         return {
             "headers": headers,
             "multiValueHeaders": multi_headers,

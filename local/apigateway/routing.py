@@ -17,10 +17,11 @@ def _match_path(template: Sequence[PathSegment], request: Sequence[str]) -> dict
     parameters: dict[str, str] = {}
     for index, segment in enumerate(template):
         if segment.greedy:
-            rest = "/".join(request[index:])
-            if not rest:
-                return None
-            parameters[segment.parameter or "proxy"] = rest
+            if index >= len(request):
+                return None  # "/files" is not under "/files/{proxy+}"
+            # "/files/" is, with an empty value: a captured payload 1.0 event shows "/handler/" matched by
+            # "ANY /handler/{proxy+}" with {"proxy": ""} (tests/local/conformance).
+            parameters[segment.parameter or "proxy"] = "/".join(request[index:])
             return parameters
         if index >= len(request):
             return None

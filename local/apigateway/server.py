@@ -91,6 +91,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: no line per request on stderr
         pass
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """The status line and ``Date``, without http.server's ``Server`` header: API Gateway sends none (the
+        response on the JWT troubleshooting page, tests/local/conformance)."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The base class's own refusals (a request line or header it cannot read, an unknown method) in API
         Gateway's JSON, like every other error of the gateway, instead of an HTML page."""

@@ -3,14 +3,15 @@
 ``LocalHttpApi`` serves one HTTP API of a synthesized stack (read by ``template.py``) on 127.0.0.1: it selects a
 route per request (``routing.py``), runs the route's authorizer (``authorizers/``: a Lambda REQUEST authorizer,
 payload 1.0 or 2.0, IAM or simple responses, with the result cache; or the native JWT authorizer), then the Lambda
-proxy integration (``integration.py``), each function in a warm worker process (``local/awslambda/``). The HTTP
+proxy integration (``integration.py``), each function in warm worker processes (``local/awslambda/``). The HTTP
 server is ``server.py``, the command line ``cli.py``. Status codes and bodies are API Gateway's, carried by the
 error classes of ``errors.py``::
 
     404 {"message":"Not Found"}               no route (and no $default route)
     401 {"message":"Unauthorized"}            an identity source is missing; JWT invalid (+ www-authenticate)
     403 {"message":"Forbidden"}               Deny policy, isAuthorized false, JWT scopes not met, AWS_IAM route
-    500 {"message":"Internal Server Error"}   authorizer or integration function error, malformed response
+    500 {"message":"Internal Server Error"}   authorizer or integration function error, malformed response, a
+                                              function throttled at its concurrency limit (Lambda's 429)
     503 {"message":"Service Unavailable"}     the integration timeout (TimeoutInMillis, 30 s) passed first
 
 Use it from Python::
@@ -51,6 +52,7 @@ from local.apigateway.errors import (
     InsufficientScope,
     InternalServerError,
     JwtRejected,
+    LambdaThrottled,
     MalformedAuthorizerResponse,
     MalformedIntegrationResponse,
     NotFound,
@@ -64,9 +66,17 @@ from local.apigateway.route_call import RouteCall
 from local.apigateway.routing import select_route, stage_for
 from local.apigateway.server import GatewayHTTPServer
 from local.apigateway.template import load_http_api
-from local.awslambda.worker import CallerTimedOut, FunctionError, FunctionPool, FunctionSpec, LogSink
+from local.awslambda.errors import CallerTimedOut, FunctionError, FunctionThrottled
+from local.awslambda.pool import FunctionPool, default_workers
+from local.awslambda.worker import FunctionSpec, LogSink
 
 EnvOverrides = Mapping[str, "str | None | Mapping[str, str | None]"]
+
+
+def _throttled(error: FunctionThrottled, pool: FunctionPool) -> str:
+    """The log line of a throttled call: what Lambda answered and why (never the event)."""
+    return (f"Lambda answered {error.status} {error.error_type} ({error.reason}): {pool.limit} invocations of "
+            f"{pool.spec.name} already in flight")
 
 
 def function_environment(function: LambdaFunction, overrides: EnvOverrides | None) -> dict[str, str]:
@@ -98,7 +108,9 @@ class LocalHttpApi:
       or ``{template issuer: local issuer}``); tokens must then carry the local issuer as ``iss``;
     - ``port``: 0 (default) picks a free port; ``log_sink``: where function logs and the gateway's diagnostics
       go (a path, a text stream, a :class:`LogSink`; default standard error); ``concurrency``: worker processes
-      per function; ``access_log``: one line per request (method, path, status; never headers or query);
+      per function at most (default: ``LOCAL_LAMBDA_CONCURRENCY``, else sized for the machine; each function's
+      ``ReservedConcurrentExecutions`` caps it and throttles calls beyond it, see ``local/awslambda/pool.py``);
+      ``access_log``: one line per request (method, path, status; never headers or query);
     - ``clock`` (monotonic: authorizer cache TTLs, JWKS cooldown) and ``wall_clock`` (token times) are seams
       for tests, as is ``jwks_fetch``.
     """
@@ -111,7 +123,7 @@ class LocalHttpApi:
         jwt_issuer_override: str | Mapping[str, str] | None = None,
         port: int = 0,
         log_sink: LogSink | str | os.PathLike[str] | Any = None,
-        concurrency: int = 1,
+        concurrency: int | None = None,
         access_log: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
@@ -124,6 +136,7 @@ class LocalHttpApi:
         self._wall_clock = wall_clock
         self.authorizer_cache = AuthorizerResultCache(clock)
         self.warnings = list(api.warnings)
+        workers = default_workers() if concurrency is None else concurrency
 
         self.functions: dict[str, FunctionPool] = {}
         for logical_id, function in api.functions.items():
@@ -142,7 +155,8 @@ class LocalHttpApi:
                 memory_mb=function.memory_mb,
                 runtime=function.runtime,
             )
-            self.functions[logical_id] = FunctionPool(spec, self._sink, size=concurrency)
+            self.functions[logical_id] = FunctionPool(spec, self._sink, workers=workers,
+                                                      limit=function.reserved_concurrency)
 
         self._issuers: dict[str, str] = {}  # authorizer logical id -> issuer used locally
         self.issuer_keys: dict[str, IssuerKeys] = {}
@@ -282,6 +296,8 @@ class LocalHttpApi:
             try:
                 invocation = pool.invoke(event, caller_timeout_s=AUTHORIZER_TIMEOUT_SECONDS)
                 result = parse_authorizer_response(invocation.payload, authorizer)
+            except FunctionThrottled as error:
+                raise LambdaThrottled(f"authorizer {authorizer.name}: {_throttled(error, pool)}") from error
             except FunctionError as error:
                 raise InternalServerError(f"authorizer {authorizer.name} failed: {error.error_type}") from error
             except MalformedAuthorizerResponse as error:
@@ -343,6 +359,8 @@ class LocalHttpApi:
         except CallerTimedOut as error:
             timeout = f"integration timed out after {integration.timeout_ms} ms"
             raise ServiceUnavailable(f"route {route_key}: {timeout}") from error
+        except FunctionThrottled as error:
+            raise LambdaThrottled(f"route {route_key}: {_throttled(error, pool)}") from error
         except FunctionError as error:
             raise InternalServerError(f"route {route_key}: function error {error.error_type}") from error
         try:
@@ -350,6 +368,10 @@ class LocalHttpApi:
         except MalformedIntegrationResponse as error:
             error.log = f"route {route_key}: malformed Lambda proxy response: {error}"
             raise
+
+    def function_stats(self) -> dict[str, dict[str, int]]:
+        """Per function (by name): invocations, cold starts, throttled calls, worker processes that answered."""
+        return {pool.spec.name: pool.stats() for pool in self.functions.values()}
 
     # -- logs
 

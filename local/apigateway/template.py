@@ -145,6 +145,7 @@ class _TemplateReader:
         runtime = str(properties.get("Runtime", ""))
         if not runtime.startswith("python"):
             code_problem = code_problem or f"runtime {runtime or '(container image)'} cannot run locally (only python)"
+        reserved = properties.get("ReservedConcurrentExecutions")
         return LambdaFunction(
             logical_id=logical_id,
             name=resolver.function_name(logical_id),
@@ -158,6 +159,7 @@ class _TemplateReader:
             unresolved_environment=unresolved,
             code_problem=code_problem,
             construct_path=(self.resources[logical_id].get("Metadata") or {}).get("aws:cdk:path"),
+            reserved_concurrency=int(resolver.resolve(reserved)) if reserved is not None else None,
         )
 
     def integration(self, logical_id: str, properties: Mapping[str, Any]) -> Integration:

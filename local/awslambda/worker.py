@@ -1,9 +1,8 @@
-"""Warm local Lambda execution environments: one worker process per environment, started on first use.
+"""One warm local Lambda execution environment: a worker process, started on first use, one invocation at a time.
 
-A :class:`FunctionPool` stands for one Lambda function. Each invocation takes an idle environment (the most
-recently used one first, so sequential requests stay on one warm process), or starts a new one while the pool is
-below its size, or waits. An environment (:class:`LambdaWorker`) is a ``python -u local/awslambda/runtime.py``
-process with the function's code directory, handler and environment variables; it runs one invocation at a time.
+A :class:`LambdaWorker` is a ``python -u local/awslambda/runtime.py`` process with the function's code directory,
+handler and environment variables. The pool of a function's environments (how many, which one a call takes, when a
+call is throttled) is ``local/awslambda/pool.py``; every way a call can fail is ``local/awslambda/errors.py``.
 
 Lambda's lifecycle, kept here:
 
@@ -19,9 +18,9 @@ Lambda's lifecycle, kept here:
 Function logs (the process's stdout and stderr) go to a :class:`LogSink`, one line at a time prefixed with the
 function name, together with Lambda's ``START``/``END``/``REPORT`` lines; the protocol uses two other pipes.
 
-    pool = FunctionPool(FunctionSpec(name="echo", handler="app.handler", code_dir=Path("fn")))
-    pool.invoke({"hello": "world"}).payload
-    pool.stop()
+    worker = LambdaWorker(FunctionSpec(name="echo", handler="app.handler", code_dir=Path("fn")), LogSink())
+    worker.invoke({"hello": "world"}).payload
+    worker.stop()
 """
 
 from __future__ import annotations
@@ -41,6 +40,15 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from local.awslambda import runtime as lambda_runtime
+from local.awslambda.errors import (  # noqa: F401 - FunctionError and friends are this module's public names too
+    CallerTimedOut,
+    FunctionCrashed,
+    FunctionError,
+    FunctionInitError,
+    FunctionRaised,
+    FunctionThrottled,
+    FunctionTimedOut,
+)
 from local.cloudformation.intrinsics import ACCOUNT_ID, REGION  # the one local account and region
 
 INIT_TIMEOUT_SECONDS = 10.0
@@ -72,39 +80,6 @@ class FunctionSpec:
     @property
     def arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.name}"
-
-
-# --- errors: every way an invocation can fail ---------------------------------------------------------------------
-
-
-class FunctionError(Exception):
-    """An invocation that returned no result; ``error_type`` and ``error_message`` are Lambda's."""
-
-    def __init__(self, function_name: str, error_type: str, error_message: str) -> None:
-        super().__init__(f"{function_name}: {error_type}: {error_message}")
-        self.function_name = function_name
-        self.error_type = error_type
-        self.error_message = error_message
-
-
-class FunctionRaised(FunctionError):
-    """The handler raised (or returned something that is not JSON); the environment stays warm."""
-
-
-class FunctionInitError(FunctionError):
-    """The handler's module could not be imported, or the code directory is unusable."""
-
-
-class FunctionTimedOut(FunctionError):
-    """The function ran past its Timeout; its environment was killed."""
-
-
-class FunctionCrashed(FunctionError):
-    """The worker process exited during the invocation (Runtime.ExitError)."""
-
-
-class CallerTimedOut(FunctionError):
-    """The caller's own time limit passed before the function answered; the environment was killed."""
 
 
 @dataclass(frozen=True)
@@ -411,65 +386,3 @@ class LambdaWorker:
         if self._relay is not None:
             self._relay.join(timeout=2)
             self._relay = None
-
-
-# --- one function ------------------------------------------------------------------------------------------------
-
-
-class FunctionPool:
-    """The execution environments of one function: up to ``size`` workers, warm ones reused first."""
-
-    def __init__(self, spec: FunctionSpec, sink: LogSink | None = None, *, size: int = 1) -> None:
-        if size < 1:
-            raise ValueError("a function pool needs at least one worker")
-        self.spec = spec
-        self._sink = sink or LogSink()
-        self._idle = [LambdaWorker(spec, self._sink) for _ in range(size)]
-        self._condition = threading.Condition()
-        self._generation = 0  # bumped by stop(): workers busy at that moment are stopped when released
-        self._busy: dict[int, int] = {}  # id(worker) -> generation it was acquired in
-        self.invocations = 0
-        self.cold_starts = 0
-
-    def invoke(self, event: Any, *, caller_timeout_s: float | None = None) -> Invocation:
-        """Invoke the function with ``event``; raises a :class:`FunctionError` when there is no result."""
-        caller_deadline = time.monotonic() + caller_timeout_s if caller_timeout_s is not None else None
-        worker = self._acquire(caller_deadline)
-        try:
-            with self._condition:
-                self.invocations += 1
-                if not worker.warm:
-                    self.cold_starts += 1
-            return worker.invoke(event, caller_deadline=caller_deadline)
-        finally:
-            self._release(worker)
-
-    def stop(self) -> None:
-        """Stop every environment (busy ones once their invocation ends); later invocations cold-start."""
-        with self._condition:
-            self._generation += 1
-            workers = list(self._idle)
-        for worker in workers:
-            worker.stop()
-
-    def _acquire(self, caller_deadline: float | None) -> LambdaWorker:
-        with self._condition:
-            while not self._idle:
-                remaining = None if caller_deadline is None else caller_deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise CallerTimedOut(self.spec.name, "Gateway.Timeout", "no execution environment became free")
-                self._condition.wait(remaining)
-            # The most recently released warm worker first: sequential calls stay on one process, as in Lambda.
-            chosen = next((i for i in range(len(self._idle) - 1, -1, -1) if self._idle[i].warm), len(self._idle) - 1)
-            worker = self._idle.pop(chosen)
-            self._busy[id(worker)] = self._generation
-            return worker
-
-    def _release(self, worker: LambdaWorker) -> None:
-        with self._condition:
-            stale = self._busy.pop(id(worker)) != self._generation
-        if stale:
-            worker.stop()
-        with self._condition:
-            self._idle.append(worker)
-            self._condition.notify()

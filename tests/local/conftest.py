@@ -68,6 +68,11 @@ def handler(event, context):
         os._exit(7)
     if mode == "sleep":
         time.sleep(float(query.get("seconds", "5")))
+    if mode == "hold":
+        # Says it started, then holds its environment until the test creates <dir>/release (a stalled peer).
+        open(os.path.join(query["dir"], f"{os.getpid()}.started"), "w").close()
+        while not os.path.exists(os.path.join(query["dir"], "release")):
+            time.sleep(0.005)
     return {
         "statusCode": 200,
         "headers": {"content-type": "application/json"},
@@ -238,10 +243,12 @@ def synthesize(outdir: Path, functions_dir: Path, authz_log: Path) -> None:
     greeting_parameter = cdk.CfnParameter(stack, "GreetingParameter", default="from-a-parameter")
     code = lambda_.Code.from_asset(str(functions_dir))
 
-    def function(name: str, handler: str, *, timeout_s: int = 3, environment: dict[str, str] | None = None) -> Any:
+    def function(name: str, handler: str, *, timeout_s: int = 3, environment: dict[str, str] | None = None,
+                 reserved: int | None = None) -> Any:
         return lambda_.Function(
             stack, name, runtime=lambda_.Runtime.PYTHON_3_12, handler=handler, code=code,
             timeout=cdk.Duration.seconds(timeout_s), memory_size=256, environment=environment,
+            reserved_concurrent_executions=reserved,
         )
 
     echo = function("Echo", "echo.handler", environment={
@@ -253,6 +260,9 @@ def synthesize(outdir: Path, functions_dir: Path, authz_log: Path) -> None:
     })
     slow = function("Slow", "echo.handler", timeout_s=1)
     broken = function("Broken", "broken.handler")
+    reserved_one = function("ReservedOne", "echo.handler", timeout_s=30, reserved=1)
+    authz_reserved_zero = function("AuthzReservedZero", "authz.handler", reserved=0,
+                                   environment={"AUTHZ_LOG": str(authz_log), "RESPONSE_MODE": "simple"})
     authz_iam = function("AuthzIam", "authz.handler", environment={"AUTHZ_LOG": str(authz_log), "RESPONSE_MODE": "iam"})
     authz_simple = function("AuthzSimple", "authz.handler",
                             environment={"AUTHZ_LOG": str(authz_log), "RESPONSE_MODE": "simple"})
@@ -303,6 +313,10 @@ def synthesize(outdir: Path, functions_dir: Path, authz_log: Path) -> None:
     route("/integration-timeout", [GET], integration=integrations.HttpLambdaIntegration(
         "ShortIntegration", slow, timeout=cdk.Duration.millis(300)))
     route("/broken", [GET], integration=integrations.HttpLambdaIntegration("BrokenIntegration", broken))
+    route("/reserved-one", [GET], integration=integrations.HttpLambdaIntegration("ReservedOneIntegration", reserved_one))
+    route("/authorizer-reserved-zero", [GET], authorizer=authorizers.HttpLambdaAuthorizer(
+        "ReservedZeroAuthorizer", authz_reserved_zero, response_types=[authorizers.HttpLambdaResponseType.SIMPLE],
+        results_cache_ttl=cdk.Duration.seconds(0)))
 
     # A second API: only a named stage (with a stage variable), a $default route and one more route.
     second = apigw.HttpApi(

@@ -32,14 +32,16 @@ def bearer_token(value: str) -> str:
 
 
 def token_scopes(claims: Mapping[str, Any]) -> list[str]:
-    """Scopes from ``scope`` (space-separated) and ``scp`` (string or list)."""
+    """Scopes from ``scope`` and ``scp``, as the JWT authorizer page defines them by RFC 6749 §3.3: a string is a
+    list delimited by spaces (U+0020) only, so ``"a\tb"`` is one scope, never ``a`` and ``b``; runs of spaces make
+    no empty scope. A list (``scp`` from Entra, ``scope`` from WSO2) gives its strings; other items are no scope."""
     scopes: list[str] = []
     for name in ("scope", "scp"):
         value = claims.get(name)
         if isinstance(value, str):
-            scopes.extend(value.split())
+            scopes.extend(part for part in value.split(" ") if part)
         elif isinstance(value, list):
-            scopes.extend(str(item) for item in value)
+            scopes.extend(item for item in value if isinstance(item, str))
     return scopes
 
 

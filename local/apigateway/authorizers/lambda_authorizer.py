@@ -45,7 +45,15 @@ def authorizer_event_v2(call: RouteCall, identity: list[str] | None) -> dict[str
 
 
 def authorizer_event_v1(call: RouteCall, identity: list[str] | None) -> dict[str, Any]:
+    """The REST-like 1.0 event, as AWS's samples of it have it: ``pathParameters`` is ``{}`` when the route has
+    none, there is no ``multiValueQueryStringParameters`` (neither sample has it, unlike the 1.0 integration
+    event), and ``identity`` has an ``apiKey`` (``null``: HTTP APIs have no API keys)."""
     joined = ",".join(identity) if identity else None
+    parts = call.multi_value_parts_v1()
+    del parts["multiValueQueryStringParameters"]
+    parts["pathParameters"] = call.path_parameters or {}
+    context = call.request_context_v1()
+    context["identity"] = {"apiKey": None, **context["identity"]}
     return {
         "version": "1.0",
         "type": "REQUEST",
@@ -55,8 +63,8 @@ def authorizer_event_v1(call: RouteCall, identity: list[str] | None) -> dict[str
         "resource": call.resource,
         "path": call.request.raw_path,
         "httpMethod": call.request.method,
-        **call.multi_value_parts_v1(),
-        "requestContext": call.request_context_v1(),
+        **parts,
+        "requestContext": context,
     }
 
 

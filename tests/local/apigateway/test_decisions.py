@@ -185,6 +185,13 @@ def test_scopes_come_from_scope_and_scp() -> None:
     assert token_scopes({}) == []
 
 
+def test_scopes_are_delimited_by_spaces_only_as_rfc_6749_says() -> None:
+    assert token_scopes({"scope": "a\tb"}) == ["a\tb"]  # one scope: a tab delimits nothing
+    assert token_scopes({"scope": "a\nb c"}) == ["a\nb", "c"]
+    assert token_scopes({"scope": "  a   b "}) == ["a", "b"]
+    assert token_scopes({"scp": ["a", 1, None, ["b"]]}) == ["a"]  # only strings are scopes
+
+
 def test_the_token_is_taken_with_or_without_the_bearer_prefix() -> None:
     assert bearer_token("Bearer abc.def.ghi") == "abc.def.ghi"
     assert bearer_token("bearer   abc") == "abc"
@@ -246,6 +253,7 @@ def test_each_gateway_error_answers_with_api_gateways_status_and_body(error, sta
 def test_a_rejected_jwt_answers_401_with_its_description_in_www_authenticate() -> None:
     response = JwtRejected("expired", "the token has expired").response()
     assert response.status == 401
+    assert response.header("content-type") is None  # as in the troubleshooting page's answer
     assert response.header("www-authenticate") == (
         'Bearer scope="" error="invalid_token" error_description="the token has expired"')
 

@@ -198,7 +198,8 @@ def test_a_payload_1_0_authorizer_gets_the_rest_like_event_and_ttl_0_never_cache
     assert event["identitySource"] == event["authorizationToken"] == token
     assert (event["resource"], event["path"], event["httpMethod"]) == ("/v1", "/v1", "GET")
     assert event["queryStringParameters"] == {"q": "1"}
-    assert event["multiValueQueryStringParameters"] == {"q": ["1"]}
+    assert "multiValueQueryStringParameters" not in event  # as in AWS's 1.0 authorizer samples (tests/local/conformance)
+    assert event["pathParameters"] == {}
     assert event["requestContext"]["httpMethod"] == "GET"
     assert "routeArn" not in event
 
