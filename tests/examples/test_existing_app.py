@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from infra.bundling import PROJECT_ROOT
+from tests.shared_fixtures import shared_directory
 from tests.synth_support import CliSynth, cfn_lint, quiet_environment
 
 pytestmark = pytest.mark.slow
@@ -60,9 +61,7 @@ def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return result
 
 
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    root = tmp_path_factory.mktemp("installed")
+def install_the_wheel(root: Path) -> None:
     # Built from a copy of what pyproject.toml packages, as an sdist would hold it: no stale build/ of the checkout
     source = root / "source"
     for name in DISTRIBUTED:
@@ -74,10 +73,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(root / "dist"),
          str(source)])
     run([sys.executable, "-m", "venv", str(root / "venv")])  # no --system-site-packages: only what it installs
-    venv = Installed(root / "venv")
-    run([str(venv.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--find-links", str(root / "dist"), "-r", str(EXAMPLE / "requirements.txt")])
-    return venv
+    # --no-compile: byte-compiling all of aws-cdk-lib takes longer than the synths; Python compiles what they import
+    run([str(root / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--no-compile", "--find-links", str(root / "dist"), "-r", str(EXAMPLE / "requirements.txt")])
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    return Installed(shared_directory(tmp_path_factory, "installed", install_the_wheel) / "venv")
 
 
 def example_synth(installed: Installed, outdir: Path, mode: str) -> ExampleSynth:
@@ -91,17 +94,22 @@ def example_synth(installed: Installed, outdir: Path, mode: str) -> ExampleSynth
     # npx from the example's directory finds the project's pinned CLI in the parent node_modules
     run([npx, "--no-install", "cdk", "synth", "-o", str(outdir), "--no-notices", "-q", "-c", f"authorizer={mode}"],
         cwd=EXAMPLE, env=env)
+    return read_example(outdir)
+
+
+def read_example(outdir: Path) -> ExampleSynth:
     return ExampleSynth(outdir, json.loads((outdir / f"{STACK}.template.json").read_text()))
 
 
 @pytest.fixture(scope="session")
 def lambda_example(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> ExampleSynth:
-    return example_synth(installed, tmp_path_factory.mktemp("example-lambda"), "lambda")
+    outdir = shared_directory(tmp_path_factory, "example-lambda", lambda d: example_synth(installed, d, "lambda"))
+    return read_example(outdir)
 
 
 @pytest.fixture(scope="session")
 def jwt_example(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> ExampleSynth:
-    return example_synth(installed, tmp_path_factory.mktemp("example-jwt"), "jwt")
+    return read_example(shared_directory(tmp_path_factory, "example-jwt", lambda d: example_synth(installed, d, "jwt")))
 
 
 def test_installing_the_construct_pulls_cdk_but_not_the_lambdas_runtime_dependencies(installed: Installed) -> None:
