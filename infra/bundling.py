@@ -10,8 +10,8 @@ The asset's source is a copy of the package alone under ``<outdir>/lambda-src/<p
 exactly the package that would be bundled, without the rest of the project.
 Docker is only a fallback, used if this machine has no pip.
 
-A package with a ``requirements.lock`` (the authorizer's, written by ``make lock`` for the function's platform) is
-installed from it alone: ``--require-hashes --no-deps``, exactly the pinned files and nothing resolved, so what is
+A package with a ``requirements.lock`` (the authorizer's, written by ``make lock`` with the hashes of every wheel for
+each offered platform: arm64 and x86_64, Python 3.12 to 3.14) is installed from it alone: ``--require-hashes --no-deps``, exactly the pinned files and nothing resolved, so what is
 left out of the lock on purpose (python-jose's pure-Python backends) stays out of the bundle.
 
 The asset hash is the bundle's (``AssetHashType.OUTPUT``): where the requirements are ranges, the same sources can
@@ -34,10 +34,17 @@ from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling, Stage
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from .arguments import describe
+from .lambda_sources import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The newest Python runtime aws-cdk-lib 2.275 and Lambda offer; cdk-nag's L1 checks it stays the latest.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
+#: The runtimes a function may choose: those ``requirements.lock`` covers (``make lock`` resolves from 3.12 on, with
+#: every wheel's hash) and that run on Amazon Linux 2023 (glibc 2.34, below).
+SUPPORTED_RUNTIMES = (lambda_.Runtime.PYTHON_3_12, lambda_.Runtime.PYTHON_3_13, lambda_.Runtime.PYTHON_3_14)
+SUPPORTED_ARCHITECTURES = (lambda_.Architecture.ARM_64, lambda_.Architecture.X86_64)
 # Python 3.12+ runtimes run on Amazon Linux 2023 (glibc 2.34), so wheels up to manylinux_2_34 load there.
 _GLIBC_TAGS = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")
 _MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
@@ -59,6 +66,23 @@ def python_version(runtime: lambda_.Runtime) -> str:
     if not name.startswith("python3."):
         raise ValueError(f"{name} is not a Python runtime")
     return name.removeprefix("python")
+
+
+def checked_platform(runtime: lambda_.Runtime | None,
+                     architecture: lambda_.Architecture) -> tuple[lambda_.Runtime, lambda_.Architecture]:
+    """``runtime`` (None: the newest) and ``architecture``, if the lock covers them; else a ``ConfigError`` naming
+    the argument and what it accepts."""
+    runtimes = ", ".join(f"Runtime.{r.name.replace('python3.', 'PYTHON_3_')}" for r in SUPPORTED_RUNTIMES)
+    if runtime is None:
+        runtime = RUNTIME
+    elif not isinstance(runtime, lambda_.Runtime) or runtime.name not in {r.name for r in SUPPORTED_RUNTIMES}:
+        got = f"Runtime {runtime.name!r}" if isinstance(runtime, lambda_.Runtime) else describe(runtime)
+        raise ConfigError("runtime", f"must be one of {runtimes} (the Python versions the bundle's lock covers), "
+                                     f"got {got}")
+    if not isinstance(architecture, lambda_.Architecture) or architecture.name not in _MACHINES:
+        raise ConfigError("architecture", "must be Architecture.ARM_64 or Architecture.X86_64, got "
+                                          f"{describe(architecture)}")
+    return runtime, architecture
 
 
 def pip_platforms(architecture: lambda_.Architecture) -> list[str]:

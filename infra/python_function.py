@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import jsii
-from aws_cdk import Acknowledgment, Duration, IStableStringProducer, Lazy, Validations
+from aws_cdk import Acknowledgment, CfnResource, Duration, IStableStringProducer, Lazy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -43,8 +43,11 @@ class PackageFunction(Construct):
         timeout: Duration | None = None,
         tracing: bool = False,
         reserved_concurrent_executions: int | None = None,
+        runtime: lambda_.Runtime = RUNTIME,
+        architecture: lambda_.Architecture = ARCHITECTURE,
     ) -> None:
-        """``source_root``: the directory holding ``package/``; ``tracing``: active X-Ray tracing, and Powertools'
+        """``runtime`` and ``architecture``: the function's platform, which bundling installs wheels for;
+        ``source_root``: the directory holding ``package/``; ``tracing``: active X-Ray tracing, and Powertools'
         Tracer enabled (``POWERTOOLS_TRACE_DISABLED=false``); ``log_group``: the caller's own, instead of one
         created with ``log_retention``."""
         super().__init__(scope, construct_id)
@@ -62,9 +65,10 @@ class PackageFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            code=package_code(self, package, source_root=source_root, tracing=tracing),
+            runtime=runtime,
+            architecture=architecture,
+            code=package_code(self, package, source_root=source_root, tracing=tracing, runtime=runtime,
+                              architecture=architecture),
             handler=handler,
             description=description,
             role=self.role,
@@ -75,6 +79,11 @@ class PackageFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE if tracing else None,
             reserved_concurrent_executions=reserved_concurrent_executions,
         )
+        # CDK makes the function depend on its role and the role's policy; the role is already referenced
+        # (Fn::GetAtt), so that DependsOn is redundant (cfn-lint W3005). The policy's stays: logging needs it.
+        function_resource, role_resource = self.function.node.default_child, self.role.node.default_child
+        assert isinstance(function_resource, CfnResource) and isinstance(role_resource, CfnResource)
+        function_resource.remove_dependency(role_resource)
         if tracing:
             self._role_description.permissions.append("send X-Ray traces")
             self.acknowledge_xray_permissions()
