@@ -58,7 +58,7 @@ from .authorizer_options import (
 )
 from .bundling import ARCHITECTURE, checked_platform
 from .config import AuthorizationSettings, ConfigError, RouteSpec
-from .lambda_sources import PACKAGE, SOURCE_ROOT, load_config
+from .lambda_sources import AUTHORIZER_DIR, PACKAGE, load_config
 from .python_function import PackageFunction, powertools_environment
 
 AUTHORIZATION_HEADER = "$request.header.Authorization"
@@ -213,7 +213,7 @@ class JwtAuthorization(Construct):
             self,
             "Authorizer",
             package=PACKAGE,
-            source_root=SOURCE_ROOT,  # the checkout's authorizer/, or the installed package's copy
+            package_dir=AUTHORIZER_DIR,  # the checkout's authorizer/, or the installed package
             handler="authorizer.handler.handler",
             service_name=AUTHORIZER_SERVICE,
             description="JWT Lambda authorizer for the HTTP API",

@@ -48,7 +48,7 @@ SUPPORTED_ARCHITECTURES = (lambda_.Architecture.ARM_64, lambda_.Architecture.X86
 # Python 3.12+ runtimes run on Amazon Linux 2023 (glibc 2.34), so wheels up to manylinux_2_34 load there.
 _GLIBC_TAGS = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")
 _MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
-_SKIPPED = ("__pycache__", "*.pyc", "*.pyo")
+_SKIPPED = ("__pycache__", "*.pyc", "*.pyo", "py.typed")  # py.typed: for type checkers of the installed package
 #: Installed files no function here ever loads: Powertools' Swagger UI (1.7 MB of JavaScript and CSS, served only by
 #: its REST event handler's ``enable_swagger``). Dropped from every bundle after pip.
 UNUSED_FILES = ("aws_lambda_powertools/event_handler/openapi/swagger_ui",)
@@ -155,13 +155,15 @@ def forget_console_scripts(target: Path) -> None:
             record.write_text("".join(kept))
 
 
-def stage_package(scope: Construct, package: str, source_root: Path = PROJECT_ROOT) -> Path:
+def stage_package(scope: Construct, package: str, source_root: Path = PROJECT_ROOT,
+                  package_dir: Path | None = None) -> Path:
     """Copy ``package/`` (no caches) to ``<outdir>/lambda-src/<package>/<package>``; return the directory above it.
+    ``package_dir``: where the package's files are, when that directory has another name (the installed authorizer).
 
     That directory is the asset's source: it holds the package and nothing else of the project, so the asset is
     right even when bundling is skipped and CDK uses the source as it is (it applies no ``exclude`` then).
     """
-    package_dir = source_root / package
+    package_dir = package_dir or source_root / package
     if not (package_dir / "__init__.py").is_file():
         raise FileNotFoundError(f"{package_dir} is not a Python package")
     stage = Stage.of(scope)
@@ -175,10 +177,10 @@ def stage_package(scope: Construct, package: str, source_root: Path = PROJECT_RO
 
 def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = RUNTIME,
                  architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT,
-                 tracing: bool = False) -> lambda_.Code:
+                 tracing: bool = False, package_dir: Path | None = None) -> lambda_.Code:
     """The Lambda code for ``package`` (a directory of ``source_root``) with its ``requirements.lock`` or else its
     ``requirements.txt``, if any, and, with ``tracing``, the X-Ray SDK."""
-    staging = stage_package(scope, package, source_root)
+    staging = stage_package(scope, package, source_root, package_dir)
     locked = (staging / package / LOCK_FILE).is_file()
     requirements = staging / package / (LOCK_FILE if locked else "requirements.txt")
     has_requirements = requirements.is_file()

@@ -386,7 +386,7 @@ def parse_token_cookie(value: Any, mode: str, cache_ttl_seconds: int, names: Set
             "source (API Gateway would answer 401 to every request lacking one), and API Gateway caches authorizer "
             f"results only by identity source. Set {names.cache_ttl} to 0; the authorizer then runs on every request",
         )
-    return value
+    return str(value)
 
 
 def parse_config_parameter(value: Any, max_age: Any, mode: str,

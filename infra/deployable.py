@@ -9,12 +9,12 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from .lambda_sources import PACKAGE, SOURCE_ROOT, ConfigError, expand_issuer, is_loopback_host
+from .lambda_sources import AUTHORIZER_DIR, ConfigError, expand_issuer, is_loopback_host
 
 #: The deployed authorizer's code: the bundle's root (the ``authorizer/`` package and its dependencies) is unpacked
 #: at Lambda's task root, so a file ``authorizer/<path>`` of this project is ``/var/task/authorizer/<path>`` there.
 BUNDLED_AUTHORIZER_DIR = "/var/task/authorizer/"
-AUTHORIZER_SOURCE_DIR = SOURCE_ROOT / PACKAGE
+AUTHORIZER_SOURCE_DIR = AUTHORIZER_DIR
 CA_BUNDLE_EXAMPLE = "certs/wso2-ca.pem"
 
 
