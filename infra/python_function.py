@@ -80,11 +80,7 @@ class PackageFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE if tracing else None,
             reserved_concurrent_executions=reserved_concurrent_executions,
         )
-        # CDK makes the function depend on its role and the role's policy; the role is already referenced
-        # (Fn::GetAtt), so that DependsOn is redundant (cfn-lint W3005). The policy's stays: logging needs it.
-        function_resource, role_resource = self.function.node.default_child, self.role.node.default_child
-        assert isinstance(function_resource, CfnResource) and isinstance(role_resource, CfnResource)
-        function_resource.remove_dependency(role_resource)
+        keep_only_policy_dependency(self.function, self.role)
         if tracing:
             self._role_description.permissions.append("send X-Ray traces")
             self.acknowledge_xray_permissions()
@@ -121,6 +117,17 @@ class _RoleDescription:
 
     def produce(self) -> str:
         return f"{self.service_name}: {', '.join(self.permissions)}, nothing else"
+
+
+def keep_only_policy_dependency(function: lambda_.Function, role: iam.Role) -> None:
+    """CDK makes a function depend on its role and the role's default policy (a construct dependency, which no API
+    removes). The role is referenced already (``Fn::GetAtt``), so that ``DependsOn`` is redundant (cfn-lint W3005);
+    the policy's stays, so the function never runs before it may write its logs."""
+    function_resource = function.node.default_child
+    policy = role.node.try_find_child("DefaultPolicy")
+    policy_resource = policy.node.default_child if policy is not None else None
+    assert isinstance(function_resource, CfnResource) and isinstance(policy_resource, CfnResource)
+    function_resource.add_override("DependsOn", [policy_resource.logical_id])
 
 
 def powertools_environment(service_name: str, log_level: str = "INFO", tracing: bool = False) -> dict[str, str]:
