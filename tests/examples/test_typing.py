@@ -5,7 +5,9 @@ the wheel was installed into (``--python-executable``)."""
 
 from __future__ import annotations
 
+import fcntl
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,9 +35,17 @@ REFUSED = {
 
 
 def mypy(installed: Installed, tmp_path: Path, *targets: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--python-executable", str(installed.python),
-                           "--cache-dir", str(tmp_path / "mypy-cache"), "--no-error-summary", *targets],
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=TYPING, timeout=600)
+    """mypy as in a user's project: run from a directory outside this checkout, so no configuration of ours (which
+    declares ``_IN_CHECKOUT``) is found; with the typing files copied there."""
+    project = tmp_path / "project"
+    shutil.copytree(TYPING, project, dirs_exist_ok=True)
+    # One cache for the three runs (under a lock: one run at a time): mypy reads aws-cdk-lib's modules once.
+    cache = installed.venv.parent / "mypy-cache"
+    with open(installed.venv.parent / "mypy.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--python-executable",
+                               str(installed.python), "--cache-dir", str(cache), "--no-error-summary", *targets],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=project, timeout=600)
 
 
 def test_mypy_strict_finds_nothing_in_the_package_or_in_a_consumer_of_its_whole_api(installed: Installed,
