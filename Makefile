@@ -22,12 +22,16 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
+# Two workers (pytest-xdist): the suite waits on subprocesses (cdk synth, pip, local servers) as much as it computes.
+# --dist loadscope keeps a module's tests, and so its module-scoped stacks, on one worker; costly session fixtures
+# are built once for all workers (tests/shared_fixtures.py). TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 # The quick loop: everything but the end-to-end tests that synthesize or start servers (marked slow).
 test-fast: setup
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" -q
 
 # ruff and mypy, configured in pyproject.toml (mypy checks authorizer, infra, local, tools and bench).
 lint: $(PY_STAMP)
@@ -41,16 +45,17 @@ bench: setup
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .hypothesis build dist *.egg-info
 
-# The authorizer's runtime dependencies locked with hashes for its Lambda platform (infra/bundling.py: arm64,
-# Python 3.14), from the ranges in authorizer/requirements.txt; bundling installs exactly these, --no-deps.
+# The authorizer's runtime dependencies locked with hashes for every platform the construct offers (infra/bundling.py:
+# arm64 and x86_64, Python 3.12 to 3.14): one universal resolution from Python 3.12 on, whose hashes cover every
+# wheel of each pinned version; bundling installs exactly these, --no-deps, for the function's platform. Versions
+# already in the lock are kept (uv prefers them); `make lock LOCK_ARGS=--upgrade` moves to the newest in range.
 # python-jose's pure-Python backends (ecdsa, rsa, pyasn1, and six, needed by ecdsa alone) are left out: the
 # authorizer only runs with jose's cryptography backend (authorizer/crypto_backend.py). Commit the result.
-LOCK_PLATFORM := aarch64-manylinux2014
-LOCK_PYTHON := 3.14
+LOCK_PYTHON := 3.12
 lock: $(PY_STAMP)
 	$(PY) -m pip install --quiet "uv>=0.5,<1"
-	cd authorizer && $(abspath $(PY)) -m uv pip compile requirements.txt --quiet --generate-hashes \
-		--python-platform $(LOCK_PLATFORM) --python-version $(LOCK_PYTHON) --only-binary :all: \
+	cd authorizer && $(abspath $(PY)) -m uv pip compile requirements.txt --quiet --generate-hashes --universal \
+		--python-version $(LOCK_PYTHON) --only-binary :all: $(LOCK_ARGS) \
 		--no-emit-package ecdsa --no-emit-package rsa --no-emit-package pyasn1 --no-emit-package six \
 		--custom-compile-command "make lock" --output-file requirements.lock
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import NotRequired, TypedDict
 
 import jsii
 from aws_cdk import Acknowledgment, Annotations, Duration, Stack, Token, Validations
@@ -46,15 +47,18 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IValidation
 
 from .api_binding import OneApiAuthorizer, bare_route, check_same_stack
+from .arguments import describe
 from .authorizer_options import (
     FunctionOptions,
     check_environment_names,
+    checked_authorizer_name,
     checked_identity_source,
     function_options,
     parameter_name_for,
 )
+from .bundling import ARCHITECTURE, checked_platform
 from .config import AuthorizationSettings, ConfigError, RouteSpec
-from .lambda_sources import PACKAGE, SOURCE_ROOT, load_config
+from .lambda_sources import AUTHORIZER_DIR, PACKAGE, load_config
 from .python_function import PackageFunction, powertools_environment
 
 AUTHORIZATION_HEADER = "$request.header.Authorization"
@@ -74,6 +78,13 @@ AUTHORIZER_SERVICE = "jwt-authorizer"
 #: Appended to the first authorizer's name for the tenant routes' uncached one.
 TENANT_AUTHORIZER_SUFFIX = "-tenant-routes"
 MAX_AUTHORIZER_NAME = 128  # API Gateway's limit
+
+
+class RouteOptions(TypedDict):
+    """``route_options()``'s keyword arguments for ``HttpApi.add_routes`` / ``HttpRoute``."""
+
+    authorizer: apigwv2.IHttpRouteAuthorizer
+    authorization_scopes: NotRequired[list[str]]
 
 
 @jsii.implements(apigwv2.IHttpRouteAuthorizer)
@@ -130,6 +141,8 @@ class JwtAuthorization(Construct):
         authorizer_name: str | None = None,
         identity_source: Sequence[str] | None = None,
         parameter_name: str | None = None,
+        architecture: lambda_.Architecture = ARCHITECTURE,
+        runtime: lambda_.Runtime | None = None,
     ) -> None:
         """``http_api``: an ``HttpApi`` or an imported ``IHttpApi`` of this construct's stack.
 
@@ -137,10 +150,24 @@ class JwtAuthorization(Construct):
         10), ``reserved_concurrent_executions``, ``log_group`` (your own) or ``log_retention`` (of the one created,
         default one month), ``tracing`` (active X-Ray), ``environment`` (extra ``AUTH_*`` variables such as
         ``AUTH_LEEWAY_SECONDS``, never those the settings generate, ``GENERATED_VARIABLES``).
-        ``authorizer_name``: the API Gateway authorizer's name; ``identity_source``: instead of the default (the
-        Authorization header, plus the route key where caching needs it). ``parameter_name``: the SSM parameter
-        created with ``settings.config_parameter`` (default ``/<stack>/<construct path>/authorizer-config``).
+        ``architecture`` (``Architecture.ARM_64``, the default, or ``X86_64``) and ``runtime`` (a Python runtime
+        the lock covers, ``SUPPORTED_RUNTIMES``; the newest by default): the function's platform, for which the
+        bundle's binary wheels are installed.
+        ``authorizer_name``: the API Gateway authorizer's name (default: this construct's ID); ``identity_source``:
+        instead of the default (the Authorization header, plus the route key where caching needs it).
+        ``parameter_name``: the SSM parameter created with ``settings.config_parameter`` (default
+        ``/<stack>/<construct path>/authorizer-config``).
+        Every invalid argument raises ``ConfigError`` naming it, before anything is built.
         """
+        if not isinstance(settings, AuthorizationSettings):
+            raise ConfigError("settings", "must be the AuthorizationSettings that AuthorizationSettings.create(...) "
+                                          f"returns, got {describe(settings)}")
+        if not hasattr(http_api, "api_id") or not hasattr(http_api, "node"):
+            raise ConfigError("http_api", "must be an HttpApi or an imported IHttpApi "
+                                          f"(HttpApi.from_http_api_attributes), got {describe(http_api)}")
+        if not isinstance(tracing, bool):
+            raise ConfigError("tracing", f"must be True or False, got {describe(tracing)}")
+        self.runtime, self.architecture = checked_platform(runtime, architecture)
         super().__init__(scope, construct_id)
         check_same_stack(self, http_api)
         options = function_options(memory_size=memory_size, timeout=timeout,
@@ -149,7 +176,8 @@ class JwtAuthorization(Construct):
         check_environment_names(environment)
         self.identity_source = checked_identity_source(identity_source, identity_sources(settings), settings.mode,
                                                        settings.token_cookie)
-        self.authorizer_name = authorizer_name
+        # API Gateway's name for the authorizer: the construct ID unless given, so two constructs on one API differ
+        self.authorizer_name = checked_authorizer_name(authorizer_name) or construct_id
         self.parameter_name = parameter_name
         self.http_api = http_api
         self.settings = settings
@@ -185,7 +213,7 @@ class JwtAuthorization(Construct):
             self,
             "Authorizer",
             package=PACKAGE,
-            source_root=SOURCE_ROOT,  # the checkout's authorizer/, or the installed package's copy
+            package_dir=AUTHORIZER_DIR,  # the checkout's authorizer/, or the installed package
             handler="authorizer.handler.handler",
             service_name=AUTHORIZER_SERVICE,
             description="JWT Lambda authorizer for the HTTP API",
@@ -196,6 +224,8 @@ class JwtAuthorization(Construct):
             timeout=options.timeout,
             reserved_concurrent_executions=options.reserved_concurrent_executions,
             tracing=tracing,
+            runtime=self.runtime,
+            architecture=self.architecture,
         )
         if self.config_parameter is not None:
             self.function_resources.allow_get_parameter(self.config_parameter)
@@ -292,14 +322,17 @@ class JwtAuthorization(Construct):
         )
 
     # --- routes -------------------------------------------------------------------------------------------
-    def route_options(self, route: RouteSpec | str) -> dict:
+    def route_options(self, route: RouteSpec | str) -> RouteOptions:
         """Keyword arguments for ``HttpApi.add_routes`` / ``HttpRoute`` that protect ``route`` (a configured
         ``RouteSpec`` or its route key, ``"GET /orders"``) as configured."""
         if isinstance(route, str):
             route = self._spec_for(route)
+        elif not isinstance(route, RouteSpec):
+            raise ConfigError("route", f"must be a configured RouteSpec or its route key such as 'GET /orders', got "
+                                       f"{describe(route)}")
         if route.public:
             return {"authorizer": _PublicRoute(self, route)}
-        options: dict = {"authorizer": self.authorizer_for(route)}
+        options: RouteOptions = {"authorizer": self.authorizer_for(route)}
         if self.mode == "jwt" and route.scopes:
             options["authorization_scopes"] = list(route.scopes)
         return options
@@ -478,6 +511,12 @@ class _EveryProtectedRouteAttached:
                 on_api.setdefault(str(child.route_key), []).append(child)
         wanted_type = "CUSTOM" if owner.mode == "lambda" else "JWT"
         problems = []
+        names = [c.name for c in Stack.of(owner.http_api).node.find_all()
+                 if isinstance(c, apigwv2.CfnAuthorizer) and c.api_id == api_id]
+        if names.count(owner.authorizer_name) > 1:
+            problems.append(f"authorizer_name: another authorizer of {owner.http_api.node.path} is also named "
+                            f"{owner.authorizer_name!r}; give each JwtAuthorization on one API its own "
+                            "authorizer_name (the default is the construct ID)")
         for spec in owner.settings.protected_routes:
             routes = on_api.get(spec.route_key)
             if not routes:

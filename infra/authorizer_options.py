@@ -7,18 +7,24 @@ parameter name — checked before anything is built, each error naming the keywo
     Traceback (most recent call last):
     ...
     authorizer.errors.ConfigError: memory_size: must be a whole number of MB from 128 to 10240, got 64
+    >>> function_options(timeout=Duration.millis(1500))
+    Traceback (most recent call last):
+    ...
+    authorizer.errors.ConfigError: timeout: must be whole seconds from 1 to 10, got a Duration (1 second 500 millis)
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 from aws_cdk import aws_logs as logs
 
+from .arguments import describe, whole_seconds
 from .lambda_sources import ConfigError
 
 DEFAULT_MEMORY_MB = 512  # signature checks are CPU-bound; Lambda's CPU grows with memory
@@ -47,23 +53,28 @@ def function_options(*, memory_size: int = DEFAULT_MEMORY_MB, timeout: Duration 
                      reserved_concurrent_executions: int | None = None, log_group: logs.ILogGroup | None = None,
                      log_retention: logs.RetentionDays | None = None) -> FunctionOptions:
     if isinstance(memory_size, bool) or not isinstance(memory_size, int) or not 128 <= memory_size <= 10240:
-        raise ConfigError("memory_size", f"must be a whole number of MB from 128 to 10240, got {memory_size!r}")
-    timeout = timeout or Duration.seconds(API_GATEWAY_AUTHORIZER_TIMEOUT_SECONDS)
-    if not isinstance(timeout, Duration) or timeout.is_unresolved():
-        raise ConfigError("timeout", f"must be a concrete aws_cdk.Duration, got {timeout!r}")
-    if not 1000 <= timeout.to_milliseconds() <= API_GATEWAY_AUTHORIZER_TIMEOUT_SECONDS * 1000:
-        raise ConfigError("timeout", f"must be from 1 to {API_GATEWAY_AUTHORIZER_TIMEOUT_SECONDS} seconds (API "
-                                     "Gateway waits at most 10 s for an authorizer, then answers 500), got "
-                                     f"{timeout.to_human_string()}")
+        raise ConfigError("memory_size", f"must be a whole number of MB from 128 to 10240, got {describe(memory_size)}")
+    timeout = timeout if timeout is not None else Duration.seconds(API_GATEWAY_AUTHORIZER_TIMEOUT_SECONDS)
+    # Lambda counts its timeout in whole seconds; API Gateway waits at most 10 s for an authorizer, then answers 500.
+    whole_seconds(timeout, "timeout", 1, API_GATEWAY_AUTHORIZER_TIMEOUT_SECONDS, "Duration.seconds(5)")
     if reserved_concurrent_executions is not None and (
             isinstance(reserved_concurrent_executions, bool) or not isinstance(reserved_concurrent_executions, int)
             or reserved_concurrent_executions < 1):
         raise ConfigError("reserved_concurrent_executions",
                           f"must be a whole number of at least 1 (0 would stop every request), got "
-                          f"{reserved_concurrent_executions!r}")
+                          f"{describe(reserved_concurrent_executions)}")
     if log_group is not None and log_retention is not None:
         raise ConfigError("log_group", "give log_group (your own log group, with its own retention) or "
                                        "log_retention (for the log group the construct creates), not both")
+    if log_group is not None and not hasattr(log_group, "log_group_arn"):
+        raise ConfigError("log_group", f"must be an aws_logs.ILogGroup, got {describe(log_group)}")
+    if log_retention is not None and not isinstance(log_retention, logs.RetentionDays):
+        raise ConfigError("log_retention", f"must be an aws_logs.RetentionDays such as RetentionDays.ONE_MONTH, got "
+                                           f"{describe(log_retention)}")
+    if log_retention == logs.RetentionDays.INFINITE:
+        raise ConfigError("log_retention", "RetentionDays.INFINITE would keep the authorizer's logs (callers, token "
+                                           "subjects) forever; the construct keeps retention bounded: choose a "
+                                           "period such as RetentionDays.ONE_YEAR, or pass your own log_group")
     return FunctionOptions(memory_size, timeout, reserved_concurrent_executions, log_group,
                            log_retention or logs.RetentionDays.ONE_MONTH)
 
@@ -99,18 +110,42 @@ def checked_identity_source(identity_source: Sequence[str] | None, required: Seq
 
 def parameter_name_for(stack_name: str, construct_path: str, name: str | None) -> str:
     """The created SSM parameter's name: the user's ``parameter_name``, else ``/<stack>/<construct path>/
-    authorizer-config`` (one per construct, so two constructs in a stack do not collide)."""
+    authorizer-config`` (one per construct, so two constructs in a stack do not collide). A path part holding
+    characters SSM does not allow has them replaced by ``-`` and a short hash of the part appended, so construct IDs
+    that differ only there (``"Orders apiAuth"``, ``"Orders-apiAuth"``) still get distinct names.
+
+        >>> parameter_name_for("Shop", "Orders apiAuth", None), parameter_name_for("Shop", "Orders-apiAuth", None)
+        ('/Shop/Orders-apiAuth-7212f4/authorizer-config', '/Shop/Orders-apiAuth/authorizer-config')
+    """
     if name is not None:
         if not isinstance(name, str) or not _SSM_PATH_NAME.fullmatch(name) or len(name) > 1011:
             raise ConfigError("parameter_name", f"must be an SSM parameter path like /orders/authorizer-config, "
-                                                f"got {name!r}")
+                                                f"got {describe(name)}")
         return name
-    parts = [_SSM_NAME_PART.sub("-", part) for part in construct_path.split("/") if part]
+    parts = [_ssm_part(part) for part in construct_path.split("/") if part]
     return "/".join(["", stack_name, *parts, "authorizer-config"])
+
+
+def _ssm_part(part: str) -> str:
+    cleaned = _SSM_NAME_PART.sub("-", part)
+    if cleaned == part:
+        return part
+    return f"{cleaned}-{hashlib.sha256(part.encode()).hexdigest()[:6]}"
+
+
+def checked_authorizer_name(name: str | None) -> str | None:
+    """``authorizer_name``: None (the construct ID) or 1–128 characters."""
+    if name is not None and (not isinstance(name, str) or not (Token.is_unresolved(name) or 1 <= len(name) <= 128)):
+        raise ConfigError("authorizer_name", f"must be a name of 1 to 128 characters, got {describe(name)}")
+    return name
 
 
 def check_environment_names(extra: Mapping[str, str] | None) -> None:
     """An ``AUTH_*`` name the authorizer does not read is a typo that would silently keep the default."""
+    if extra is not None and (not isinstance(extra, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in extra.items())):
+        raise ConfigError("environment", f"must be a dict of variable name → string value such as "
+                                         f"{{'AUTH_LEEWAY_SECONDS': '30'}}, got {describe(extra)}")
     for name in extra or {}:
         if name.startswith("AUTH_") and name not in AUTHORIZER_VARIABLES:
             close = difflib.get_close_matches(name, AUTHORIZER_VARIABLES, n=1)

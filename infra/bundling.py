@@ -10,8 +10,8 @@ The asset's source is a copy of the package alone under ``<outdir>/lambda-src/<p
 exactly the package that would be bundled, without the rest of the project.
 Docker is only a fallback, used if this machine has no pip.
 
-A package with a ``requirements.lock`` (the authorizer's, written by ``make lock`` for the function's platform) is
-installed from it alone: ``--require-hashes --no-deps``, exactly the pinned files and nothing resolved, so what is
+A package with a ``requirements.lock`` (the authorizer's, written by ``make lock`` with the hashes of every wheel for
+each offered platform: arm64 and x86_64, Python 3.12 to 3.14) is installed from it alone: ``--require-hashes --no-deps``, exactly the pinned files and nothing resolved, so what is
 left out of the lock on purpose (python-jose's pure-Python backends) stays out of the bundle.
 
 The asset hash is the bundle's (``AssetHashType.OUTPUT``): where the requirements are ranges, the same sources can
@@ -34,14 +34,21 @@ from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling, Stage
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from .arguments import describe
+from .lambda_sources import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The newest Python runtime aws-cdk-lib 2.275 and Lambda offer; cdk-nag's L1 checks it stays the latest.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
+#: The runtimes a function may choose: those ``requirements.lock`` covers (``make lock`` resolves from 3.12 on, with
+#: every wheel's hash) and that run on Amazon Linux 2023 (glibc 2.34, below).
+SUPPORTED_RUNTIMES = (lambda_.Runtime.PYTHON_3_12, lambda_.Runtime.PYTHON_3_13, lambda_.Runtime.PYTHON_3_14)
+SUPPORTED_ARCHITECTURES = (lambda_.Architecture.ARM_64, lambda_.Architecture.X86_64)
 # Python 3.12+ runtimes run on Amazon Linux 2023 (glibc 2.34), so wheels up to manylinux_2_34 load there.
 _GLIBC_TAGS = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")
 _MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
-_SKIPPED = ("__pycache__", "*.pyc", "*.pyo")
+_SKIPPED = ("__pycache__", "*.pyc", "*.pyo", "py.typed")  # py.typed: for type checkers of the installed package
 #: Installed files no function here ever loads: Powertools' Swagger UI (1.7 MB of JavaScript and CSS, served only by
 #: its REST event handler's ``enable_swagger``). Dropped from every bundle after pip.
 UNUSED_FILES = ("aws_lambda_powertools/event_handler/openapi/swagger_ui",)
@@ -59,6 +66,23 @@ def python_version(runtime: lambda_.Runtime) -> str:
     if not name.startswith("python3."):
         raise ValueError(f"{name} is not a Python runtime")
     return name.removeprefix("python")
+
+
+def checked_platform(runtime: lambda_.Runtime | None,
+                     architecture: lambda_.Architecture) -> tuple[lambda_.Runtime, lambda_.Architecture]:
+    """``runtime`` (None: the newest) and ``architecture``, if the lock covers them; else a ``ConfigError`` naming
+    the argument and what it accepts."""
+    runtimes = ", ".join(f"Runtime.{r.name.replace('python3.', 'PYTHON_3_')}" for r in SUPPORTED_RUNTIMES)
+    if runtime is None:
+        runtime = RUNTIME
+    elif not isinstance(runtime, lambda_.Runtime) or runtime.name not in {r.name for r in SUPPORTED_RUNTIMES}:
+        got = f"Runtime {runtime.name!r}" if isinstance(runtime, lambda_.Runtime) else describe(runtime)
+        raise ConfigError("runtime", f"must be one of {runtimes} (the Python versions the bundle's lock covers), "
+                                     f"got {got}")
+    if not isinstance(architecture, lambda_.Architecture) or architecture.name not in _MACHINES:
+        raise ConfigError("architecture", "must be Architecture.ARM_64 or Architecture.X86_64, got "
+                                          f"{describe(architecture)}")
+    return runtime, architecture
 
 
 def pip_platforms(architecture: lambda_.Architecture) -> list[str]:
@@ -131,13 +155,15 @@ def forget_console_scripts(target: Path) -> None:
             record.write_text("".join(kept))
 
 
-def stage_package(scope: Construct, package: str, source_root: Path = PROJECT_ROOT) -> Path:
+def stage_package(scope: Construct, package: str, source_root: Path = PROJECT_ROOT,
+                  package_dir: Path | None = None) -> Path:
     """Copy ``package/`` (no caches) to ``<outdir>/lambda-src/<package>/<package>``; return the directory above it.
+    ``package_dir``: where the package's files are, when that directory has another name (the installed authorizer).
 
     That directory is the asset's source: it holds the package and nothing else of the project, so the asset is
     right even when bundling is skipped and CDK uses the source as it is (it applies no ``exclude`` then).
     """
-    package_dir = source_root / package
+    package_dir = package_dir or source_root / package
     if not (package_dir / "__init__.py").is_file():
         raise FileNotFoundError(f"{package_dir} is not a Python package")
     stage = Stage.of(scope)
@@ -151,10 +177,10 @@ def stage_package(scope: Construct, package: str, source_root: Path = PROJECT_RO
 
 def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = RUNTIME,
                  architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT,
-                 tracing: bool = False) -> lambda_.Code:
+                 tracing: bool = False, package_dir: Path | None = None) -> lambda_.Code:
     """The Lambda code for ``package`` (a directory of ``source_root``) with its ``requirements.lock`` or else its
     ``requirements.txt``, if any, and, with ``tracing``, the X-Ray SDK."""
-    staging = stage_package(scope, package, source_root)
+    staging = stage_package(scope, package, source_root, package_dir)
     locked = (staging / package / LOCK_FILE).is_file()
     requirements = staging / package / (LOCK_FILE if locked else "requirements.txt")
     has_requirements = requirements.is_file()

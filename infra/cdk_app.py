@@ -50,7 +50,8 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     if not bundling_skipped(app.node.try_get_context("aws:cdk:bundling-stacks")):
         add_placeholder_rule(stack, config.authorization)
     if nag:
-        from cdk_nag import AwsSolutionsChecks  # a development dependency (the `nag` extra) of the installed construct
+        # a development dependency (the `nag` extra) of the installed construct
+        from cdk_nag import AwsSolutionsChecks  # type: ignore[import-not-found, unused-ignore]
 
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app

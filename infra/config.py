@@ -26,26 +26,24 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import PurePosixPath
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from aws_cdk import Duration
 
+from .arguments import describe, one_of, whole_int, whole_seconds
 from .context_values import boolean, choice, claim_rules, json_value, scope_names, whole_number
+from .deployable import check_deployable_issuers
 from .lambda_sources import (
     DEFAULT_CONFIG_MAX_AGE_SECONDS,
     MAX_CONFIG_MAX_AGE_SECONDS,
     MIN_CONFIG_MAX_AGE_SECONDS,
-    SOURCE_ROOT,
     ConfigError,
     TrustedIssuer,
     check_route_key,
-    expand_issuer,
     is_cookie_name,
-    is_loopback_host,
     json_typed,
     parse_issuers,
     parse_routes,
@@ -55,10 +53,13 @@ from .lambda_sources import TenantRule as ParsedTenantRule
 from .native_jwt import check_native_routes, select_native_issuer
 from .typed_settings import (
     AuthorizerMode,
+    Issuer,
+    IssuerDict,
     LambdaResponse,
+    ProviderIssuer,
+    RouteDict,
+    RouteSpec,
     TenantRule,
-    duration_seconds,
-    plain_choice,
     plain_issuers,
     plain_routes,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "ConfigParameter",
     "DEFAULT_ROUTES",
     "RouteSpec",
+    "TenantRule",
     "StackConfig",
     "Throttle",
     "load_stack_config",
@@ -95,34 +97,26 @@ SSM_STANDARD_VALUE_LIMIT = 4096  # bytes: a standard-tier parameter's value (adv
 _SSM_NAME = re.compile(r"[A-Za-z0-9_.\-/]{1,1011}")
 _ROUTE_FIELDS = {"method", "path", "scopes", "claims", "tenant", "public"}
 _THROTTLE_FIELDS = {"rateLimit", "burstLimit"}
-#: The deployed authorizer's code: the bundle's root (the ``authorizer/`` package and its dependencies) is unpacked
-#: at Lambda's task root, so a file ``authorizer/<path>`` of this project is ``/var/task/authorizer/<path>`` there.
-BUNDLED_AUTHORIZER_DIR = "/var/task/authorizer/"
-AUTHORIZER_SOURCE_DIR = SOURCE_ROOT / "authorizer"
-CA_BUNDLE_EXAMPLE = "certs/wso2-ca.pem"
 
 
 @dataclass(frozen=True)
-class RouteSpec:
-    """One API route and what it asks of a token. The route list is the single source of truth.
+class SettingNames:
+    """How errors name each setting: the Python arguments of ``AuthorizationSettings.create`` or ``cdk.json``'s
+    keys, so each user reads the name they wrote."""
 
-    ``tenant`` (lambda mode): the path parameter that must name one of the caller's tenants (``TenantRule``).
-    """
+    mode: str
+    cache_ttl: str
+    lambda_response: str
+    config_parameter: str
+    config_max_age: str
+    token_cookie: str
+    lambda_mode: str  # how to choose lambda mode, for hints
 
-    method: str
-    path: str
-    scopes: tuple[str, ...] = ()
-    claims: Mapping[str, Any] = field(default_factory=dict)  # claim name → accepted value or [any-of values]
-    public: bool = False
-    tenant: TenantRule | None = None
 
-    @property
-    def route_key(self) -> str:
-        return f"{self.method} {self.path}"
-
-    @property
-    def has_rule(self) -> bool:
-        return bool(self.scopes or self.claims or self.tenant)
+PYTHON_ARGUMENTS = SettingNames("mode", "cache_ttl_seconds", "lambda_response", "config_parameter",
+                                "config_max_age_seconds", "token_cookie", "mode=AuthorizerMode.LAMBDA")
+CONTEXT_KEYS = SettingNames("authorizer", "cacheTtlSeconds", "lambdaResponse", "configParameter",
+                            "configMaxAgeSeconds", "tokenCookie", "authorizer=lambda")
 
 
 @dataclass(frozen=True)
@@ -166,40 +160,82 @@ class AuthorizationSettings:
     def create(
         cls,
         *,
-        mode: AuthorizerMode | str = "lambda",
-        issuers: Any,
-        routes: Any,
-        cache_ttl_seconds: Any = DEFAULT_CACHE_TTL_SECONDS,
+        mode: AuthorizerMode | Literal["lambda", "jwt"] = AuthorizerMode.LAMBDA,
+        issuers: Sequence[Issuer | ProviderIssuer | IssuerDict],
+        routes: Sequence[RouteSpec | RouteDict],
+        cache_ttl_seconds: int | None = None,
         results_cache_ttl: Duration | None = None,
-        lambda_response: LambdaResponse | str = "iam",
-        config_parameter: Any = False,
-        config_max_age_seconds: Any = DEFAULT_CONFIG_MAX_AGE_SECONDS,
-        token_cookie: Any = None,
+        lambda_response: LambdaResponse | Literal["iam", "simple"] = LambdaResponse.IAM,
+        config_parameter: bool | str = False,
+        config_max_age_seconds: int = DEFAULT_CONFIG_MAX_AGE_SECONDS,
+        token_cookie: str | None = None,
         local: bool = False,
     ) -> AuthorizationSettings:
-        """Validate plain values (JSON shapes, as in ``cdk.json``) or typed ones (``typed_settings``: enums,
-        ``RouteSpec``, ``Issuer``/``ProviderIssuer``); errors name the context key.
+        """Validate the settings of a ``JwtAuthorization``; every error names the argument (``mode``,
+        ``issuers[0].audience``, ``routes[2].scopes``, ``results_cache_ttl``...), what it accepts and a hint.
 
-        ``routes`` is required: the routes this API has, each protected or ``public``.
-        ``results_cache_ttl``: the cache TTL as a ``Duration`` (instead of ``cache_ttl_seconds``).
+        ``issuers``: ``Issuer``, ``ProviderIssuer`` or dicts of the ``cdk.json`` shape. ``routes`` is required: the
+        routes this API has, each protected or ``public`` (``RouteSpec`` or dicts). The result cache:
+        ``results_cache_ttl`` (a ``Duration``, 0 to 1 hour) or ``cache_ttl_seconds``; default 5 minutes.
 
         ``config_parameter``: ``False`` (issuers and routes in the Lambda's environment), ``True`` (an SSM parameter
         created from them) or the name of an existing String parameter; lambda mode only.
         ``token_cookie``: the cookie the authorizer reads the token from when no Authorization header is sent
-        (lambda mode; needs ``cache_ttl_seconds=0``).
+        (lambda mode; needs a cache TTL of 0).
         ``local``: the settings are for a local run with bundling skipped, never deployed; only then are loopback
         issuers and ``ca_bundle`` paths outside the bundle accepted.
         """
-        mode = choice(plain_choice(mode), "authorizer", MODES)
-        issuers = json_value(plain_issuers(issuers), "issuers", list)
-        trusted = parse_issuers(issuers, field_name="issuers")
-        route_specs = parse_route_specs(json_value(plain_routes(routes), "routes", list))
+        names = PYTHON_ARGUMENTS
+        if cache_ttl_seconds is not None and results_cache_ttl is not None:
+            raise ConfigError("results_cache_ttl", "give results_cache_ttl (a Duration) or cache_ttl_seconds, not both")
         if results_cache_ttl is not None:
-            cache_ttl_seconds = duration_seconds(results_cache_ttl, "results_cache_ttl", MAX_CACHE_TTL_SECONDS)
-        ttl = whole_number(cache_ttl_seconds, "cacheTtlSeconds", 0, MAX_CACHE_TTL_SECONDS)
-        lambda_response = choice(plain_choice(lambda_response), "lambdaResponse", LAMBDA_RESPONSES)
-        parameter = parse_config_parameter(config_parameter, config_max_age_seconds, mode)
-        cookie = parse_token_cookie(token_cookie, mode, ttl)
+            ttl = whole_seconds(results_cache_ttl, "results_cache_ttl", 0, MAX_CACHE_TTL_SECONDS, "Duration.minutes(5)")
+        elif cache_ttl_seconds is not None:
+            ttl = whole_int(cache_ttl_seconds, names.cache_ttl, 0, MAX_CACHE_TTL_SECONDS, "seconds",
+                            duration_hint="results_cache_ttl")
+        else:
+            ttl = DEFAULT_CACHE_TTL_SECONDS
+        if not isinstance(config_parameter, (bool, str)):
+            raise ConfigError(names.config_parameter, "must be False, True (create the parameter) or the name of an "
+                                                      f"existing String parameter, got {describe(config_parameter)}")
+        whole_int(config_max_age_seconds, names.config_max_age, MIN_CONFIG_MAX_AGE_SECONDS,
+                  MAX_CONFIG_MAX_AGE_SECONDS, "seconds")
+        if token_cookie is not None and not isinstance(token_cookie, str):
+            raise ConfigError(names.token_cookie, f"must be a cookie name (a string) or None, got {describe(token_cookie)}")
+        if not isinstance(local, bool):
+            raise ConfigError("local", f"must be True or False, got {describe(local)}")
+        return cls._validated(
+            names, mode=one_of(mode, names.mode, AuthorizerMode, MODES),
+            issuers=plain_issuers(issuers, "issuers"), routes=plain_routes(routes, "routes"), cache_ttl_seconds=ttl,
+            lambda_response=one_of(lambda_response, names.lambda_response, LambdaResponse, LAMBDA_RESPONSES),
+            config_parameter=config_parameter, config_max_age_seconds=config_max_age_seconds,
+            token_cookie=token_cookie, local=local)
+
+    @classmethod
+    def from_context(cls, *, mode: Any, issuers: Any, routes: Any, cache_ttl_seconds: Any, lambda_response: Any,
+                     config_parameter: Any, config_max_age_seconds: Any, token_cookie: Any,
+                     local: bool) -> AuthorizationSettings:
+        """The same settings from ``cdk.json`` context: JSON values, or the strings ``-c key=value`` gives; errors
+        name the context key."""
+        names = CONTEXT_KEYS
+        return cls._validated(
+            names, mode=choice(mode, names.mode, MODES), issuers=json_value(issuers, "issuers", list),
+            routes=json_value(routes, "routes", list),
+            cache_ttl_seconds=whole_number(cache_ttl_seconds, names.cache_ttl, 0, MAX_CACHE_TTL_SECONDS),
+            lambda_response=choice(lambda_response, names.lambda_response, LAMBDA_RESPONSES),
+            config_parameter=config_parameter, config_max_age_seconds=config_max_age_seconds,
+            token_cookie=token_cookie, local=local)
+
+    @classmethod
+    def _validated(cls, names: SettingNames, *, mode: str, issuers: list[Any], routes: list[Any],
+                   cache_ttl_seconds: int, lambda_response: str, config_parameter: Any, config_max_age_seconds: Any,
+                   token_cookie: Any, local: bool) -> AuthorizationSettings:
+        """Plain, type-checked values → settings, by the authorizer's own parsers where it has them."""
+        trusted = parse_issuers(issuers, field_name="issuers")
+        route_specs = parse_route_specs(routes)
+        ttl = cache_ttl_seconds
+        parameter = parse_config_parameter(config_parameter, config_max_age_seconds, mode, names)
+        cookie = parse_token_cookie(token_cookie, mode, ttl, names)
         if not local:
             check_deployable_issuers(issuers, mode)
         native: TrustedIssuer | None = None
@@ -208,11 +244,11 @@ class AuthorizationSettings:
             native, notes = select_native_issuer(issuers)
             check_native_routes(route_specs)
         if parameter is not None and not parameter.created:
-            notes += (f"configParameter names an existing parameter: the authorizer trusts the issuers in "
-                      f"{parameter.existing_name}, not those of the issuers key (the rules of the routes key apply "
+            notes += (f"{names.config_parameter} names an existing parameter: the authorizer trusts the issuers in "
+                      f"{parameter.existing_name}, not the configured issuers (the configured route rules apply "
                       "only while the parameter has no \"routes\")",)
         elif any(_is_example_host(urlsplit(i.issuer).hostname) for i in trusted):
-            notes += ("issuers still holds an example.com issuer: set your provider in cdk.json "
+            notes += ("issuers still holds an example.com issuer: set your provider's "
                       "(see docs/providers.md)",)
         settings = cls(mode=mode, issuers=tuple(issuers), trusted_issuers=trusted, routes=route_specs,
                        cache_ttl_seconds=ttl, lambda_response=lambda_response, native_issuer=native,
@@ -220,7 +256,7 @@ class AuthorizationSettings:
         if mode == "lambda":
             settings.check_auth_routes()
         if parameter is not None and parameter.created:
-            settings.check_parameter_value()
+            settings.check_parameter_value(names)
         return settings
 
     @property
@@ -263,15 +299,15 @@ class AuthorizationSettings:
         """The SSM parameter's value: ``{"issuers": <as configured, presets unexpanded>, "routes": <AUTH_ROUTES>}``."""
         return json.dumps({"issuers": list(self.issuers), "routes": self.auth_routes()}, separators=(",", ":"))
 
-    def check_parameter_value(self) -> None:
+    def check_parameter_value(self, names: SettingNames = CONTEXT_KEYS) -> None:
         """The created parameter is a standard-tier String: its value must fit in 4 KB."""
         size = len(self.parameter_value().encode("utf-8"))
         if size > SSM_STANDARD_VALUE_LIMIT:
             raise ConfigError(
-                "configParameter",
+                names.config_parameter,
                 f"the issuers and routes make a {size}-byte parameter value; a standard SSM parameter holds at most "
                 f"{SSM_STANDARD_VALUE_LIMIT}. Shorten issuers/routes, or create a larger (advanced-tier) parameter "
-                "yourself and set configParameter to its name",
+                f"yourself and set {names.config_parameter} to its name",
             )
 
 
@@ -298,7 +334,7 @@ def load_stack_config(lookup: Callable[[str], Any]) -> StackConfig:
     if issuers is None:
         raise ConfigError("issuers", "is required: a list of trusted issuers or provider presets "
                                      "(see docs/configuration.md)")
-    authorization = AuthorizationSettings.create(
+    authorization = AuthorizationSettings.from_context(
         mode=get("authorizer", "lambda"),
         issuers=issuers,
         routes=get("routes", DEFAULT_ROUTES),
@@ -329,7 +365,7 @@ def bundling_skipped(bundling_stacks: Any) -> bool:
     return isinstance(bundling_stacks, (list, tuple)) and len(bundling_stacks) == 0
 
 
-def parse_token_cookie(value: Any, mode: str, cache_ttl_seconds: int) -> str | None:
+def parse_token_cookie(value: Any, mode: str, cache_ttl_seconds: int, names: SettingNames = CONTEXT_KEYS) -> str | None:
     """``tokenCookie``: unset or empty → None; else a cookie name, in lambda mode, with caching off.
 
     API Gateway answers 401 without invoking the authorizer when an identity source is missing from a request, so
@@ -339,61 +375,24 @@ def parse_token_cookie(value: Any, mode: str, cache_ttl_seconds: int) -> str | N
     if value is None or value is False or value == "":
         return None
     if not is_cookie_name(value):
-        raise ConfigError("tokenCookie", f"must be a cookie name such as psg_auth_token, got {value!r}")
+        raise ConfigError(names.token_cookie, f"must be a cookie name such as psg_auth_token, got {value!r}")
     if mode == "jwt":
-        raise ConfigError("tokenCookie", "API Gateway's native JWT authorizer reads the token from a header or the "
-                                         "query string, never from a cookie; use authorizer=lambda")
+        raise ConfigError(names.token_cookie, "API Gateway's native JWT authorizer reads the token from a header or "
+                                              f"the query string, never from a cookie; use {names.lambda_mode}")
     if cache_ttl_seconds != 0:
         raise ConfigError(
-            "tokenCookie",
-            f"needs cacheTtlSeconds 0, got {cache_ttl_seconds}: with a token cookie the authorizer has no identity "
+            names.token_cookie,
+            f"needs {names.cache_ttl} 0, got {cache_ttl_seconds}: with a token cookie the authorizer has no identity "
             "source (API Gateway would answer 401 to every request lacking one), and API Gateway caches authorizer "
-            "results only by identity source. Set cacheTtlSeconds to 0; the authorizer then runs on every request",
+            f"results only by identity source. Set {names.cache_ttl} to 0; the authorizer then runs on every request",
         )
-    return value
+    return str(value)
 
 
-def check_deployable_issuers(issuers: list[Any], mode: str) -> None:
-    """What a deployed authorizer cannot use: a loopback issuer or ``jwks_uri`` (API Gateway and Lambda cannot
-    reach this machine), and in lambda mode a ``ca_bundle`` that is not a file bundled under ``authorizer/``."""
-    for index, spec in enumerate(issuers):
-        where = f"issuers[{index}]"
-        for issuer in expand_issuer(spec, where):
-            for name, url in (("issuer", issuer.issuer), ("jwks_uri", issuer.jwks_uri)):
-                if url and is_loopback_host(urlsplit(url).hostname):
-                    configured = name if name in spec or "base_url" not in spec else "base_url"
-                    raise ConfigError(
-                        f"{where}.{configured}",
-                        f"{url} is on a loopback host: neither API Gateway nor the deployed Lambda can reach this "
-                        "machine. Use the provider's public URL; loopback issuers are for the local stack only "
-                        "(synthesized with bundling skipped, as `make local` does)",
-                    )
-            if mode == "lambda" and issuer.ca_bundle is not None:
-                check_bundled_ca_bundle(issuer.ca_bundle, f"{where}.ca_bundle")
-
-
-def check_bundled_ca_bundle(path: str, where: str) -> None:
-    """Only ``authorizer/`` is deployed, at ``/var/task/authorizer/``: ``ca_bundle`` must name a PEM file there
-    that exists in this project's ``authorizer/``."""
-    how = (f"put the CA's PEM file under authorizer/ in this project (e.g. authorizer/{CA_BUNDLE_EXAMPLE}), which is "
-           f"bundled with the code, and set ca_bundle to {BUNDLED_AUTHORIZER_DIR}<its path there> "
-           f"(e.g. {BUNDLED_AUTHORIZER_DIR}{CA_BUNDLE_EXAMPLE})")
-    relative = PurePosixPath(path.removeprefix(BUNDLED_AUTHORIZER_DIR))
-    if not path.startswith(BUNDLED_AUTHORIZER_DIR) or relative.is_absolute() or ".." in relative.parts:
-        raise ConfigError(where, f"{path!r} is not in the deployed code, which holds only the authorizer/ package, "
-                                 f"at {BUNDLED_AUTHORIZER_DIR}: {how}")
-    local = AUTHORIZER_SOURCE_DIR.joinpath(*relative.parts)
-    if not local.is_file():
-        raise ConfigError(where, f"{path} is authorizer/{relative} of this project, which does not exist: {how}")
-    if b"-----BEGIN CERTIFICATE-----" not in local.read_bytes():
-        raise ConfigError(where, f"authorizer/{relative} holds no PEM certificate (-----BEGIN CERTIFICATE-----): "
-                                 "ca_bundle must be the issuer's CA certificate(s) in PEM form")
-
-
-def parse_config_parameter(value: Any, max_age: Any, mode: str) -> ConfigParameter | None:
+def parse_config_parameter(value: Any, max_age: Any, mode: str,
+                           names: SettingNames = CONTEXT_KEYS) -> ConfigParameter | None:
     """``configParameter``: false → None; true → a parameter to create; a string → an existing one's name."""
-    seconds = whole_number(max_age, "configMaxAgeSeconds", MIN_CONFIG_MAX_AGE_SECONDS,
-                            MAX_CONFIG_MAX_AGE_SECONDS)
+    seconds = whole_number(max_age, names.config_max_age, MIN_CONFIG_MAX_AGE_SECONDS, MAX_CONFIG_MAX_AGE_SECONDS)
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         value = value.strip().lower() == "true"
     if value is False or value is None:
@@ -403,15 +402,17 @@ def parse_config_parameter(value: Any, max_age: Any, mode: str) -> ConfigParamet
     elif isinstance(value, str) and _SSM_NAME.fullmatch(value.strip()):
         name = value.strip()
         if "/" in name and (not name.startswith("/") or "" in name[1:].split("/")):
-            raise ConfigError("configParameter", f"a parameter name with a path is /<level>/.../<name>, got {name!r}")
+            raise ConfigError(names.config_parameter,
+                              f"a parameter name with a path is /<level>/.../<name>, got {name!r}")
     else:
-        raise ConfigError("configParameter", "must be false, true (create the parameter from issuers and routes) or "
-                                             f"the name of an existing String parameter, got {value!r}")
+        raise ConfigError(names.config_parameter, "must be false, true (create the parameter from issuers and routes) "
+                                                  f"or the name of an existing String parameter, got {value!r}")
     if mode == "jwt":
         raise ConfigError(
-            "configParameter",
+            names.config_parameter,
             "jwt mode has no authorizer Lambda to read an SSM parameter: API Gateway's native JWT authorizer takes its "
-            "issuer and scopes from the stack at deploy time. Use authorizer=lambda, or set configParameter to false",
+            f"issuer and scopes from the stack at deploy time. Use {names.lambda_mode}, or set "
+            f"{names.config_parameter} to false",
         )
     return ConfigParameter(existing_name=name, max_age_seconds=seconds)
 

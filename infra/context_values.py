@@ -31,7 +31,7 @@ def json_value(value: Any, key: str, expected: type) -> Any:
 
 
 def choice(value: Any, key: str, choices: Sequence[str]) -> str:
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise ConfigError(key, f"must be one of {', '.join(choices)}; got {value!r}")
     return value
 
@@ -45,7 +45,7 @@ def boolean(value: Any, key: str) -> bool:
 
 
 def whole_number(value: Any, key: str, minimum: int, maximum: int) -> int:
-    number: Any = value
+    number: object = value
     if isinstance(value, str):
         try:
             number = int(value.strip())

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import jsii
-from aws_cdk import Acknowledgment, Duration, IStableStringProducer, Lazy, Validations
+from aws_cdk import Acknowledgment, CfnResource, Duration, IStableStringProducer, Lazy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -33,6 +33,7 @@ class PackageFunction(Construct):
         package: str,
         handler: str,
         source_root: Path = PROJECT_ROOT,
+        package_dir: Path | None = None,
         service_name: str,
         description: str,
         environment: Mapping[str, str] | None = None,
@@ -43,8 +44,11 @@ class PackageFunction(Construct):
         timeout: Duration | None = None,
         tracing: bool = False,
         reserved_concurrent_executions: int | None = None,
+        runtime: lambda_.Runtime = RUNTIME,
+        architecture: lambda_.Architecture = ARCHITECTURE,
     ) -> None:
-        """``source_root``: the directory holding ``package/``; ``tracing``: active X-Ray tracing, and Powertools'
+        """``runtime`` and ``architecture``: the function's platform, which bundling installs wheels for;
+        ``source_root``: the directory holding ``package/``; ``tracing``: active X-Ray tracing, and Powertools'
         Tracer enabled (``POWERTOOLS_TRACE_DISABLED=false``); ``log_group``: the caller's own, instead of one
         created with ``log_retention``."""
         super().__init__(scope, construct_id)
@@ -62,9 +66,10 @@ class PackageFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            code=package_code(self, package, source_root=source_root, tracing=tracing),
+            runtime=runtime,
+            architecture=architecture,
+            code=package_code(self, package, source_root=source_root, tracing=tracing, runtime=runtime,
+                              architecture=architecture, package_dir=package_dir),
             handler=handler,
             description=description,
             role=self.role,
@@ -75,6 +80,7 @@ class PackageFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE if tracing else None,
             reserved_concurrent_executions=reserved_concurrent_executions,
         )
+        keep_only_policy_dependency(self.function, self.role)
         if tracing:
             self._role_description.permissions.append("send X-Ray traces")
             self.acknowledge_xray_permissions()
@@ -111,6 +117,17 @@ class _RoleDescription:
 
     def produce(self) -> str:
         return f"{self.service_name}: {', '.join(self.permissions)}, nothing else"
+
+
+def keep_only_policy_dependency(function: lambda_.Function, role: iam.Role) -> None:
+    """CDK makes a function depend on its role and the role's default policy (a construct dependency, which no API
+    removes). The role is referenced already (``Fn::GetAtt``), so that ``DependsOn`` is redundant (cfn-lint W3005);
+    the policy's stays, so the function never runs before it may write its logs."""
+    function_resource = function.node.default_child
+    policy = role.node.try_find_child("DefaultPolicy")
+    policy_resource = policy.node.default_child if policy is not None else None
+    assert isinstance(function_resource, CfnResource) and isinstance(policy_resource, CfnResource)
+    function_resource.add_override("DependsOn", [policy_resource.logical_id])
 
 
 def powertools_environment(service_name: str, log_level: str = "INFO", tracing: bool = False) -> dict[str, str]:

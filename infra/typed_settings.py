@@ -2,8 +2,9 @@
 
 CDK users pass objects, not strings to be parsed: ``AuthorizerMode.JWT``, ``LambdaResponse.SIMPLE``,
 ``Duration.minutes(5)`` for the cache, ``RouteSpec`` for a route (``TenantRule`` for its tenant), ``Issuer`` or
-``ProviderIssuer`` for a trusted issuer. Each is turned into the plain shape here, and then validated by the same code as ``cdk.json``, so both
-ways give the same settings and the same errors (named after the field)::
+``ProviderIssuer`` for a trusted issuer. Their types are what mypy checks (``scopes`` is a list or tuple of strings:
+a bare string, itself a sequence of strings, is refused by mypy and again here at run time). Each is turned into the
+plain shape here, and then validated by the same code as ``cdk.json``, so both ways give the same settings::
 
     AuthorizationSettings.create(
         mode=AuthorizerMode.LAMBDA,
@@ -15,25 +16,35 @@ ways give the same settings and the same errors (named after the field)::
 
     >>> ProviderIssuer.cognito("eu-west-1_AbC123", client_ids=["app"]).to_config()
     {'provider': 'cognito', 'user_pool_id': 'eu-west-1_AbC123', 'client_ids': ['app']}
-    >>> from infra.config import RouteSpec
-    >>> plain_routes([RouteSpec("GET", "/orders", scopes=("orders:read",))])
+    >>> plain_routes([RouteSpec("GET", "/orders", scopes=("orders:read",))], "routes")
     [{'method': 'GET', 'path': '/orders', 'scopes': ['orders:read']}]
     >>> TenantRule("tenantId", roles=("admin",)).to_config()
     {'param': 'tenantId', 'claim': 'tenants', 'roles': ['admin']}
+    >>> RouteSpec("GET", "/items", scopes="items:read")
+    Traceback (most recent call last):
+    ...
+    authorizer.errors.ConfigError: scopes: must be a list or tuple of strings, got the string 'items:read' (a bare string would be read one character at a time): write ['items:read']
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum, StrEnum
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Literal, TypeAlias
 
-from aws_cdk import Duration
-
+from .arguments import describe, string_list
 from .lambda_sources import DEFAULT_TENANT_CLAIM, ConfigError
 
 ProviderName = Literal["descope", "passage", "wso2", "cognito", "entra", "oidc"]
+#: A list or tuple of strings: not ``Sequence[str]``, which a bare string also is.
+StringList: TypeAlias = list[str] | tuple[str, ...]
+#: A value a claim rule accepts: JSON's string, number or boolean.
+ClaimValue: TypeAlias = str | int | float | bool
+#: An issuer as ``cdk.json`` writes it (``{"issuer": ..., "audience": ...}`` or ``{"provider": ..., ...}``).
+IssuerDict: TypeAlias = Mapping[str, object]
+#: A route as ``cdk.json`` writes it (``{"method": "GET", "path": "/orders", "scopes": [...]}``).
+RouteDict: TypeAlias = Mapping[str, object]
 
 
 class AuthorizerMode(StrEnum):
@@ -55,14 +66,20 @@ class Issuer:
     """A trusted issuer given by hand (the ``AUTH_ISSUERS`` entry shape)."""
 
     issuer: str
-    audience: str | Sequence[str]
+    audience: str | StringList
     jwks_uri: str | None = None
-    algorithms: Sequence[str] | None = None
-    token_types: Sequence[str] | None = None
+    algorithms: StringList | None = None
+    token_types: StringList | None = None
     require_audience: bool | None = None
     ca_bundle: str | None = None
 
-    def to_config(self) -> dict[str, Any]:
+    def __post_init__(self) -> None:
+        for name in ("algorithms", "token_types"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, string_list(value, name))
+
+    def to_config(self) -> dict[str, object]:
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
         return {name: list(v) if isinstance(v, (tuple, list)) else v for name, v in values.items() if v is not None}
 
@@ -73,38 +90,39 @@ class ProviderIssuer:
     ``options``: the preset's other fields (``audience``, ``algorithms``, ``jwks_uri``, ``base_url``, ...)."""
 
     provider: ProviderName
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
-    def descope(cls, project_id: str, **options: Any) -> ProviderIssuer:
+    def descope(cls, project_id: str, **options: object) -> ProviderIssuer:
         return cls("descope", {"project_id": project_id, **options})
 
     @classmethod
-    def passage(cls, app_id: str, **options: Any) -> ProviderIssuer:
+    def passage(cls, app_id: str, **options: object) -> ProviderIssuer:
         return cls("passage", {"app_id": app_id, **options})
 
     @classmethod
-    def wso2(cls, base_url: str, audience: str | Sequence[str], **options: Any) -> ProviderIssuer:
+    def wso2(cls, base_url: str, audience: str | StringList, **options: object) -> ProviderIssuer:
         return cls("wso2", {"base_url": base_url, "audience": audience, **options})
 
     @classmethod
-    def cognito(cls, user_pool_id: str, client_ids: Sequence[str], **options: Any) -> ProviderIssuer:
-        return cls("cognito", {"user_pool_id": user_pool_id, "client_ids": list(client_ids), **options})
+    def cognito(cls, user_pool_id: str, client_ids: StringList, **options: object) -> ProviderIssuer:
+        return cls("cognito", {"user_pool_id": user_pool_id, "client_ids": list(string_list(client_ids, "client_ids")),
+                               **options})
 
     @classmethod
-    def entra(cls, tenant_id: str, audience: str | Sequence[str], **options: Any) -> ProviderIssuer:
+    def entra(cls, tenant_id: str, audience: str | StringList, **options: object) -> ProviderIssuer:
         return cls("entra", {"tenant_id": tenant_id, "audience": audience, **options})
 
     @classmethod
-    def oidc(cls, issuer: str, audience: str | Sequence[str], **options: Any) -> ProviderIssuer:
+    def oidc(cls, issuer: str, audience: str | StringList, **options: object) -> ProviderIssuer:
         return cls("oidc", {"issuer": issuer, "audience": audience, **options})
 
-    def to_config(self) -> dict[str, Any]:
+    def to_config(self) -> dict[str, object]:
         return {"provider": self.provider,
                 **{k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class TenantRule:
     """A route's tenant rule (lambda mode): its path parameter ``param`` must name one of the caller's tenants.
 
@@ -118,60 +136,110 @@ class TenantRule:
     """
 
     param: str
-    claim: str = DEFAULT_TENANT_CLAIM
-    roles: Sequence[str] = ()
-    permissions: Sequence[str] = ()
+    claim: str
+    roles: tuple[str, ...]
+    permissions: tuple[str, ...]
 
-    def to_config(self) -> dict[str, Any]:
+    def __init__(self, param: str, claim: str = DEFAULT_TENANT_CLAIM, roles: StringList = (),
+                 permissions: StringList = ()) -> None:
+        object.__setattr__(self, "param", param)
+        object.__setattr__(self, "claim", claim)
+        object.__setattr__(self, "roles", string_list(roles, "roles"))
+        object.__setattr__(self, "permissions", string_list(permissions, "permissions"))
+
+    def to_config(self) -> dict[str, object]:
         """The rule as ``cdk.json`` and ``AUTH_ROUTES`` write it (roles and permissions only when given)."""
-        config: dict[str, Any] = {"param": self.param, "claim": self.claim}
+        config: dict[str, object] = {"param": self.param, "claim": self.claim}
         for name in ("roles", "permissions"):
             value = getattr(self, name)
             if value:
-                config[name] = list(value) if isinstance(value, (tuple, list)) else value
+                config[name] = list(value)
         return config
 
 
-def plain_choice(value: Any) -> Any:
-    """An enum member → its value; anything else as it is (checked by the caller)."""
-    return value.value if isinstance(value, Enum) else value
+@dataclass(frozen=True, init=False)
+class RouteSpec:
+    """One API route and what it asks of a token. The route list is the single source of truth.
+
+    ``scopes``: any-of, a list or tuple of scope names; ``claims``: claim name → accepted value or list of any-of
+    values; ``public``: no token needed; ``tenant`` (lambda mode): the path parameter that must name one of the
+    caller's tenants (``TenantRule``).
+    """
+
+    method: str
+    path: str
+    scopes: tuple[str, ...]
+    claims: Mapping[str, ClaimValue | list[ClaimValue]]
+    public: bool
+    tenant: TenantRule | None
+
+    def __init__(self, method: str, path: str, scopes: StringList = (),
+                 claims: Mapping[str, ClaimValue | list[ClaimValue]] | None = None, public: bool = False,
+                 tenant: TenantRule | None = None) -> None:
+        for name, value in (("method", method), ("path", path)):
+            if not isinstance(value, str):
+                raise ConfigError(name, f"must be a string such as {'GET' if name == 'method' else '/orders'}, got "
+                                        f"{describe(value)}")
+        claims = {} if claims is None else claims
+        if not isinstance(claims, Mapping):
+            raise ConfigError("claims", f"must be a dict of claim name → accepted value or list of values, got "
+                                        f"{describe(claims)}")
+        if not isinstance(public, bool):
+            raise ConfigError("public", f"must be True or False, got {describe(public)}")
+        if tenant is not None and not isinstance(tenant, TenantRule):
+            raise ConfigError("tenant", f"must be a TenantRule, got {describe(tenant)}")
+        values: dict[str, object] = {"method": method, "path": path, "scopes": string_list(scopes, "scopes"),
+                                     "claims": claims, "public": public, "tenant": tenant}
+        for attribute, given in values.items():
+            object.__setattr__(self, attribute, given)
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def has_rule(self) -> bool:
+        return bool(self.scopes or self.claims or self.tenant)
 
 
-def plain_issuers(value: Any) -> Any:
-    """``Issuer``/``ProviderIssuer`` objects → their dicts; dicts and JSON strings as they are."""
-    if isinstance(value, (list, tuple)):
-        return [item.to_config() if isinstance(item, (Issuer, ProviderIssuer)) else item for item in value]
-    return value
-
-
-def plain_routes(value: Any) -> Any:
-    """``RouteSpec`` objects → the ``cdk.json`` route shape; dicts and JSON strings as they are."""
+def plain_issuers(value: Sequence[Issuer | ProviderIssuer | IssuerDict], argument: str) -> list[object]:
+    """``Issuer``/``ProviderIssuer`` objects → their dicts; dicts as they are. Anything but a list or tuple is
+    refused naming ``argument`` (a JSON string is for ``cdk.json`` and ``-c``, not for Python)."""
     if not isinstance(value, (list, tuple)):
-        return value
-    plain = []
-    for item in value:
-        if hasattr(item, "route_key") and hasattr(item, "public"):  # a RouteSpec (config imports this module)
-            route: dict[str, Any] = {"method": item.method, "path": item.path}
+        raise ConfigError(argument, "must be a list of Issuer, ProviderIssuer or issuer dicts, e.g. "
+                                    f"[ProviderIssuer.descope('P2abc...')], got {describe(value)}")
+    plain: list[object] = []
+    for index, item in enumerate(value):
+        if isinstance(item, (Issuer, ProviderIssuer)):
+            plain.append(item.to_config())
+        elif isinstance(item, Mapping):
+            plain.append(dict(item))
+        else:
+            raise ConfigError(f"{argument}[{index}]", "must be an Issuer, a ProviderIssuer or an issuer dict, got "
+                                                      f"{describe(item)}")
+    return plain
+
+
+def plain_routes(value: Sequence[RouteSpec | RouteDict], argument: str) -> list[object]:
+    """``RouteSpec`` objects → the ``cdk.json`` route shape; dicts as they are; anything else refused."""
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(argument, "must be a list of RouteSpec or route dicts, e.g. [RouteSpec('GET', '/orders', "
+                                    f"scopes=['orders:read'])], got {describe(value)}")
+    plain: list[object] = []
+    for index, item in enumerate(value):
+        if isinstance(item, RouteSpec):
+            route: dict[str, object] = {"method": item.method, "path": item.path}
             if item.scopes:
                 route["scopes"] = list(item.scopes)
             if item.claims:
                 route["claims"] = dict(item.claims)
             if item.tenant is not None:
-                route["tenant"] = item.tenant.to_config() if isinstance(item.tenant, TenantRule) else item.tenant
+                route["tenant"] = item.tenant.to_config()
             if item.public:
                 route["public"] = True
-            item = route
-        plain.append(item)
+            plain.append(route)
+        elif isinstance(item, Mapping):
+            plain.append(dict(item))
+        else:
+            raise ConfigError(f"{argument}[{index}]", f"must be a RouteSpec or a route dict, got {describe(item)}")
     return plain
-
-
-def duration_seconds(value: Any, field_name: str, maximum: int) -> int:
-    """A CDK ``Duration`` → whole seconds from 0 to ``maximum``; errors name ``field_name``."""
-    if not isinstance(value, Duration):
-        raise ConfigError(field_name, f"must be an aws_cdk.Duration, got {value!r}")
-    if value.is_unresolved():
-        raise ConfigError(field_name, "must be a concrete Duration, not a token")
-    milliseconds = value.to_milliseconds()
-    if milliseconds % 1000 or not 0 <= milliseconds <= maximum * 1000:
-        raise ConfigError(field_name, f"must be whole seconds from 0 to {maximum}, got {value.to_human_string()}")
-    return int(milliseconds // 1000)

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """An existing CDK app with its own HTTP API, backend and routes, protected by ``apigw-jwt-authorizer``.
 
-    pip install -r requirements.txt
-    npx cdk synth                     # lambda mode: the Lambda REQUEST authorizer
-    npx cdk synth -c authorizer=jwt   # API Gateway's native JWT authorizer
+The construct is installed from this repository's wheel, by path (never from a package index)::
+
+    make -C ../.. dist                        # builds ../../dist/apigw_jwt_authorizer-<version>-py3-none-any.whl
+    python3 -m venv .venv && .venv/bin/pip install -r requirements.txt
+    PATH="$PWD/.venv/bin:$PATH" npx cdk synth                          # lambda mode, arm64
+    PATH="$PWD/.venv/bin:$PATH" npx cdk synth -c architecture=x86_64   # the authorizer on x86_64
+    PATH="$PWD/.venv/bin:$PATH" npx cdk synth -c authorizer=jwt        # API Gateway's native JWT authorizer
 """
 
 from aws_cdk import App, Validations
@@ -17,6 +21,7 @@ OrdersStack(
     mode=app.node.try_get_context("authorizer") or "lambda",
     issuer=app.node.try_get_context("issuer"),
     audience=app.node.try_get_context("audience"),
+    architecture=app.node.try_get_context("architecture") or "arm64",
 )
 Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 app.synth()

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from apigw_jwt_authorizer import AuthorizationSettings, AuthorizerMode, JwtAuthorization, ProviderIssuer, RouteSpec
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnResource, Duration, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -31,7 +31,7 @@ ROUTES = [
 
 class OrdersStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, mode: str, issuer: str, audience: str,
-                 **kwargs: Any) -> None:
+                 architecture: str = "arm64", **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         backend = self._backend()
         api = apigwv2.HttpApi(self, "Api", description="Orders API", create_default_stage=False)
@@ -42,7 +42,9 @@ class OrdersStack(Stack):
             routes=ROUTES,
             results_cache_ttl=Duration.minutes(5),
         )
-        auth = JwtAuthorization(self, "Auth", http_api=api, settings=settings)
+        auth = JwtAuthorization(self, "Auth", http_api=api, settings=settings,
+                                architecture=lambda_.Architecture.X86_64 if architecture == "x86_64"
+                                else lambda_.Architecture.ARM_64)
         integration = HttpLambdaIntegration("Orders", backend)
         for route in ROUTES:  # the app's own add_routes; the construct supplies the authorization by route key
             api.add_routes(path=route.path, methods=[apigwv2.HttpMethod(route.method)], integration=integration,
@@ -52,11 +54,18 @@ class OrdersStack(Stack):
         log_group = logs.LogGroup(self, "OrdersLogs", retention=logs.RetentionDays.ONE_MONTH)
         role = iam.Role(self, "OrdersRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         log_group.grant_write(role)
-        return lambda_.Function(
+        function = lambda_.Function(
             self, "Orders", runtime=lambda_.Runtime.PYTHON_3_14, architecture=lambda_.Architecture.ARM_64,
             handler="index.handler", code=lambda_.Code.from_inline(BACKEND_CODE), role=role, log_group=log_group,
             timeout=Duration.seconds(10),
         )
+        # CDK makes the function DependsOn its role, which Fn::GetAtt already orders (cfn-lint W3005): keep only
+        # the dependency on the role's policy (the function must not run before it may write its logs)
+        function_resource = function.node.default_child
+        policy = role.node.find_child("DefaultPolicy").node.default_child
+        assert isinstance(function_resource, CfnResource) and isinstance(policy, CfnResource)
+        function_resource.add_override("DependsOn", [policy.logical_id])
+        return function
 
     def _stage(self, api: apigwv2.HttpApi) -> apigwv2.HttpStage:
         access_logs = logs.LogGroup(self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH)

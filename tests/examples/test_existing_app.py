@@ -11,38 +11,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.bundling import PROJECT_ROOT
+from infra import __version__
+from tests.infra.test_cli_synth import AARCH64, X86_64, elf_machine
+from tests.shared_fixtures import shared_directory
 from tests.synth_support import CliSynth, cfn_lint, quiet_environment
+
+from .conftest import EXAMPLE, Installed, run
 
 pytestmark = pytest.mark.slow
 
-EXAMPLE = PROJECT_ROOT / "examples" / "existing-app"
 STACK = "OrdersApi"
-#: What the wheel is built from (pyproject.toml maps infra/ and authorizer/ into apigw_jwt_authorizer).
-DISTRIBUTED = ("pyproject.toml", "README.md", "LICENSE", "infra", "authorizer")
-
-
-@dataclass
-class Installed:
-    venv: Path
-
-    @property
-    def python(self) -> Path:
-        return self.venv / "bin" / "python"
-
-    def run(self, code: str) -> str:
-        result = subprocess.run([str(self.python), "-c", code], capture_output=True, text=True,
-                                stdin=subprocess.DEVNULL, cwd=self.venv, timeout=120)
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip()
 
 
 @dataclass
@@ -54,33 +38,7 @@ class ExampleSynth:
         return {k: r for k, r in self.template["Resources"].items() if r["Type"] == resource_type}
 
 
-def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600, **kwargs)
-    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result
-
-
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    root = tmp_path_factory.mktemp("installed")
-    # Built from a copy of what pyproject.toml packages, as an sdist would hold it: no stale build/ of the checkout
-    source = root / "source"
-    for name in DISTRIBUTED:
-        if (PROJECT_ROOT / name).is_dir():
-            shutil.copytree(PROJECT_ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            source.mkdir(exist_ok=True)
-            shutil.copy2(PROJECT_ROOT / name, source / name)
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(root / "dist"),
-         str(source)])
-    run([sys.executable, "-m", "venv", str(root / "venv")])  # no --system-site-packages: only what it installs
-    venv = Installed(root / "venv")
-    run([str(venv.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--find-links", str(root / "dist"), "-r", str(EXAMPLE / "requirements.txt")])
-    return venv
-
-
-def example_synth(installed: Installed, outdir: Path, mode: str) -> ExampleSynth:
+def example_synth(installed: Installed, outdir: Path, mode: str, architecture: str = "arm64") -> ExampleSynth:
     npx = shutil.which("npx")
     if npx is None:
         pytest.fail("npx is not installed: `make setup` installs the pinned CDK CLI with npm ci")
@@ -89,19 +47,31 @@ def example_synth(installed: Installed, outdir: Path, mode: str) -> ExampleSynth
     env.pop("PYTHONPATH", None)
     env.pop("VIRTUAL_ENV", None)
     # npx from the example's directory finds the project's pinned CLI in the parent node_modules
-    run([npx, "--no-install", "cdk", "synth", "-o", str(outdir), "--no-notices", "-q", "-c", f"authorizer={mode}"],
+    run([npx, "--no-install", "cdk", "synth", "-o", str(outdir), "--no-notices", "-q", "-c", f"authorizer={mode}",
+         "-c", f"architecture={architecture}"],
         cwd=EXAMPLE, env=env)
+    return read_example(outdir)
+
+
+def read_example(outdir: Path) -> ExampleSynth:
     return ExampleSynth(outdir, json.loads((outdir / f"{STACK}.template.json").read_text()))
 
 
 @pytest.fixture(scope="session")
 def lambda_example(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> ExampleSynth:
-    return example_synth(installed, tmp_path_factory.mktemp("example-lambda"), "lambda")
+    outdir = shared_directory(tmp_path_factory, "example-lambda", lambda d: example_synth(installed, d, "lambda"))
+    return read_example(outdir)
+
+
+@pytest.fixture(scope="session")
+def x86_example(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> ExampleSynth:
+    return read_example(shared_directory(tmp_path_factory, "example-x86",
+                                         lambda d: example_synth(installed, d, "lambda", "x86_64")))
 
 
 @pytest.fixture(scope="session")
 def jwt_example(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> ExampleSynth:
-    return example_synth(installed, tmp_path_factory.mktemp("example-jwt"), "jwt")
+    return read_example(shared_directory(tmp_path_factory, "example-jwt", lambda d: example_synth(installed, d, "jwt")))
 
 
 def test_installing_the_construct_pulls_cdk_but_not_the_lambdas_runtime_dependencies(installed: Installed) -> None:
@@ -115,10 +85,19 @@ def test_installing_the_construct_pulls_cdk_but_not_the_lambdas_runtime_dependen
                          "import apigw_jwt_authorizer as p; print(p.__file__)").startswith(str(installed.venv))
 
 
-@pytest.mark.parametrize("mode", ["lambda", "jwt"])
+def test_the_example_names_the_construct_only_by_the_path_of_its_wheel() -> None:
+    """Nobody's package index is ever asked for the name (whoever registered it there would be installed)."""
+    lines = [line.strip() for line in (EXAMPLE / "requirements.txt").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    (construct,) = [line for line in lines if "apigw" in line]
+    assert construct == f"../../dist/apigw_jwt_authorizer-{__version__}-py3-none-any.whl[nag]"
+    assert not [line for line in lines if line.startswith(("-i", "--index-url", "--extra-index-url", "-f"))]
+
+
+@pytest.mark.parametrize("mode", ["lambda", "jwt", "x86"])
 def test_the_example_app_synthesizes_clean_under_cdk_nag_and_cfn_lint(mode: str,
                                                                       request: pytest.FixtureRequest) -> None:
-    synth: ExampleSynth = request.getfixturevalue(f"{mode}_example")
+    synth: ExampleSynth = request.getfixturevalue(f"{mode}_example")  # cfn-lint with no check ignored
     (report,) = json.loads((synth.outdir / "validation-report.json").read_text())["pluginReports"]
     assert (report["pluginName"], report["conclusion"], report["violations"]) == ("AwsSolutions", "success", [])
     lint = cfn_lint(synth.outdir / f"{STACK}.template.json")
@@ -138,6 +117,20 @@ def test_the_examples_own_routes_carry_the_authorizer(mode: str, request: pytest
         assert routes["POST /orders"]["AuthorizationScopes"] == ["orders:write"]
         assert not synth.resources("AWS::Lambda::Function").keys() - {k for k in synth.resources(
             "AWS::Lambda::Function") if "Orders" in k}
+
+
+@pytest.mark.parametrize(("mode", "machine", "architecture"), [("lambda", AARCH64, "arm64"),
+                                                                ("x86", X86_64, "x86_64")])
+def test_the_bundles_binaries_are_built_for_the_chosen_architecture(mode: str, machine: int, architecture: str,
+                                                                   request: pytest.FixtureRequest) -> None:
+    synth: ExampleSynth = request.getfixturevalue(f"{mode}_example")
+    (function,) = [r for r in synth.resources("AWS::Lambda::Function").values()
+                   if r["Properties"]["Handler"] == "authorizer.handler.handler"]
+    assert function["Properties"]["Architectures"] == [architecture]
+    bundle = synth.outdir / function["Metadata"]["aws:asset:path"]
+    shared_objects = list(bundle.rglob("*.so"))
+    assert (bundle / "cryptography/hazmat/bindings/_rust.abi3.so") in shared_objects
+    assert {so.name: elf_machine(so) for so in shared_objects} == {so.name: machine for so in shared_objects}
 
 
 def test_the_authorizer_is_bundled_from_the_installed_package(lambda_example: ExampleSynth) -> None:

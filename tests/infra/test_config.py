@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import infra.deployable
 from authorizer.config import load_config, parse_routes
 from infra import config as infra_config
 from infra.cdk_app import cdk_json_context
@@ -545,7 +546,7 @@ def authorizer_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (source / "certs").mkdir(parents=True)
     (source / "certs" / "wso2-ca.pem").write_text(PEM)
     (source / "certs" / "notes.txt").write_text("not a certificate")
-    monkeypatch.setattr(infra_config, "AUTHORIZER_SOURCE_DIR", source)
+    monkeypatch.setattr(infra.deployable, "AUTHORIZER_SOURCE_DIR", source)
     return source
 
 

@@ -10,9 +10,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from infra.bundling import LOCK_FILE, PipBundler
-from infra.lambda_sources import PACKAGE, SOURCE_ROOT
+from infra.lambda_sources import AUTHORIZER_DIR, PACKAGE
 
-AUTHORIZER = SOURCE_ROOT / PACKAGE
+AUTHORIZER = AUTHORIZER_DIR
 LEFT_OUT = {"ecdsa", "rsa", "pyasn1", "six"}
 _ENTRY = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s\\]+)")
 
