@@ -393,24 +393,23 @@ class JwtAuthorization(Construct):
 
 
 def identity_sources(settings: AuthorizationSettings) -> list[str]:
-    """The Authorization header; plus the route key whenever route rules are possible and results are cached.
+    """The Authorization header; plus the route key whenever route rules are possible, cache or not.
 
-    In both response modes: the authorizer decides by the route API Gateway matched (its ``routeKey``), and an
-    answer decided for one route must not be reused on another — a simple response holds no per-route part at all,
-    and an IAM policy's per-route Deny patterns cannot cover a percent-encoded spelling of a path (``ord%65rs``),
-    only its explicit Deny of that request's ARN does.
-    No identity source at all with a token cookie: API Gateway would answer 401, without invoking the authorizer,
-    to a request that has the cookie but no Authorization header (the settings ensure caching is off then)."""
+    In both response modes: the authorizer decides by the route API Gateway matched (its ``routeKey``), and reads
+    from the identity sources how far its answer may be reused (``authorizer/reuse.py``). Without the route key an
+    answer may be reused on any route: a simple answer holds nothing per route, so with rules it is refused
+    (``cache_key_too_wide``), and an IAM answer must carry every route's Deny, which can cover what a more specific
+    route allows. The authorizer cannot see whether results are cached, so the route key is there even when they are
+    not; tenant routes without a cache add ``$context.requestId`` (never reused).
+    With a token cookie, only context variables: they are always there, so a request that carries only the cookie
+    is never turned away with API Gateway's 401 (the settings ensure caching is off then)."""
     tenants_here = bool(settings.tenant_routes)
-    if settings.token_cookie is not None:
-        # Context variables are always there, so they never turn away a request that carries only the cookie.
-        return [ROUTE_KEY_IDENTITY, REQUEST_ID_IDENTITY] if tenants_here else []
-    sources = [AUTHORIZATION_HEADER]
     # With an SSM parameter, rules can appear after deployment, where cdk.json's routes cannot show them.
     rules_possible = settings.config_parameter is not None or any(r.has_rule for r in settings.protected_routes)
-    if (settings.cache_ttl_seconds > 0 and rules_possible) or tenants_here:
-        # With tenant rules, the authorizer reads from the event whether its answer is cached per route (see
-        # authorizer/tenant_guard.py): the route key tells it, even when nothing is cached.
+    if settings.token_cookie is not None:
+        return [ROUTE_KEY_IDENTITY, REQUEST_ID_IDENTITY] if tenants_here or rules_possible else []
+    sources = [AUTHORIZATION_HEADER]
+    if rules_possible or tenants_here:
         sources.append(ROUTE_KEY_IDENTITY)
     if tenants_here and settings.cache_ttl_seconds == 0:
         sources.append(REQUEST_ID_IDENTITY)  # one authorizer, never caching: its answers are per request

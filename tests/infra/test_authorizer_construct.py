@@ -208,13 +208,15 @@ def test_configuration_too_large_for_lambdas_environment_names_the_key() -> None
     [
         # iam too (issue 10): the decision is the matched route's, so a cached answer must stay on that route
         ("iam", 300, ROUTES, ["$request.header.Authorization", "$context.routeKey"]),
-        ("iam", 0, ROUTES, ["$request.header.Authorization"]),
+        # Without a cache too (issue 17): the authorizer cannot tell, and reads the route key to know that its
+        # answer holds for this route only (no other route's overlapping Deny; a simple answer is not refused).
+        ("iam", 0, ROUTES, ["$request.header.Authorization", "$context.routeKey"]),
         ("simple", 300, ROUTES, ["$request.header.Authorization", "$context.routeKey"]),
-        ("simple", 0, ROUTES, ["$request.header.Authorization"]),  # no cache, nothing reused across routes
+        ("simple", 0, ROUTES, ["$request.header.Authorization", "$context.routeKey"]),
         ("simple", 300, [{"method": "GET", "path": "/x"}], ["$request.header.Authorization"]),  # no rules
     ],
 )
-def test_route_key_joins_the_identity_whenever_a_cached_answer_could_leak_across_routes(
+def test_route_key_joins_the_identity_whenever_route_rules_are_possible(
         response: str, ttl: int, routes: list[dict[str, Any]], expected: list[str]) -> None:
     settings = AuthorizationSettings.create(issuers=OIDC, routes=routes, cache_ttl_seconds=ttl,
                                             lambda_response=response)
@@ -231,11 +233,18 @@ def test_route_key_joins_the_identity_when_rules_may_come_later_from_ssm(respons
 
 
 @pytest.mark.parametrize("response", ["iam", "simple"])
-def test_a_token_cookie_leaves_no_identity_source_and_sets_auth_token_cookie(response: str) -> None:
+def test_a_token_cookie_leaves_only_context_variables_as_identity_sources_and_sets_auth_token_cookie(
+        response: str) -> None:
+    """A request with only the cookie must reach the authorizer: no header source. With route rules, the route key
+    and the request id (never reused: the token may then be left out of the key)."""
     settings = AuthorizationSettings.create(issuers=OIDC, routes=ROUTES, cache_ttl_seconds=0, lambda_response=response,
                                             token_cookie="psg_auth_token")
-    assert identity_sources(settings) == []
+    assert identity_sources(settings) == ["$context.routeKey", "$context.requestId"]
     assert lambda_environment(settings)["AUTH_TOKEN_COOKIE"] == "psg_auth_token"
+    no_rules = AuthorizationSettings.create(issuers=OIDC, routes=[{"method": "GET", "path": "/x"}],
+                                            cache_ttl_seconds=0, lambda_response=response,
+                                            token_cookie="psg_auth_token")
+    assert identity_sources(no_rules) == []
 
 
 def test_construct_in_a_users_stack_creates_the_parameter_under_that_stacks_name(tmp_path: Path) -> None:
