@@ -7,7 +7,6 @@ run directly gets the same result: ``cdk.json``'s context and the CLI's defaults
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +17,7 @@ from aws_cdk import App, Validations
 from .config import bundling_skipped, load_stack_config
 from .context_values import boolean
 from .deploy_guard import add_placeholder_rule, check_context_keys, refuse_placeholder
+from .lambda_sources import parse_json
 from .stack import JwtAuthorizerStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,9 @@ CLI_CONTEXT_DEFAULTS: dict[str, Any] = {
 
 
 def cdk_json_context(path: Path = PROJECT_ROOT / "cdk.json") -> dict[str, Any]:
-    return dict(json.loads(path.read_text()).get("context", {}))
+    """``cdk.json``'s context. A key given twice in one object is an error naming it: the CDK CLI would keep the
+    last copy, and a second route object without the first one's tenant rule would silently drop the check."""
+    return dict(parse_json(path.read_text(), "cdk.json").get("context", {}))
 
 
 def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = None, nag: bool = True) -> App:

@@ -8,21 +8,17 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
-from .lambda_sources import ConfigError, is_claim_value
+from .lambda_sources import ConfigError, is_claim_value, parse_json
 
 
 def json_value(value: Any, key: str, expected: type) -> Any:
     """``-c key='[...]'`` gives a JSON string; ``cdk.json`` gives the value itself."""
     if isinstance(value, str) and expected is not str:
-        try:
-            value = json.loads(value)
-        except ValueError as problem:
-            raise ConfigError(key, f"is not valid JSON ({problem})") from None
+        value = parse_json(value, key)  # a key given twice is an error, as in AUTH_ROUTES
     if expected is list and isinstance(value, tuple):
         value = list(value)
     if not isinstance(value, expected):
