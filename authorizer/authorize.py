@@ -27,7 +27,7 @@ from .fetch import JsonFetcher
 from .policy import MethodArn, allow_policy, deny_policy, encode_context, simple_response
 from .reuse import SHARED
 from .route_guard import RouteGuard
-from .rules import RuleBook
+from .rules import NOTHING_UNMET, RuleBook
 from .tenant_guard import TenantDecision, TenantGuard
 from .text import log_fields, log_text
 from .token import parse_token
@@ -91,7 +91,7 @@ class Authorizer:
                 raise Unauthorized() from None
             return simple_response(False) if simple else deny_policy(arn)
 
-        unmet = self._rules.unmet(verified.claims) if self.routes else ()
+        unmet = self._rules.unmet(verified.claims) if self.routes else NOTHING_UNMET
         verdict = self._routes.decide(request, event, arn, unmet, verified.claims, simple)
         route_problem = verdict.problem
         dropped: list[str] = []
@@ -136,7 +136,8 @@ class Authorizer:
                                        "sub": verified.claims.get("sub")}))
             return answer
         if verdict.spared:
-            unmet = tuple(rule for rule in unmet if rule.route_key not in verdict.spared)
+            return allow_policy(arn, verified.principal_id, [r for r in unmet if r.route_key not in verdict.spared],
+                                context, deny_request=deny_request)
         return allow_policy(arn, verified.principal_id, unmet, context, deny_request=deny_request)
 
     def _log_denial(self, denial: AuthorizationError, request: AuthRequest, request_id: str | None,

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from .config import RouteRule
+from .rules import Unmet
 from .text import clean_text, is_clean
 
 #: Every ARN form API Gateway sends: stage ``$default``, a named stage, or ``*`` (the console's test events);
@@ -155,21 +156,30 @@ def iam_response(principal_id: str, statements: list[dict[str, Any]],
 
 
 def allow_policy(arn: MethodArn, principal_id: str, denied_routes: Iterable[RouteRule],
-                 context: Mapping[str, Any], deny_request: str | None = None) -> dict[str, Any]:
+                 context: dict[str, Any], deny_request: str | None = None) -> dict[str, Any]:
     """Allow the stage, Deny every configured route this token may not call (one statement each).
 
     ``deny_request``: the exact ARN of this request, when its matched route's rule is not met. Its path may be
     spelt in a way no route pattern covers (``ord%65rs``), so it gets a Deny of its own — or, when it is too long
-    for a policy or not clean text, the whole stage is denied.
+    for a policy or not clean text, the whole stage is denied. ``context`` becomes the answer's (not copied).
+
+    The statements for an ``Unmet`` are built once per stage and kept on it (a remembered ``Unmet`` is every token
+    of its signature's): each answer gets its own list of them. The statements are never changed once built.
     """
     prefix = arn.stage_prefix
-    statements = [statement("Allow", prefix + "/*")]
-    statements += [statement("Deny", route_resource(prefix, rule.route_key)) for rule in denied_routes]
+    kept = denied_routes.statements if type(denied_routes) is Unmet else None
+    built = kept.get(prefix) if kept is not None else None
+    if built is None:
+        built = (statement("Allow", prefix + "/*"),
+                 *(statement("Deny", route_resource(prefix, rule.route_key)) for rule in denied_routes))
+        if kept is not None and len(kept) < 64:  # an API has a few stages: a bound, nothing more
+            kept[prefix] = built
+    statements = list(built)
     if deny_request is not None:
         statements.append(statement("Deny", request_resource(prefix, deny_request)))
     # iam_response's dict, built here: this is every allowed request's last step, and a call costs.
-    return {"principalId": clean_text(principal_id),
-            "policyDocument": {"Version": "2012-10-17", "Statement": statements}, "context": dict(context)}
+    return {"principalId": principal_id if principal_id.isascii() else clean_text(principal_id),
+            "policyDocument": {"Version": "2012-10-17", "Statement": statements}, "context": context}
 
 
 def request_resource(stage_prefix: str, arn: str) -> str:

@@ -21,7 +21,7 @@ unmet rule that overlaps the matched route.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -31,7 +31,7 @@ from .events import AuthRequest
 from .overlaps import RouteOverlaps
 from .policy import MethodArn, resource_matches
 from .reuse import REQUEST, SHARED, cache_scope
-from .rules import granted_scopes, rule_problem
+from .rules import Unmet, granted_scopes, rule_problem
 
 _NOTHING: frozenset[str] = frozenset()
 
@@ -42,13 +42,16 @@ class RouteVerdict(NamedTuple):
     spared: frozenset[str] = _NOTHING  # routes whose Denies stay out of the answer
 
 
+_ALLOWED = RouteVerdict()  # the usual verdict, built once
+
+
 class RouteGuard:
     def __init__(self, routes: Mapping[str, RouteRule], *, tenants: bool = False) -> None:
         self.routes = routes
         self.tenants = tenants  # with tenant rules the scope is always read (tenant_guard needs it)
         self.overlaps = RouteOverlaps(routes)
 
-    def decide(self, request: AuthRequest, event: Any, arn: MethodArn | None, unmet: Sequence[RouteRule],
+    def decide(self, request: AuthRequest, event: Any, arn: MethodArn | None, unmet: Unmet,
                claims: Mapping[str, Any], simple: bool) -> RouteVerdict:
         route_key = request.route_key
         if route_key is None:
@@ -61,17 +64,19 @@ class RouteGuard:
 
         rule = self.routes.get(route_key)
         problem: AuthorizationError | None = None
-        if rule is not None and unmet and any(r is rule for r in unmet):
+        if rule is not None and route_key in unmet.keys:
             problem = rule_problem(rule, claims, granted_scopes(claims))
         overlapping = self.overlaps.of(route_key)
         covering = None
         if not (self.tenants or (simple and self.routes)):
             if simple or not unmet:
-                return RouteVerdict(problem)
-            if not any(r.route_key in overlapping for r in unmet):
-                covering = _covering(unmet, arn, request.arn, _NOTHING, rule)
+                return _ALLOWED if problem is None else RouteVerdict(problem)
+            if overlapping.isdisjoint(unmet.keys):
+                # A Deny for a route of another verb cannot match this ARN (its verb segment is literal).
+                if arn is not None and (arn.verb in unmet.verbs or "*" in unmet.verbs):
+                    covering = _covering(unmet, arn, request.arn, _NOTHING, rule)
                 if covering is None:  # nothing that could be reused elsewhere covers this route: no scope needed
-                    return RouteVerdict(problem)
+                    return _ALLOWED if problem is None else RouteVerdict(problem)
         scope = self._scope(request, event)
         if scope != SHARED:  # evaluated only against this route's requests: its own rule decides
             spared = overlapping if covering is None else overlapping | {covering.route_key}
@@ -93,7 +98,7 @@ class RouteGuard:
         return REQUEST if request.per_request else cache_scope(event, request.route_key)
 
 
-def _covering(unmet: Sequence[RouteRule], arn: MethodArn | None, request_arn: str | None, spared: frozenset[str],
+def _covering(unmet: Iterable[RouteRule], arn: MethodArn | None, request_arn: str | None, spared: frozenset[str],
               own: RouteRule | None) -> RouteRule | None:
     """The first unmet route (not the matched one, not spared) whose Deny pattern covers this request's ARN."""
     if arn is None:

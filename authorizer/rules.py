@@ -7,7 +7,7 @@ array", Okta's ``scp``). Claim rules must all hold; a list-valued claim holds wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .config import RouteRule
@@ -80,6 +80,40 @@ def _same(value: Any, accepted: Any) -> bool:
 MAX_SIGNATURES = 1024
 
 
+class Unmet:
+    """The routes a token may not call, with what the later stages ask of them, worked out once.
+
+    ``rules`` in configuration order; ``keys`` their route keys; ``verbs`` the verb segments of their Deny patterns
+    (``*`` for ``ANY`` and ``$default``). ``statements`` is where ``policy`` keeps the policy statements it builds for
+    them, per stage: a remembered ``Unmet`` is shared by every token of its signature.
+    """
+
+    __slots__ = ("rules", "keys", "verbs", "statements")
+
+    def __init__(self, rules: tuple[RouteRule, ...]) -> None:
+        self.rules = rules
+        self.keys = frozenset(rule.route_key for rule in rules)
+        self.verbs = frozenset(_deny_verb(rule.route_key) for rule in rules)
+        self.statements: dict[str, tuple[dict[str, Any], ...]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def __iter__(self) -> Iterator[RouteRule]:
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+def _deny_verb(route_key: str) -> str:
+    method = route_key.partition(" ")[0]
+    return "*" if method in ("ANY", "$default") else method
+
+
+NOTHING_UNMET = Unmet(())
+
+
 class RuleBook:
     """The route rules, compiled: which ones a token misses, remembered by what the rules read of it.
 
@@ -89,16 +123,16 @@ class RuleBook:
     signature cannot hold (an object) are worked out every time.
 
         >>> book = RuleBook([RouteRule("GET /orders", scopes=("orders:read",))])
-        >>> [r.route_key for r in book.unmet({"scope": "profile"})], book.unmet({"scope": "orders:read"})
-        (['GET /orders'], ())
+        >>> [r.route_key for r in book.unmet({"scope": "profile"})], bool(book.unmet({"scope": "orders:read"}))
+        (['GET /orders'], False)
     """
 
     def __init__(self, rules: Iterable[RouteRule]) -> None:
         self.rules = tuple(rules)
         self.claim_names = tuple(sorted({name for rule in self.rules for name, _ in rule.claims}))
-        self._by_signature: dict[Any, tuple[RouteRule, ...]] = {}
+        self._by_signature: dict[Any, Unmet] = {}
 
-    def unmet(self, claims: Mapping[str, Any]) -> tuple[RouteRule, ...]:
+    def unmet(self, claims: Mapping[str, Any]) -> Unmet:
         get = claims.get
         scope = get("scope")
         if not self.claim_names and type(scope) is str and get("scp") is None:
@@ -106,13 +140,17 @@ class RuleBook:
         else:
             signature = _signature(claims, self.claim_names)
             if signature is None:
-                return tuple(unmet_rules(self.rules, claims))
+                return self._work_out(claims)
         found = self._by_signature.get(signature)
         if found is None:
-            found = tuple(unmet_rules(self.rules, claims))
+            found = self._work_out(claims)
             if len(self._by_signature) < MAX_SIGNATURES:
                 self._by_signature[signature] = found
         return found
+
+    def _work_out(self, claims: Mapping[str, Any]) -> Unmet:
+        rules = tuple(unmet_rules(self.rules, claims))
+        return Unmet(rules) if rules else NOTHING_UNMET
 
 
 def _signature(claims: Mapping[str, Any], names: tuple[str, ...]) -> Any:

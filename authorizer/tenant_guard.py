@@ -22,7 +22,7 @@ A simple answer says nothing about route or tenant: on a tenant route it needs s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from .config import RouteRule
@@ -118,7 +118,7 @@ class TenantGuard:
         return None
 
     def policy(self, route_key: str | None, arn: MethodArn, principal_id: str, claims: Mapping[str, Any],
-               unmet: Sequence[RouteRule], context: Mapping[str, Any], decision: TenantDecision,
+               unmet: Iterable[RouteRule], context: dict[str, Any], decision: TenantDecision,
                deny_request: str | None, scope: str, spared: frozenset[str] = frozenset()
                ) -> tuple[dict[str, Any], int]:
         """The IAM answer, and how many qualifying tenant resources did not fit in it. ``spared``: the routes that

@@ -183,6 +183,7 @@ def claims_check(issuer: TrustedIssuer, leeway: float) -> ClaimsCheck:
     exact = issuer.issuer if issuer.issuer_match == "exact" else None
     accepts_iss = issuer.accepts_iss
     finite = math.isfinite
+    audiences, client_ids = issuer.audiences, issuer.client_ids
 
     def ok(claims: Mapping[str, Any], now: float) -> bool:
         get = claims.get
@@ -205,6 +206,9 @@ def claims_check(issuer: TrustedIssuer, leeway: float) -> ClaimsCheck:
         scope, scp = get("scope", ""), get("scp", "")
         if (type(scope) is not str and not _is_strings(scope)) or (type(scp) is not str and not _is_strings(scp)):
             return False
+        aud = get("aud")
+        if type(aud) is str and client_ids is None:
+            return aud in audiences  # the usual token: what _audience_problem decides for it, in one test
         return _audience_problem(claims, issuer) is None
 
     return ok
