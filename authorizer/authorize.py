@@ -55,6 +55,8 @@ class Authorizer:
         self.logger = logger
         self.observe = observe or (lambda outcome, reason, shape: None)
         self.routes: Mapping[str, RouteRule] = config.routes
+        self._cookie = config.token_cookie
+        self._simple = config.response == "simple"
         with_tenants = any(r.tenant for r in config.routes.values())
         self._rules = RuleBook(config.routes.values())
         self._routes = RouteGuard(config.routes, tenants=with_tenants)
@@ -75,9 +77,9 @@ class Authorizer:
         self.verifier.prefetch()
 
     def authorize(self, event: Any, request_id: str | None = None) -> dict[str, Any]:
-        request = read_event(event, self.config.token_cookie)
+        request = read_event(event, self._cookie)
         arn = MethodArn.parse(request.arn)
-        simple = self.config.response == "simple" and request.shape == HTTP_V2
+        simple = self._simple and request.shape == HTTP_V2
         try:
             if request.token is None:  # read_event gives a token, or the problem that kept it from one
                 raise request.problem or MissingTokenError("the event carries no token")

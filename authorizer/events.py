@@ -37,6 +37,8 @@ class AuthRequest(NamedTuple):
 
 
 _new = tuple.__new__  # a NamedTuple's own __new__ is a Python function; this is every request
+#: "Bearer " in any case (the scheme is case-insensitive, RFC 9110 §11.1): one set lookup instead of lower().
+_BEARER = frozenset("".join(c.upper() if 1 << i & n else c for i, c in enumerate("bearer")) + " " for n in range(64))
 
 
 def read_event(event: Any, cookie_name: str | None = None) -> AuthRequest:
@@ -45,9 +47,8 @@ def read_event(event: Any, cookie_name: str | None = None) -> AuthRequest:
         # go; any other form takes the general path below, which decides it exactly as before.
         headers, sources = event.get("headers"), event.get("identitySource")
         value = headers.get("authorization") if type(headers) is dict else None
-        if (type(value) is str and len(value) > 7 and value.isascii() and value[6] == " " and value[7] > " "
-                and value[-1] > " " and value[:6].lower() == "bearer" and type(sources) is list
-                and len(sources) == 1 and type(sources[0]) is str):
+        if (type(value) is str and value[:7] in _BEARER and len(value) > 7 and value.isascii() and value[7] > " "
+                and value[-1] > " " and type(sources) is list and len(sources) == 1 and type(sources[0]) is str):
             # ASCII whitespace is all at or below " ": a token between non-blank ends is what str.split() would
             # give, or holds inner whitespace, which parse_token refuses as malformed_token, as split() would.
             token, source = value[7:], sources[0]

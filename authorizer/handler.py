@@ -115,10 +115,16 @@ def current_authorizer() -> Authorizer:
     return CONFIG_SOURCE.current()
 
 
+#: The authorizer's ``authorize`` when the configuration is the environment's, fixed for the life of the process;
+#: else None, and each invocation asks the SSM source for the one in force.
+_AUTHORIZE = CONFIG_SOURCE.authorizer.authorize if isinstance(CONFIG_SOURCE, StaticConfig) else None
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        return CONFIG_SOURCE.current().authorize(event, getattr(context, "aws_request_id", None))
+        authorize = _AUTHORIZE or CONFIG_SOURCE.current().authorize
+        return authorize(event, getattr(context, "aws_request_id", None))
     except Unauthorized:
         raise Exception("Unauthorized") from None  # REST: API Gateway answers 401 for exactly this message
     except Exception:  # fail closed: a bug must deny, never surface as a 500 or an Allow

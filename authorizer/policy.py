@@ -36,6 +36,8 @@ _ARN = re.compile(
 #: (``authorizer.tenancy``), so a token's own claim of that name never reaches the backend.
 TENANT_CONTEXT_KEYS = ("authorized_tenant", "authorized_tenant_roles", "authorized_tenant_permissions")
 RESERVED_CONTEXT_KEYS = frozenset({"claims", *TENANT_CONTEXT_KEYS})
+_RESERVED_OR_EMPTY = RESERVED_CONTEXT_KEYS | {""}
+_PLAIN = frozenset({str, int, bool})  # what json decodes most claims as, and what the context keeps as they are
 MAX_RESOURCE_LENGTH = 512  # API Gateway's limit on a policy's Resource ARN
 
 
@@ -210,6 +212,8 @@ def encode_context(claims: Mapping[str, Any], dropped: list[str] | None = None, 
     """
     if not known_clean:
         claims = _clean_claims(claims, dropped)
+    elif _PLAIN.issuperset(map(type, claims.values())) and _RESERVED_OR_EMPTY.isdisjoint(claims):
+        return dict(claims)  # the usual token: strings, integers and booleans under ordinary names, all kept as is
     context: dict[str, Any] = {}
     for name, value in claims.items():
         kind = type(value)

@@ -45,6 +45,7 @@ _CANONICAL_LAST = {1: frozenset(), 2: frozenset(_STANDARD[::16]), 3: frozenset(_
 _PADDING = {1: b"===", 2: b"==", 3: b"="}
 
 _JSON = json.JSONDecoder()  # json.loads(text) is this decoder's decode() behind two more checks that add nothing here
+_new = tuple.__new__  # a NamedTuple's own __new__ is a Python function, and this is every token
 _SCAN = _JSON.scan_once  # type: ignore[attr-defined]  # set by JSONDecoder.__init__; typeshed omits it
 #: Decoded headers by their segment: a client's tokens repeat one header (alg, kid, typ), so it is decoded once.
 #: Keyed by the exact bytes, so the same text always means the same header; bounded against a flood of new ones.
@@ -88,7 +89,8 @@ def parse_token(token: str) -> UnverifiedToken:
         raise MalformedTokenError("the token is not signed")
     # Most payloads hold no backslash at all: one memchr (find) settles it; a search for "\ud" costs five times more.
     clean = payload.find(b"\\") < 0 or (payload.find(b"\\ud") < 0 and payload.find(b"\\uD") < 0)
-    return UnverifiedToken(header, claims, raw[:len(header_segment) + 1 + len(claims_segment)], signature, clean)
+    return _new(UnverifiedToken, (header, claims, raw[:len(header_segment) + 1 + len(claims_segment)], signature,
+                                  clean))
 
 
 def _b64decode(segment: bytes, part: str) -> bytes:
