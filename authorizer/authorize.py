@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import AuthorizerConfig, RouteRule, load_config
 from .errors import AuthorizationError, MalformedEventError, MissingTokenError
@@ -28,13 +28,14 @@ from .policy import MethodArn, allow_policy, deny_policy, encode_context, simple
 from .reuse import SHARED
 from .route_guard import RouteGuard
 from .rules import NOTHING_UNMET, RuleBook
-from .tenant_guard import TenantDecision, TenantGuard
 from .text import log_fields, log_text
 from .token import parse_token
 from .verifier import TokenVerifier, VerifiedToken, Verifier
 
+if TYPE_CHECKING:
+    from .tenant_guard import TenantGuard
+
 _REST_SHAPES = (REST_TOKEN, REST_REQUEST)
-_NO_TENANT = TenantDecision()
 
 
 class Unauthorized(Exception):
@@ -60,7 +61,11 @@ class Authorizer:
         with_tenants = any(r.tenant for r in config.routes.values())
         self._rules = RuleBook(config.routes.values())
         self._routes = RouteGuard(config.routes, tenants=with_tenants)
-        self._tenants = TenantGuard(config.routes, self._routes.overlaps) if with_tenants else None
+        self._tenants: TenantGuard | None = None
+        if with_tenants:  # imported only for a configuration with tenant rules: the others' cold start skips it
+            from .tenant_guard import TenantGuard
+
+            self._tenants = TenantGuard(config.routes, self._routes.overlaps)
         # Decided once: even a skipped logger.debug call costs about a microsecond on every allowed request.
         self._log_allows = logger is not None and logger.isEnabledFor(logging.DEBUG)
         self.verifier = verifier or TokenVerifier(
@@ -101,7 +106,7 @@ class Authorizer:
         tenants = self._tenants
         if tenants is not None:
             scope = verdict.scope or SHARED
-            decision = _NO_TENANT
+            decision = tenants.no_decision
             if route_problem is None:
                 decision = tenants.decide(event, request.route_key, None if simple else arn, request.arn,
                                           verified.claims, scope, verdict.spared)

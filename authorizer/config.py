@@ -17,12 +17,14 @@ import math
 import re
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
-from .providers import PRESETS, TokenUseRule
 from .text import is_clean
+
+if TYPE_CHECKING:  # the presets are imported when an issuer names one: a cold start without them skips them
+    from .providers import TokenUseRule
 
 #: What python-jose verifies safely with an asymmetric key. ``none`` and HS* are never accepted (RFC 8725 §3.1).
 SUPPORTED_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
@@ -228,6 +230,8 @@ def expand_issuer(spec: Any, where: str) -> list[TrustedIssuer]:
     if provider is None:
         _reject_unknown_fields(spec, _ISSUER_FIELDS, where)
         return [build_issuer(spec, where)]
+    from .providers import PRESETS
+
     if provider not in PRESETS:
         raise ConfigError(f"{where}.provider", f"must be one of {sorted(PRESETS)}, got {provider!r}")
     preset = PRESETS[provider]

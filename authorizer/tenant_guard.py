@@ -52,6 +52,7 @@ class TenantDecision(NamedTuple):
 
 
 class TenantGuard:
+    no_decision = TenantDecision()  # a route without a tenant rule, or a request refused before this stage
     def __init__(self, routes: Mapping[str, RouteRule], overlaps: RouteOverlaps | None = None) -> None:
         self.routes = routes
         self.plan = TenantPlan(routes, overlaps)
