@@ -239,20 +239,20 @@ def claim_problems(claims: Mapping[str, Any], issuer: TrustedIssuer, now: float,
     elif not _is_numeric_date(exp):
         yield _not_a_date("exp", exp)
     elif now >= exp + leeway:
-        yield ExpiredTokenError(f"expired {now - exp:.0f} s ago", claim="exp", expected=now - leeway, actual=exp)
+        yield ExpiredTokenError(f"expired {_seconds(now, exp)} s ago", claim="exp", expected=now - leeway, actual=exp)
     nbf = claims.get("nbf")
     if nbf is not None:
         if not _is_numeric_date(nbf):
             yield _not_a_date("nbf", nbf)
         elif now + leeway < nbf:
-            yield NotYetValidError(f"not valid for another {nbf - now:.0f} s", claim="nbf", expected=now + leeway,
+            yield NotYetValidError(f"not valid for another {_seconds(nbf, now)} s", claim="nbf", expected=now + leeway,
                                    actual=nbf)
     iat = claims.get("iat")
     if iat is not None:
         if not _is_numeric_date(iat):
             yield _not_a_date("iat", iat)
         elif iat > now + leeway:
-            yield IssuedInFutureError(f"issued {iat - now:.0f} s in the future", claim="iat", expected=now + leeway,
+            yield IssuedInFutureError(f"issued {_seconds(iat, now)} s in the future", claim="iat", expected=now + leeway,
                                       actual=iat)
     for name in ("sub", "client_id"):
         if name in claims and not isinstance(claims[name], str):
@@ -303,6 +303,14 @@ def _audience_problem(claims: Mapping[str, Any], issuer: TrustedIssuer) -> Autho
         return AudienceMismatchError("client_id is not one of the configured audiences", claim="client_id",
                                      expected=issuer.audiences, actual=claims["client_id"])
     return None
+
+
+def _seconds(later: float, earlier: float) -> str:
+    """``later - earlier`` in whole seconds, for a message: a date of 400 digits is more than a float can hold."""
+    try:
+        return f"{later - earlier:.0f}"
+    except OverflowError:
+        return "more than 1e308" if later > earlier else "less than -1e308"
 
 
 def _is_numeric_date(value: Any) -> bool:

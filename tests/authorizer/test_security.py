@@ -245,3 +245,12 @@ def test_weak_rsa_keys_in_the_jwks_are_ignored(server):
                                              "jwks_uri": server.root + "/weak/jwks"}]))
     with pytest.raises(errors.KidNotFoundError):  # the set holds no usable key: the weak one is not among them
         verifier.verify_token(weak.sign(claims_for(server.root + "/weak")))
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_a_date_of_400_digits_is_a_date_that_is_refused_or_accepted_never_a_traceback(verifier, keys, idp, claim):
+    huge = 10 ** 400
+    claims = claims_for(idp, **{claim: huge if claim != "exp" else -huge})
+    with pytest.raises(errors.AuthorizationError) as denied:
+        verifier().verify_token(keys["RS256"].sign(claims))
+    assert denied.value.reason == {"exp": "expired", "nbf": "not_yet_valid", "iat": "issued_in_future"}[claim]
