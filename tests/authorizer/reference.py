@@ -17,6 +17,7 @@ import json
 import logging
 from typing import Any
 
+from authorizer import token as token_module
 from authorizer.authorize import Authorizer, Unauthorized
 from authorizer.errors import (
     AuthorizationError,
@@ -41,7 +42,6 @@ from authorizer.policy import (
 from authorizer.reuse import SHARED
 from authorizer.rules import NOTHING_UNMET, Unmet, unmet_rules
 from authorizer.text import clean_text, log_fields
-from authorizer import token as token_module
 from authorizer.token import MAX_TOKEN_LENGTH, UnverifiedToken, check_claims, check_header, check_token_use
 from authorizer.verifier import TokenVerifier, VerifiedToken
 

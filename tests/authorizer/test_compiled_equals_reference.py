@@ -225,11 +225,11 @@ def test_the_compiled_stages_answer_log_and_count_as_the_reference(pipelines, ke
             token = None
         event = event_for(drawn["shape"], token, drawn["route_key"], drawn["tenant"], drawn["per"], drawn["header"],
                           drawn["stage"])
-        got = answer_of(lambda: compiled.authorizer.authorize(json.loads(json.dumps(event)), "req-1"))
+        got = answer_of(lambda event=event: compiled.authorizer.authorize(json.loads(json.dumps(event)), "req-1"))
         compiled.metrics.flush(1.0)
         got_metrics, got_logs = emf(capsys), compiled.records()
-        want = answer_of(lambda: reference_authorize(reference.authorizer, reference.verifier,
-                                                     json.loads(json.dumps(event)), "req-1"))
+        want = answer_of(lambda event=event: reference_authorize(reference.authorizer, reference.verifier,
+                                                                 json.loads(json.dumps(event)), "req-1"))
         reference.metrics._write(1.0)  # the general path of a metrics document, not flush's template lookup
         reference.metrics._reset()
         want_metrics, want_logs = emf(capsys), reference.records()
