@@ -1,6 +1,7 @@
 """The authorizer's configuration: trusted issuers, route rules and tunables, validated once per cold start.
 
-``load_config(os.environ)`` reads the ``AUTH_*`` variables of DESIGN.md. Every problem raises ``ConfigError``
+``load_config(os.environ)`` reads the ``AUTH_*`` variables of DESIGN.md. Trusted issuers are parsed here; route rules
+in ``route_config``, the checks every value goes through in ``config_values`` (both re-exported from here). Every problem raises ``ConfigError``
 naming the field (``AUTH_ISSUERS[1].audience``), so a bad deployment fails its cold start and never allows.
 The CDK app validates ``cdk.json`` with the same functions and limits (``parse_issuers``, ``check_route_key``,
 ``is_claim_value``, ``is_cookie_name``, the ``*_CONFIG_MAX_AGE_SECONDS`` bounds), so both agree on what is valid.
@@ -12,23 +13,34 @@ The CDK app validates ``cdk.json`` with the same functions and limits (``parse_i
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 import re
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .config_values import COOKIE_NAME as COOKIE_NAME
+from .config_values import check_clean, reject_unknown_fields, string_list
+from .config_values import is_claim_value as is_claim_value
+from .config_values import is_cookie_name as is_cookie_name
+from .config_values import parse_json as parse_json
 from .errors import ConfigError
-from .text import is_clean
+from .route_config import DEFAULT_TENANT_CLAIM as DEFAULT_TENANT_CLAIM
+from .route_config import HTTP_METHODS as HTTP_METHODS
+from .route_config import TENANT_ID as TENANT_ID
+from .route_config import RouteRule as RouteRule
+from .route_config import TenantRule as TenantRule
+from .route_config import check_route_key as check_route_key
+from .route_config import json_typed as json_typed
+from .route_config import parse_routes as parse_routes
+from .route_config import parse_tenant_rule as parse_tenant_rule
 
 if TYPE_CHECKING:  # the presets are imported when an issuer names one: a cold start without them skips them
     from .providers import TokenUseRule
 
 #: What python-jose verifies safely with an asymmetric key. ``none`` and HS* are never accepted (RFC 8725 §3.1).
 SUPPORTED_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 _ISSUER_FIELDS = {"issuer", "audience", "require_audience", "jwks_uri", "algorithms", "token_types", "ca_bundle"}
 ISSUER_MATCHES = ("exact", "one_more_segment")
 #: One discovery or JWKS exchange, whole. At most 2.5 s, so that a cold start's worst case (``bounds.py``) stays
@@ -36,13 +48,8 @@ ISSUER_MATCHES = ("exact", "one_more_segment")
 MAX_JWKS_TIMEOUT_SECONDS = 2.5
 DEFAULT_JWKS_MAX_STALE_SECONDS = 86400
 MAX_JWKS_MAX_STALE_SECONDS = 7 * 86400
-# Matched whole (fullmatch): "$" would also match before a trailing newline, and "GET /orders\n" is no route.
-_ROUTE_KEY = re.compile(r"(?P<method>[A-Z]+) (?P<path>/\S*)")
 #: The server id closing a Descope agentic issuer: one path segment of URL-safe characters.
 _ISSUER_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,127}")
-_PATH_SEGMENT = re.compile(r"[^{}/\s]+|\{[A-Za-z0-9_.-]+\}|\{[A-Za-z0-9_.-]+\+\}")
-#: A cookie name is an RFC 6265 token (``AUTH_TOKEN_COOKIE``, and the stack's ``tokenCookie``).
-COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: ``AUTH_CONFIG_MAX_AGE_SECONDS`` (the stack's ``configMaxAgeSeconds``): how long an SSM configuration is kept.
 DEFAULT_CONFIG_MAX_AGE_SECONDS = 60
 MIN_CONFIG_MAX_AGE_SECONDS = 1
@@ -90,70 +97,6 @@ class TrustedIssuer:
             return False
         rest = iss[len(self.issuer):]
         return _ISSUER_SEGMENT.fullmatch(rest) is not None
-
-
-#: A tenant ID that may be written into a policy's Resource: no IAM wildcard (``*``, ``?``), no ``/``, no percent
-#: sign, no dot-segment, at most 128 characters. Tenants outside it are never granted (``authorizer.tenancy``).
-TENANT_ID = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9_.~-]{0,127}")
-#: Where Descope puts a user's tenants (tenant ID → ``{"roles": [...], "permissions": [...]}``): the default claim.
-DEFAULT_TENANT_CLAIM = "tenants"
-_TENANT_FIELDS = {"param", "claim", "roles", "permissions"}
-
-
-@dataclass(frozen=True)
-class TenantRule:
-    """A route's tenant rule: its path parameter ``param`` must name one of the caller's tenants.
-
-    ``claim`` holds the caller's tenants: an object whose keys are tenant IDs (Descope's ``tenants``, each value
-    ``{"roles": [...], "permissions": [...]}``), a list of tenant IDs, or one tenant ID (``org_id``, ``tid``,
-    ``dct``). ``roles`` and ``permissions``, when given, are required **within that tenant**, each any-of.
-    """
-
-    param: str
-    claim: str = DEFAULT_TENANT_CLAIM
-    roles: tuple[str, ...] = ()
-    permissions: tuple[str, ...] = ()
-    role_set: frozenset[str] = field(init=False, repr=False, compare=False)
-    permission_set: frozenset[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "role_set", frozenset(self.roles))
-        object.__setattr__(self, "permission_set", frozenset(self.permissions))
-
-
-@dataclass(frozen=True)
-class RouteRule:
-    """What a route asks of a valid token: any one of ``scopes``, every claim rule, and its ``tenant`` rule.
-
-    Rules compare by the JSON types of their claim values (``typed_claims``): in Python ``1 == True == 1.0``, so
-    comparing ``claims`` alone would take a rule for ``true`` to be the rule for ``1`` (and a warm authorizer would
-    keep the old one when SSM changes it).
-    """
-
-    route_key: str
-    scopes: tuple[str, ...] = ()
-    claims: tuple[tuple[str, tuple[Any, ...]], ...] = field(default=(), compare=False)
-    tenant: TenantRule | None = None
-    typed_claims: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        typed = tuple((name, tuple(json_typed(v) for v in accepted)) for name, accepted in self.claims)
-        object.__setattr__(self, "typed_claims", typed)
-
-
-def json_typed(value: Any) -> tuple[str, Any]:
-    """A scalar with its JSON type, so that ``1``, ``true`` and ``"1"`` are three different values.
-
-    >>> json_typed(1) == json_typed(True), json_typed(1) == json_typed(1.0)
-    (False, True)
-    """
-    if isinstance(value, bool):
-        return ("boolean", value)
-    if isinstance(value, (int, float)):
-        return ("number", value)
-    if isinstance(value, str):
-        return ("string", value)
-    return (type(value).__name__, value)
 
 
 @dataclass(frozen=True)
@@ -209,7 +152,7 @@ def parse_issuers(value: Any, field_name: str = "AUTH_ISSUERS") -> tuple[Trusted
     """A JSON list of issuer objects or provider presets → the trusted issuers, presets expanded."""
     if not isinstance(value, list) or not value:
         raise ConfigError(field_name, "must be a non-empty JSON list of issuers")
-    _check_clean(value, field_name)
+    check_clean(value, field_name)
     issuers: list[TrustedIssuer] = []
     seen: dict[str, str] = {}
     for index, spec in enumerate(value):
@@ -228,14 +171,14 @@ def expand_issuer(spec: Any, where: str) -> list[TrustedIssuer]:
         raise ConfigError(where, "must be a JSON object")
     provider = spec.get("provider")
     if provider is None:
-        _reject_unknown_fields(spec, _ISSUER_FIELDS, where)
+        reject_unknown_fields(spec, _ISSUER_FIELDS, where)
         return [build_issuer(spec, where)]
     from .providers import PRESETS
 
     if provider not in PRESETS:
         raise ConfigError(f"{where}.provider", f"must be one of {sorted(PRESETS)}, got {provider!r}")
     preset = PRESETS[provider]
-    _reject_unknown_fields(spec, preset.fields | {"provider"}, where)
+    reject_unknown_fields(spec, preset.fields | {"provider"}, where)
     try:
         expanded = preset.expand(spec)
     except KeyError as missing:
@@ -251,7 +194,7 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
         raise ConfigError(f"{where}.issuer", "must be a non-empty string without surrounding spaces")
     # A preset may leave the audience empty where another binding replaces it (Cognito access tokens: client_ids).
     audiences = (() if spec.get("audience") == [] and "client_ids" in spec
-                 else _string_list(spec.get("audience"), f"{where}.audience"))
+                 else string_list(spec.get("audience"), f"{where}.audience"))
     jwks_uri = spec.get("jwks_uri")
     if jwks_uri is not None:
         check_fetch_url(jwks_uri, f"{where}.jwks_uri")
@@ -261,7 +204,7 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
         check_fetch_url(discovery_url(issuer), f"{where}.issuer", configured=issuer)
     algorithms: tuple[str, ...] = SUPPORTED_ALGORITHMS
     if "algorithms" in spec:
-        algorithms = _string_list(spec["algorithms"], f"{where}.algorithms")
+        algorithms = string_list(spec["algorithms"], f"{where}.algorithms")
         for alg in algorithms:
             if alg not in SUPPORTED_ALGORITHMS:
                 raise ConfigError(
@@ -270,7 +213,7 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
                 )
     token_types = None
     if spec.get("token_types") is not None:
-        token_types = tuple(t.lower() for t in _string_list(spec["token_types"], f"{where}.token_types"))
+        token_types = tuple(t.lower() for t in string_list(spec["token_types"], f"{where}.token_types"))
     ca_bundle = spec.get("ca_bundle")
     if ca_bundle is not None and (not isinstance(ca_bundle, str) or not ca_bundle):
         raise ConfigError(f"{where}.ca_bundle", "must be a path to a PEM file")
@@ -279,7 +222,7 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
         raise ConfigError(f"{where}.require_audience", "must be true or false")
     client_ids = spec.get("client_ids")
     if client_ids is not None:
-        client_ids = _string_list(client_ids, f"{where}.client_ids")
+        client_ids = string_list(client_ids, f"{where}.client_ids")
     issuer_match = spec.get("issuer_match", "exact")
     if issuer_match not in ISSUER_MATCHES:  # set by presets only: a bug, still named
         raise ConfigError(f"{where}.issuer_match", f"must be one of {list(ISSUER_MATCHES)}")
@@ -296,87 +239,6 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
         token_use=tuple(spec.get("token_use", ())),
         issuer_match=issuer_match,
     )
-
-
-# --- routes -------------------------------------------------------------------------------------------------
-def parse_routes(value: Any, field_name: str = "AUTH_ROUTES") -> dict[str, RouteRule]:
-    """``{"GET /orders": ["orders:read"], "POST /x/{id}": {"scopes": [...], "claims": {...}, "tenant": {...}}}``."""
-    if not isinstance(value, dict):
-        raise ConfigError(field_name, "must be a JSON object of route key → rule")
-    _check_clean(value, field_name)
-    rules: dict[str, RouteRule] = {}
-    for route_key, rule in value.items():
-        where = f"{field_name}[{route_key!r}]"
-        check_route_key(route_key, where)
-        if isinstance(rule, list):
-            rule = {"scopes": rule}
-        if not isinstance(rule, dict):
-            raise ConfigError(where, "must be a list of scopes or an object with scopes, claims and/or tenant")
-        _reject_unknown_fields(rule, {"scopes", "claims", "tenant"}, where)
-        scopes = _names(rule["scopes"], f"{where}.scopes", "scopes") if "scopes" in rule else ()
-        claims = _claim_rules(rule.get("claims", {}), f"{where}.claims")
-        tenant = parse_tenant_rule(rule["tenant"], route_key, f"{where}.tenant") if "tenant" in rule else None
-        rules[route_key] = RouteRule(route_key=route_key, scopes=scopes, claims=claims, tenant=tenant)
-    return rules
-
-
-def parse_tenant_rule(value: Any, route_key: str, where: str) -> TenantRule:
-    """``{"param": "tenantId", "claim"?: "tenants", "roles"?: [...], "permissions"?: [...]}`` for ``route_key``.
-
-    ``param`` must be one whole ``{param}`` segment of the route's path (not a greedy ``{proxy+}``, which may span
-    several segments): otherwise API Gateway never hands the authorizer a value to check, and the error names the
-    route. No other parameter may come before it (see ``tenancy.tenant_resources``).
-    """
-    if not isinstance(value, dict):
-        raise ConfigError(where, 'must be an object like {"param": "tenantId", "claim": "tenants", "roles": [...]}')
-    _reject_unknown_fields(value, _TENANT_FIELDS, where)
-    param = value.get("param")
-    if not isinstance(param, str) or not param:
-        raise ConfigError(f"{where}.param", "is required: the name of the path parameter that names the tenant")
-    segments = route_key.partition(" ")[2].split("/")
-    if "{" + param + "}" not in segments:
-        greedy = "{" + param + "+}" in segments
-        raise ConfigError(f"{where}.param", f"route {route_key} has no path parameter {{{param}}}" + (
-            " (a greedy {" + param + "+} may span several segments, so it cannot name one tenant)" if greedy else ""))
-    before = [s for s in segments[:segments.index("{" + param + "}")] if s.startswith("{")]
-    if before:
-        raise ConfigError(f"{where}.param", f"route {route_key} has {before[0]} before {{{param}}}: a policy writes a "
-                          "parameter as IAM's *, which spans '/', so it could not hold the tenant to its segment "
-                          "(put the tenant's parameter before any other)")
-    claim = value.get("claim", DEFAULT_TENANT_CLAIM)
-    if not isinstance(claim, str) or not claim:
-        raise ConfigError(f"{where}.claim", "must be the name of the claim that holds the caller's tenants")
-    roles = _names(value["roles"], f"{where}.roles", "roles") if "roles" in value else ()
-    permissions = _names(value["permissions"], f"{where}.permissions", "permissions") if "permissions" in value else ()
-    return TenantRule(param=param, claim=claim, roles=roles, permissions=permissions)
-
-
-def check_route_key(route_key: Any, where: str) -> None:
-    if route_key == "$default":
-        return
-    match = _ROUTE_KEY.fullmatch(route_key) if isinstance(route_key, str) else None
-    if not match or match["method"] not in HTTP_METHODS:
-        raise ConfigError(where, f"route key must look like 'GET /orders/{{id}}' with a method in {HTTP_METHODS}")
-    segments = match["path"].split("/")[1:]
-    if segments == [""]:
-        return  # the root path "/"
-    for position, segment in enumerate(segments):
-        if not _PATH_SEGMENT.fullmatch(segment):
-            raise ConfigError(where, f"path segment {segment!r} is not a literal, {{param}} or {{proxy+}}")
-        if segment.endswith("+}") and position != len(segments) - 1:
-            raise ConfigError(where, "a greedy {proxy+} segment must be the last one")
-
-
-def _claim_rules(value: Any, where: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
-    if not isinstance(value, dict):
-        raise ConfigError(where, "must be an object of claim name → value or list of accepted values")
-    rules = []
-    for name, accepted in value.items():
-        accepted = tuple(accepted) if isinstance(accepted, list) else (accepted,)
-        if not accepted or not all(is_claim_value(v) for v in accepted):
-            raise ConfigError(f"{where}.{name}", "must be a string, number or boolean, or a non-empty list of them")
-        rules.append((name, accepted))
-    return tuple(rules)
 
 
 # --- the environment ----------------------------------------------------------------------------------------
@@ -411,40 +273,6 @@ def load_config(environ: Mapping[str, str]) -> AuthorizerConfig:
     )
 
 
-def parse_json(text: Any, field_name: str) -> Any:
-    """JSON configuration text → its value. A key given twice in one object is an error, never "the last one wins":
-    a second ``"GET /orders"`` without the first one's tenant rule would silently drop the tenant check.
-
-    >>> parse_json('{"GET /orders": ["a"], "GET /orders": []}', "AUTH_ROUTES")
-    Traceback (most recent call last):
-    ...
-    authorizer.errors.ConfigError: AUTH_ROUTES: names 'GET /orders' twice in one object; give each key once
-    """
-    try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
-    except _RepeatedKey as repeated:
-        raise ConfigError(field_name, f"names {repeated.key!r} twice in one object; give each key once") from None
-    except (TypeError, ValueError, RecursionError) as problem:
-        raise ConfigError(field_name, f"is not valid JSON ({problem})") from None
-
-
-class _RepeatedKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    value = dict(pairs)
-    if len(value) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _RepeatedKey(key)
-            seen.add(key)
-    return value
-
-
 def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: float, maximum: float,
             integer: bool = False) -> float:
     text = environ.get(name)
@@ -459,40 +287,3 @@ def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: f
     return value
 
 
-def _names(value: Any, where: str, what: str) -> tuple[str, ...]:
-    """``scopes``, ``roles``, ``permissions``: a list of strings, never a bare string — a program that iterates a
-    string would read ``"items:read"`` as nine one-character names, and a token whose scope is ``a`` would pass."""
-    if isinstance(value, str):
-        raise ConfigError(where, f"{what} must be a list of strings, not a string: write [{json.dumps(value)}]")
-    return _string_list(value, where, allow_empty=True)
-
-
-def _string_list(value: Any, where: str, allow_empty: bool = False) -> tuple[str, ...]:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(v, str) and v for v in items):
-        raise ConfigError(where, "must be a non-empty string or a list of non-empty strings")
-    if not items and not allow_empty:
-        raise ConfigError(where, "must not be empty")
-    return tuple(dict.fromkeys(items))
-
-
-def is_claim_value(value: Any) -> bool:
-    """What a claim rule may accept: a string, a boolean, or a finite number (compared by JSON type)."""
-    return isinstance(value, (str, bool, int)) or (isinstance(value, float) and math.isfinite(value))
-
-
-def is_cookie_name(value: Any) -> bool:
-    return isinstance(value, str) and COOKIE_NAME.fullmatch(value) is not None
-
-
-def _check_clean(value: Any, field_name: str) -> None:
-    # Configured text reaches policies (Deny resources), logs and error messages: it must be valid UTF-8.
-    if not is_clean(value):
-        raise ConfigError(field_name, "holds text that is not valid UTF-8 (a lone surrogate such as \\ud800)")
-
-
-def _reject_unknown_fields(spec: Mapping[str, Any], allowed: Set[str], where: str) -> None:
-    # A misspelt field ("audiance") would otherwise silently drop a check.
-    for name in spec:
-        if name not in allowed:
-            raise ConfigError(f"{where}.{name}", f"is not a known field; expected some of {sorted(allowed)}")
