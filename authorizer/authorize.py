@@ -33,6 +33,7 @@ from .token import parse_token
 from .verifier import TokenVerifier, VerifiedToken, Verifier
 
 if TYPE_CHECKING:
+    from .mcp_guard import McpGuard
     from .tenant_guard import TenantGuard
 
 _REST_SHAPES = (REST_TOKEN, REST_REQUEST)
@@ -60,7 +61,13 @@ class Authorizer:
         self._simple = config.response == "simple"
         with_tenants = any(r.tenant for r in config.routes.values())
         self._rules = RuleBook(config.routes.values())
-        self._routes = RouteGuard(config.routes, tenants=with_tenants)
+        self._mcp: McpGuard | None = None
+        if any(r.mcp for r in config.routes.values()):  # imported only for a configuration with an MCP route
+            from .mcp_guard import McpGuard
+
+            self._mcp = McpGuard(config.routes)
+        self._routes = RouteGuard(config.routes, tenants=with_tenants,
+                                  scoped=self._mcp.scoped_routes if self._mcp is not None else frozenset())
         self._tenants: TenantGuard | None = None
         if with_tenants:  # imported only for a configuration with tenant rules: the others' cold start skips it
             from .tenant_guard import TenantGuard
@@ -92,6 +99,8 @@ class Authorizer:
             if arn is None and not simple:
                 raise MalformedEventError("the event has no usable method or route ARN")
         except AuthorizationError as denial:
+            if self._mcp is not None:
+                denial = self._mcp.relabel(denial, request.route_key)
             self._log_denial(denial, request, request_id)
             self.observe("deny", denial.reason, request.shape)
             if request.shape in _REST_SHAPES:
@@ -101,6 +110,8 @@ class Authorizer:
         unmet = self._rules.unmet(verified.claims) if self.routes else NOTHING_UNMET
         verdict = self._routes.decide(request, event, arn, unmet, verified.claims, simple)
         route_problem = verdict.problem
+        if self._mcp is not None and route_problem is None:
+            route_problem = self._mcp.decide(event, request.route_key, verified, verdict.scope)
         dropped: list[str] = []
         context = encode_context(verified.claims, dropped, known_clean=verified.claims_clean)
         tenants = self._tenants

@@ -77,6 +77,9 @@ class TrustedIssuer:
     client_ids: tuple[str, ...] | None = None
     token_use: tuple[TokenUseRule, ...] = ()
     issuer_match: str = "exact"
+    #: MCP resources' URIs (``mcp_config.bind_resources``): an ``aud`` holding one also passes verification, and
+    #: the token is then good on that resource's route only.
+    resource_audiences: tuple[str, ...] = ()
 
     @property
     def key_source(self) -> tuple[str, str | None, str | None]:
@@ -242,6 +245,18 @@ def build_issuer(spec: Mapping[str, Any], where: str, provider: str = "custom") 
 
 
 # --- the environment ----------------------------------------------------------------------------------------
+def settle(issuers: tuple[TrustedIssuer, ...], routes: dict[str, RouteRule]
+           ) -> tuple[tuple[TrustedIssuer, ...], dict[str, RouteRule]]:
+    """Issuers and routes that name each other, checked together: an MCP route's authorization servers must be
+    trusted issuers, which then accept its resource as an audience (``mcp_config.bind_resources``). Without issuers
+    yet (they come from the SSM parameter), left for the parameter's issuers."""
+    if not issuers or not any(rule.mcp is not None for rule in routes.values()):
+        return issuers, routes
+    from .mcp_config import bind_resources
+
+    return bind_resources(issuers, routes)
+
+
 def load_config(environ: Mapping[str, str]) -> AuthorizerConfig:
     """Read and validate the ``AUTH_*`` variables. Raises ``ConfigError`` naming the variable."""
     parameter = environ.get("AUTH_CONFIG_PARAMETER") or None
@@ -250,6 +265,7 @@ def load_config(environ: Mapping[str, str]) -> AuthorizerConfig:
         raise ConfigError("AUTH_ISSUERS", "is required (a JSON list of trusted issuers)")
     issuers = parse_issuers(parse_json(issuers_json, "AUTH_ISSUERS")) if issuers_json is not None else ()
     routes = parse_routes(parse_json(environ.get("AUTH_ROUTES") or "{}", "AUTH_ROUTES"))
+    issuers, routes = settle(issuers, routes)
     response = environ.get("AUTH_RESPONSE") or "iam"
     if response not in ("iam", "simple"):
         raise ConfigError("AUTH_RESPONSE", f"must be 'iam' or 'simple', got {response!r}")

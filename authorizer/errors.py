@@ -218,6 +218,59 @@ class CacheKeyTooWideError(AuthorizationError):
     reason = "cache_key_too_wide"
 
 
+# --- MCP resources ---------------------------------------------------------------------------------------------
+class ResourceMismatchError(AuthorizationError):
+    """An MCP route, and the token's ``aud`` does not hold the resource's canonical URI (RFC 8707): a token issued
+    for something else. Also a token issued for an MCP resource, presented on any other route."""
+
+    reason = "resource_mismatch"
+
+
+class ResourceIssuerError(AuthorizationError):
+    """An MCP route, and the token's issuer is not one of the authorization servers its metadata names."""
+
+    reason = "resource_issuer_mismatch"
+
+
+class McpHeaderMissingError(AuthorizationError):
+    """A request of MCP 2026-07-28 or later without ``Mcp-Method`` (or ``Mcp-Name`` where its method needs one),
+    on an endpoint that decides per method or name."""
+
+    reason = "mcp_header_missing"
+
+
+class McpHeaderInvalidError(AuthorizationError):
+    """An ``Mcp-*`` header no client sends: repeated, over 1,024 characters, control characters, a Base64
+    sentinel that does not decode, a tool name with ``*``, ``/`` or ``?``, a malformed protocol version."""
+
+    reason = "mcp_header_invalid"
+
+
+class McpMethodUnknownError(AuthorizationError):
+    """``Mcp-Method`` names no method of the MCP specification."""
+
+    reason = "mcp_method_unknown"
+
+
+class McpMethodDeniedError(AuthorizationError):
+    """The rule of the request's MCP method is not met (``claim``/``expected``/``actual`` say which part)."""
+
+    reason = "mcp_method_denied"
+
+
+class McpNameDeniedError(AuthorizationError):
+    """The rule of the tool, resource or prompt the request names (``Mcp-Name``) is not met."""
+
+    reason = "mcp_name_denied"
+
+
+class McpOlderClientError(AuthorizationError):
+    """A request of an MCP revision before 2026-07-28 (no or an older ``MCP-Protocol-Version``): its server does not
+    check its headers against its body, so none is trusted, and the token must meet every method and name rule."""
+
+    reason = "mcp_older_client_denied"
+
+
 class UnknownRouteError(AuthorizationError):
     """A simple response must answer for one route, and the event names none while route rules exist."""
 

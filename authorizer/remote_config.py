@@ -43,6 +43,7 @@ from .config import (
     parse_issuers,
     parse_json,
     parse_routes,
+    settle,
 )
 from .errors import ConfigError, ConfigUnavailableError
 from .text import log_fields
@@ -76,6 +77,7 @@ def parse_parameter(value: Any, base: AuthorizerConfig) -> AuthorizerConfig:
         raise ConfigError("issuers", "is required (a JSON list of trusted issuers)")
     issuers = parse_issuers(value["issuers"], "issuers")
     routes = parse_routes(value["routes"], "routes") if "routes" in value else base.routes
+    issuers, routes = settle(issuers, dict(routes))
     return replace(base, issuers=issuers, routes=routes)
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config_values import check_clean, is_claim_value, name_list, reject_unknown_fields
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .mcp_config import McpResource
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 # Matched whole (fullmatch): "$" would also match before a trailing newline, and "GET /orders\n" is no route.
@@ -64,6 +67,7 @@ class RouteRule:
     claims: tuple[tuple[str, tuple[Any, ...]], ...] = field(default=(), compare=False)
     tenant: TenantRule | None = None
     typed_claims: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = field(init=False, repr=False)
+    mcp: McpResource | None = field(default=None, hash=False)  # an MCP endpoint's resource (``mcp_config``)
 
     def __post_init__(self) -> None:
         typed = tuple((name, tuple(json_typed(v) for v in accepted)) for name, accepted in self.claims)
@@ -99,11 +103,16 @@ def parse_routes(value: Any, field_name: str = "AUTH_ROUTES") -> dict[str, Route
             rule = {"scopes": rule}
         if not isinstance(rule, dict):
             raise ConfigError(where, "must be a list of scopes or an object with scopes, claims and/or tenant")
-        reject_unknown_fields(rule, {"scopes", "claims", "tenant"}, where)
+        reject_unknown_fields(rule, {"scopes", "claims", "tenant", "mcp"}, where)
         scopes = name_list(rule["scopes"], f"{where}.scopes", "scopes") if "scopes" in rule else ()
-        claims = _claim_rules(rule.get("claims", {}), f"{where}.claims")
+        claims = claim_rules(rule.get("claims", {}), f"{where}.claims")
         tenant = parse_tenant_rule(rule["tenant"], route_key, f"{where}.tenant") if "tenant" in rule else None
-        rules[route_key] = RouteRule(route_key=route_key, scopes=scopes, claims=claims, tenant=tenant)
+        mcp = None
+        if "mcp" in rule:  # imported only for a configuration with an MCP route
+            from .mcp_config import parse_mcp
+
+            mcp = parse_mcp(rule["mcp"], route_key, f"{where}.mcp")
+        rules[route_key] = RouteRule(route_key=route_key, scopes=scopes, claims=claims, tenant=tenant, mcp=mcp)
     return rules
 
 
@@ -114,12 +123,8 @@ def parse_tenant_rule(value: Any, route_key: str, where: str) -> TenantRule:
     several segments): otherwise API Gateway never hands the authorizer a value to check, and the error names the
     route. No other parameter may come before it (see ``tenancy.tenant_resources``).
     """
-    if not isinstance(value, dict):
-        raise ConfigError(where, 'must be an object like {"param": "tenantId", "claim": "tenants", "roles": [...]}')
-    reject_unknown_fields(value, _TENANT_FIELDS, where)
-    param = value.get("param")
-    if not isinstance(param, str) or not param:
-        raise ConfigError(f"{where}.param", "is required: the name of the path parameter that names the tenant")
+    fields = tenant_fields(value, where)
+    param = fields["param"]
     segments = route_key.partition(" ")[2].split("/")
     if "{" + param + "}" not in segments:
         greedy = "{" + param + "+}" in segments
@@ -130,12 +135,23 @@ def parse_tenant_rule(value: Any, route_key: str, where: str) -> TenantRule:
         raise ConfigError(f"{where}.param", f"route {route_key} has {before[0]} before {{{param}}}: a policy writes a "
                           "parameter as IAM's *, which spans '/', so it could not hold the tenant to its segment "
                           "(put the tenant's parameter before any other)")
+    return TenantRule(**fields)
+
+
+def tenant_fields(value: Any, where: str) -> dict[str, Any]:
+    """A tenant rule's fields, checked: ``param`` (where the tenant is read), ``claim``, ``roles``, ``permissions``."""
+    if not isinstance(value, dict):
+        raise ConfigError(where, 'must be an object like {"param": "tenantId", "claim": "tenants", "roles": [...]}')
+    reject_unknown_fields(value, _TENANT_FIELDS, where)
+    param = value.get("param")
+    if not isinstance(param, str) or not param:
+        raise ConfigError(f"{where}.param", "is required: the name of the parameter that names the tenant")
     claim = value.get("claim", DEFAULT_TENANT_CLAIM)
     if not isinstance(claim, str) or not claim:
         raise ConfigError(f"{where}.claim", "must be the name of the claim that holds the caller's tenants")
     roles = name_list(value["roles"], f"{where}.roles", "roles") if "roles" in value else ()
     permissions = name_list(value["permissions"], f"{where}.permissions", "permissions") if "permissions" in value else ()
-    return TenantRule(param=param, claim=claim, roles=roles, permissions=permissions)
+    return {"param": param, "claim": claim, "roles": roles, "permissions": permissions}
 
 
 def check_route_key(route_key: Any, where: str) -> None:
@@ -154,7 +170,7 @@ def check_route_key(route_key: Any, where: str) -> None:
             raise ConfigError(where, "a greedy {proxy+} segment must be the last one")
 
 
-def _claim_rules(value: Any, where: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+def claim_rules(value: Any, where: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
     if not isinstance(value, dict):
         raise ConfigError(where, "must be an object of claim name → value or list of accepted values")
     rules = []

@@ -46,9 +46,11 @@ _ALLOWED = RouteVerdict()  # the usual verdict, built once
 
 
 class RouteGuard:
-    def __init__(self, routes: Mapping[str, RouteRule], *, tenants: bool = False) -> None:
+    def __init__(self, routes: Mapping[str, RouteRule], *, tenants: bool = False,
+                 scoped: frozenset[str] = frozenset()) -> None:
         self.routes = routes
         self.tenants = tenants  # with tenant rules the scope is always read (tenant_guard needs it)
+        self.scoped = scoped  # routes whose answers depend on more than the route (MCP's headers): likewise
         self.overlaps = RouteOverlaps(routes)
 
     def decide(self, request: AuthRequest, event: Any, arn: MethodArn | None, unmet: Unmet,
@@ -68,7 +70,7 @@ class RouteGuard:
             problem = rule_problem(rule, claims, granted_scopes(claims))
         overlapping = self.overlaps.of(route_key)
         covering = None
-        if not (self.tenants or (simple and self.routes)):
+        if not (self.tenants or (simple and self.routes) or route_key in self.scoped):
             if simple or not unmet:
                 return _ALLOWED if problem is None else RouteVerdict(problem)
             if overlapping.isdisjoint(unmet.keys):

@@ -185,7 +185,7 @@ def claims_check(issuer: TrustedIssuer, leeway: float) -> ClaimsCheck:
     exact = issuer.issuer if issuer.issuer_match == "exact" else None
     accepts_iss = issuer.accepts_iss
     finite = math.isfinite
-    audiences, client_ids = issuer.audiences, issuer.client_ids
+    accepted, client_ids = issuer.audiences + issuer.resource_audiences, issuer.client_ids
 
     def ok(claims: Mapping[str, Any], now: float) -> bool:
         get = claims.get
@@ -210,7 +210,7 @@ def claims_check(issuer: TrustedIssuer, leeway: float) -> ClaimsCheck:
             return False
         aud = get("aud")
         if type(aud) is str and client_ids is None:
-            return aud in audiences  # the usual token: what _audience_problem decides for it, in one test
+            return aud in accepted  # the usual token: what _audience_problem decides for it, in one test
         return _audience_problem(claims, issuer) is None
 
     return ok
@@ -278,16 +278,17 @@ def _audience_problem(claims: Mapping[str, Any], issuer: TrustedIssuer) -> Autho
                                          expected=issuer.client_ids, actual=claims["client_id"])
     if "aud" in claims:
         aud = claims["aud"]
+        accepted = issuer.audiences + issuer.resource_audiences  # an MCP resource's URI too (mcp_config)
         if isinstance(aud, str):  # the usual case: one membership test, no generator
-            matched = aud in issuer.audiences
+            matched = aud in accepted
         elif _is_string_or_strings(aud):
-            matched = any(a in issuer.audiences for a in aud)
+            matched = any(a in accepted for a in aud)
         else:
             return InvalidClaimError("aud is not a string or a list of strings", claim="aud",
                                      expected="a string or a non-empty list of strings", actual=aud)
         if not matched:
             return AudienceMismatchError("aud holds none of the configured audiences", claim="aud",
-                                         expected=issuer.audiences, actual=aud)
+                                         expected=accepted, actual=aud)
         return None
     if issuer.client_ids is not None:  # client_id was checked above; aud only if a resource server is configured
         if issuer.require_audience:
@@ -303,6 +304,15 @@ def _audience_problem(claims: Mapping[str, Any], issuer: TrustedIssuer) -> Autho
         return AudienceMismatchError("client_id is not one of the configured audiences", claim="client_id",
                                      expected=issuer.audiences, actual=claims["client_id"])
     return None
+
+
+def for_resource_only(claims: Mapping[str, Any], issuer: TrustedIssuer) -> bool:
+    """Whether a verified token's ``aud`` holds an MCP resource's URI and none of its issuer's own audiences: such
+    a token was issued for that resource, and is good on its route only (``mcp_guard``)."""
+    if not issuer.resource_audiences or "aud" not in claims:
+        return False
+    aud = claims["aud"]
+    return not any(a in issuer.audiences for a in ((aud,) if isinstance(aud, str) else aud))
 
 
 def _seconds(later: float, earlier: float) -> str:

@@ -25,7 +25,7 @@ from .config import TrustedIssuer, discovery_url
 from .errors import BadSignatureError, MissingClaimError, UnknownIssuerError
 from .fetch import JsonFetcher
 from .jwks import FetchResult, JwksCache
-from .token import check_claims, check_header, check_token_use, claims_check, parse_token
+from .token import check_claims, check_header, check_token_use, claims_check, for_resource_only, parse_token
 
 _new = tuple.__new__
 
@@ -37,6 +37,7 @@ class VerifiedToken(NamedTuple):
     kid: str | None
     alg: str
     claims_clean: bool = False  # see UnverifiedToken.claims_clean
+    resource_only: bool = False  # issued for an MCP resource (token.for_resource_only): good on its route only
 
     @property
     def principal_id(self) -> str:
@@ -147,7 +148,8 @@ class TokenVerifier:
         if not claims_ok(claims, now):
             check_claims(claims, issuer, now, self.leeway)  # raises the first problem, as data
         # tuple.__new__: a NamedTuple's own __new__ is a Python function, and this is every verification.
-        verified = _new(VerifiedToken, (claims, issuer, kid, alg, parsed.claims_clean))
+        resource_only = bool(issuer.resource_audiences) and for_resource_only(claims, issuer)
+        verified = _new(VerifiedToken, (claims, issuer, kid, alg, parsed.claims_clean, resource_only))
         self._remember(token, _new(Remembered, (verified, min(claims["exp"], now + self._remember_for), key, cache)))
         return verified
 

@@ -42,7 +42,14 @@ from authorizer.policy import (
 from authorizer.reuse import SHARED
 from authorizer.rules import NOTHING_UNMET, Unmet, unmet_rules
 from authorizer.text import clean_text, log_fields
-from authorizer.token import MAX_TOKEN_LENGTH, UnverifiedToken, check_claims, check_header, check_token_use
+from authorizer.token import (
+    MAX_TOKEN_LENGTH,
+    UnverifiedToken,
+    check_claims,
+    check_header,
+    check_token_use,
+    for_resource_only,
+)
 from authorizer.verifier import TokenVerifier, VerifiedToken
 
 
@@ -104,7 +111,8 @@ def plain_verify(verifier: TokenVerifier, token: str) -> VerifiedToken:
     if issuer.token_use:
         check_token_use(parsed.header, parsed.claims, issuer)
     check_claims(parsed.claims, issuer, now, verifier.leeway)
-    return VerifiedToken(parsed.claims, issuer, kid, alg, parsed.claims_clean)
+    return VerifiedToken(parsed.claims, issuer, kid, alg, parsed.claims_clean,
+                         for_resource_only(parsed.claims, issuer))
 
 
 def plain_allow_policy(arn: MethodArn, principal_id: str, denied: Any, context: dict[str, Any],
@@ -132,6 +140,8 @@ def reference_authorize(authorizer: Authorizer, verifier: TokenVerifier, event: 
         if arn is None and not simple:
             raise MalformedEventError("the event has no usable method or route ARN")
     except AuthorizationError as denial:
+        if authorizer._mcp is not None:
+            denial = authorizer._mcp.relabel(denial, request.route_key)
         authorizer._log_denial(denial, request, request_id)
         authorizer.observe("deny", denial.reason, request.shape)
         if request.shape in (REST_TOKEN, REST_REQUEST):
@@ -141,6 +151,8 @@ def reference_authorize(authorizer: Authorizer, verifier: TokenVerifier, event: 
     unmet = Unmet(rules) if rules else NOTHING_UNMET
     verdict = authorizer._routes.decide(request, event, arn, unmet, verified.claims, simple)
     problem = verdict.problem
+    if authorizer._mcp is not None and problem is None:
+        problem = authorizer._mcp.decide(event, request.route_key, verified, verdict.scope)
     dropped: list[str] = []
     context = encode_context(verified.claims, dropped, known_clean=False)
     tenants = authorizer._tenants

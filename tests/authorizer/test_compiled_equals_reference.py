@@ -38,16 +38,27 @@ CONFIGS: dict[str, dict[str, Any]] = {
                "ANY /admin/{proxy+}": {"claims": {"roles": ["admin"], "email_verified": True}}},
     "overlapping": {"GET /orders/{id}": ["orders:read"], "GET /orders/{id}/items": ["items:read"],
                     "ANY /{proxy+}": {"claims": {"tier": 1}}},
+    "mcp": {"POST /mcp": {"scopes": [], "mcp": {"resource": "https://api.example.com/mcp",
+                                                 "methods": {"tools/list": ["orders:read"]},
+                                                 "tools": {"create_order": ["orders:write"]}}},
+            "GET /orders": ["orders:read"]},
     "tenants": {TENANT_ORDERS: {"tenant": {"param": "tenantId", "roles": ["admin"]}},
                 "GET /tenants/{tenantId}/{section}": {"tenant": {"param": "tenantId", "claim": "org_id"}},
                 "GET /orders": ["orders:read"], "ANY /{proxy+}": []},
 }
 ROUTE_KEYS = ["GET /orders", "DELETE /orders/{id}", "ANY /admin/{proxy+}", "GET /orders/{id}", "GET /orders/{id}/items",
-              "ANY /{proxy+}", TENANT_ORDERS, "GET /tenants/{tenantId}/{section}", "GET /hello", "$default"]
+              "ANY /{proxy+}", TENANT_ORDERS, "GET /tenants/{tenantId}/{section}", "GET /hello", "$default",
+              "POST /mcp"]
 PATHS = {"GET /orders": "GET/orders", "DELETE /orders/{id}": "DELETE/orders/7", "ANY /admin/{proxy+}": "POST/admin/x/y",
          "GET /orders/{id}": "GET/orders/7", "GET /orders/{id}/items": "GET/orders/7/items",
          "ANY /{proxy+}": "GET/any/thing", TENANT_ORDERS: "GET/tenants/{t}/orders",
-         "GET /tenants/{tenantId}/{section}": "GET/tenants/{t}/summary", "GET /hello": "GET/hello", "$default": "$default"}
+         "GET /tenants/{tenantId}/{section}": "GET/tenants/{t}/summary", "GET /hello": "GET/hello", "$default": "$default",
+         "POST /mcp": "POST/mcp"}
+MCP_HEADERS = [{}, {"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "create_order"},
+               {"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "list_orders"},
+               {"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/list"},
+               {"mcp-protocol-version": "2025-11-25", "mcp-method": "tools/list"},
+               {"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "a*"}]
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([1.0, 1.5, float("nan")]),
                     st.sampled_from(["admin", "A", "orders:read", "", "T2acme", "\ud800"]))
@@ -76,7 +87,8 @@ def claim_sets(draw: Any, issuer: str) -> dict[str, Any]:
     claims: dict[str, Any] = {
         "iss": draw(st.sampled_from([issuer] * 6 + [issuer + "/other", 7])),
         "exp": draw(st.one_of(st.just(NOW + 600), st.just(NOW + 600), dates)),
-        "aud": draw(st.one_of(st.just("api"), st.just("api"), st.sampled_from(["other", ["api", "x"], [], 5]))),
+        "aud": draw(st.one_of(st.just("api"), st.just("api"), st.sampled_from(
+            ["other", ["api", "x"], [], 5, "https://api.example.com/mcp", ["https://api.example.com/mcp", "api"]]))),
         "scope": draw(scopes)}
     optional = {"sub": st.sampled_from(["u1", 1, None]), "client_id": st.sampled_from(["api", "c"]), "nbf": dates,
                 "iat": dates, "scp": scopes, "roles": values, "email_verified": values, "tier": values,
@@ -88,13 +100,14 @@ def claim_sets(draw: Any, issuer: str) -> dict[str, Any]:
 
 
 def event_for(shape: str, token: str | None, route_key: str, tenant: str, per: str, header: str,
-              stage: str = STAGE) -> dict[str, Any]:
+              stage: str = STAGE, mcp_headers: dict[str, str] | None = None) -> dict[str, Any]:
     path = PATHS[route_key].replace("{t}", tenant)
     arn = f"{stage}/{path}"
     authorization = None if token is None else header.replace("<t>", token)
     if shape == "rest-token":
         return {"type": "TOKEN", "methodArn": arn, "authorizationToken": authorization}
     headers = {} if authorization is None else {"authorization": authorization}
+    headers.update(mcp_headers or {})
     if shape == "rest-request":
         return {"type": "REQUEST", "methodArn": arn, "headers": headers}
     if shape == "http-1.0":
@@ -198,6 +211,7 @@ request = st.fixed_dictionaries({
     "route_key": st.sampled_from(ROUTE_KEYS), "tenant": st.sampled_from(["A", "B", "T2acme", "%41", "*"]),
     "per": st.sampled_from(["shared", "route", "request", "cookie-only"]),
     "stage": st.sampled_from([STAGE, STAGE, STAGE.replace("$default", "prod"), STAGE.replace("$default", "*")]),
+    "mcp": st.sampled_from(MCP_HEADERS),
     "header": st.sampled_from(["Bearer <t>", "bearer <t>", "BEARER <t>", "Bearer  <t>", "Bearer <t>\t", "<t>",
                                "Bearer <t> x", "Bearer <t>\x1f", "Basic <t>", " Bearer <t>", "Bearer <t>\u3000"]),
 })
@@ -224,7 +238,7 @@ def test_the_compiled_stages_answer_log_and_count_as_the_reference(pipelines, ke
         elif kind == "none":
             token = None
         event = event_for(drawn["shape"], token, drawn["route_key"], drawn["tenant"], drawn["per"], drawn["header"],
-                          drawn["stage"])
+                          drawn["stage"], drawn["mcp"])
         got = answer_of(lambda event=event: compiled.authorizer.authorize(json.loads(json.dumps(event)), "req-1"))
         compiled.metrics.flush(1.0)
         got_metrics, got_logs = emf(capsys), compiled.records()
