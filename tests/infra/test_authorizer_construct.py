@@ -14,7 +14,7 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
 from infra import AuthorizationSettings, ConfigError, JwtAuthorization
-from infra.authorizer_construct import (
+from infra.authorizer_environment import (
     GENERATED_VARIABLES,
     identity_sources,
     lambda_environment,
