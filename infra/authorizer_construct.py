@@ -65,6 +65,8 @@ from .authorizer_options import (
 from .bundling import ARCHITECTURE, checked_platform
 from .config import AuthorizationSettings, ConfigError, RouteSpec
 from .lambda_sources import AUTHORIZER_DIR, PACKAGE
+from .mcp_metadata import ProtectedResourceMetadata
+from .mcp_settings import mcp_resource, metadata_documents
 from .python_function import PackageFunction
 
 #: Appended to the first authorizer's name for the tenant routes' uncached one.
@@ -182,12 +184,22 @@ class JwtAuthorization(Construct):
         self.environment: dict[str, str] | None = None
         self.config_parameter: ssm.IStringParameter | None = None
         self.routes: dict[str, list[apigwv2.HttpRoute]] = {}
+        #: Each MCP endpoint's canonical URI: as configured, else the API's URL and the route's path.
+        self.mcp_resources: dict[str, str] = {spec.route_key: mcp_resource(spec, http_api)
+                                               for spec in settings.mcp_routes}
         bound = self._lambda_authorizer(options, environment, tracing) if settings.mode == "lambda" \
             else self._jwt_authorizer()
         self.authorizer: apigwv2.IHttpRouteAuthorizer = OneApiAuthorizer(bound, http_api, self.node.path)
         self.route_authorizer = self.authorizer
-        if self.mode == "lambda" and settings.tenant_routes and settings.cache_ttl_seconds > 0:
+        if self.mode == "lambda" and settings.per_request_routes and settings.cache_ttl_seconds > 0:
             self.tenant_authorizer = OneApiAuthorizer(self._tenant_authorizer(), http_api, self.node.path)
+        self._mcp_jwt_authorizers: dict[str, apigwv2.IHttpRouteAuthorizer] = {}
+        self.resource_metadata: ProtectedResourceMetadata | None = None
+        if settings.mcp_routes:
+            self.resource_metadata = ProtectedResourceMetadata(
+                self, "ResourceMetadata", http_api=http_api, documents=metadata_documents(settings, self.mcp_resources),
+                log_retention=options.log_retention, log_group=options.log_group, runtime=self.runtime,
+                architecture=self.architecture)
         for note in settings.notes:
             Annotations.of(self).add_warning_v2("jwt-authorization:configuration", note)
         self.node.add_validation(_EveryProtectedRouteAttached(self))
@@ -200,6 +212,7 @@ class JwtAuthorization(Construct):
         self.environment = lambda_environment(
             settings, environment,
             parameter_name=self.config_parameter.parameter_name if self.config_parameter is not None else None,
+            resources=self.mcp_resources,
         )
         self.function_resources = PackageFunction(
             self,
@@ -297,7 +310,7 @@ class JwtAuthorization(Construct):
                                               self.node.path.removeprefix(Stack.of(self).node.path + "/"),
                                               self.parameter_name),
             simple_name=False,  # the name is a path, even where the stack name is a token
-            string_value=self.settings.parameter_value(),
+            string_value=self.settings.parameter_value(self.mcp_resources),
             tier=ssm.ParameterTier.STANDARD,
             description="JWT authorizer: trusted issuers and route rules (JSON); each cdk deploy rewrites it",
         )
@@ -312,6 +325,22 @@ class JwtAuthorization(Construct):
             identity_source=self.identity_source or [AUTHORIZATION_HEADER],
             authorizer_name=self.authorizer_name,
         )
+
+    def _mcp_jwt_authorizer(self, route: RouteSpec) -> apigwv2.IHttpRouteAuthorizer:
+        """``jwt`` mode: an MCP endpoint's tokens come from its authorization server with its resource as ``aud``
+        (RFC 8707), which the API's other routes must not accept: a native authorizer of its own."""
+        found = self._mcp_jwt_authorizers.get(route.route_key)
+        if found is None:
+            assert route.mcp is not None and self.settings.native_issuer is not None
+            issuer = (route.mcp.authorization_servers or (self.settings.native_issuer.issuer,))[0]
+            native = authorizers.HttpJwtAuthorizer(
+                f"{self.node.id}McpJwtAuthorizer{len(self._mcp_jwt_authorizers)}", issuer,
+                jwt_audience=[self.mcp_resources[route.route_key]],
+                identity_source=self.identity_source or [AUTHORIZATION_HEADER],
+                authorizer_name=_derived_name(self.authorizer_name, f"-mcp{len(self._mcp_jwt_authorizers)}"))
+            found = self._mcp_jwt_authorizers[route.route_key] = OneApiAuthorizer(native, self.http_api,
+                                                                                  self.node.path)
+        return found
 
     # --- routes -------------------------------------------------------------------------------------------
     def route_options(self, route: RouteSpec | str) -> RouteOptions:
@@ -330,25 +359,31 @@ class JwtAuthorization(Construct):
         return options
 
     def authorizer_for(self, route: RouteSpec) -> apigwv2.IHttpRouteAuthorizer:
-        """The authorizer ``route`` binds: the uncached ``tenant_authorizer`` for a route with a tenant rule (when
-        there is one), else ``authorizer``."""
-        if route.tenant is not None and self.tenant_authorizer is not None:
+        """The authorizer ``route`` binds: the uncached ``tenant_authorizer`` for a route decided per request (a
+        tenant rule, an MCP endpoint with per-tool rules; when there is one); in ``jwt`` mode an MCP endpoint's own
+        (its authorization server as issuer, its resource as audience); else ``authorizer``."""
+        if self.tenant_authorizer is not None and route in self.settings.per_request_routes:
             return self.tenant_authorizer
+        if self.mode == "jwt" and route.mcp is not None:
+            return self._mcp_jwt_authorizer(route)
         return self.route_authorizer
 
-    def add_routes(self, integration: apigwv2.HttpRouteIntegration) -> dict[str, list[apigwv2.HttpRoute]]:
-        """Add every configured route to the API, sending it to ``integration``. Returns route key → routes."""
+    def add_routes(self, integration: apigwv2.HttpRouteIntegration, *,
+                   mcp_integration: apigwv2.HttpRouteIntegration | None = None) -> dict[str, list[apigwv2.HttpRoute]]:
+        """Add every configured route to the API, sending it to ``integration`` (an MCP endpoint to
+        ``mcp_integration`` when given: your MCP server). Returns route key → routes."""
         for spec in self.settings.routes:
+            target = mcp_integration if spec.mcp is not None and mcp_integration is not None else integration
             if isinstance(self.http_api, apigwv2.HttpApi):
                 for route in self.http_api.add_routes(
                     path=spec.path,
                     methods=[apigwv2.HttpMethod(spec.method)],
-                    integration=integration,
+                    integration=target,
                     **self.route_options(spec),
                 ):
                     self._attached(spec, route)
             else:  # an imported IHttpApi
-                self.protect(bare_route(self, self.http_api, spec.method, spec.path, integration))
+                self.protect(bare_route(self, self.http_api, spec.method, spec.path, target))
         return self.routes
 
     def protect(self, route: apigwv2.HttpRoute) -> None:
@@ -433,7 +468,7 @@ class _EveryProtectedRouteAttached:
             if not routes:
                 problems.append(f"{spec.route_key} is configured but not on the API: call add_routes() or protect()")
                 continue
-            per_request = spec.tenant is not None and owner.tenant_http_authorizer is not None
+            per_request = spec in owner.settings.per_request_routes and owner.tenant_http_authorizer is not None
             expected = owner.tenant_http_authorizer if per_request else owner.http_authorizer
             for route in routes:
                 if route.authorization_type != wanted_type:
@@ -441,8 +476,9 @@ class _EveryProtectedRouteAttached:
                                     f"{route.authorization_type!r}, not this construct's {wanted_type!r} authorizer")
                 elif expected is not None and route.authorizer_id != expected.authorizer_id:
                     problems.append(
-                        f"{spec.route_key} has a tenant rule, so it must use this construct's tenant_authorizer "
-                        "(its results are not cached; route_options, protect and add_routes bind it)" if per_request
+                        f"{spec.route_key} is decided per request (a tenant rule, or an MCP endpoint's per-tool rules), "
+                        "so it must use this construct's tenant_authorizer (its results are not cached; route_options, "
+                        "protect and add_routes bind it)" if per_request
                         else f"{spec.route_key} uses another Lambda authorizer than this construct's")
                 elif owner.mode == "jwt" and list(route.authorization_scopes or []) != list(spec.scopes):
                     problems.append(f"{spec.route_key} must require the scopes {list(spec.scopes)}")

@@ -40,31 +40,35 @@ def identity_sources(settings: AuthorizationSettings) -> list[str]:
     answer may be reused on any route: a simple answer holds nothing per route, so with rules it is refused
     (``cache_key_too_wide``), and an IAM answer must carry every route's Deny, which can cover what a more specific
     route allows. The authorizer cannot see whether results are cached, so the route key is there even when they are
-    not; tenant routes without a cache add ``$context.requestId`` (never reused).
+    not; routes decided per request (tenant routes, MCP endpoints with per-tool rules) add ``$context.requestId``
+    (never reused) when there is no cache; with one, they have an authorizer of their own that adds it.
     With a token cookie, only context variables: they are always there, so a request that carries only the cookie
     is never turned away with API Gateway's 401 (the settings ensure caching is off then)."""
-    tenants_here = bool(settings.tenant_routes)
+    per_request_here = bool(settings.per_request_routes)  # tenant routes, MCP endpoints with per-tool rules
     # With an SSM parameter, rules can appear after deployment, where cdk.json's routes cannot show them.
     rules_possible = settings.config_parameter is not None or any(r.has_rule for r in settings.protected_routes)
     if settings.token_cookie is not None:
-        return [ROUTE_KEY_IDENTITY, REQUEST_ID_IDENTITY] if tenants_here or rules_possible else []
+        return [ROUTE_KEY_IDENTITY, REQUEST_ID_IDENTITY] if per_request_here or rules_possible else []
     sources = [AUTHORIZATION_HEADER]
-    if rules_possible or tenants_here:
+    if rules_possible or per_request_here:
         sources.append(ROUTE_KEY_IDENTITY)
-    if tenants_here and settings.cache_ttl_seconds == 0:
+    if per_request_here and settings.cache_ttl_seconds == 0:
         sources.append(REQUEST_ID_IDENTITY)  # one authorizer, never caching: its answers are per request
     return sources
 
 
 def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str] | None = None, *,
-                       parameter_name: str | None = None) -> dict[str, str]:
+                       parameter_name: str | None = None,
+                       resources: Mapping[str, str] | None = None) -> dict[str, str]:
     """The authorizer Lambda's ``AUTH_*`` variables, checked by the Lambda's own ``load_config``.
 
     Without ``settings.config_parameter``: ``AUTH_ISSUERS`` and ``AUTH_ROUTES``. With it: ``AUTH_CONFIG_PARAMETER``
     (``parameter_name``, required for a created parameter; an existing one's name by default) and
     ``AUTH_CONFIG_MAX_AGE_SECONDS``, no ``AUTH_ISSUERS`` (the Lambda ignores it then); ``AUTH_ROUTES`` only for an
     existing parameter, whose owner may leave its ``routes`` out (the created one always holds them).
-    ``AUTH_TOKEN_COOKIE`` with ``settings.token_cookie``. ``extra`` may add any other variable, but not override
+    ``AUTH_TOKEN_COOKIE`` with ``settings.token_cookie``. ``resources``: the MCP endpoints' URIs the settings leave
+    to the API's URL (tokens at synthesis: the checks read stand-ins). ``extra`` may add any other variable, but not
+    override
     these (``GENERATED_VARIABLES``): that would deploy an authorizer that disagrees with its API's routes and
     identity sources.
     """
@@ -75,18 +79,21 @@ def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str]
                                          "settings; change the settings instead")
     spec = settings.config_parameter
     configuration: dict[str, str]
+    checked: dict[str, str] = {}  # the same, MCP resources as stand-ins: what load_config can check at synthesis
     if spec is None:
         configuration = {
             "AUTH_ISSUERS": _compact(list(settings.issuers)),  # presets unexpanded: the Lambda expands them
-            "AUTH_ROUTES": _compact(settings.auth_routes()),
+            "AUTH_ROUTES": _compact(settings.auth_routes(resources)),
         }
+        checked["AUTH_ROUTES"] = _compact(settings.auth_routes())
     else:
         name = parameter_name or spec.existing_name
         if not name:
             raise ValueError("parameter_name is required when the configuration parameter is created")
         configuration = {"AUTH_CONFIG_PARAMETER": name, "AUTH_CONFIG_MAX_AGE_SECONDS": str(spec.max_age_seconds)}
         if not spec.created:
-            configuration["AUTH_ROUTES"] = _compact(settings.auth_routes())
+            configuration["AUTH_ROUTES"] = _compact(settings.auth_routes(resources))
+            checked["AUTH_ROUTES"] = _compact(settings.auth_routes())
     if settings.token_cookie is not None:
         configuration["AUTH_TOKEN_COOKIE"] = settings.token_cookie
     environment = {
@@ -95,7 +102,7 @@ def lambda_environment(settings: AuthorizationSettings, extra: Mapping[str, str]
         "POWERTOOLS_METRICS_NAMESPACE": "JwtAuthorizer",
         **(extra or {}),
     }
-    load_config(environment)  # raises ConfigError naming the variable, as the cold start would
+    load_config({**environment, **checked})  # raises ConfigError naming the variable, as the cold start would
     # AUTH_CONFIG_MAX_AGE_SECONDS comes from ConfigParameter, already checked against the Lambda's bounds.
     deployed = {**powertools_environment(AUTHORIZER_SERVICE), **environment}
     size = sum(len(k) + len(v) for k, v in deployed.items())

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from aws_cdk import Duration
 
 from .arguments import describe, one_of, whole_int, whole_seconds
-from .context_values import boolean, choice, claim_rules, json_value, scope_names, whole_number
+from .context_values import boolean, choice, json_value, whole_number
 from .deployable import check_deployable_issuers
 from .lambda_sources import (
     DEFAULT_CONFIG_MAX_AGE_SECONDS,
@@ -42,15 +42,15 @@ from .lambda_sources import (
     MIN_CONFIG_MAX_AGE_SECONDS,
     ConfigError,
     TrustedIssuer,
-    check_route_key,
     is_cookie_name,
     json_typed,
     parse_issuers,
     parse_routes,
-    parse_tenant_rule,
+    settle,
 )
-from .lambda_sources import TenantRule as ParsedTenantRule
+from .mcp_settings import mcp_stand_in
 from .native_jwt import check_native_routes, select_native_issuer
+from .route_specs import parse_route_specs, tenant_setting
 from .typed_settings import (
     AuthorizerMode,
     Issuer,
@@ -95,7 +95,6 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       3288, 3653)
 SSM_STANDARD_VALUE_LIMIT = 4096  # bytes: a standard-tier parameter's value (advanced tier costs money per parameter)
 _SSM_NAME = re.compile(r"[A-Za-z0-9_.\-/]{1,1011}")
-_ROUTE_FIELDS = {"method", "path", "scopes", "claims", "tenant", "public"}
 _THROTTLE_FIELDS = {"rateLimit", "burstLimit"}
 
 
@@ -268,8 +267,21 @@ class AuthorizationSettings:
         """The protected routes with a tenant rule (lambda mode only: jwt mode refuses them)."""
         return tuple(r for r in self.protected_routes if r.tenant is not None)
 
-    def auth_routes(self) -> dict[str, dict[str, Any]]:
-        """``AUTH_ROUTES`` for the Lambda: route key → rule, for the protected routes that have a rule."""
+    @property
+    def mcp_routes(self) -> tuple[RouteSpec, ...]:
+        """The protected routes that are MCP endpoints."""
+        return tuple(r for r in self.protected_routes if r.mcp is not None)
+
+    @property
+    def per_request_routes(self) -> tuple[RouteSpec, ...]:
+        """Routes whose answer depends on more than the route and the token — the path's tenant, the MCP method and
+        tool — and is therefore decided per request (lambda mode, with a result cache: a second authorizer)."""
+        return tuple(r for r in self.protected_routes if r.tenant is not None or (r.mcp and r.mcp.has_rules))
+
+    def auth_routes(self, resources: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+        """``AUTH_ROUTES`` for the Lambda: route key → rule, for the protected routes that have a rule.
+        ``resources``: route key → an MCP endpoint's URI where the settings leave it to the API's URL (a token at
+        synthesis); a stand-in URI otherwise, for checks."""
         rules: dict[str, dict[str, Any]] = {}
         for route in self.protected_routes:
             if route.has_rule:
@@ -278,12 +290,16 @@ class AuthorizationSettings:
                     rule["claims"] = dict(route.claims)
                 if route.tenant is not None:
                     rule["tenant"] = route.tenant.to_config()
+                if route.mcp is not None:
+                    given = (resources or {}).get(route.route_key)
+                    rule["mcp"] = route.mcp.to_config(given or route.mcp.resource or mcp_stand_in(route.path))
                 rules[route.route_key] = rule
         return rules
 
     def check_auth_routes(self) -> None:
         """The Lambda must read back exactly the rules configured here (same parser, same result)."""
         parsed = parse_routes(self.auth_routes(), field_name="routes")
+        settle(self.trusted_issuers, parsed)  # an MCP endpoint's authorization servers are trusted issuers
         for route in self.protected_routes:
             if not route.has_rule:
                 continue
@@ -295,9 +311,10 @@ class AuthorizationSettings:
                     or tenant_setting(rule.tenant) != route.tenant:
                 raise ConfigError("routes", f"{route.route_key} does not round-trip through AUTH_ROUTES")
 
-    def parameter_value(self) -> str:
+    def parameter_value(self, resources: Mapping[str, str] | None = None) -> str:
         """The SSM parameter's value: ``{"issuers": <as configured, presets unexpanded>, "routes": <AUTH_ROUTES>}``."""
-        return json.dumps({"issuers": list(self.issuers), "routes": self.auth_routes()}, separators=(",", ":"))
+        return json.dumps({"issuers": list(self.issuers), "routes": self.auth_routes(resources)},
+                          separators=(",", ":"))
 
     def check_parameter_value(self, names: SettingNames = CONTEXT_KEYS) -> None:
         """The created parameter is a standard-tier String: its value must fit in 4 KB."""
@@ -415,53 +432,6 @@ def parse_config_parameter(value: Any, max_age: Any, mode: str,
             f"{names.config_parameter} to false",
         )
     return ConfigParameter(existing_name=name, max_age_seconds=seconds)
-
-
-def parse_route_specs(value: list[Any]) -> tuple[RouteSpec, ...]:
-    if not value:
-        raise ConfigError("routes", "must list at least one route")
-    specs: list[RouteSpec] = []
-    seen: dict[str, str] = {}
-    for index, item in enumerate(value):
-        where = f"routes[{index}]"
-        if not isinstance(item, dict):
-            raise ConfigError(where, 'must be an object like {"method": "GET", "path": "/orders", "scopes": [...]}')
-        for name in item:
-            if name not in _ROUTE_FIELDS:
-                raise ConfigError(f"{where}.{name}", f"is not a known field; expected some of {sorted(_ROUTE_FIELDS)}")
-        method = item.get("method")
-        if not isinstance(method, str) or not method:
-            raise ConfigError(f"{where}.method", "is required: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY")
-        path = item.get("path")
-        if not isinstance(path, str) or not path.startswith("/"):
-            raise ConfigError(f"{where}.path", "is required and must start with '/'")
-        method = method.upper()
-        check_route_key(f"{method} {path}", where)
-        route_key = f"{method} {path}"
-        if route_key in seen:
-            raise ConfigError(where, f"{route_key} is already configured at {seen[route_key]}")
-        seen[route_key] = where
-        public = item.get("public", False)
-        if not isinstance(public, bool):
-            raise ConfigError(f"{where}.public", "must be true or false")
-        scopes = scope_names(item.get("scopes", []), f"{where}.scopes")
-        claims = claim_rules(item.get("claims", {}), f"{where}.claims")
-        # The authorizer's own parser: the rule the stack accepts is the rule the Lambda reads (AUTH_ROUTES).
-        tenant = (tenant_setting(parse_tenant_rule(item["tenant"], route_key, f"{where}.tenant"))
-                  if "tenant" in item else None)
-        if public and (scopes or claims or tenant):
-            raise ConfigError(f"{where}.public", "a public route takes no token, so it cannot have scopes, claims "
-                                                 "or a tenant rule")
-        specs.append(RouteSpec(method=method, path=path, scopes=scopes, claims=claims, public=public, tenant=tenant))
-    return tuple(specs)
-
-
-def tenant_setting(rule: ParsedTenantRule | None) -> TenantRule | None:
-    """The authorizer's parsed tenant rule (``authorizer.config.TenantRule``) as the typed setting, or None."""
-    if rule is None:
-        return None
-    return TenantRule(param=rule.param, claim=rule.claim, roles=tuple(rule.roles),
-                      permissions=tuple(rule.permissions))
 
 
 def _is_example_host(host: str | None) -> bool:

@@ -140,6 +140,19 @@ def check_native_routes(routes: Sequence[RouteSpec]) -> None:
                 f"claim, so it cannot check that {{{route.tenant.param}}} is one of the caller's tenants; remove the "
                 "tenant rule or use authorizer=lambda",
             )
+        if route.mcp is not None and route.mcp.has_rules:
+            raise ConfigError(
+                f"routes[{index}].mcp",
+                f"{route.route_key}: API Gateway's native JWT authorizer reads no request header, so it cannot decide "
+                "per MCP method or tool; keep the endpoint's scopes on the route, remove methods/tools/resources/"
+                "prompts, or use authorizer=lambda",
+            )
+        if route.mcp is not None and len(route.mcp.authorization_servers) > 1:
+            raise ConfigError(
+                f"routes[{index}].mcp.authorization_servers",
+                f"{route.route_key}: API Gateway's native JWT authorizer checks one issuer per route; name one, or "
+                "use authorizer=lambda",
+            )
         if len(route.scopes) > MAX_JWT_SCOPES_PER_ROUTE:
             raise ConfigError(
                 f"routes[{index}].scopes",

@@ -46,11 +46,13 @@ class PackageFunction(Construct):
         reserved_concurrent_executions: int | None = None,
         runtime: lambda_.Runtime = RUNTIME,
         architecture: lambda_.Architecture = ARCHITECTURE,
+        code: lambda_.Code | None = None,
     ) -> None:
         """``runtime`` and ``architecture``: the function's platform, which bundling installs wheels for;
         ``source_root``: the directory holding ``package/``; ``tracing``: active X-Ray tracing, and Powertools'
         Tracer enabled (``POWERTOOLS_TRACE_DISABLED=false``); ``log_group``: the caller's own, instead of one
-        created with ``log_retention``."""
+        created with ``log_retention``; ``code``: the function's code as given (inline code, with no dependency to
+        bundle) instead of ``package`` bundled."""
         super().__init__(scope, construct_id)
         # The caller's own log group (its retention is the caller's), else one with bounded retention.
         self.log_group = log_group or logs.LogGroup(self, "Logs", retention=log_retention)
@@ -68,8 +70,8 @@ class PackageFunction(Construct):
             "Function",
             runtime=runtime,
             architecture=architecture,
-            code=package_code(self, package, source_root=source_root, tracing=tracing, runtime=runtime,
-                              architecture=architecture, package_dir=package_dir),
+            code=code or package_code(self, package, source_root=source_root, tracing=tracing, runtime=runtime,
+                                      architecture=architecture, package_dir=package_dir),
             handler=handler,
             description=description,
             role=self.role,

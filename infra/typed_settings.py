@@ -31,10 +31,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from .arguments import describe, string_list
 from .lambda_sources import DEFAULT_TENANT_CLAIM, ConfigError
+
+if TYPE_CHECKING:
+    from .mcp_settings import McpEndpoint
 
 ProviderName = Literal["descope", "passage", "wso2", "cognito", "entra", "oidc"]
 #: A list or tuple of strings: not ``Sequence[str]``, which a bare string also is.
@@ -163,7 +166,8 @@ class RouteSpec:
 
     ``scopes``: any-of, a list or tuple of scope names; ``claims``: claim name → accepted value or list of any-of
     values; ``public``: no token needed; ``tenant`` (lambda mode): the path parameter that must name one of the
-    caller's tenants (``TenantRule``).
+    caller's tenants (``TenantRule``); ``mcp``: the route is an MCP endpoint (``McpEndpoint``: its resource, and
+    rules per method and per tool).
     """
 
     method: str
@@ -172,10 +176,14 @@ class RouteSpec:
     claims: Mapping[str, ClaimValue | list[ClaimValue]]
     public: bool
     tenant: TenantRule | None
+    mcp: McpEndpoint | None
 
     def __init__(self, method: str, path: str, scopes: StringList = (),
                  claims: Mapping[str, ClaimValue | list[ClaimValue]] | None = None, public: bool = False,
-                 tenant: TenantRule | None = None) -> None:
+                 tenant: TenantRule | None = None, mcp: McpEndpoint | None = None) -> None:
+        from .mcp_settings import McpEndpoint
+
+
         for name, value in (("method", method), ("path", path)):
             if not isinstance(value, str):
                 raise ConfigError(name, f"must be a string such as {'GET' if name == 'method' else '/orders'}, got "
@@ -188,8 +196,10 @@ class RouteSpec:
             raise ConfigError("public", f"must be True or False, got {describe(public)}")
         if tenant is not None and not isinstance(tenant, TenantRule):
             raise ConfigError("tenant", f"must be a TenantRule, got {describe(tenant)}")
+        if mcp is not None and not isinstance(mcp, McpEndpoint):
+            raise ConfigError("mcp", f"must be an McpEndpoint, got {describe(mcp)}")
         values: dict[str, object] = {"method": method, "path": path, "scopes": string_list(scopes, "scopes"),
-                                     "claims": claims, "public": public, "tenant": tenant}
+                                     "claims": claims, "public": public, "tenant": tenant, "mcp": mcp}
         for attribute, given in values.items():
             object.__setattr__(self, attribute, given)
 
@@ -199,7 +209,7 @@ class RouteSpec:
 
     @property
     def has_rule(self) -> bool:
-        return bool(self.scopes or self.claims or self.tenant)
+        return bool(self.scopes or self.claims or self.tenant or self.mcp)
 
 
 def plain_issuers(value: Sequence[Issuer | ProviderIssuer | IssuerDict], argument: str) -> list[object]:
@@ -235,6 +245,8 @@ def plain_routes(value: Sequence[RouteSpec | RouteDict], argument: str) -> list[
                 route["claims"] = dict(item.claims)
             if item.tenant is not None:
                 route["tenant"] = item.tenant.to_config()
+            if item.mcp is not None:
+                route["mcp"] = item.mcp.to_config()
             if item.public:
                 route["public"] = True
             plain.append(route)
