@@ -38,8 +38,8 @@ def mcp_event(token: str, method: str | None = "tools/call", name: str | None = 
             headers[header] = value
     event = http_v2_event(token, route_key="POST /mcp", arn=MCP_ARN, headers=headers)
     if per == "request":  # the construct's wiring: $context.requestId, never reused
-        event["requestContext"]["requestId"] = "req-7"
-        event["identitySource"] += ["POST /mcp", "req-7"]
+        event["requestContext"]["requestId"] = "JKJaXmPLvHcESHA="
+        event["identitySource"] += ["POST /mcp", "JKJaXmPLvHcESHA="]
     elif per == "route":
         event["identitySource"] += ["POST /mcp"]
     elif per == "headers":  # the route key and the MCP headers: reused only on this route, for these headers

@@ -18,6 +18,7 @@ printed.
     python -m tools doctor - --api-id a1b2c3 --region eu-west-1 < token.txt
     python -m tools doctor "$TOKEN" --route "GET /orders" --no-fetch
     python -m tools doctor "$TOKEN" --path /tenants/B/orders  # tenant routes: is B one of the token's tenants?
+    python -m tools doctor "$TOKEN" --route "POST /mcp" --mcp-method tools/call --mcp-name create_order
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from authorizer.events import token_from_authorization
 
 from .checks import claim_findings, diagnose, diagnose_lambda, diagnose_native, key_findings
 from .explain import explain_issuer
+from .mcp import McpCall
 from .model import (
     LAMBDA,
     NATIVE,
@@ -120,6 +122,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tenant.add_argument("--path", metavar="[METHOD] PATH", help='a request path as sent, e.g. "/tenants/A/orders" '
                         'or "DELETE /tenants/%%41/orders": resolved against the routes as API Gateway matches them; '
                         "the exit status is for the routes it selects (unless --route)")
+    mcp = parser.add_argument_group("an MCP endpoint's call (routes with an mcp rule)")
+    mcp.add_argument("--mcp-method", metavar="METHOD", help="the call's Mcp-Method, e.g. tools/call")
+    mcp.add_argument("--mcp-name", metavar="NAME", help="the call's Mcp-Name: the tool, prompt or resource URI")
+    mcp.add_argument("--mcp-version", metavar="YYYY-MM-DD", default="2026-07-28",
+                     help="the client's MCP-Protocol-Version (default 2026-07-28; earlier ones are held to every rule)")
+    mcp.add_argument("--mcp-param", metavar="NAME=VALUE", action="append", default=[],
+                     help="an Mcp-Param-<name> header (a tool's x-mcp-header argument), e.g. tenantId=T1")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
 
 
@@ -140,7 +149,9 @@ def run(args: argparse.Namespace) -> int:
         print(terminal_text(f"doctor: {problem}"), file=sys.stderr)
         return 2
     now = time.time()
-    reports = diagnose(token, setup, keys, now, request.path_parameters)
+    mcp_call = McpCall(args.mcp_method, args.mcp_name, args.mcp_version,
+                       dict(p.partition("=")[::2] for p in args.mcp_param)) if args.mcp_method else None
+    reports = diagnose(token, setup, keys, now, request.path_parameters, mcp_call)
     if args.json:
         print(json.dumps(as_json(reports, setup), indent=2))
     else:

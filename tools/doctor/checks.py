@@ -39,6 +39,7 @@ from .explain import (
     explain_tenant,
     tenant_allowed,
 )
+from .mcp import McpCall, mcp_findings
 from .model import (
     LAMBDA,
     NATIVE,
@@ -60,9 +61,10 @@ _MAX_TENANTS_EXPLAINED = 5
 
 
 def diagnose(token: str, setup: Setup, keys: KeySource = _FETCH_KEYS, now: float | None = None,
-             path_parameters: PathParameters | None = None) -> list[Report]:
+             path_parameters: PathParameters | None = None, mcp_call: McpCall | None = None) -> list[Report]:
     """One report per authorizer, those in use first. ``path_parameters``: the request's, per route, so that a
-    tenant route is judged for the tenant its ``{param}`` names (without one: for which of the token's tenants)."""
+    tenant route is judged for the tenant its ``{param}`` names (without one: for which of the token's tenants).
+    ``mcp_call``: the MCP method and name a call to an MCP endpoint names (without one: what the token may call)."""
     now = time.time() if now is None else now
     reports = []
     order = sorted(setup.authorizers, key=lambda name: name not in setup.in_use)
@@ -72,14 +74,15 @@ def diagnose(token: str, setup: Setup, keys: KeySource = _FETCH_KEYS, now: float
         if isinstance(authorizer, NativeSetup):
             report = diagnose_native(token, authorizer, routes, keys, now)
         else:
-            report = diagnose_lambda(token, authorizer, routes, keys, now, path_parameters)
+            report = diagnose_lambda(token, authorizer, routes, keys, now, path_parameters, mcp_call)
         report.in_use = name in setup.in_use
         reports.append(report)
     return reports
 
 
 def diagnose_lambda(token: str, setup: LambdaSetup, routes: Sequence[Route], keys: KeySource,
-                    now: float, path_parameters: PathParameters | None = None) -> Report:
+                    now: float, path_parameters: PathParameters | None = None,
+                    mcp_call: McpCall | None = None) -> Report:
     config = setup.config
     findings: list[Finding] = []
     parameters = path_parameters or {}
@@ -97,7 +100,7 @@ def diagnose_lambda(token: str, setup: LambdaSetup, routes: Sequence[Route], key
         stand_in = TrustedIssuer(issuer=str(iss), audiences=tuple(a for i in config.issuers for a in i.audiences))
         findings += claim_findings(claims, stand_in, now, config.leeway_seconds)
         return Report(setup.name, LAMBDA, False, findings,
-                      _route_verdicts(routes, LAMBDA, claims, findings, config, parameters))
+                      _route_verdicts(routes, LAMBDA, claims, findings, config, parameters, mcp_call))
     findings.append(Finding("ok", "issuer", f"iss {iss!r} is a trusted issuer ({issuer.provider})"))
     alg: str | None = None
     kid: str | None = None
@@ -112,7 +115,7 @@ def diagnose_lambda(token: str, setup: LambdaSetup, routes: Sequence[Route], key
     findings += token_use_findings(parsed, issuer)
     findings += claim_findings(claims, issuer, now, config.leeway_seconds)
     return Report(setup.name, LAMBDA, False, findings,
-                  _route_verdicts(routes, LAMBDA, claims, findings, config, parameters))
+                  _route_verdicts(routes, LAMBDA, claims, findings, config, parameters, mcp_call))
 
 
 def token_use_findings(parsed: UnverifiedToken, issuer: TrustedIssuer) -> list[Finding]:
@@ -178,7 +181,8 @@ def _parse(token: str, findings: list[Finding]) -> UnverifiedToken | None:
 
 def _route_verdicts(routes: Sequence[Route], kind: str, claims: Mapping[str, Any] | None, findings: list[Finding],
                     config: AuthorizerConfig | None = None,
-                    path_parameters: PathParameters | None = None) -> list[RouteVerdict]:
+                    path_parameters: PathParameters | None = None,
+                    mcp_call: McpCall | None = None) -> list[RouteVerdict]:
     """Each route's verdict. Ours: the route's rule, by ``rule_problem``, then its tenant rule (``tenant_findings``);
     native: its authorization scopes, any-of on ``scope``/``scp`` like ours, so the same function judges them."""
     token_ok = claims is not None and all(f.status != "fail" for f in findings)
@@ -193,13 +197,20 @@ def _route_verdicts(routes: Sequence[Route], kind: str, claims: Mapping[str, Any
             tenant = path_parameter({"pathParameters": (path_parameters or {}).get(route.route_key)},
                                     rule.tenant.param)
         if claims is None or not token_ok:
-            # native: 401 invalid_token; lambda: a Deny policy (HTTP APIs answer 403)
-            verdicts.append(RouteVerdict(route.route_key, False, 401 if kind == NATIVE else 403, tenant=tenant))
+            # native: 401 invalid_token; lambda: a Deny policy (HTTP APIs answer 403). On an MCP endpoint, an
+            # audience that is not the resource is said as such (the authorizer's resource_mismatch).
+            refused = [f for f in mcp_findings(rule, config.routes, claims, None, None) if f.topic == "resource"
+                       and f.status == "fail"] if rule.mcp is not None and claims is not None and config else []
+            verdicts.append(RouteVerdict(route.route_key, False, 401 if kind == NATIVE else 403, refused[:1],
+                                         tenant=tenant))
             continue
         denial = rule_problem(rule, claims, scopes)
         route_findings = [] if denial is None else [explain_rule(route.route_key, denial)]
         if rule.tenant is not None:
             route_findings += tenant_findings(rule, claims, tenant)
+        if rule.mcp is not None and config is not None:
+            issuer = next((i for i in config.issuers if i.accepts_iss(claims.get("iss"))), None)
+            route_findings += mcp_findings(rule, config.routes, claims, issuer, mcp_call)
         allowed = all(f.status != "fail" for f in route_findings)
         verdicts.append(RouteVerdict(route.route_key, allowed, 200 if allowed else 403, route_findings, tenant))
     return verdicts
