@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,13 @@ STACK_NAME = "JwtAuthorizerLocal"
 MODES = ("lambda", "jwt")
 #: What a local run cannot emulate is off, whatever cdk.json says: SSM Parameter Store and X-Ray.
 LOCAL_CONTEXT = {"configParameter": False, "tracing": False}
+
+
+def free_port() -> int:
+    """A port 127.0.0.1 is free on now, for the local API to bind in a moment."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class SynthError(RuntimeError):
@@ -148,6 +156,8 @@ class LocalStack:
             self.issuer.start()
         outdir = self.workdir / f"cdk.out-{self.mode}"
         context = {**LOCAL_CONTEXT, "authorizer": self.mode, "issuers": self.issuers_context(), **self.context}
+        # The port first: the API's own URL is in the template (an MCP endpoint's resource, its metadata).
+        self.port = self.port or free_port()
         try:
             synthesize(context, outdir)
             self.api = LocalHttpApi.from_assembly(outdir, STACK_NAME, port=self.port, log_sink=self.log_sink,

@@ -185,8 +185,12 @@ class LocalHttpApi:
         parameters: Mapping[str, str] | None = None,
         **options: Any,
     ) -> LocalHttpApi:
-        """Read ``<Stack>.template.json`` and its assets from ``assembly_dir``; ``options`` go to the constructor."""
-        return cls(load_http_api(assembly_dir, stack_name, api=api, parameters=parameters), **options)
+        """Read ``<Stack>.template.json`` and its assets from ``assembly_dir``; ``options`` go to the constructor.
+        With a ``port`` given, the template's ``ApiEndpoint`` is this API's URL (an MCP endpoint's resource)."""
+        port = options.get("port") or 0
+        endpoint = f"http://127.0.0.1:{port}" if port else None
+        return cls(load_http_api(assembly_dir, stack_name, api=api, parameters=parameters, api_endpoint=endpoint),
+                   **options)
 
     # -- lifecycle
 

@@ -40,7 +40,8 @@ from local.cloudformation.intrinsics import NO_VALUE, IntrinsicResolver, Templat
 
 
 class _TemplateReader:
-    def __init__(self, assembly_dir: Path, stack_name: str, parameters: Mapping[str, str] | None) -> None:
+    def __init__(self, assembly_dir: Path, stack_name: str, parameters: Mapping[str, str] | None,
+                 api_endpoint: str | None = None) -> None:
         self.assembly_dir = assembly_dir
         self.stack_name = stack_name
         template_path, assets_path = stack_files(assembly_dir, stack_name)
@@ -49,7 +50,7 @@ class _TemplateReader:
         if assets_path is not None and assets_path.is_file():
             self.assets = json.loads(assets_path.read_text()).get("files", {})
         self.resources: Mapping[str, Any] = self.template.get("Resources", {})
-        self.resolver = IntrinsicResolver(self.template, stack_name, parameters)
+        self.resolver = IntrinsicResolver(self.template, stack_name, parameters, api_endpoint)
         self.warnings: list[str] = []
 
     def of_type(self, resource_type: str) -> dict[str, Mapping[str, Any]]:
@@ -276,9 +277,11 @@ def load_http_api(
     *,
     api: str | None = None,
     parameters: Mapping[str, str] | None = None,
+    api_endpoint: str | None = None,
 ) -> HttpApi:
-    """Read one HTTP API (``api``: logical id, name or id; needed only when the stack has several)."""
-    reader = _TemplateReader(Path(assembly_dir), stack_name, parameters)
+    """Read one HTTP API (``api``: logical id, name or id; needed only when the stack has several).
+    ``api_endpoint``: the URL it is served at here, which ``Fn::GetAtt <api>.ApiEndpoint`` then resolves to."""
+    reader = _TemplateReader(Path(assembly_dir), stack_name, parameters, api_endpoint)
     api_logical_id = reader.choose_api(api)
     api_properties = reader.resources[api_logical_id].get("Properties", {}) or {}
 

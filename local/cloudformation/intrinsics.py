@@ -49,8 +49,12 @@ def api_id_for(logical_id: str) -> str:
 class IntrinsicResolver:
     """Resolves Ref, Fn::GetAtt, Fn::Join, Fn::Sub and their companions within one template."""
 
-    def __init__(self, template: Mapping[str, Any], stack_name: str, parameters: Mapping[str, str] | None = None) -> None:
+    def __init__(self, template: Mapping[str, Any], stack_name: str, parameters: Mapping[str, str] | None = None,
+                 api_endpoint: str | None = None) -> None:
+        """``api_endpoint``: what an HTTP API's ``ApiEndpoint`` is here (the local API's URL); by default the URL
+        AWS would give it, which nothing local answers."""
         self.stack_name = stack_name
+        self.api_endpoint = api_endpoint
         self._resources: Mapping[str, Any] = template.get("Resources", {})
         self._parameters: Mapping[str, Any] = template.get("Parameters", {})
         self._mappings: Mapping[str, Any] = template.get("Mappings", {})
@@ -173,7 +177,8 @@ class IntrinsicResolver:
             ("AWS::Lambda::Function", "Arn"): lambda: self.function_arn(logical_id),
             ("AWS::IAM::Role", "Arn"): lambda: f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/{physical}",
             ("AWS::ApiGatewayV2::Api", "ApiId"): lambda: physical,
-            ("AWS::ApiGatewayV2::Api", "ApiEndpoint"): lambda: f"https://{physical}.execute-api.{REGION}.{URL_SUFFIX}",
+            ("AWS::ApiGatewayV2::Api", "ApiEndpoint"):
+                lambda: self.api_endpoint or f"https://{physical}.execute-api.{REGION}.{URL_SUFFIX}",
             ("AWS::ApiGatewayV2::Authorizer", "AuthorizerId"): lambda: physical,
             ("AWS::ApiGatewayV2::Integration", "IntegrationId"): lambda: physical,
             ("AWS::ApiGatewayV2::Route", "RouteId"): lambda: physical,
