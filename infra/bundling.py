@@ -10,6 +10,10 @@ The asset's source is a copy of the package alone under ``<outdir>/lambda-src/<p
 exactly the package that would be bundled, without the rest of the project.
 Docker is only a fallback, used if this machine has no pip.
 
+``extra_sources`` adds single files of other packages of the project, at the same paths (with their packages'
+``__init__.py``), so that they import under the same names in the bundle as in the checkout: the sample MCP server
+imports ``authorizer.mcp_headers`` (one source for the authorizer and the server) and ``sample_backend.handler``.
+
 A package with a ``requirements.lock`` (the authorizer's, written by ``make lock`` with the hashes of every wheel for
 each offered platform: arm64 and x86_64, Python 3.12 to 3.14) is installed from it alone: ``--require-hashes --no-deps``, exactly the pinned files and nothing resolved, so what is
 left out of the lock on purpose (python-jose's pure-Python backends) stays out of the bundle.
@@ -27,6 +31,7 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import jsii
@@ -96,9 +101,12 @@ class PipBundler:
 
     def __init__(self, package: str, requirements: Path | None, *, runtime: lambda_.Runtime = RUNTIME,
                  architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT,
-                 no_deps_requirements: Path | None = None, locked: bool = False) -> None:
-        """``locked``: ``requirements`` is a lock file, installed with ``--require-hashes --no-deps``."""
+                 no_deps_requirements: Path | None = None, locked: bool = False,
+                 extra_packages: Sequence[str] = ()) -> None:
+        """``locked``: ``requirements`` is a lock file, installed with ``--require-hashes --no-deps``;
+        ``extra_packages``: more directories of ``source_root`` copied in beside the package (staged extra sources)."""
         self.package = package
+        self.extra_packages = tuple(extra_packages)
         self.requirements = requirements
         self.locked = locked
         self.no_deps_requirements = no_deps_requirements
@@ -136,8 +144,9 @@ class PipBundler:
         forget_console_scripts(Path(output_dir))
         for unused in UNUSED_FILES:
             shutil.rmtree(Path(output_dir) / unused, ignore_errors=True)
-        shutil.copytree(self.source_root / self.package, Path(output_dir) / self.package,
-                        ignore=shutil.ignore_patterns(*_SKIPPED), dirs_exist_ok=True)
+        for directory in (self.package, *self.extra_packages):
+            shutil.copytree(self.source_root / directory, Path(output_dir) / directory,
+                            ignore=shutil.ignore_patterns(*_SKIPPED), dirs_exist_ok=True)
         return True
 
 
@@ -156,9 +165,11 @@ def forget_console_scripts(target: Path) -> None:
 
 
 def stage_package(scope: Construct, package: str, source_root: Path = PROJECT_ROOT,
-                  package_dir: Path | None = None) -> Path:
+                  package_dir: Path | None = None, extra_sources: Sequence[str] = ()) -> Path:
     """Copy ``package/`` (no caches) to ``<outdir>/lambda-src/<package>/<package>``; return the directory above it.
     ``package_dir``: where the package's files are, when that directory has another name (the installed authorizer).
+    ``extra_sources``: files of ``source_root`` (relative paths such as ``authorizer/mcp_headers.py``) staged at the
+    same paths, each with the ``__init__.py`` of every package directory above it.
 
     That directory is the asset's source: it holds the package and nothing else of the project, so the asset is
     right even when bundling is skipped and CDK uses the source as it is (it applies no ``exclude`` then).
@@ -172,15 +183,36 @@ def stage_package(scope: Construct, package: str, source_root: Path = PROJECT_RO
     staging = Path(stage.outdir).resolve() / "lambda-src" / package
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(package_dir, staging / package, ignore=shutil.ignore_patterns(*_SKIPPED))
+    for source in extra_sources:
+        relative = Path(source)
+        if relative.is_absolute() or ".." in relative.parts or len(relative.parts) < 2 or relative.parts[0] == package:
+            raise ValueError(f"extra source {source!r} must be a file inside another package of the project, "
+                             "as a relative path such as 'authorizer/mcp_headers.py'")
+        if not (source_root / relative).is_file():
+            raise FileNotFoundError(f"extra source {source_root / relative} is not a file")
+        for depth in range(1, len(relative.parts)):
+            init = Path(*relative.parts[:depth], "__init__.py")
+            if (source_root / init).is_file() and not (staging / init).exists():
+                (staging / init).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source_root / init, staging / init)
+        (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source_root / relative, staging / relative)
     return staging
+
+
+def extra_packages(extra_sources: Sequence[str]) -> list[str]:
+    """The top-level directories ``extra_sources`` lie in: ``["authorizer"]`` for ``["authorizer/mcp_headers.py"]``."""
+    return sorted({Path(source).parts[0] for source in extra_sources})
 
 
 def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = RUNTIME,
                  architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT,
-                 tracing: bool = False, package_dir: Path | None = None) -> lambda_.Code:
+                 tracing: bool = False, package_dir: Path | None = None,
+                 extra_sources: Sequence[str] = ()) -> lambda_.Code:
     """The Lambda code for ``package`` (a directory of ``source_root``) with its ``requirements.lock`` or else its
-    ``requirements.txt``, if any, and, with ``tracing``, the X-Ray SDK."""
-    staging = stage_package(scope, package, source_root, package_dir)
+    ``requirements.txt``, if any, and, with ``tracing``, the X-Ray SDK; ``extra_sources``: see ``stage_package``."""
+    staging = stage_package(scope, package, source_root, package_dir, extra_sources)
+    extras = extra_packages(extra_sources)
     locked = (staging / package / LOCK_FILE).is_file()
     requirements = staging / package / (LOCK_FILE if locked else "requirements.txt")
     has_requirements = requirements.is_file()
@@ -201,9 +233,10 @@ def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = R
             image=runtime.bundling_image,
             platform=architecture.docker_platform,
             command=["bash", "-c", f"{install}rm -rf {' '.join('/asset-output/' + u for u in UNUSED_FILES)} && "
-                                   f"cp -r {package} /asset-output/"],
+                                   f"cp -r {' '.join([package, *extras])} /asset-output/"],
             local=PipBundler(package, requirements if has_requirements else None, runtime=runtime,
                              architecture=architecture, source_root=staging,
-                             no_deps_requirements=tracing_requirements, locked=locked),  # type: ignore[arg-type]  # jsii hands try_bundle the options struct positionally
+                             no_deps_requirements=tracing_requirements, locked=locked,
+                             extra_packages=extras),  # type: ignore[arg-type]  # jsii hands try_bundle the options struct positionally
         ),
     )

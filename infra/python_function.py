@@ -8,7 +8,7 @@ active X-Ray tracing and the X-Ray write permissions it needs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import jsii
@@ -47,12 +47,14 @@ class PackageFunction(Construct):
         runtime: lambda_.Runtime = RUNTIME,
         architecture: lambda_.Architecture = ARCHITECTURE,
         code: lambda_.Code | None = None,
+        extra_sources: Sequence[str] = (),
     ) -> None:
         """``runtime`` and ``architecture``: the function's platform, which bundling installs wheels for;
         ``source_root``: the directory holding ``package/``; ``tracing``: active X-Ray tracing, and Powertools'
         Tracer enabled (``POWERTOOLS_TRACE_DISABLED=false``); ``log_group``: the caller's own, instead of one
         created with ``log_retention``; ``code``: the function's code as given (inline code, with no dependency to
-        bundle) instead of ``package`` bundled."""
+        bundle) instead of ``package`` bundled; ``extra_sources``: single files of other packages bundled at the same
+        paths (``infra.bundling.stage_package``)."""
         super().__init__(scope, construct_id)
         # The caller's own log group (its retention is the caller's), else one with bounded retention.
         self.log_group = log_group or logs.LogGroup(self, "Logs", retention=log_retention)
@@ -71,7 +73,8 @@ class PackageFunction(Construct):
             runtime=runtime,
             architecture=architecture,
             code=code or package_code(self, package, source_root=source_root, tracing=tracing, runtime=runtime,
-                                      architecture=architecture, package_dir=package_dir),
+                                      architecture=architecture, package_dir=package_dir,
+                                      extra_sources=extra_sources),
             handler=handler,
             description=description,
             role=self.role,
