@@ -41,6 +41,7 @@ Without ``MCP_RESOURCE_METADATA_URL`` the challenge names
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -105,8 +106,11 @@ async def _serve_mcp(scope: Scope, receive: Receive, send: Send) -> None:
         await manager.handle_request(scope, receive, send)
 
 
-# Created at cold start: Mangum sets up the event loop that every warm invocation of this environment reuses.
+# Created at cold start, with the event loop every warm invocation of this environment reuses. The loop is ours, and
+# made current before each call: Mangum takes asyncio's current loop, which anything else in the process that ran
+# ``asyncio.run`` (an extension, a test) leaves unset.
 _adapter = Mangum(_serve_mcp, lifespan="off")
+_LOOP = asyncio.new_event_loop()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -126,6 +130,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if refusal is not None:
         logger.info("refused", reason=refusal.reason, status=refusal.status, **fields)
         return refusal.response()
+    asyncio.set_event_loop(_LOOP)
     answer = _adapter(_for_sdk(event, headers, request_context), context)
     answer["statusCode"] = int(answer["statusCode"])  # the SDK's legacy path gives an HTTPStatus
     logger.info("answered", status=answer.get("statusCode"), **fields)

@@ -73,6 +73,16 @@ def test_warm_invocations_reuse_one_loop_and_leave_nothing_running():
     assert threading.active_count() == threads
 
 
+def test_an_asyncio_run_elsewhere_in_the_process_leaves_the_handler_working():
+    async def nothing() -> None:
+        return None
+
+    asyncio.run(nothing())  # ends by unsetting asyncio's current loop in this thread
+    body, headers = request("tools/call", {"name": "list_orders", "arguments": {}})
+    response = handler(event({**body, "id": 7}, headers), None)
+    assert response["statusCode"] == 200 and answer(response)["id"] == 7
+
+
 def test_the_sdk_answers_an_unknown_method_with_404_and_method_not_found():
     body, headers = request("resources/list")  # the server has tools only
     response = handler(event(body, headers), None)
