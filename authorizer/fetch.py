@@ -155,7 +155,9 @@ class JsonFetcher:
             return self._exchange(url, ca_bundle, deadline, exchange)
         # TransportError: urllib3's own, raised by the body's reads; OSError: e.g. a ca_bundle that is not there.
         except (requests.RequestException, TransportError, OSError) as problem:
-            if exchange.expired:
+            # The sockets' own timeouts equal the deadline, so under load one can fire before the watchdog's thread
+            # runs: either way the fetch ran out of time.
+            if exchange.expired or isinstance(problem, requests.Timeout) or time.monotonic() >= deadline:
                 raise FetchError(url, self._late) from None
             raise FetchError(url, f"{type(problem).__name__}: request failed") from None
         finally:
