@@ -85,6 +85,8 @@ DEFAULT_ROUTES: tuple[dict[str, Any], ...] = (
     {"method": "POST", "path": "/orders", "scopes": ["orders:write"]},
     {"method": "GET", "path": "/tenants/{tenantId}/orders", "tenant": {"param": "tenantId", "roles": ["admin"]}},
     {"method": "GET", "path": "/health", "public": True},
+    {"method": "ANY", "path": "/mcp",
+     "mcp": {"tools": {"list_orders": ["orders:read"], "create_order": ["orders:write"]}}},
 )
 DEFAULT_CACHE_TTL_SECONDS = 300
 MAX_CACHE_TTL_SECONDS = 3600  # API Gateway's limit for authorizer result caching

@@ -1,9 +1,11 @@
 """The sample stack: an HTTP API, the sample backend, and the configured authorizer — one user of ``JwtAuthorization``.
 
-Every configured route goes to the sample backend, which answers with the caller and its claims. The ``$default``
+Every configured route goes to the sample backend, which answers with the caller and its claims; an MCP endpoint's
+route goes to the sample MCP server (``sample_mcp``, on the official MCP Python SDK). The ``$default``
 stage writes JSON access logs (with ``$context.authorizer.error``) to a log group with bounded retention and has
 default throttling. With ``tracing`` both functions are traced by X-Ray. Outputs: ``ApiUrl`` and ``AuthorizerMode``,
-plus ``ConfigParameterName`` when the authorizer reads its issuers and routes from SSM.
+plus ``ConfigParameterName`` when the authorizer reads its issuers and routes from SSM, and ``McpResource`` (the
+first MCP endpoint's canonical URI, what an MCP client is given) when there is an MCP route.
 """
 
 from __future__ import annotations
@@ -33,6 +35,30 @@ _RETENTION = {
     2192: logs.RetentionDays.SIX_YEARS, 2557: logs.RetentionDays.SEVEN_YEARS, 2922: logs.RetentionDays.EIGHT_YEARS,
     3288: logs.RetentionDays.NINE_YEARS, 3653: logs.RetentionDays.TEN_YEARS,
 }
+
+
+def sample_mcp_server(scope: Construct, construct_id: str = "SampleMcpServer", *,
+                      environment: dict[str, str] | None = None,
+                      log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+                      tracing: bool = False) -> PackageFunction:
+    """The sample MCP server's function (``sample_mcp/``): stateless Streamable HTTP on the official SDK."""
+    return PackageFunction(
+        scope,
+        construct_id,
+        package="sample_mcp",
+        handler="sample_mcp.server.handler",
+        # One source: the server checks headers with the authorizer's own module, and reads the caller as the
+        # sample backend does.
+        extra_sources=("authorizer/mcp_headers.py", "sample_backend/handler.py"),
+        service_name="sample-mcp",
+        description="Sample MCP server (Streamable HTTP 2026-07-28, stateless) behind the MCP route",
+        # No browser origin is allowed by default: MCP clients that are not browsers send no Origin.
+        environment={"MCP_ALLOWED_ORIGINS": "[]", **(environment or {})},
+        memory_size=512,  # the SDK's imports (pydantic, starlette) cold-start faster with more CPU
+        log_retention=log_retention,
+        timeout=Duration.seconds(10),
+        tracing=tracing,
+    )
 
 
 def access_log_format(mode: str) -> dict[str, str]:
@@ -82,10 +108,19 @@ class JwtAuthorizerStack(Stack):
                                               tracing=config.tracing,
                                               # the name docs/operating.md's steps use, one per stack
                                               parameter_name=f"/{config.stack_name}/authorizer-config")
+        self.mcp_server: PackageFunction | None = None
+        mcp_integration = None
+        if config.authorization.mcp_routes:
+            self.mcp_server = sample_mcp_server(self, log_retention=retention, tracing=config.tracing)
+            mcp_integration = integrations.HttpLambdaIntegration("SampleMcpIntegration", self.mcp_server.function)
         self.authorization.add_routes(
-            integrations.HttpLambdaIntegration("SampleBackendIntegration", self.backend.function))
+            integrations.HttpLambdaIntegration("SampleBackendIntegration", self.backend.function),
+            mcp_integration=mcp_integration)
         CfnOutput(self, "ApiUrl", value=self.stage.url, description="Base URL of the HTTP API")
         CfnOutput(self, "AuthorizerMode", value=mode, description="lambda (our Lambda authorizer) or jwt (native)")
+        if self.authorization.mcp_resources:
+            CfnOutput(self, "McpResource", value=next(iter(self.authorization.mcp_resources.values())),
+                      description="The MCP endpoint's canonical URI: the server URL to give an MCP client")
         if self.authorization.config_parameter is not None:
             CfnOutput(self, "ConfigParameterName", value=self.authorization.config_parameter.parameter_name,
                       description="SSM parameter with the authorizer's issuers and routes (aws ssm put-parameter)")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import signal
 import sys
 import threading
@@ -19,19 +18,18 @@ from typing import Any
 
 from local.awslambda.pool import default_workers
 from local.idp.clients import default_clients
-from local.stack import PROJECT_ROOT, LocalStack, SynthError, jwt_routes
+from local.stack import LocalStack, SynthError, cdk_json_routes, jwt_routes
 
 
 def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audience: str | None,
           concurrency: int | None = None) -> int:
     context: dict[str, Any] = {}
     if mode == "jwt":
-        # cdk.json read as JSON: importing the CDK app here would start its node process for every command.
-        routes = json.loads((PROJECT_ROOT / "cdk.json").read_text()).get("context", {}).get("routes")
+        routes = cdk_json_routes()
         kept, left_out = jwt_routes(routes if isinstance(routes, list) else [])
         if left_out:
             context["routes"] = kept
-            print(f"jwt mode: left out {', '.join(left_out)}: a tenant rule needs the lambda authorizer", flush=True)
+            print(f"jwt mode: left out {', '.join(left_out)}: they need the lambda authorizer", flush=True)
     stack = LocalStack(mode, port=port, issuer_port=issuer_port, issuer_url=issuer_url, audience=audience,
                        context=context, concurrency=concurrency)
     print(f"Synthesizing the stack ({mode} authorizer) and starting it on 127.0.0.1 ...", flush=True)
@@ -51,6 +49,9 @@ def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audien
                   f"    {stack.issuer.token_url('oidc')} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')")
             print("Or mint any token (expired, other audience, custom claims):")
             print(f"  python -m local issuer mint --issuer {stack.issuer.root} --profile oidc --expires-in -60")
+        for path in mcp_paths(context.get("routes", cdk_json_routes())):
+            print(f"MCP      {stack.url}{path}   (give an MCP client this URL: it finds the authorization server "
+                  f"from {stack.url}/.well-known/oauth-protected-resource{path})")
         print("\nTry:")
         print(f"  curl -i {stack.url}/health")
         print(f"  curl -i {stack.url}/hello")
@@ -64,6 +65,11 @@ def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audien
     finally:
         stack.stop()
     return 0
+
+
+def mcp_paths(routes: Any) -> list[str]:
+    """The paths of the MCP endpoints in a route list."""
+    return [r["path"] for r in routes if isinstance(r, dict) and "mcp" in r] if isinstance(routes, list) else []
 
 
 # Commands with a command line of their own: everything after the name is theirs.

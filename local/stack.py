@@ -34,6 +34,7 @@ from local.idp.clients import (
     default_clients,
 )
 from local.idp.issuer import DevIssuer
+from local.idp.profiles import DEFAULT_AGENTIC_SERVER
 from local.idp.shapes import DEV_ENTRA_API_CLIENT_ID, DEV_ENTRA_API_ID_URI
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -76,12 +77,50 @@ def dev_issuers(issuer: DevIssuer, mode: str, native: str = "oidc") -> list[dict
     return [entries[native]] if mode == "jwt" else list(entries.values())
 
 
+#: An MCP endpoint's rules per method and per tool, resource or prompt name: the Lambda authorizer's only.
+MCP_RULE_KINDS = ("methods", "tools", "resources", "prompts")
+
+
 def jwt_routes(routes: Sequence[Any]) -> tuple[list[Any], list[str]]:
-    """The routes a local jwt-mode stack can serve, and the tenant routes it leaves out (API Gateway's native
-    authorizer cannot check a path's tenant: a deployment refuses them at synthesis, naming the route)."""
-    kept = [r for r in routes if not (isinstance(r, dict) and "tenant" in r)]
-    left_out = [f"{r.get('method')} {r.get('path')}" for r in routes if isinstance(r, dict) and "tenant" in r]
+    """The routes a local jwt-mode stack can serve, and what it leaves out, described. API Gateway's native
+    authorizer can neither check a path's tenant nor read an MCP request's headers, so a deployment refuses tenant
+    rules and MCP per-tool rules at synthesis, naming the route: tenant routes are left out, and MCP endpoints keep
+    their route without the per-tool rules (the sample MCP server checks its tools' scopes itself)."""
+    kept: list[Any] = []
+    left_out: list[str] = []
+    for route in routes:
+        if not isinstance(route, dict):
+            kept.append(route)
+            continue
+        key = f"{route.get('method')} {route.get('path')}"
+        mcp = route.get("mcp")
+        if "tenant" in route:
+            left_out.append(f"{key} (a tenant rule)")
+        elif isinstance(mcp, dict) and any(kind in mcp for kind in MCP_RULE_KINDS):
+            kept.append({**route, "mcp": {k: v for k, v in mcp.items() if k not in MCP_RULE_KINDS}})
+            left_out.append(f"{key}'s per-tool rules")
+        else:
+            kept.append(route)
     return kept, left_out
+
+
+def with_dev_authorization_server(routes: Sequence[Any], issuer: DevIssuer, mode: str, native: str) -> list[Any]:
+    """``routes`` with each MCP endpoint that names no authorization server served by the dev issuer's: Descope's
+    agentic issuer for the sample MCP server (lambda mode, and jwt mode trusting the Descope preset), else the
+    generic OIDC one. Every configured issuer would be listed otherwise, and only these two grant MCP clients."""
+    if mode == "lambda" or native == "descope":
+        server = issuer.issuer_url("descope", issuer_form="agentic", server_id=DEFAULT_AGENTIC_SERVER)
+    else:
+        server = issuer.issuer_url("oidc")
+    return [{**route, "mcp": {**route["mcp"], "authorization_servers": [server]}}
+            if isinstance(route, dict) and isinstance(route.get("mcp"), dict)
+            and "authorization_servers" not in route["mcp"] else route
+            for route in routes]
+
+
+def cdk_json_routes() -> Any:
+    """cdk.json's ``routes`` as written (read as JSON: the CDK app is not imported here)."""
+    return json.loads((PROJECT_ROOT / "cdk.json").read_text()).get("context", {}).get("routes")
 
 
 def synthesize(context: dict[str, Any], outdir: Path) -> Path:
@@ -156,6 +195,9 @@ class LocalStack:
             self.issuer.start()
         outdir = self.workdir / f"cdk.out-{self.mode}"
         context = {**LOCAL_CONTEXT, "authorizer": self.mode, "issuers": self.issuers_context(), **self.context}
+        routes = context.get("routes", cdk_json_routes())
+        if self.issuer is not None and isinstance(routes, list):
+            context["routes"] = with_dev_authorization_server(routes, self.issuer, self.mode, self.native)
         # The port first: the API's own URL is in the template (an MCP endpoint's resource, its metadata).
         self.port = self.port or free_port()
         try:

@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 
 from infra.bundling import PROJECT_ROOT
+from local.stack import cdk_json_routes, jwt_routes
 
-#: ``-c`` values for jwt mode: cdk.json's routes but its tenant route (the native authorizer refuses tenant rules).
+#: ``-c`` values for jwt mode: cdk.json's routes without its tenant route and its MCP endpoint's per-tool rules (the
+#: native authorizer refuses both), as the local stack serves them.
 JWT_CONTEXT = {
     "authorizer": "jwt",
     "issuers": json.dumps([{"provider": "descope", "project_id": "P2abcdefghijklmnopqrstuvwxyz"}]),
-    "routes": json.dumps([r for r in json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]["routes"]
-                          if "tenant" not in r]),
+    "routes": json.dumps(jwt_routes(cdk_json_routes())[0]),
 }
 
 
@@ -80,3 +81,17 @@ def cfn_lint(template: Path) -> subprocess.CompletedProcess[str]:
     runner = "import sys; from cfnlint.runner import main; sys.exit(main())"
     return subprocess.run([sys.executable, "-c", runner, "--", str(template)],
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+
+
+def symbolic(value: Any) -> str:
+    """A value built with ``Fn::Join`` (an ARN, a URL) as text, each ``Ref`` written as ``<Ref:name>`` and each
+    ``Fn::GetAtt`` as ``<GetAtt:name.attribute>``."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return f"<Ref:{value['Ref']}>"
+    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+        return f"<GetAtt:{'.'.join(value['Fn::GetAtt'])}>"
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(symbolic(part) for part in parts)
+    assert isinstance(value, str), value
+    return value

@@ -290,3 +290,32 @@ def test_tenant_denials_are_counted_under_their_own_reasons(load_handler, idp, k
     module.handler(event, CONTEXT)
     [document] = emf_documents(capsys.readouterr().out)
     assert (document["Outcome"], document["Reason"], document["Denied"]) == ("deny", reason, [1.0])
+
+
+def test_mcp_refusals_are_counted_under_their_reason_codes_never_under_a_tool_name(load_handler, idp, keys, capsys):
+    """Operators alarm on the MCP stage's reasons; the method and tool a client named stay out of the dimensions
+    (a client chooses them), in the denied log line instead."""
+    from .test_mcp import MCP, RESOURCE, ROUTES, mcp_event
+
+    module = load_handler(AUTH_ROUTES=json.dumps(ROUTES))
+    capsys.readouterr()
+    reader = keys["ES256"].sign(claims_for(idp, audience=RESOURCE, scope="orders:read", azp="client-1"))
+    other = keys["ES256"].sign(claims_for(idp, audience="https://other.example.com/mcp", scope="orders:read"))
+    calls = [
+        (mcp_event(reader, name="create_order"), "mcp_name_denied"),
+        (mcp_event(reader, name=f"tool-{uuid.uuid4().hex}"), "ok"),  # no rule of its own: the endpoint's apply
+        (mcp_event(reader, name="orders/*?"), "mcp_header_invalid"),
+        (mcp_event(reader, method=None, name=None), "mcp_header_missing"),
+        (mcp_event(reader, method="tools/destroy", name=None), "mcp_method_unknown"),
+        (mcp_event(reader, version=None, method=None, name=None), "mcp_older_client_denied"),
+        (mcp_event(other), "resource_mismatch"),
+        (mcp_event(reader), "ok"),
+    ]
+    for event, _ in calls:
+        module.handler(event, CONTEXT)
+    documents = emf_documents(capsys.readouterr().out)
+    assert [d["Reason"] for d in documents] == [reason for _, reason in calls]
+    for document in documents:
+        assert directive(document)["Dimensions"] == [["service"], ["service", "Outcome", "Reason"]]
+        assert not [v for v in document.values() if isinstance(v, str) and ("order" in v or "tool-" in v)]
+    assert MCP["resource"] == RESOURCE

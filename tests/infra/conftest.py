@@ -21,6 +21,7 @@ from aws_cdk.assertions import Template
 
 from infra.cdk_app import build_app, cdk_json_context
 from infra.config import DEFAULT_STACK_NAME
+from local.stack import jwt_routes
 from tests.shared_fixtures import shared_directory
 
 SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
@@ -31,8 +32,9 @@ CUSTOM_ROUTES = [
     {"method": "ANY", "path": "/admin/{proxy+}", "claims": {"roles": ["admin"], "email_verified": True}},
     {"method": "GET", "path": "/health", "public": True},
 ]
-#: cdk.json's routes but its tenant route: what jwt mode can serve (the native authorizer refuses tenant rules).
-JWT_ROUTES = [r for r in cdk_json_context()["routes"] if "tenant" not in r]
+#: cdk.json's routes without its tenant route and its MCP endpoint's per-tool rules: what jwt mode can serve (the
+#: native authorizer refuses both).
+JWT_ROUTES = jwt_routes(cdk_json_context()["routes"])[0]
 
 
 @dataclass

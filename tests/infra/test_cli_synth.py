@@ -95,7 +95,8 @@ def test_the_same_sources_and_resolved_versions_give_the_same_asset_hash(lambda_
 def test_jwt_mode_bundles_no_authorizer(jwt_synth: CliSynth) -> None:
     handlers = [r["Properties"]["Handler"] for r in jwt_synth.template["Resources"].values()
                 if r["Type"] == "AWS::Lambda::Function"]
-    assert handlers == ["sample_backend.handler.handler"]
+    # the sample backend, the sample MCP server, and the inline function serving the MCP resource's metadata
+    assert sorted(handlers) == ["index.handler", "sample_backend.handler.handler", "sample_mcp.server.handler"]
 
 
 # --- python app.py ------------------------------------------------------------------------------------------

@@ -49,9 +49,10 @@ def test_defaults_are_lambda_mode_the_sample_routes_and_a_five_minute_cache() ->
     assert auth.cache_ttl_seconds == 300
     assert auth.lambda_response == "iam"
     assert [r.route_key for r in auth.routes] == ["GET /hello", "GET /orders", "POST /orders",
-                                                  "GET /tenants/{tenantId}/orders", "GET /health"]
+                                                  "GET /tenants/{tenantId}/orders", "GET /health", "ANY /mcp"]
     assert [r.route_key for r in auth.protected_routes] == ["GET /hello", "GET /orders", "POST /orders",
-                                                            "GET /tenants/{tenantId}/orders"]
+                                                            "GET /tenants/{tenantId}/orders", "ANY /mcp"]
+    assert [r.route_key for r in auth.mcp_routes] == ["ANY /mcp"]
     assert [r.route_key for r in auth.tenant_routes] == ["GET /tenants/{tenantId}/orders"]
     assert config.log_retention_days == 30
     assert config.throttle.rate_limit > 0 and config.throttle.burst_limit > 0

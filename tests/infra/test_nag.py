@@ -53,6 +53,11 @@ def test_config_parameter_and_tracing_variants_pass_aws_solutions_checks(
     assert errors(tmp_path / "validation-report.json") == []
 
 
+#: The MCP endpoint's Protected Resource Metadata routes (cdk.json's ``ANY /mcp``).
+METADATA_ROUTES = {"JwtAuthorizerApi/HttpApi/GET--.well-known--oauth-protected-resource",
+                   "JwtAuthorizerApi/HttpApi/GET--.well-known--oauth-protected-resource--mcp"}
+
+
 def test_aws_solutions_checks_really_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the acknowledgement, the public route fails APIG4 and synthesis stops."""
     monkeypatch.setattr(JwtAuthorization, "acknowledge_public_route", lambda self, spec, route: None)
@@ -66,11 +71,14 @@ def test_aws_solutions_checks_really_run(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_only_public_routes_are_acknowledged_each_with_its_reason(tmp_path: Path) -> None:
     found = acknowledgements({}, tmp_path)
-    assert set(found) == {"JwtAuthorizerApi/HttpApi/GET--health"}
-    for rules in found.values():
+    assert set(found) == {"JwtAuthorizerApi/HttpApi/GET--health", *METADATA_ROUTES}
+    for path, rules in found.items():
         assert set(rules) <= JUSTIFIED_RULES
         for reason in rules.values():
-            assert "GET /health" in reason and '"public": true' in reason and len(reason) > 40
+            if path in METADATA_ROUTES:  # the MCP endpoint's Protected Resource Metadata: public by the spec
+                assert "RFC 9728" in reason and len(reason) > 40, reason
+            else:
+                assert "GET /health" in reason and '"public": true' in reason and len(reason) > 40
 
 
 def test_a_configuration_without_public_routes_needs_no_acknowledgement(tmp_path: Path) -> None:
@@ -80,12 +88,13 @@ def test_a_configuration_without_public_routes_needs_no_acknowledgement(tmp_path
 def test_tracing_acknowledges_only_xray_wildcards_on_each_role_with_the_reason(tmp_path: Path) -> None:
     found = acknowledgements({"tracing": True, "configParameter": True}, tmp_path)
     roles = {path: rules for path, rules in found.items() if path.endswith("/Role")}
-    assert set(roles) == {"JwtAuthorizerApi/SampleBackend/Role", "JwtAuthorizerApi/Authorization/Authorizer/Role"}
+    assert set(roles) == {"JwtAuthorizerApi/SampleBackend/Role", "JwtAuthorizerApi/SampleMcpServer/Role",
+                          "JwtAuthorizerApi/Authorization/Authorizer/Role"}
     for rules in roles.values():
         assert set(rules) == {XRAY_WILDCARD}
         reason = rules[XRAY_WILDCARD]
         assert "xray:PutTraceSegments" in reason and "resource-level" in reason
-    assert set(found) - set(roles) == {"JwtAuthorizerApi/HttpApi/GET--health"}
+    assert set(found) - set(roles) == {"JwtAuthorizerApi/HttpApi/GET--health", *METADATA_ROUTES}
 
 
 def test_without_the_acknowledgement_tracing_fails_iam5_on_both_roles(tmp_path: Path,
@@ -99,4 +108,5 @@ def test_without_the_acknowledgement_tracing_fails_iam5_on_both_roles(tmp_path: 
     assert sorted(c["constructPath"] for f in failures for c in f["violatingConstructs"]) == [
         "JwtAuthorizerApi/Authorization/Authorizer/Role/DefaultPolicy/Resource",
         "JwtAuthorizerApi/SampleBackend/Role/DefaultPolicy/Resource",
+        "JwtAuthorizerApi/SampleMcpServer/Role/DefaultPolicy/Resource",
     ]

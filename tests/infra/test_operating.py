@@ -13,12 +13,15 @@ from authorizer.config import load_config, parse_issuers, parse_routes
 from authorizer.remote_config import max_age_from, parse_parameter
 from infra.bundling import TRACING_REQUIREMENTS, TRACING_REQUIREMENTS_FILE
 from infra.cdk_app import cdk_json_context
+from tests.synth_support import symbolic
 
 from .conftest import DESCOPE, Synthesized, synthesize
 
 PARAMETER_NAME = "/JwtAuthorizerApi/authorizer-config"
 AUTHORIZER = "authorizer.handler.handler"
 BACKEND = "sample_backend.handler.handler"
+MCP_SERVER = "sample_mcp.server.handler"
+METADATA = "index.handler"  # the inline function serving the MCP endpoint's metadata: a fixed document, not traced
 #: Values for the pseudo parameters when an ARN is resolved for an assertion.
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
 
@@ -135,7 +138,10 @@ def test_existing_parameter_is_referenced_and_granted_not_created(tmp_path: Path
     assert env["AUTH_CONFIG_MAX_AGE_SECONDS"] == "60"
     assert "AUTH_ISSUERS" not in env
     # its owner may leave "routes" out: then cdk.json's rules apply, never none
-    assert json.loads(env["AUTH_ROUTES"]) == {
+    routes = json.loads(symbolic(env["AUTH_ROUTES"]))
+    assert routes.pop("ANY /mcp")["mcp"]["tools"] == {"list_orders": {"scopes": ["orders:read"]},
+                                                      "create_order": {"scopes": ["orders:write"]}}
+    assert routes == {
         "GET /orders": {"scopes": ["orders:read"]},
         "POST /orders": {"scopes": ["orders:write"]},
         "GET /tenants/{tenantId}/orders": {"scopes": [], "tenant": {"param": "tenantId", "claim": "tenants",
@@ -162,8 +168,8 @@ def test_without_config_parameter_there_is_no_ssm_resource_or_permission(
 
 # --- tracing --------------------------------------------------------------------------------------------------
 def test_tracing_makes_both_functions_actively_traced_with_powertools_tracer_on(traced_stack: Synthesized) -> None:
-    traced = functions(traced_stack)
-    assert set(traced) == {AUTHORIZER, BACKEND}
+    traced = {h: f for h, f in functions(traced_stack).items() if h != METADATA}
+    assert set(traced) == {AUTHORIZER, BACKEND, MCP_SERVER}
     for handler, function in traced.items():
         props = function["Properties"]
         assert props["TracingConfig"] == {"Mode": "Active"}, handler
@@ -176,9 +182,11 @@ def test_tracing_makes_both_functions_actively_traced_with_powertools_tracer_on(
 
 
 def test_tracing_in_jwt_mode_traces_the_backend(traced_jwt_stack: Synthesized) -> None:
-    (backend,) = functions(traced_jwt_stack).values()
-    assert backend["Properties"]["TracingConfig"] == {"Mode": "Active"}
-    assert backend["Properties"]["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "false"
+    traced = functions(traced_jwt_stack)
+    assert set(traced) == {BACKEND, MCP_SERVER, METADATA}
+    for handler in (BACKEND, MCP_SERVER):
+        assert traced[handler]["Properties"]["TracingConfig"] == {"Mode": "Active"}
+        assert traced[handler]["Properties"]["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "false"
 
 
 def test_without_tracing_powertools_is_told_so_and_nothing_is_traced(
@@ -199,7 +207,8 @@ def test_tracing_adds_the_xray_sdk_to_the_authorizer_asset(traced_stack: Synthes
     assert (authorizer_source(traced_stack) / TRACING_REQUIREMENTS_FILE).read_text() == TRACING_REQUIREMENTS
     assert not (authorizer_source(lambda_stack) / TRACING_REQUIREMENTS_FILE).exists()
     traced, untraced = (
-        {h: f["Properties"]["Code"]["S3Key"] for h, f in functions(stack).items()} for stack in (traced_stack, lambda_stack))
+        {h: f["Properties"]["Code"]["S3Key"] for h, f in functions(stack).items() if h != METADATA}
+        for stack in (traced_stack, lambda_stack))
     assert traced["authorizer.handler.handler"] != untraced["authorizer.handler.handler"]  # not the untraced bundle
 
 

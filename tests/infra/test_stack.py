@@ -13,10 +13,15 @@ import pytest
 from authorizer.config import load_config
 from infra.cdk_app import cdk_json_context
 from infra.config import ConfigError
+from tests.synth_support import symbolic
 
 from .conftest import CUSTOM_ROUTES, DESCOPE, JWT_ROUTES, Synthesized, synthesize
 
 TENANT_ROUTE = "GET /tenants/{tenantId}/orders"  # cdk.json's route with a tenant rule
+MCP_ROUTE = "ANY /mcp"  # cdk.json's MCP endpoint, with per-tool rules
+METADATA_ROUTES = {"GET /.well-known/oauth-protected-resource", "GET /.well-known/oauth-protected-resource/mcp"}
+HANDLERS = {"authorizer.handler.handler", "sample_backend.handler.handler", "sample_mcp.server.handler",
+            "index.handler"}  # the last: the inline function serving the MCP endpoint's metadata
 
 
 def routes_by_key(stack: Synthesized) -> dict[str, dict[str, Any]]:
@@ -48,15 +53,18 @@ def authorizer_function(stack: Synthesized) -> dict[str, Any]:
     return stack.resources("AWS::Lambda::Function")[function_id(stack, "authorizer.handler.handler")]["Properties"]
 
 
-def symbolic(value: Any) -> str:
-    """An ARN built with ``Fn::Join``, each ``Ref`` written as ``<Ref:name>``."""
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        return f"<Ref:{value['Ref']}>"
-    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
-        separator, parts = value["Fn::Join"]
-        return separator.join(symbolic(part) for part in parts)
-    assert isinstance(value, str), value
-    return value
+def api_endpoint(stack: Synthesized) -> str:
+    """How ``symbolic`` writes the API's URL (``Fn::GetAtt <api>.ApiEndpoint``)."""
+    return f"<GetAtt:{only(stack.resources('AWS::ApiGatewayV2::Api'))[0]}.ApiEndpoint>"
+
+
+API_URL = "https://a1b2c3.execute-api.eu-west-1.amazonaws.com"  # the API's URL once deployed, in these tests
+
+
+def deployed_config(stack: Synthesized, variables: dict[str, Any]) -> Any:
+    """What the authorizer's cold start reads once deployed (the API's URL in place of its ``Fn::GetAtt``)."""
+    return load_config({name: symbolic(value).replace(api_endpoint(stack), API_URL)
+                        for name, value in variables.items()})
 
 
 # --- lambda mode ----------------------------------------------------------------------------------------------
@@ -73,29 +81,39 @@ def test_lambda_mode_is_a_request_authorizer_with_payload_2_and_iam_responses(la
 def test_lambda_mode_protects_every_non_public_route_with_its_authorizer(lambda_stack: Synthesized) -> None:
     authorizers = lambda_authorizers(lambda_stack)
     routes = routes_by_key(lambda_stack)
-    assert set(routes) == {"GET /hello", "GET /orders", "POST /orders", TENANT_ROUTE, "GET /health"}
-    for key in ("GET /hello", "GET /orders", "POST /orders", TENANT_ROUTE):
-        role = "per_request" if key == TENANT_ROUTE else "cached"
+    assert set(routes) == {"GET /hello", "GET /orders", "POST /orders", TENANT_ROUTE, "GET /health", MCP_ROUTE,
+                           *METADATA_ROUTES}
+    for key in ("GET /hello", "GET /orders", "POST /orders", TENANT_ROUTE, MCP_ROUTE):
+        role = "per_request" if key in (TENANT_ROUTE, MCP_ROUTE) else "cached"
         assert routes[key]["AuthorizationType"] == "CUSTOM", key
         assert routes[key]["AuthorizerId"] == {"Ref": authorizers[role][0]}, key
         assert "AuthorizationScopes" not in routes[key], "scopes are the Lambda's job in lambda mode"
-    assert routes["GET /health"]["AuthorizationType"] == "NONE"
-    assert "AuthorizerId" not in routes["GET /health"]
+    for key in ("GET /health", *METADATA_ROUTES):
+        assert routes[key]["AuthorizationType"] == "NONE", key
+        assert "AuthorizerId" not in routes[key], key
 
 
 def test_lambda_auth_environment_equals_the_configuration(lambda_stack: Synthesized) -> None:
     variables = authorizer_function(lambda_stack)["Environment"]["Variables"]
     assert json.loads(variables["AUTH_ISSUERS"]) == cdk_json_context()["issuers"]
-    assert json.loads(variables["AUTH_ROUTES"]) == {
+    # the MCP endpoint's resource is the API's own URL, known at deployment
+    endpoint = api_endpoint(lambda_stack)
+    assert json.loads(symbolic(variables["AUTH_ROUTES"])) == {
         "GET /orders": {"scopes": ["orders:read"]},
         "POST /orders": {"scopes": ["orders:write"]},
         TENANT_ROUTE: {"scopes": [], "tenant": {"param": "tenantId", "claim": "tenants", "roles": ["admin"]}},
+        MCP_ROUTE: {"scopes": [], "mcp": {
+            "resource": f"{endpoint}/mcp",
+            "tools": {"list_orders": {"scopes": ["orders:read"]}, "create_order": {"scopes": ["orders:write"]}}}},
     }
     assert variables["AUTH_RESPONSE"] == "iam"
     assert variables["POWERTOOLS_SERVICE_NAME"] == "jwt-authorizer"
     assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
-    read = load_config(variables).routes  # what the cold start reads
+    deployed = deployed_config(lambda_stack, variables)
+    read = deployed.routes  # what the cold start reads, once deployed
     assert read["GET /orders"].scopes == ("orders:read",)
+    mcp = read[MCP_ROUTE].mcp
+    assert mcp is not None and mcp.resource == API_URL + "/mcp"
     tenant = read[TENANT_ROUTE].tenant
     assert tenant is not None and (tenant.param, tenant.roles) == ("tenantId", ("admin",))
 
@@ -158,7 +176,7 @@ def test_tenant_routes_are_decided_per_request_by_a_second_authorizer_of_the_sam
     assert per_request["IdentitySource"] == [*cached["IdentitySource"], "$context.requestId"]
     routes = routes_by_key(lambda_stack)
     on_per_request = {k for k, r in routes.items() if r.get("AuthorizerId") == {"Ref": authorizers["per_request"][0]}}
-    assert on_per_request == {TENANT_ROUTE}
+    assert on_per_request == {TENANT_ROUTE, MCP_ROUTE}  # an MCP answer names the tool: never reused either
 
 
 def test_tenant_routes_with_simple_responses_get_the_per_request_authorizer_too(tmp_path: Path) -> None:
@@ -195,7 +213,7 @@ def test_token_cookie_leaves_the_authorizer_without_identity_source_or_cache(coo
     assert props["AuthorizerType"] == "REQUEST" and props["AuthorizerPayloadFormatVersion"] == "2.0"
     variables = authorizer_function(cookie_stack)["Environment"]["Variables"]
     assert variables["AUTH_TOKEN_COOKIE"] == "psg_auth_token"
-    assert load_config(variables).token_cookie == "psg_auth_token"  # what the cold start reads
+    assert deployed_config(cookie_stack, variables).token_cookie == "psg_auth_token"  # what the cold start reads
     assert "AUTH_TOKEN_COOKIE" not in authorizer_function(lambda_stack)["Environment"]["Variables"]
 
 
@@ -260,13 +278,15 @@ def test_shipped_example_issuer_is_flagged_at_synthesis(lambda_stack: Synthesize
 # --- both modes: functions, roles, logs, stage, outputs -----------------------------------------------------
 def test_functions_run_arm64_on_the_newest_python_with_powertools_settings(lambda_stack: Synthesized) -> None:
     functions = lambda_stack.resources("AWS::Lambda::Function")
-    assert len(functions) == 2
+    assert {f["Properties"]["Handler"] for f in functions.values()} == HANDLERS
     for function in functions.values():
         props = function["Properties"]
         assert props["Runtime"] == "python3.14"
         assert props["Architectures"] == ["arm64"]
         variables = props["Environment"]["Variables"]
-        assert variables["POWERTOOLS_SERVICE_NAME"] in ("jwt-authorizer", "sample-backend")
+        if props["Handler"] == "index.handler":  # inline, no Powertools: it returns a fixed document
+            continue
+        assert variables["POWERTOOLS_SERVICE_NAME"] in ("jwt-authorizer", "sample-backend", "sample-mcp")
         assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
         assert variables["POWERTOOLS_TRACE_DISABLED"] == "true"
         assert "TracingConfig" not in props
@@ -275,7 +295,7 @@ def test_functions_run_arm64_on_the_newest_python_with_powertools_settings(lambd
 
 def test_every_log_group_has_bounded_retention(lambda_stack: Synthesized, lambda_custom_stack: Synthesized) -> None:
     groups = lambda_stack.resources("AWS::Logs::LogGroup")
-    assert len(groups) == 3  # authorizer, backend, access logs
+    assert len(groups) == 5  # authorizer, backend, MCP server, the metadata function, access logs
     assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {30}
     custom = lambda_custom_stack.resources("AWS::Logs::LogGroup")
     assert {g["Properties"]["RetentionInDays"] for g in custom.values()} == {14}
@@ -283,15 +303,15 @@ def test_every_log_group_has_bounded_retention(lambda_stack: Synthesized, lambda
 
 def test_roles_may_only_write_their_own_log_group(lambda_stack: Synthesized) -> None:
     roles = lambda_stack.resources("AWS::IAM::Role")
-    assert len(roles) == 2
+    assert len(roles) == len(HANDLERS)
     for role in roles.values():
         assert "ManagedPolicyArns" not in role["Properties"]
         assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
             "Service": "lambda.amazonaws.com"}
     policies = lambda_stack.resources("AWS::IAM::Policy").values()
-    assert len(policies) == 2
+    assert len(policies) == len(HANDLERS)
     functions = lambda_stack.resources("AWS::Lambda::Function")
-    assert len(functions) == 2
+    assert len(functions) == len(HANDLERS)
     for handler, function in ((f["Properties"]["Handler"], f["Properties"]) for f in functions.values()):
         role_id = function["Role"]["Fn::GetAtt"][0]
         (log_group_id,) = function["LoggingConfig"]["LogGroup"].values()  # {"Ref": <its log group>}
@@ -332,23 +352,34 @@ def test_outputs_are_the_api_url_and_the_authorizer_mode(lambda_stack: Synthesiz
         assert "execute-api" in json.dumps(outputs["ApiUrl"]["Value"])
 
 
-def test_routes_integrate_the_sample_backend(lambda_stack: Synthesized) -> None:
-    _, integration = only(lambda_stack.resources("AWS::ApiGatewayV2::Integration"))
-    props = integration["Properties"]
-    assert props["IntegrationType"] == "AWS_PROXY"
-    assert props["PayloadFormatVersion"] == "2.0"
-    backend = [k for k, f in lambda_stack.resources("AWS::Lambda::Function").items()
-               if f["Properties"]["Handler"] == "sample_backend.handler.handler"]
-    assert props["IntegrationUri"]["Fn::GetAtt"][0] == backend[0]
+def test_routes_integrate_the_sample_backend_and_the_mcp_endpoint_the_sample_mcp_server(
+        lambda_stack: Synthesized) -> None:
+    integrations = lambda_stack.resources("AWS::ApiGatewayV2::Integration")
+    target = {k: i["Properties"]["IntegrationUri"]["Fn::GetAtt"][0] for k, i in integrations.items()}
+    for integration in integrations.values():
+        assert integration["Properties"]["IntegrationType"] == "AWS_PROXY"
+        assert integration["Properties"]["PayloadFormatVersion"] == "2.0"
+    served = {route["RouteKey"]: lambda_stack.json["Resources"][route["Target"]["Fn::Join"][1][1]["Ref"]]
+              ["Properties"]["IntegrationUri"]["Fn::GetAtt"][0] for route in routes_by_key(lambda_stack).values()}
+    handler = {k: f["Properties"]["Handler"] for k, f in lambda_stack.resources("AWS::Lambda::Function").items()}
+    assert {key: handler[function] for key, function in served.items()} == {
+        **{key: "sample_backend.handler.handler" for key in
+           ("GET /hello", "GET /orders", "POST /orders", TENANT_ROUTE, "GET /health")},
+        MCP_ROUTE: "sample_mcp.server.handler",
+        **{key: "index.handler" for key in METADATA_ROUTES},
+    }
+    assert len(set(target.values())) == 3  # one integration per function
 
 
 # --- the local profile: bundling skipped ----------------------------------------------------------------------
 def test_skipped_bundling_leaves_each_asset_holding_its_package_alone(lambda_stack: Synthesized) -> None:
     functions = lambda_stack.resources("AWS::Lambda::Function").values()
-    assets = {f["Properties"]["Handler"]: lambda_stack.outdir / f["Metadata"]["aws:asset:path"] for f in functions}
+    assets = {f["Properties"]["Handler"]: lambda_stack.outdir / f["Metadata"]["aws:asset:path"] for f in functions
+              if f["Properties"]["Handler"] != "index.handler"}  # the metadata function's code is inline
     assert {h: p.relative_to(lambda_stack.outdir).as_posix() for h, p in assets.items()} == {
         "authorizer.handler.handler": "lambda-src/authorizer",
         "sample_backend.handler.handler": "lambda-src/sample_backend",
+        "sample_mcp.server.handler": "lambda-src/sample_mcp",
     }
     assert [p.name for p in assets["authorizer.handler.handler"].iterdir()] == ["authorizer"]
     assert [p.name for p in assets["sample_backend.handler.handler"].iterdir()] == ["sample_backend"]
@@ -361,9 +392,12 @@ def test_skipped_bundling_leaves_each_asset_holding_its_package_alone(lambda_sta
 def test_local_profile_synthesizes_jwt_mode_with_a_loopback_issuer(tmp_path: Path) -> None:
     local = synthesize(tmp_path, {"authorizer": "jwt", "routes": JWT_ROUTES,
                                   "issuers": [{"issuer": "http://127.0.0.1:8555", "audience": "local-api"}]})
-    _, authorizer = only(local.resources("AWS::ApiGatewayV2::Authorizer"))
-    assert authorizer["Properties"]["JwtConfiguration"] == {"Issuer": "http://127.0.0.1:8555",
-                                                            "Audience": ["local-api"]}
+    authorizers = {a["Properties"]["Name"]: a["Properties"] for a in local.resources("AWS::ApiGatewayV2::Authorizer").values()}
+    mcp = authorizers.pop(next(name for name in authorizers if name.endswith("-mcp0")))["JwtConfiguration"]
+    assert mcp["Issuer"] == "http://127.0.0.1:8555"
+    assert [symbolic(a) for a in mcp["Audience"]] == [api_endpoint(local) + "/mcp"]  # the MCP endpoint's own
+    (authorizer,) = authorizers.values()
+    assert authorizer["JwtConfiguration"] == {"Issuer": "http://127.0.0.1:8555", "Audience": ["local-api"]}
     assert any("local runs only" in w for w in warnings(local))
 
 

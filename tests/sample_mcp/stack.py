@@ -1,5 +1,5 @@
-"""A CDK app holding the sample MCP server exactly as the stack provisions it (``mcp_server_function``, the call the
-project's stack makes), behind an HTTP API route guarded by a Lambda authorizer, for the local stack to serve.
+"""A CDK app holding the sample MCP server exactly as the stack provisions it (``infra.stack.sample_mcp_server``, the call
+the project's stack makes), behind an HTTP API route guarded by a Lambda authorizer, for the local stack to serve.
 
 The authorizer is a stand-in that gives what the project's Lambda authorizer gives a backend — claims in
 ``requestContext.authorizer.lambda``, ``scope`` as a space-separated string, or a list as a compact JSON string — read
@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from infra.python_function import PackageFunction
+from infra.stack import sample_mcp_server
 
 STACK = "SampleMcpTest"
 MCP_PATH = "/mcp"
@@ -38,27 +38,6 @@ def handler(event, context):
 '''
 
 
-def mcp_server_function(scope: Any, construct_id: str = "SampleMcpServer", *,
-                        environment: dict[str, str] | None = None) -> PackageFunction:
-    """The sample MCP server's function: the exact ``PackageFunction`` call for the stack (``infra/stack.py``)."""
-    from aws_cdk import Duration
-
-    return PackageFunction(
-        scope,
-        construct_id,
-        package="sample_mcp",
-        handler="sample_mcp.server.handler",
-        # One source: the server checks headers with the authorizer's own module, and reads the caller as the
-        # sample backend does.
-        extra_sources=("authorizer/mcp_headers.py", "sample_backend/handler.py"),
-        service_name="sample-mcp",
-        description="Sample MCP server (Streamable HTTP 2026-07-28, stateless) behind the MCP route",
-        environment=environment,
-        memory_size=512,  # the SDK's imports (pydantic, starlette) cold-start faster with more CPU
-        timeout=Duration.seconds(10),
-    )
-
-
 def synthesize(outdir: Path, *, bundling: bool = False) -> Path:
     """The app into ``outdir`` (bundling skipped unless asked: the local stack runs the staged sources)."""
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
@@ -73,7 +52,7 @@ def synthesize(outdir: Path, *, bundling: bool = False) -> Path:
         context["aws:cdk:bundling-stacks"] = []
     app = cdk.App(outdir=str(outdir), context=context)
     stack = cdk.Stack(app, STACK)
-    server = mcp_server_function(stack, environment={"MCP_ALLOWED_ORIGINS": f'["{ALLOWED_ORIGIN}"]'})
+    server = sample_mcp_server(stack, environment={"MCP_ALLOWED_ORIGINS": f'["{ALLOWED_ORIGIN}"]'})
     authorizer_dir = outdir.parent / f"{outdir.name}-authorizer"
     authorizer_dir.mkdir(parents=True, exist_ok=True)
     (authorizer_dir / "stand_in.py").write_text(textwrap.dedent(STAND_IN_AUTHORIZER))
