@@ -18,6 +18,7 @@ from .config import (
     StackConfig,
     load_stack_config,
 )
+from .mcp_settings import McpEndpoint, McpRule
 from .stack import JwtAuthorizerStack
 from .typed_settings import AuthorizerMode, Issuer, LambdaResponse, ProviderIssuer, TenantRule
 
@@ -30,6 +31,8 @@ __all__ = [
     "JwtAuthorization",
     "JwtAuthorizerStack",
     "LambdaResponse",
+    "McpEndpoint",
+    "McpRule",
     "ProviderIssuer",
     "RouteSpec",
     "StackConfig",

@@ -18,7 +18,7 @@ printed.
     python -m tools doctor - --api-id a1b2c3 --region eu-west-1 < token.txt
     python -m tools doctor "$TOKEN" --route "GET /orders" --no-fetch
     python -m tools doctor "$TOKEN" --path /tenants/B/orders  # tenant routes: is B one of the token's tenants?
-    python -m tools doctor "$TOKEN" --route "POST /mcp" --mcp-method tools/call --mcp-name create_order
+    python -m tools doctor "$TOKEN" --route "ANY /mcp" --mcp-method tools/call --mcp-name create_order
 """
 
 from __future__ import annotations
