@@ -50,13 +50,17 @@ clean:
 # wheel of each pinned version; bundling installs exactly these, --no-deps, for the function's platform. Versions
 # already in the lock are kept (uv prefers them); `make lock LOCK_ARGS=--upgrade` moves to the newest in range.
 # python-jose's pure-Python backends (ecdsa, rsa, pyasn1, and six, needed by ecdsa alone) are left out: the
-# authorizer only runs with jose's cryptography backend (authorizer/crypto_backend.py). Commit the result.
+# authorizer only runs with jose's cryptography backend (authorizer/crypto_backend.py). The sample MCP server's
+# runtime dependencies (the MCP SDK) are locked the same way. Commit the result.
 LOCK_PYTHON := 3.12
 lock: $(PY_STAMP)
 	$(PY) -m pip install --quiet "uv>=0.5,<1"
 	cd authorizer && $(abspath $(PY)) -m uv pip compile requirements.txt --quiet --generate-hashes --universal \
 		--python-version $(LOCK_PYTHON) --only-binary :all: $(LOCK_ARGS) \
 		--no-emit-package ecdsa --no-emit-package rsa --no-emit-package pyasn1 --no-emit-package six \
+		--custom-compile-command "make lock" --output-file requirements.lock
+	cd sample_mcp && $(abspath $(PY)) -m uv pip compile requirements.txt --quiet --generate-hashes --universal \
+		--python-version $(LOCK_PYTHON) --only-binary :all: $(LOCK_ARGS) \
 		--custom-compile-command "make lock" --output-file requirements.lock
 
 # The installable construct (pyproject.toml): dist/apigw_jwt_authorizer-<version>-py3-none-any.whl
