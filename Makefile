@@ -59,10 +59,12 @@ lock: $(PY_STAMP)
 		--no-emit-package ecdsa --no-emit-package rsa --no-emit-package pyasn1 --no-emit-package six \
 		--custom-compile-command "make lock" --output-file requirements.lock
 
-# The installable construct (pyproject.toml): dist/apigw_jwt_authorizer-<version>-py3-none-any.whl
+# The installable construct (pyproject.toml, MANIFEST.in): the sdist, then the wheel built from it, in dist/
+# (apigw_jwt_authorizer-<version>.tar.gz and apigw_jwt_authorizer-<version>-py3-none-any.whl), checked by twine.
 dist: $(PY_STAMP)
 	rm -rf build dist
-	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	$(PY) -m build --quiet --outdir dist .
+	$(PY) -m twine check --strict dist/*
 
 demo: setup
 	$(PY) -m local demo
