@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# No JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: infra/node_notice.py prints one plain line instead of jsii's banner.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup test test-fast lint demo local bench synth clean dist lock
