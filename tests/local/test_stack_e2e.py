@@ -20,7 +20,7 @@ from infra.config import DEFAULT_ROUTES
 from local import demo
 from local.idp.clients import DEV_ORDERS_AUDIENCE, default_clients
 from local.idp.issuer import DevIssuer
-from local.stack import LocalStack, dev_issuers, jwt_routes
+from local.stack import LocalStack, dev_issuers, jwt_routes, synthesize_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -33,13 +33,13 @@ JWT_SAMPLE = {**SAMPLE, "routes": jwt_routes(DEFAULT_ROUTES)[0]}
 
 @pytest.fixture(scope="module")
 def lambda_stack():
-    with LocalStack("lambda", log_sink=io.StringIO(), context=SAMPLE) as stack:
+    with LocalStack("lambda", synthesizer=synthesize_in_process, log_sink=io.StringIO(), context=SAMPLE) as stack:
         yield stack
 
 
 @pytest.fixture(scope="module")
 def jwt_stack():
-    with LocalStack("jwt", log_sink=io.StringIO(), context=JWT_SAMPLE) as stack:
+    with LocalStack("jwt", synthesizer=synthesize_in_process, log_sink=io.StringIO(), context=JWT_SAMPLE) as stack:
         yield stack
 
 
@@ -104,7 +104,7 @@ def test_lambda_mode_trusts_every_provider_shape_and_hands_structured_claims_to_
 
 def test_the_local_stack_can_trust_any_issuer_url_instead_of_the_dev_one(tmp_path):
     with DevIssuer(clients=default_clients()) as elsewhere:  # stands in for a private IdP
-        with LocalStack("lambda", issuer_url=elsewhere.issuer_url("oidc"), audience=DEV_ORDERS_AUDIENCE,
+        with LocalStack("lambda", synthesizer=synthesize_in_process, issuer_url=elsewhere.issuer_url("oidc"), audience=DEV_ORDERS_AUDIENCE,
                         log_sink=io.StringIO(), context=SAMPLE) as stack:
             assert stack.issuer is None
             assert get(stack, "/hello", elsewhere.mint("oidc")).status_code == 200
@@ -199,7 +199,7 @@ def test_load_with_a_jwks_outage_halfway_gives_no_5xx_and_no_wrong_decision():
     # No result cache, and keys that go stale every 2 s: every request runs the authorizer, which keeps
     # refetching its JWKS — and finds the endpoint failing for the second half of the run.
     overrides = {"AUTH_JWKS_MAX_AGE_SECONDS": "2", "AUTH_JWKS_COOLDOWN_SECONDS": "1"}
-    with LocalStack("lambda", context={**SAMPLE, "cacheTtlSeconds": 0}, env_overrides=overrides, log_sink=io.StringIO(),
+    with LocalStack("lambda", synthesizer=synthesize_in_process, context={**SAMPLE, "cacheTtlSeconds": 0}, env_overrides=overrides, log_sink=io.StringIO(),
                     concurrency=2) as stack:
         issuer = stack.issuer
         cases = [("/orders", stack.client_token("orders-oidc-reader"), 200),
