@@ -24,14 +24,17 @@ setup: $(PY_STAMP) $(NODE_STAMP)
 
 # Two workers (pytest-xdist): the suite waits on subprocesses (cdk synth, pip, local servers) as much as it computes.
 # --dist loadscope keeps a module's tests, and so its module-scoped stacks, on one worker; costly session fixtures
-# are built once for all workers (tests/shared_fixtures.py). TEST_WORKERS=0 runs everything in this process.
+# are built once for all workers (tests/shared_fixtures.py). --no-loadscope-reorder hands out modules in collection
+# order, which tests/conftest.py starts with the longest (COSTLY_FIRST), not by their number of tests.
+# TEST_WORKERS=0 runs everything in this process.
 TEST_WORKERS ?= 2
+XDIST = -n $(TEST_WORKERS) $(if $(filter 0,$(TEST_WORKERS)),,--dist loadscope --no-loadscope-reorder)
 test: setup
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
+	$(PY) -m pytest $(XDIST)
 
 # The quick loop: everything but the end-to-end tests that synthesize or start servers (marked slow).
 test-fast: setup
-	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" -q
+	$(PY) -m pytest $(XDIST) -m "not slow" -q
 
 # ruff and mypy, configured in pyproject.toml (mypy checks authorizer, infra, local, tools and bench).
 lint: $(PY_STAMP)

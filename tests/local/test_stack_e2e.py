@@ -140,7 +140,7 @@ def test_the_sample_tenant_route_names_each_requests_tenant_with_caching_on(lamb
 
 def test_demo_walks_through_every_case_as_expected(monkeypatch, tmp_path):
     out = io.StringIO()
-    rows = demo.run_mode("lambda", out, log_dir=tmp_path)
+    rows = demo.run_mode("lambda", out, log_dir=tmp_path, synthesizer=synthesize_in_process)
     assert [status for *_, status in rows] == [case.expected["lambda"] for case in demo.CASES]
     assert demo.print_summary(rows, out)
     assert "not-a-jwt" in out.getvalue() and "eyJ" not in out.getvalue()  # tokens are described, never printed
@@ -150,7 +150,7 @@ def test_demo_native_authorizer_trusting_descope_needs_aud(tmp_path):
     """API Gateway's JWT authorizer needs aud: Descope's default session token (none) is a 401, a token from a JWT
     template that sets aud passes, and a refresh token (no aud either) is a 401."""
     out = io.StringIO()
-    rows = demo.run_mode("jwt+descope", out, log_dir=tmp_path)
+    rows = demo.run_mode("jwt+descope", out, log_dir=tmp_path, synthesizer=synthesize_in_process)
     got = {name: status for _, name, _, status in rows}
     assert got == {"Descope session token (no aud)": 401, "Descope token from an aud template": 200,
                    "Descope refresh token (drn DSR)": 401}
