@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from local import demo
 from local.idp.clients import DEV_ORDERS_AUDIENCE, default_clients
 from local.idp.issuer import DevIssuer
 from local.stack import LocalStack, dev_issuers, jwt_routes, synthesize_in_process
+from tests.test_docs_commands import commands, plain_shell
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -187,11 +189,26 @@ def test_make_local_serves_until_interrupted(mode):
         assert ("jwt mode: left out GET /tenants/{tenantId}/orders" in text) is (mode == "jwt")
         assert ("/tenants/{tenantId}/orders" in next(line for line in printed if line.startswith("API "))) is (
             mode == "lambda")
+        the_printed_hints_run_as_written_from_a_plain_shell(printed)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def the_printed_hints_run_as_written_from_a_plain_shell(printed: list[str]) -> None:
+    """``make local``'s hints (get a token, mint one, the curls) pasted into a shell at the repository root, as a
+    reader would: every command works without the venv activated, and each answer is the one the hint implies."""
+    start = next(i for i, line in enumerate(printed) if line.startswith("Get a token"))
+    hints = list(commands([line[2:].rstrip("\n") for line in printed[start:] if line.startswith("  ")]))
+    assert any(".venv/bin/python -m local issuer mint" in hint for hint in hints), hints
+    result = plain_shell("set -euo pipefail\n" + "\n".join(hints))
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "No module named" not in output, output[-3000:]
+    assert re.search(r"^eyJ[\w-]+\.[\w-]+\.[\w-]+$", result.stdout, re.MULTILINE), output[-3000:]  # the minted one
+    statuses = [int(s) for s in re.findall(r"HTTP/1\.1 (\d{3}) ", result.stdout)]
+    assert statuses == [200, 401, 200, 200, 403], output[-3000:]  # /health, /hello without and with, /orders, POST
 
 
 # --- reliability: concurrent load while the IdP's JWKS endpoint fails ------------------------------------
