@@ -257,6 +257,9 @@ def test_a_documented_command_runs_as_written_from_a_plain_shell(command: str) -
     result = plain_shell(written)
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "No module named" not in output, output[-3000:]
+    # jsii's Node.js banner, if any, as one plain line (infra/node_notice.py), never as bytes reprs
+    assert not [line for line in output.splitlines() if line.startswith(("b'", 'b"'))], output[-3000:]
+    assert sum(line.startswith("Note: Node.js") for line in output.splitlines()) <= 1
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ worker."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -58,9 +59,13 @@ def install_the_wheel(root: Path, wheel: Path) -> None:
     example = root / "source" / "examples" / "existing-app"
     shutil.copytree(EXAMPLE, example, ignore=shutil.ignore_patterns("__pycache__", "cdk.out"))
     run([sys.executable, "-m", "venv", str(root / "venv")])  # no --system-site-packages: only what it installs
-    # --no-compile: byte-compiling all of aws-cdk-lib takes longer than the synths; Python compiles what they import
-    run([str(root / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-compile", "-r", "requirements.txt"], cwd=example)
+    # --no-compile: byte-compiling all of aws-cdk-lib takes longer than the synths. What the construct imports is
+    # compiled once here instead, even where PYTHONDONTWRITEBYTECODE is set (each process would compile it again)
+    python = str(root / "venv" / "bin" / "python")
+    run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile", "-r",
+         "requirements.txt"], cwd=example)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    run([python, "-c", "import apigw_jwt_authorizer, cdk_nag"], cwd=root, env=env)
 
 
 @pytest.fixture(scope="session")

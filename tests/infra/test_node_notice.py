@@ -1,20 +1,16 @@
-"""jsii's Node.js end-of-life banner reaches a user as one plain line, never as bytes reprs (``b'!!!...'``): a
-``python app.py`` from a plain shell, with none of jsii's switches set, prints the notice once, and the processes it
-starts (the CDK CLI's own ``python3 app.py``) do not repeat it."""
+"""jsii's Node.js end-of-life banner reaches a user as one plain line, never as bytes reprs (``b'!!!...'``): the notice
+is given for exactly the releases past their end of life, once, and a choice already made is kept. The synth from a
+plain shell that docs/local-stack.md gives is run by ``tests/test_docs_commands.py``, which checks its output holds
+no ``b'...'`` line and the notice at most once."""
 
 from __future__ import annotations
 
 import io
-import json
 import os
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from infra.bundling import PROJECT_ROOT
 from infra.node_notice import (
     SILENCE_DEPRECATED,
     SILENCE_END_OF_LIFE,
@@ -57,19 +53,3 @@ def test_announcing_sets_jsiis_switches_once_and_a_choice_already_made_is_kept()
     assert announce_end_of_life_node(environ, today=date(2999, 1, 1), stream=again) is None and not again.getvalue()
     chosen = {**plain_environment(), SILENCE_END_OF_LIFE: "20"}
     assert announce_end_of_life_node(chosen, today=date(2999, 1, 1), stream=again) is None and not again.getvalue()
-
-
-@pytest.mark.slow
-def test_a_synth_from_a_plain_shell_prints_no_bytes_banner(tmp_path: Path) -> None:
-    env = {**plain_environment(), "CDK_OUTDIR": str(tmp_path / "cdk.out"),
-           "CDK_CONTEXT_JSON": json.dumps({"aws:cdk:bundling-stacks": []})}
-    result = subprocess.run([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-                            stdin=subprocess.DEVNULL, timeout=300)
-    assert result.returncode == 0, result.stderr
-    output = result.stdout + result.stderr
-    assert (tmp_path / "cdk.out" / "JwtAuthorizerApi.template.json").is_file()
-    assert not [line for line in output.splitlines() if line.startswith(("b'", 'b"'))], output
-    assert "!!" not in output
-    major = node_major(env)
-    expected = end_of_life_notice(major, date.today()) if major is not None else None
-    assert [line for line in output.splitlines() if line.startswith("Note: Node.js")] == ([expected] if expected else [])
