@@ -1,7 +1,7 @@
 """The installed construct under ``mypy --strict``, as a user's CI would run it: the package itself, a file that uses
-the whole public API and the package page's example (nothing reported), and a file of deliberate mistakes (each
-reported by mypy, and refused at synthesis with a ``ConfigError`` naming the argument). mypy runs once, from the
-development venv against the fresh venv the wheel was installed into (``--python-executable``)."""
+the whole public API, the package page's example and the example app (nothing reported), and a file of deliberate
+mistakes (each reported by mypy, and refused at synthesis with a ``ConfigError`` naming the argument). mypy runs once,
+from the development venv against the fresh venv the wheel was installed into (``--python-executable``)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Installed, package_page_example
+from .conftest import EXAMPLE, Installed, package_page_example
 
 pytestmark = pytest.mark.slow
 
 TYPING = Path(__file__).parent / "typing"
+#: examples/existing-app's modules
+EXAMPLE_MODULES = ("app", "orders_stack")
 MISTAKE = re.compile(r"# mistake: (\w+)")
 #: What each mistake's error must name, at synthesis: the argument and what it accepts.
 REFUSED = {
@@ -57,9 +59,12 @@ def mypy_strict(installed: Installed, tmp_path_factory: pytest.TempPathFactory) 
     project = tmp_path_factory.mktemp("typing-project")
     shutil.copytree(TYPING, project, dirs_exist_ok=True)
     (project / "package_page.py").write_text(package_page_example())
+    for module in EXAMPLE_MODULES:  # the separate CDK app itself, as its own CI would check it
+        shutil.copy2(EXAMPLE / f"{module}.py", project / f"{module}.py")
     result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--python-executable", str(installed.python),
                              "--cache-dir", os.devnull, "--no-error-summary",  # one run: a cache would only be written
-                             "-p", "apigw_jwt_authorizer", "-m", "consumer", "-m", "mistakes", "-m", "package_page"],
+                             "-p", "apigw_jwt_authorizer", "-m", "consumer", "-m", "mistakes", "-m", "package_page",
+                             *(f"-m{module}" for module in EXAMPLE_MODULES)],
                             capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=project, timeout=600)
     assert not result.stderr, result.stderr  # a crash, or a package or file mypy could not find
     return MypyReport(result.returncode, result.stdout)
@@ -72,6 +77,11 @@ def test_mypy_strict_finds_nothing_in_the_package_or_in_a_consumer_of_its_whole_
 
 def test_the_package_pages_example_passes_mypy_strict(mypy_strict: MypyReport) -> None:
     assert "package_page.py" not in mypy_strict.output
+    assert mypy_strict.error_files() == {"mistakes.py"}  # so mypy did run, and found the mistakes
+
+
+def test_the_example_app_passes_mypy_strict(mypy_strict: MypyReport) -> None:
+    assert not [name for name in EXAMPLE_MODULES if f"{name}.py" in mypy_strict.output], mypy_strict.output
     assert mypy_strict.error_files() == {"mistakes.py"}  # so mypy did run, and found the mistakes
 
 
