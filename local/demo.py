@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,7 +23,7 @@ import requests
 from infra.config import DEFAULT_ROUTES
 from local.idp.clients import DEV_COGNITO_CLIENT, DEV_ENTRA_CLIENT, DEV_ENTRA_V1_CLIENT, DEV_ORDERS_AUDIENCE
 from local.idp.shapes import DEV_ENTRA_API_ID_URI
-from local.stack import PROJECT_ROOT, LocalStack, jwt_routes
+from local.stack import PROJECT_ROOT, LocalStack, jwt_routes, synthesize
 
 LOG_DIR = PROJECT_ROOT / ".local" / "logs"
 #: A multi-tenant route: its ``{tenantId}`` must be one of the caller's Descope tenants, with the admin role there.
@@ -133,7 +134,9 @@ def summarize(response: requests.Response) -> str:
     return json.dumps(body)[:160]
 
 
-def run_mode(run: str, out: TextIO, log_dir: Path = LOG_DIR) -> list[tuple]:
+def run_mode(run: str, out: TextIO, log_dir: Path = LOG_DIR,
+             synthesizer: Callable[[dict[str, Any], Path], Path] = synthesize) -> list[tuple]:
+    """One run of the demo's cases; ``synthesizer`` as ``LocalStack`` takes it (``python app.py`` by default)."""
     mode, native = RUNS[run]
     rows = []
     trusting = f" trusting the {native} issuer" if mode == "jwt" else ""
@@ -141,7 +144,8 @@ def run_mode(run: str, out: TextIO, log_dir: Path = LOG_DIR) -> list[tuple]:
           flush=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"demo-{run}.log"
-    with LocalStack(mode, log_sink=str(log_file), context=demo_context(mode), native=native) as stack:
+    with LocalStack(mode, log_sink=str(log_file), context=demo_context(mode), native=native,
+                    synthesizer=synthesizer) as stack:
         print(f"issuer {stack.dev_issuer.root}   API {stack.url}   audience {DEV_ORDERS_AUDIENCE}", file=out)
         print(f"(function and gateway logs: {log_file})", file=out)
         tokens = tokens_for(stack)

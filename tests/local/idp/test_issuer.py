@@ -323,7 +323,7 @@ def test_cli_mint_explains_when_no_server_listens(capsys):
         probe.bind(("127.0.0.1", 0))
         free_port = probe.getsockname()[1]
     assert main(["mint", "--issuer", f"http://127.0.0.1:{free_port}"]) == 1
-    assert "python -m local issuer serve" in capsys.readouterr().err
+    assert "start one with `.venv/bin/python -m local issuer serve`" in capsys.readouterr().err
 
 
 def test_cli_serve_prints_the_urls_and_serves_until_interrupted(http):
