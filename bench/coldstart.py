@@ -1,8 +1,9 @@
 """Cold start: importing and configuring ``authorizer.handler`` in a fresh process, against its dependencies alone.
 
-Each run is a fresh ``python -c`` child that times one import with ``perf_counter`` (interpreter start-up is the
-same for both and left out) and reports its peak RSS (``VmHWM``: ``getrusage``'s ``maxrss`` of a child also counts
-the parent's pages that ``fork`` copied before ``exec``). The two children alternate, after one
+Each run is a fresh ``python -c`` child whose stdout and stderr are first wrapped as Lambda's runtime wraps them
+(``lambda_stdout.CHILD_PRELUDE``: every write flushed). It times one import with ``perf_counter`` (interpreter
+start-up is the same for both and left out) and reports its peak RSS (``VmHWM``: ``getrusage``'s ``maxrss`` of a
+child also counts the parent's pages that ``fork`` copied before ``exec``). The two children alternate, after one
 untimed run of each (bytecode compilation), and the medians of ``runs`` are compared:
 
 - ``dependencies``: the modules of the three runtime dependencies the handler imports at cold start — python-jose's
@@ -25,6 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .lambda_stdout import CHILD_PRELUDE
 from .scenario import BenchIssuer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,8 +34,8 @@ DEPENDENCY_IMPORTS = ("from jose import jwk", "import requests", "from aws_lambd
                       "from aws_lambda_powertools.metrics import Metrics")
 HANDLER_IMPORTS = ("import authorizer.handler",)
 _MARK = "BENCH-COLDSTART "
-_CHILD = """
-import json, sys, time
+_CHILD = CHILD_PRELUDE + """
+import json, time
 began = time.perf_counter()
 {imports}
 elapsed = time.perf_counter() - began

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from .lambda_stdout import lambda_stdout
 from .scenario import ALGORITHMS, BenchIssuer, LambdaContext, http_api_event
 from .timing import summary, time_interleaved
 
@@ -141,16 +142,17 @@ def handler_module(environment: dict[str, str]) -> Iterator[ModuleType]:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """stdout to /dev/null: the handler writes one EMF document per invocation (in Lambda, to CloudWatch)."""
-    with contextlib.redirect_stdout(_devnull()):
+    """stdout as Lambda's (``lambda_stdout``: each write reaches /dev/null's descriptor at once): the handler writes
+    one EMF document per invocation, in Lambda to the runtime's log pipe."""
+    with contextlib.redirect_stdout(_lambda_sink()):
         yield
 
 
 @functools.cache
-def _devnull() -> TextIO:
+def _lambda_sink() -> TextIO:
     """One sink, never closed: Powertools' ``Logger`` keeps the stream it finds at import (inside ``_quiet``) and
     writes every later log line to it — a warning per request must not meet a closed file."""
-    return open(os.devnull, "w")  # open for the life of the process, on purpose
+    return lambda_stdout()  # open for the life of the process, on purpose
 
 
 def standalone_verifier(module: ModuleType) -> Callable[[str], Any]:
@@ -219,7 +221,7 @@ def measure_latency(issuer: BenchIssuer, *, samples: int = 4000, warmup: int = 3
             "gc": "disabled while timing, collected between blocks",
             "method": "time.perf_counter_ns around each call; contenders interleaved in blocks of "
                       f"{block}; each distinct token used once per contender",
-            "stdout": "the handler's EMF documents are written to /dev/null",
+            "stdout": "Lambda-like: awslambdaric's Unbuffered over /dev/null, one write(2) per EMF document",
             "contenders": {name: CONTENDERS[name] for name in contenders}, "rows": rows}
 
 
