@@ -13,7 +13,8 @@ untimed run of each (bytecode compilation), and the medians of ``runs`` are comp
   waits on the issuer: the handler reports how long (``PREFETCH_MS``), and the target compares import and
   configuration without that wait; the ratio with it is reported too.
 
-One more child runs with ``-X importtime`` to show where the handler's own time goes.
+One more child runs with ``-X importtime`` to show where the handler's own time goes. Whether the rest of the
+machine was idle during the timed runs is recorded (``idle``); a busy run is reported, not judged.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .idle import IdleWatch
 from .lambda_stdout import CHILD_PRELUDE
 from .scenario import BenchIssuer
 
@@ -102,11 +104,12 @@ def measure_cold_start(issuer: BenchIssuer, *, runs: int = 9) -> dict[str, Any]:
     for imports, environment in children.values():
         run_child(imports, environment)  # untimed: writes bytecode caches, as a deployed package would ship them
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in children}
-    for _ in range(runs):
-        for name, (imports, environment) in children.items():
-            results[name].append(run_child(imports, environment))
+    with IdleWatch() as idle:  # the children are reaped before the last sample: their CPU time counts as ours
+        for _ in range(runs):
+            for name, (imports, environment) in children.items():
+                results[name].append(run_child(imports, environment))
     summary: dict[str, Any] = {"runs": runs, "dependency_imports": list(DEPENDENCY_IMPORTS),
-                               "handler_imports": list(HANDLER_IMPORTS)}
+                               "handler_imports": list(HANDLER_IMPORTS), "idle": idle.verdict}
     for name, measured in results.items():
         summary[name] = {
             "import_ms_median": round(statistics.median(r["import_s"] for r in measured) * 1000, 1),
