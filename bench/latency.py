@@ -233,8 +233,8 @@ def measure_latency(issuer: BenchIssuer, *, samples: int = 4000, warmup: int = 3
                 measured, idle[f"{alg} {mode}"] = cell.measure(alg, mode, inputs)
                 rows += measured
     return {"unit": "microseconds", "samples_per_row": samples, "warmup_calls": warmup,
-            "gc": "Python: disabled while timing, collected between rounds; Node: a full collection after each "
-                  "block (--expose-gc), untimed",
+            "gc": "Python: disabled while timing, collected between rounds; Node: V8's own (it cannot be "
+                  "switched off), no forced collection",
             "method": "Python: time.perf_counter_ns around each call; Node: process.hrtime.bigint() around each "
                       f"call in one long-lived child; all contenders interleaved in blocks of {block}, each "
                       "distinct token used once per contender",

@@ -1,6 +1,6 @@
 """aws-jwt-verify and a bare ``node:crypto`` floor, timed in a long-lived Node process beside our Python contenders.
 
-``bench/node/aws_jwt_verify.mjs`` runs in one ``node --expose-gc`` child for a whole latency part. The driver loads
+``bench/node/aws_jwt_verify.mjs`` runs in one ``node`` child for a whole latency part. The driver loads
 each token set into it once, then asks it over a pipe to run one block of the same tokens at a time, so that the
 Node blocks interleave with the Python blocks in ``timing.time_blocks`` and machine noise spreads over both. The
 child times each call with ``process.hrtime.bigint()`` and answers the block's per-call nanoseconds; the pipe's
@@ -56,7 +56,7 @@ class NodeContenders:
             raise NodeUnavailable("node is not on PATH")
         if not PACKAGE.is_file():
             raise NodeUnavailable("aws-jwt-verify is not installed: run `make setup` (npm ci)")
-        self.process = subprocess.Popen([self.node, "--expose-gc", str(self.script)], cwd=PROJECT_ROOT,
+        self.process = subprocess.Popen([self.node, str(self.script)], cwd=PROJECT_ROOT,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, bufsize=1)
         return self
