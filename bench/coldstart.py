@@ -1,8 +1,9 @@
 """Cold start: importing and configuring ``authorizer.handler`` in a fresh process, against its dependencies alone.
 
-Each run is a fresh ``python -c`` child that times one import with ``perf_counter`` (interpreter start-up is the
-same for both and left out) and reports its peak RSS (``VmHWM``: ``getrusage``'s ``maxrss`` of a child also counts
-the parent's pages that ``fork`` copied before ``exec``). The two children alternate, after one
+Each run is a fresh ``python -c`` child whose stdout and stderr are first wrapped as Lambda's runtime wraps them
+(``lambda_stdout.CHILD_PRELUDE``: every write flushed). It times one import with ``perf_counter`` (interpreter
+start-up is the same for both and left out) and reports its peak RSS (``VmHWM``: ``getrusage``'s ``maxrss`` of a
+child also counts the parent's pages that ``fork`` copied before ``exec``). The two children alternate, after one
 untimed run of each (bytecode compilation), and the medians of ``runs`` are compared:
 
 - ``dependencies``: the modules of the three runtime dependencies the handler imports at cold start — python-jose's
@@ -12,7 +13,8 @@ untimed run of each (bytecode compilation), and the medians of ``runs`` are comp
   waits on the issuer: the handler reports how long (``PREFETCH_MS``), and the target compares import and
   configuration without that wait; the ratio with it is reported too.
 
-One more child runs with ``-X importtime`` to show where the handler's own time goes.
+One more child runs with ``-X importtime`` to show where the handler's own time goes. Whether the rest of the
+machine was idle during the timed runs is recorded (``idle``); a busy run is reported, not judged.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .idle import IdleWatch
+from .lambda_stdout import CHILD_PRELUDE
 from .scenario import BenchIssuer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,8 +36,8 @@ DEPENDENCY_IMPORTS = ("from jose import jwk", "import requests", "from aws_lambd
                       "from aws_lambda_powertools.metrics import Metrics")
 HANDLER_IMPORTS = ("import authorizer.handler",)
 _MARK = "BENCH-COLDSTART "
-_CHILD = """
-import json, sys, time
+_CHILD = CHILD_PRELUDE + """
+import json, time
 began = time.perf_counter()
 {imports}
 elapsed = time.perf_counter() - began
@@ -100,11 +104,12 @@ def measure_cold_start(issuer: BenchIssuer, *, runs: int = 9) -> dict[str, Any]:
     for imports, environment in children.values():
         run_child(imports, environment)  # untimed: writes bytecode caches, as a deployed package would ship them
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in children}
-    for _ in range(runs):
-        for name, (imports, environment) in children.items():
-            results[name].append(run_child(imports, environment))
+    with IdleWatch() as idle:  # the children are reaped before the last sample: their CPU time counts as ours
+        for _ in range(runs):
+            for name, (imports, environment) in children.items():
+                results[name].append(run_child(imports, environment))
     summary: dict[str, Any] = {"runs": runs, "dependency_imports": list(DEPENDENCY_IMPORTS),
-                               "handler_imports": list(HANDLER_IMPORTS)}
+                               "handler_imports": list(HANDLER_IMPORTS), "idle": idle.verdict}
     for name, measured in results.items():
         summary[name] = {
             "import_ms_median": round(statistics.median(r["import_s"] for r in measured) * 1000, 1),

@@ -1,4 +1,4 @@
-"""Cost per request of a tenant route, by how many tenants the token holds (a reported measurement, no target).
+"""Cost per request of a tenant route, by how many tenants the token holds.
 
 The handler (``authorizer.handler.handler`` as Lambda runs it, metrics on, as in ``latency``) answers
 ``GET /tenants/{tenantId}/orders`` for Descope-shaped RS256 tokens whose ``tenants`` claim holds 1, 10 or 100 tenants
@@ -22,6 +22,10 @@ Token modes as in ``latency``: *distinct* (every call verifies a new token) and 
 verified-token cache answers, and what is left is the decision and the response). Repeated is the usual case on a
 tenant route: the construct decides tenant routes without API Gateway's result cache, so a warm function sees the
 same caller's token on every request.
+
+One cell is judged (``targets``): 10 tenants, distinct tokens, IAM responses — the route with its rule over the
+same route without it, p50. Each (tenants, token mode) cell records whether the machine was otherwise idle
+(``idle``), as the latency part does.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any
 from authorizer.policy import TENANT_CONTEXT_KEYS
 from authorizer.tenancy import MAX_POLICY_TENANTS
 
+from .idle import IdleWatch
 from .latency import TOKEN_MODES, _handler_call, _quiet, handler_module
 from .scenario import BenchIssuer, http_api_event
 from .timing import summary, time_interleaved
@@ -75,6 +80,7 @@ def measure_tenant_routes(issuer: BenchIssuer, *, samples: int = 4000, warmup: i
                 pass  # a cold start of its own; the module keeps its configuration after its environment is gone
             handlers[response, rule] = _handler_call(module)
     rows: list[dict[str, Any]] = []
+    idle: dict[str, dict[str, Any]] = {}
     token_bytes: dict[str, int] = {}
     for count in counts:
         ids = tenant_ids(count)
@@ -83,7 +89,8 @@ def measure_tenant_routes(issuer: BenchIssuer, *, samples: int = 4000, warmup: i
         token_bytes[str(count)] = len(tokens[0])
         for mode in TOKEN_MODES:
             inputs = tokens if mode == "distinct" else [tokens[0]] * len(tokens)
-            rows += _measure_one(count, mode, requested, inputs, handlers, warmup, block)
+            measured, idle[f"{count} {mode}"] = _measure_one(count, mode, requested, inputs, handlers, warmup, block)
+            rows += measured
     return {"unit": "microseconds", "alg": ALG, "route": TENANT_ROUTE, "tenant_rule": TENANT_RULE,
             "other_routes": OTHER_ROUTES, "max_policy_tenants": MAX_POLICY_TENANTS,
             "samples_per_row": samples, "warmup_calls": warmup, "token_bytes": token_bytes,
@@ -91,12 +98,12 @@ def measure_tenant_routes(issuer: BenchIssuer, *, samples: int = 4000, warmup: i
                       "the path names the middle tenant",
             "method": "as the latency part: time.perf_counter_ns around each call, GC off while timing, the four "
                       f"handlers interleaved in blocks of {block} on the same events",
-            "rows": rows}
+            "rows": rows, "idle": idle}
 
 
 def _measure_one(count: int, mode: str, requested: str, tokens: list[str],
                  handlers: dict[tuple[str, str], Callable[[dict[str, Any]], Any]], warmup: int,
-                 block: int) -> list[dict[str, Any]]:
+                 block: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     timed: dict[str, Any] = {}
     measured: dict[tuple[str, str], dict[str, Any]] = {}
     for (response, rule), call in handlers.items():
@@ -107,7 +114,7 @@ def _measure_one(count: int, mode: str, requested: str, tokens: list[str],
         measured[response, rule] = {"error": problem} if problem else _shape(answer)
         if problem is None:
             timed[f"{response} {rule}"] = (call, events)
-    with _quiet():
+    with _quiet(), IdleWatch() as idle:
         samples = time_interleaved(timed, block=block, warmup=warmup)
     for name, values in samples.items():
         response, rule = name.split(" ")
@@ -119,7 +126,7 @@ def _measure_one(count: int, mode: str, requested: str, tokens: list[str],
             row["rule_cost_p50_us"] = round(row["p50_us"] - without["p50_us"], 2)
             row["rule_ratio_p50"] = round(row["p50_us"] / without["p50_us"], 3)
         rows.append({"tenants": count, "tokens": mode, "response": response, "rule": rule, **row})
-    return rows
+    return rows, idle.verdict
 
 
 def _problem(answer: Any, tenant: str | None) -> str | None:
