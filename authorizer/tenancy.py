@@ -71,6 +71,19 @@ def tenants_of(claims: Mapping[str, Any], claim: str) -> Tenants:
     return Tenants({}, 0)
 
 
+def requested_grant(claims: Mapping[str, Any], claim: str, requested: str | None) -> TenantGrant | None:
+    """What the token holds in the one tenant the request names: ``tenants_of(claims, claim).grants.get(requested)``
+    without reading the other tenants (a token may hold a hundred), or None."""
+    if requested is None or not TENANT_ID.fullmatch(requested):
+        return None
+    value = claims.get(claim)
+    if isinstance(value, dict):
+        return _grant(value[requested]) if requested in value else None
+    if isinstance(value, (str, list)):
+        return TenantGrant() if requested == value or (isinstance(value, list) and requested in value) else None
+    return None
+
+
 def _grant(value: Any) -> TenantGrant:
     if not isinstance(value, dict):
         return TenantGrant()
@@ -121,8 +134,13 @@ def path_parameter(event: Any, name: str) -> str | None:
 def tenant_context(tenant: str, grant: TenantGrant) -> dict[str, str]:
     """The tenant this request was authorized for, and its roles/permissions (lists as compact JSON, as claims)."""
     tenant_key, roles_key, permissions_key = TENANT_CONTEXT_KEYS
-    return {tenant_key: tenant, roles_key: json.dumps(list(grant.roles), separators=(",", ":")),
-            permissions_key: json.dumps(list(grant.permissions), separators=(",", ":"))}
+    return {tenant_key: tenant, roles_key: _compact_json(grant.roles), permissions_key: _compact_json(grant.permissions)}
+
+
+@lru_cache(maxsize=256)
+def _compact_json(strings: tuple[str, ...]) -> str:
+    # A role or permission list as compact JSON, once per distinct list (callers share a handful of them).
+    return json.dumps(list(strings), separators=(",", ":"))
 
 
 # --- policies -----------------------------------------------------------------------------------------------

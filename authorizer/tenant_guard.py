@@ -28,14 +28,21 @@ from typing import Any, NamedTuple
 from .config import RouteRule
 from .errors import AuthorizationError, CacheKeyTooWideError, TenantMismatchError
 from .overlaps import RouteOverlaps
-from .policy import MAX_RESOURCE_LENGTH, MethodArn, allow_policy, iam_response, resource_matches
+from .policy import (
+    MAX_RESOURCE_LENGTH,
+    MethodArn,
+    allow_policy,
+    iam_response,
+    resource_matches,
+    statement,
+)
 from .reuse import REQUEST, SHARED
 from .tenancy import (
     TenantPlan,
-    Tenants,
     allow_list,
     path_parameter,
     qualifies,
+    requested_grant,
     tenant_context,
     tenant_problem,
     tenant_resource,
@@ -47,8 +54,8 @@ from .tenancy import (
 class TenantDecision(NamedTuple):
     problem: AuthorizationError | None = None
     tenant: tuple[str, str] | None = None  # (route key, tenant) this request was allowed on
-    known: dict[str, Tenants] | None = None  # the tenant claim the decision read, for the policy to reuse
     context: dict[str, str] | None = None  # what the backend learns: only when the answer is never reused
+    resource: str | None = None  # the policy resource decided for this request's tenant (IAM answers)
 
 
 class TenantGuard:
@@ -79,10 +86,13 @@ class TenantGuard:
         if rule is None or tenant_rule is None:
             return TenantDecision()
         requested = path_parameter(event, tenant_rule.param)
-        tenants = tenants_of(claims, tenant_rule.claim)
-        problem = tenant_problem(rule, tenants, requested)
-        if problem is not None or requested is None:
-            return TenantDecision(problem)
+        # The requested tenant alone decides an allow; a refusal reads the whole claim for its reason and data.
+        grant = requested_grant(claims, tenant_rule.claim, requested)
+        if grant is None or requested is None or not qualifies(tenant_rule, grant):
+            problem = tenant_problem(rule, tenants_of(claims, tenant_rule.claim), requested)
+            return TenantDecision(problem or TenantMismatchError(  # never an allow should the two readings differ
+                f"{rule.route_key}: the token's tenants could not be read", claim=tenant_rule.claim))
+        resource = None
         if arn is not None and request_arn is not None:
             verb = arn.verb if rule.route_key.startswith("ANY ") else None
             resource = tenant_resource(arn.stage_prefix, rule.route_key, tenant_rule.param, requested, verb)
@@ -96,8 +106,8 @@ class TenantGuard:
                 problem = self._nested_denial(rule, requested, arn, request_arn, claims)
                 if problem is not None:
                     return TenantDecision(problem)
-        context = tenant_context(requested, tenants.grants[requested]) if scope == REQUEST else None
-        return TenantDecision(None, (rule.route_key, requested), {tenant_rule.claim: tenants}, context)
+        context = tenant_context(requested, grant) if scope == REQUEST else None
+        return TenantDecision(None, (rule.route_key, requested), context, resource)
 
     def _nested_denial(self, rule: RouteRule, tenant: str, arn: MethodArn, request_arn: str,
                        claims: Mapping[str, Any]) -> AuthorizationError | None:
@@ -126,6 +136,12 @@ class TenantGuard:
         overlap this request's own, whose Denies stay out of an answer evaluated only against that route."""
         plan = self.plan
         rule = self.routes.get(route_key) if route_key is not None else None
+        if scope == REQUEST and rule is not None and rule.tenant is not None:
+            # On its tenant route, in an answer evaluated against this request alone: the decided tenant's resource
+            # is all it allows (a cacheable answer lists every tenant the token qualifies for, below).
+            if decision.resource is not None and deny_request is None:
+                return iam_response(principal_id, [statement("Allow", [decision.resource])], context), 0
+            return iam_response(principal_id, [statement("Deny", f"{arn.stage_prefix}/*")], context), 0
         other_route = route_key is not None and (rule is None or rule.tenant is None)
         if other_route and scope != SHARED:
             denied = [*unmet, *(r for r in plan.tenant_routes if not any(r is u for u in unmet))]
@@ -134,5 +150,5 @@ class TenantGuard:
         unlisted = route_key if other_route and rule is None and deny_request is None \
             and route_key is not None and not plan.covers_tenant_routes(route_key) else None
         statements, left_out = allow_list(arn.stage_prefix, plan, unmet, claims, decision.tenant, deny_request,
-                                          unlisted, decision.known, spared)
+                                          unlisted, None, spared)
         return iam_response(principal_id, statements, context), left_out

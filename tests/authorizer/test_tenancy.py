@@ -149,7 +149,8 @@ def test_a_forged_authorized_tenant_claim_never_reaches_the_backend(tenant_autho
 def test_an_answer_cached_on_one_tenant_still_enforces_every_other(tenant_authorizer, token):
     """API Gateway may reuse an answer on another path, route or tenant: the policy alone must stay right."""
     t = token(scope="orders:write", tenants=ADMIN_OF_A)
-    for decided_on in (tenant_event(t, "A"), tenant_event(t, "B"), tenant_event(t, "A", DELETE)):
+    for decided_on in (tenant_event(t, "A", per_request=False), tenant_event(t, "B", per_request=False),
+                       tenant_event(t, "A", DELETE, per_request=False)):
         answer = tenant_authorizer.authorize(decided_on)
         assert allows(answer, orders_arn("A"))
         assert not allows(answer, orders_arn("B")) and not allows(answer, orders_arn("C"))
@@ -159,6 +160,21 @@ def test_an_answer_cached_on_one_tenant_still_enforces_every_other(tenant_author
         assert not allows(answer, f"{STAGE}/GET/orders")  # no orders:read
         # The catch-all's Allow would cover every tenant: an allow-list leaves it out.
         assert not allows(answer, f"{STAGE}/GET/tenants/B/orders/extra")
+
+
+def test_an_answer_never_reused_allows_its_own_request_and_nothing_else(tenant_authorizer, token):
+    """The construct's tenant authorizer (``$context.requestId`` in the key): its answer is evaluated against the
+    request it was decided for alone, so it allows its route for the request's tenant (later parameters ``*``), not a
+    list of every tenant the token may call — narrower than a reusable answer, never wider."""
+    t = token(scope="orders:write", tenants=ADMIN_OF_A)
+    for decided_on, allowed in ((tenant_event(t, "A"), orders_arn("A")),
+                                (tenant_event(t, "A", DELETE), f"{STAGE}/DELETE/tenants/A/orders/*")):
+        answer = tenant_authorizer.authorize(decided_on)
+        assert answer["policyDocument"]["Statement"] == [
+            {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [allowed]}]
+        assert answer["context"]["authorized_tenant"] == "A"
+    refused = tenant_authorizer.authorize(tenant_event(t, "B"))  # a viewer there
+    assert not allows(refused, orders_arn("B")) and not allows(refused, orders_arn("A"))
 
 
 def test_an_answer_cached_per_route_on_a_route_without_a_tenant_rule_opens_no_tenant_route(tenant_authorizer, token):
@@ -233,7 +249,7 @@ def test_a_token_with_more_tenants_than_a_policy_carries_still_gets_its_requeste
     many = {f"T{n:03d}": {"roles": ["admin"]} for n in range(MAX_POLICY_TENANTS + 30)}
     t = token(tenants=many)
     last = f"T{MAX_POLICY_TENANTS + 29:03d}"
-    answer = tenant_authorizer.authorize(tenant_event(t, last))
+    answer = tenant_authorizer.authorize(tenant_event(t, last, per_request=False))  # a reusable answer
     assert allows(answer, orders_arn(last))
     tenant_resources = [r for s in answer["policyDocument"]["Statement"] if s["Effect"] == "Allow"
                         for r in s["Resource"] if "/tenants/" in r]
