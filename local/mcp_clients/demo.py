@@ -21,6 +21,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from local.awslambda.log_watch import LogWatch
 from local.idp.authorization_settings import DevUser
@@ -118,9 +119,9 @@ def discovery_and_tools(demo: McpDemo) -> None:
         client = demo.python()
         listed = client.attempt(lambda session: session.list_tools())
         claims = client.claims
-        path = " → ".join(f"{e.method} {e.url.split('//')[1].split('/', 1)[1]} {e.status}" for e in listed.exchanges[:5])
+        path = " → ".join(f"{e.method} {urlsplit(e.url).path} {e.status}" for e in listed.exchanges[:5])
         demo.case("Python SDK: discover, register, authorize (PKCE, resource), list tools", 200,
-                  last(listed, demo.url), f"/{path}",
+                  last(listed, demo.url), path,
                   f"token: iss {claims.get('iss')}, aud {claims.get('aud')}, scope {claims.get('scope')!r}")
         read = client.attempt(lambda session: session.call_tool("list_orders", {}))
         caller = read.result.structured_content["caller"] if read.ok else {}
