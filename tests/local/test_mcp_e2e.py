@@ -27,6 +27,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -104,12 +105,15 @@ class McpStack:
 
 @pytest.fixture(scope="module")
 def stacks() -> Iterator[dict[str, McpStack]]:
+    """Both stacks, started side by side (each start is mostly a synthesis in a subprocess)."""
+    served = {mode: McpStack(LocalStack(mode, log_sink=(logs := LogWatch(io.StringIO())), context=CONTEXTS[mode]),
+                             logs) for mode in ("lambda", "jwt")}
     with ExitStack() as opened:
-        served = {}
-        for mode in ("lambda", "jwt"):
-            logs = LogWatch(io.StringIO())
-            served[mode] = McpStack(opened.enter_context(LocalStack(mode, log_sink=logs, context=CONTEXTS[mode])),
-                                    logs)
+        for mcp in served.values():
+            opened.callback(mcp.stack.stop)
+        with ThreadPoolExecutor(max_workers=2) as starting:
+            for started in [starting.submit(mcp.stack.start) for mcp in served.values()]:
+                started.result()
         yield served
 
 
