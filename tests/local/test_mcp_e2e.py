@@ -106,8 +106,10 @@ class McpStack:
 @pytest.fixture(scope="module")
 def stacks() -> Iterator[dict[str, McpStack]]:
     """Both stacks, started side by side (each start is mostly a synthesis in a subprocess)."""
-    served = {mode: McpStack(LocalStack(mode, log_sink=(logs := LogWatch(io.StringIO())), context=CONTEXTS[mode]),
-                             logs) for mode in ("lambda", "jwt")}
+    served = {}
+    for mode in ("lambda", "jwt"):
+        logs = LogWatch(io.StringIO())
+        served[mode] = McpStack(LocalStack(mode, log_sink=logs, context=CONTEXTS[mode]), logs)
     with ExitStack() as opened:
         for mcp in served.values():
             opened.callback(mcp.stack.stop)
