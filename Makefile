@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# No JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: infra/node_notice.py prints one plain line instead of jsii's banner.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup test test-fast lint demo local bench synth clean dist lock
@@ -24,14 +24,17 @@ setup: $(PY_STAMP) $(NODE_STAMP)
 
 # Two workers (pytest-xdist): the suite waits on subprocesses (cdk synth, pip, local servers) as much as it computes.
 # --dist loadscope keeps a module's tests, and so its module-scoped stacks, on one worker; costly session fixtures
-# are built once for all workers (tests/shared_fixtures.py). TEST_WORKERS=0 runs everything in this process.
+# are built once for all workers (tests/shared_fixtures.py). --no-loadscope-reorder hands out modules in collection
+# order, which tests/conftest.py starts with the longest (COSTLY_FIRST), not by their number of tests.
+# TEST_WORKERS=0 runs everything in this process.
 TEST_WORKERS ?= 2
+XDIST = -n $(TEST_WORKERS) $(if $(filter 0,$(TEST_WORKERS)),,--dist loadscope --no-loadscope-reorder)
 test: setup
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
+	$(PY) -m pytest $(XDIST)
 
 # The quick loop: everything but the end-to-end tests that synthesize or start servers (marked slow).
 test-fast: setup
-	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" -q
+	$(PY) -m pytest $(XDIST) -m "not slow" -q
 
 # ruff and mypy, configured in pyproject.toml (mypy checks authorizer, infra, local, tools and bench).
 lint: $(PY_STAMP)
@@ -50,7 +53,8 @@ clean:
 # wheel of each pinned version; bundling installs exactly these, --no-deps, for the function's platform. Versions
 # already in the lock are kept (uv prefers them); `make lock LOCK_ARGS=--upgrade` moves to the newest in range.
 # python-jose's pure-Python backends (ecdsa, rsa, pyasn1, and six, needed by ecdsa alone) are left out: the
-# authorizer only runs with jose's cryptography backend (authorizer/crypto_backend.py). Commit the result.
+# authorizer only runs with jose's cryptography backend (authorizer/crypto_backend.py). The sample MCP server's
+# runtime dependencies (the MCP SDK) are locked the same way. Commit the result.
 LOCK_PYTHON := 3.12
 lock: $(PY_STAMP)
 	$(PY) -m pip install --quiet "uv>=0.5,<1"
@@ -58,11 +62,16 @@ lock: $(PY_STAMP)
 		--python-version $(LOCK_PYTHON) --only-binary :all: $(LOCK_ARGS) \
 		--no-emit-package ecdsa --no-emit-package rsa --no-emit-package pyasn1 --no-emit-package six \
 		--custom-compile-command "make lock" --output-file requirements.lock
+	cd sample_mcp && $(abspath $(PY)) -m uv pip compile requirements.txt --quiet --generate-hashes --universal \
+		--python-version $(LOCK_PYTHON) --only-binary :all: $(LOCK_ARGS) \
+		--custom-compile-command "make lock" --output-file requirements.lock
 
-# The installable construct (pyproject.toml): dist/apigw_jwt_authorizer-<version>-py3-none-any.whl
+# The installable construct (pyproject.toml, MANIFEST.in): the sdist, then the wheel built from it, in dist/
+# (apigw_jwt_authorizer-<version>.tar.gz and apigw_jwt_authorizer-<version>-py3-none-any.whl), checked by twine.
 dist: $(PY_STAMP)
 	rm -rf build dist
-	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	$(PY) -m build --quiet --outdir dist .
+	$(PY) -m twine check --strict dist/*
 
 demo: setup
 	$(PY) -m local demo

@@ -8,9 +8,13 @@ Installed (``pip install apigw-jwt-authorizer``) this package is ``apigw_jwt_aut
 
 __version__ = "0.1.0"
 
-from .authorizer_construct import JwtAuthorization
-from .cdk_app import build_app
-from .config import (
+from .node_notice import announce_end_of_life_node
+
+announce_end_of_life_node()  # before aws_cdk is first imported: one plain line instead of jsii's bytes banner
+
+from .authorizer_construct import JwtAuthorization  # noqa: E402
+from .cdk_app import build_app  # noqa: E402
+from .config import (  # noqa: E402
     AuthorizationSettings,
     ConfigError,
     ConfigParameter,
@@ -18,8 +22,9 @@ from .config import (
     StackConfig,
     load_stack_config,
 )
-from .stack import JwtAuthorizerStack
-from .typed_settings import AuthorizerMode, Issuer, LambdaResponse, ProviderIssuer, TenantRule
+from .mcp_settings import McpEndpoint, McpRule  # noqa: E402
+from .stack import JwtAuthorizerStack  # noqa: E402
+from .typed_settings import AuthorizerMode, Issuer, LambdaResponse, ProviderIssuer, TenantRule  # noqa: E402
 
 __all__ = [
     "AuthorizationSettings",
@@ -30,6 +35,8 @@ __all__ = [
     "JwtAuthorization",
     "JwtAuthorizerStack",
     "LambdaResponse",
+    "McpEndpoint",
+    "McpRule",
     "ProviderIssuer",
     "RouteSpec",
     "StackConfig",

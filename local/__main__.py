@@ -1,4 +1,4 @@
-"""``python -m local demo`` (what ``make demo`` runs) and ``python -m local serve`` (``make local``)."""
+"""``.venv/bin/python -m local demo`` (what ``make demo`` runs) and ``.venv/bin/python -m local serve`` (``make local``)."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""The local stack's one command line, ``python -m local``:
+"""The local stack's one command line, ``.venv/bin/python -m local``:
 
     demo       walk through the cases in both authorizer modes (``make demo``)
     serve      synthesize the stack and run it, with the dev issuer, until Ctrl-C (``make local``)
@@ -48,7 +48,7 @@ def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audien
             print(f"  TOKEN=$(curl -s -u {reader.client_id}:{reader.client_secret} -d grant_type=client_credentials \\\n"
                   f"    {stack.issuer.token_url('oidc')} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')")
             print("Or mint any token (expired, other audience, custom claims):")
-            print(f"  python -m local issuer mint --issuer {stack.issuer.root} --profile oidc --expires-in -60")
+            print(f"  .venv/bin/python -m local issuer mint --issuer {stack.issuer.root} --profile oidc --expires-in -60")
         for path in mcp_paths(context.get("routes", cdk_json_routes())):
             print(f"MCP      {stack.url}{path}   (give an MCP client this URL: it finds the authorization server "
                   f"from {stack.url}/.well-known/oauth-protected-resource{path})")
@@ -81,11 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments and arguments[0] in DELEGATED:
         command = importlib.import_module(DELEGATED[arguments[0]])
         return int(command.main(arguments[1:]) or 0)
-    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__,
+    parser = argparse.ArgumentParser(prog=".venv/bin/python -m local", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("issuer", help="the development issuer alone (python -m local issuer --help)")
-    commands.add_parser("gateway", help="serve a synthesized assembly's HTTP API (python -m local gateway --help)")
+    commands.add_parser("issuer", help="the development issuer alone (.venv/bin/python -m local issuer --help)")
+    commands.add_parser("gateway", help="serve a synthesized assembly's HTTP API (.venv/bin/python -m local gateway --help)")
     commands.add_parser("demo", help="walk through the cases in both authorizer modes; exit 0 only if all as expected")
     serving = commands.add_parser("serve", help="run the local stack until Ctrl-C")
     serving.add_argument("--mode", choices=("lambda", "jwt"), default="lambda")

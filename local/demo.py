@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,7 +28,7 @@ from local.awslambda.log_watch import LogWatch
 from local.idp.clients import DEV_COGNITO_CLIENT, DEV_ENTRA_CLIENT, DEV_ENTRA_V1_CLIENT, DEV_ORDERS_AUDIENCE
 from local.idp.shapes import DEV_ENTRA_API_ID_URI
 from local.mcp_clients.demo import McpDemo
-from local.stack import PROJECT_ROOT, LocalStack, jwt_routes
+from local.stack import PROJECT_ROOT, LocalStack, jwt_routes, synthesize
 
 LOG_DIR = PROJECT_ROOT / ".local" / "logs"
 #: The cases expect the sample backend's routes and IAM responses, whatever cdk.json holds now.
@@ -138,7 +139,9 @@ def summarize(response: requests.Response) -> str:
     return json.dumps(body)[:160]
 
 
-def run_mode(run: str, out: TextIO, log_dir: Path = LOG_DIR) -> list[tuple]:
+def run_mode(run: str, out: TextIO, log_dir: Path = LOG_DIR,
+             synthesizer: Callable[[dict[str, Any], Path], Path] = synthesize) -> list[tuple]:
+    """One run of the demo's cases; ``synthesizer`` as ``LocalStack`` takes it (``python app.py`` by default)."""
     mode, native = RUNS[run]
     rows: list[tuple] = []
     trusting = f" trusting the {native} issuer" if mode == "jwt" else ""
@@ -147,7 +150,7 @@ def run_mode(run: str, out: TextIO, log_dir: Path = LOG_DIR) -> list[tuple]:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"demo-{run}.log"
     logs = LogWatch(log_file)
-    with LocalStack(mode, log_sink=logs, context=demo_context(mode), native=native) as stack:
+    with LocalStack(mode, log_sink=logs, context=demo_context(mode), native=native, synthesizer=synthesizer) as stack:
         print(f"issuer {stack.dev_issuer.root}   API {stack.url}   audience {DEV_ORDERS_AUDIENCE}", file=out)
         print(f"(function and gateway logs: {log_file})", file=out)
         tokens = tokens_for(stack)

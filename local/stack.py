@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,19 +141,35 @@ def synthesize(context: dict[str, Any], outdir: Path) -> Path:
     return outdir
 
 
+def synthesize_in_process(context: dict[str, Any], outdir: Path) -> Path:
+    """What ``synthesize`` makes, built by ``app.py``'s own ``build_app`` in this process (``infra/cdk_app.py`` merges
+    ``context`` over ``cdk.json`` exactly as ``CDK_CONTEXT_JSON`` would). For a process that has already started the
+    CDK's node runtime, such as a test worker, a synth then takes a fraction of a second instead of the seconds a new
+    Python and node spend loading aws-cdk-lib. Configuration errors are a ``SynthError`` worded as ``app.py``'s."""
+    from infra import ConfigError, build_app
+
+    try:
+        build_app({"aws:cdk:bundling-stacks": [], "stackName": STACK_NAME, **context}, outdir=str(outdir)).synth()
+    except ConfigError as problem:
+        raise SynthError(f"Invalid configuration (cdk.json context or -c): {problem}") from None
+    return outdir
+
+
 class LocalStack:
     """Issuer + synthesized stack + local HTTP API. Use as a context manager, or ``start()``/``stop()``.
 
     ``concurrency``: worker processes per function at most (default: ``LOCAL_LAMBDA_CONCURRENCY``, else one per core,
     2 to 8); each starts on demand with its own cold start and caches, and a function's
     ``ReservedConcurrentExecutions`` throttles calls beyond it, as Lambda does (``local/awslambda/pool.py``).
+    ``synthesizer``: ``synthesize`` (``python app.py``, as the CLI runs it) or ``synthesize_in_process``.
     """
 
     def __init__(self, mode: str = "lambda", *, issuer: DevIssuer | None = None, issuer_url: str | None = None,
                  audience: str | Sequence[str] | None = None, context: dict[str, Any] | None = None,
                  workdir: str | os.PathLike[str] | None = None, port: int = 0, issuer_port: int = 0,
                  log_sink: Any = None, concurrency: int | None = None,
-                 env_overrides: dict[str, Any] | None = None, native: str = "oidc") -> None:
+                 env_overrides: dict[str, Any] | None = None, native: str = "oidc",
+                 synthesizer: Callable[[dict[str, Any], Path], Path] = synthesize) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if issuer_url is not None and audience is None:
@@ -176,6 +192,7 @@ class LocalStack:
         self.log_sink = log_sink
         self.concurrency = concurrency
         self.env_overrides = env_overrides
+        self.synthesizer = synthesizer
         self.api: LocalHttpApi | None = None
 
     @property
@@ -207,7 +224,7 @@ class LocalStack:
         # The port first: the API's own URL is in the template (an MCP endpoint's resource, its metadata).
         self.port = self.port or free_port()
         try:
-            synthesize(context, outdir)
+            self.synthesizer(context, outdir)
             self.api = LocalHttpApi.from_assembly(outdir, STACK_NAME, port=self.port, log_sink=self.log_sink,
                                                   concurrency=self.concurrency,
                                                   env_overrides=self.env_overrides).start()

@@ -71,7 +71,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = APIGatewayProxyEventV2(event)
     caller = caller_from(event.get("requestContext", {}).get("authorizer"))
     logger.info("request", route=request.route_key, principal=caller.principal, authorizer=caller.authorizer)
-    body = {
+    body: dict[str, Any] = {
         "route": request.route_key,
         "method": request.request_context.http.method,
         "path": request.raw_path,

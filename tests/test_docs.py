@@ -115,10 +115,10 @@ MOVED = {
     "changing-who-may-call-without-redeploying": "docs/operating.md#changing-who-may-call-without-redeploying",
     "changing-who-may-call-without-a-redeploy": "docs/operating.md#what-the-authorizer-does-with-the-parameter",
     "python--m-tools-token--a-token-from-the-client-credentials-grant":
-        "docs/operating.md#python--m-tools-token--a-token-from-the-client-credentials-grant",
+        "docs/operating.md#tools-token--a-token-from-the-client-credentials-grant",
     "python--m-tools-doctor--why-is-this-token-rejected":
-        "docs/operating.md#python--m-tools-doctor--why-is-this-token-rejected",
-    "python--m-tools-smoke--after-cdk-deploy": "docs/operating.md#python--m-tools-smoke--after-cdk-deploy",
+        "docs/operating.md#tools-doctor--why-is-this-token-rejected",
+    "python--m-tools-smoke--after-cdk-deploy": "docs/operating.md#tools-smoke--after-cdk-deploy",
     "performance": "docs/performance.md",
     "results": "docs/performance.md#results",
     "targets": "docs/performance.md#targets",

@@ -1,4 +1,4 @@
-"""The operator's command line: ``python -m tools <command>``.
+"""The operator's command line: ``.venv/bin/python -m tools <command>``.
 
 | command  | what it does                                                                                  |
 |----------|-----------------------------------------------------------------------------------------------|

@@ -1,4 +1,4 @@
-"""``python -m tools <command> [options]``; ``python -m tools <command> --help`` for each command."""
+"""``.venv/bin/python -m tools <command> [options]``; ``.venv/bin/python -m tools <command> --help`` for each command."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ COMMANDS = {"token": token, "doctor": doctor, "smoke": smoke}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tools", description="Operate the JWT authorizer.")
+    parser = argparse.ArgumentParser(prog=".venv/bin/python -m tools", description="Operate the JWT authorizer.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name, module in COMMANDS.items():
         summary = (module.__doc__ or "").strip().splitlines()[0]

@@ -10,8 +10,8 @@ Expected: public routes answer without a token; protected routes reject a missin
 accept yours (2xx, or any answer but 401/403 from the backend). A protected route that answers 2xx without a valid
 token, or any 5xx, fails the run. Your token is read from --token-env or standard input and never printed.
 
-    TOKEN=$(python -m tools token ...) python -m tools smoke --token-env TOKEN
-    python -m tools smoke --stack-name MyApi --region eu-west-1 --protected "GET /orders"
+    TOKEN=$(.venv/bin/python -m tools token ...) .venv/bin/python -m tools smoke --token-env TOKEN
+    .venv/bin/python -m tools smoke --stack-name MyApi --region eu-west-1 --protected "GET /orders"
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def smoke(api_url: str, probes: Sequence[Probe], token: str | None, *, timeout: 
             status, note = _call(session, method, url, token, timeout)
             accepted = status is not None and status < 500 and status not in (401, 403)
             calls["your token"] = (status, accepted, note or (
-                "accepted" if accepted else "REJECTED: run python -m tools doctor to see why"))
+                "accepted" if accepted else "REJECTED: run .venv/bin/python -m tools doctor to see why"))
         if token is not None and probe.tenant is not None:
             other = api_url.rstrip("/") + concrete_path(path, (probe.tenant[0], OTHER_TENANT))
             status, note = _call(session, method, other, token, timeout)

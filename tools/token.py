@@ -7,10 +7,10 @@ variable (--secret-env, default CLIENT_SECRET) or from standard input (--secret-
 terminal); it is never printed, and only sent over https (or plain http to a loopback host).
 
 Prints the access token on stdout, or with --header the whole "Authorization: Bearer ..." header; what was
-granted (type, lifetime, scope) goes to stderr, so TOKEN=$(python -m tools token ...) works.
+granted (type, lifetime, scope) goes to stderr, so TOKEN=$(.venv/bin/python -m tools token ...) works.
 
-    CLIENT_SECRET=... python -m tools token --provider descope --client-id P2abc --scope orders:read
-    python -m tools token --issuer https://idp.example.com --client-id app --secret-stdin < secret.txt
+    CLIENT_SECRET=... .venv/bin/python -m tools token --provider descope --client-id P2abc --scope orders:read
+    .venv/bin/python -m tools token --issuer https://idp.example.com --client-id app --secret-stdin < secret.txt
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""``python -m local gateway``: serve a synthesized stack's HTTP API on 127.0.0.1 until Ctrl-C.
+"""``.venv/bin/python -m local gateway``: serve a synthesized stack's HTTP API on 127.0.0.1 until Ctrl-C.
 
-    python -m local gateway --assembly cdk.out --stack AuthStack --env AUTH_ISSUERS='[...]' --port 8080
+    .venv/bin/python -m local gateway --assembly cdk.out --stack AuthStack --env AUTH_ISSUERS='[...]' --port 8080
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _env_overrides(pairs: Iterable[str]) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m local gateway",
+        prog=".venv/bin/python -m local gateway",
         description="Serve a synthesized stack's HTTP API on 127.0.0.1, with its Lambda functions in local workers.",
     )
     parser.add_argument("--assembly", default="cdk.out", help="cloud assembly directory (default: cdk.out)")

@@ -21,7 +21,7 @@ Use it from Python::
     api.url          # "http://127.0.0.1:PORT"
     api.stop()
 
-or ``python -m local gateway --assembly cdk.out --stack AuthStack [--port 8080]``, which serves until Ctrl-C.
+or ``.venv/bin/python -m local gateway --assembly cdk.out --stack AuthStack [--port 8080]``, which serves until Ctrl-C.
 
 Raw Authorization header values and tokens are never logged; authorizer results are cached under a hash of the
 identity-source values.

@@ -40,7 +40,7 @@ from local.awslambda.worker import FunctionSpec, Invocation, LambdaWorker, LogSi
 
 #: Lambda's default concurrency limit for a Region's unreserved functions.
 LAMBDA_DEFAULT_CONCURRENCY = 1000
-#: Overrides :func:`default_workers` (``make local``, ``python -m local serve``, ``LocalStack`` all read it).
+#: Overrides :func:`default_workers` (``make local``, ``.venv/bin/python -m local serve``, ``LocalStack`` all read it).
 WORKERS_VARIABLE = "LOCAL_LAMBDA_CONCURRENCY"
 MIN_DEFAULT_WORKERS = 2  # so a busy function always shows more than one environment
 MAX_DEFAULT_WORKERS = 8  # each worker is a Python process holding the function's imports (tens of MB)

@@ -1,4 +1,4 @@
-"""The dev issuer's command line: ``python -m local issuer serve`` and ``python -m local issuer mint``.
+"""The dev issuer's command line: ``.venv/bin/python -m local issuer serve`` and ``.venv/bin/python -m local issuer mint``.
 
     serve [--port N]        run the issuer with the default clients and the admin mint endpoint until Ctrl-C
     mint --profile descope --scope "orders:read" --expires-in -60 --aud other --claim key=value ...
@@ -78,9 +78,9 @@ def _print_summary(issuer: DevIssuer) -> None:
         ]
     lines += [
         "Mint any token (expired, other audience, extra claims...):",
-        f"  python -m local issuer mint --issuer {root} --profile descope --scope orders:read --expires-in -60",
+        f"  .venv/bin/python -m local issuer mint --issuer {root} --profile descope --scope orders:read --expires-in -60",
         "A Descope multi-tenant token (admin in tenant A, member of B, current tenant A):",
-        f"  python -m local issuer mint --issuer {root} --profile descope "
+        f"  .venv/bin/python -m local issuer mint --issuer {root} --profile descope "
         """--tenants '{"A": {"roles": ["admin"]}, "B": {}}' --dct A""",
         "",
     ]
@@ -167,11 +167,11 @@ def _mint_via_server(args: argparse.Namespace) -> int:
             detail = json.load(error).get("error_description", "")
         except ValueError:
             detail = ""
-        hint = " (is it a server started with `python -m local issuer serve`?)" if error.code == 404 else ""
+        hint = " (is it a server started with `.venv/bin/python -m local issuer serve`?)" if error.code == 404 else ""
         print(f"mint failed: HTTP {error.code} {detail}{hint}", file=sys.stderr)
         return 1
     except (urllib.error.URLError, OSError) as error:
-        print(f"no dev issuer at {args.issuer} ({error}); start one with `python -m local issuer serve`",
+        print(f"no dev issuer at {args.issuer} ({error}); start one with `.venv/bin/python -m local issuer serve`",
               file=sys.stderr)
         return 1
     print(answer["access_token"])
@@ -179,7 +179,7 @@ def _mint_via_server(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m local issuer", description="Development OIDC issuer.")
+    parser = argparse.ArgumentParser(prog=".venv/bin/python -m local issuer", description="Development OIDC issuer.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the issuer (default clients, admin mint endpoint) until Ctrl-C")

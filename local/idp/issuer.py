@@ -19,7 +19,7 @@ It also simulates what a verifier must survive: key rotation (``rotate_keys``), 
 and it counts JWKS fetches (``jwks_fetch_count``). Development only: keys live in memory, client secrets are public
 constants, and the server refuses to bind anything but loopback.
 
-CLI (``python -m local issuer --help``, in ``cli.py``): ``serve`` runs the issuer until Ctrl-C; ``mint`` prints a
+CLI (``.venv/bin/python -m local issuer --help``, in ``cli.py``): ``serve`` runs the issuer until Ctrl-C; ``mint`` prints a
 token minted by the running server (``POST /_dev/mint``).
 """
 

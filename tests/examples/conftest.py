@@ -1,8 +1,11 @@
-"""The installed construct, as a user gets it: the wheel (``make dist``'s build) installed into a fresh virtual
-environment by the example app's own ``requirements.txt``, once per test run for every worker."""
+"""The installed construct, as a user gets it: the wheel (built from the sdist, as ``make dist`` builds it) installed
+into a fresh virtual environment by the example app's own ``requirements.txt``, once per test run for every
+worker."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,11 +16,17 @@ from typing import Any
 import pytest
 
 from infra.bundling import PROJECT_ROOT
+from tests.built_distributions import Distributions
 from tests.shared_fixtures import shared_directory
 
 EXAMPLE = PROJECT_ROOT / "examples" / "existing-app"
-#: What the wheel is built from (pyproject.toml maps infra/ and authorizer/ to the installed packages).
-DISTRIBUTED = ("pyproject.toml", "README.md", "LICENSE", "infra", "authorizer")
+PACKAGE_PAGE = PROJECT_ROOT / "docs" / "pypi.md"
+
+
+def package_page_example() -> str:
+    """The Python example of the package page (the distribution's long description): a whole CDK app."""
+    (example,) = re.findall(r"^```python\n(.*?)^```", PACKAGE_PAGE.read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL)
+    return example
 
 
 @dataclass
@@ -41,29 +50,27 @@ def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def install_the_wheel(root: Path) -> None:
-    """As the example's docstring says: ``make dist``'s wheel in ``dist/``, then ``pip install -r requirements.txt``
-    from the example's directory, which names the wheel by its path."""
-    # Built from a copy of what pyproject.toml packages, as an sdist would hold it: no stale build/ of the checkout
-    source = root / "source"
-    for name in DISTRIBUTED:
-        if (PROJECT_ROOT / name).is_dir():
-            shutil.copytree(PROJECT_ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            source.mkdir(exist_ok=True)
-            shutil.copy2(PROJECT_ROOT / name, source / name)
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(source / "dist"),
-         str(source)])
-    example = source / "examples" / "existing-app"
+def install_the_wheel(root: Path, wheel: Path) -> None:
+    """As the example's docstring says: the wheel in ``dist/`` (here the one built from the sdist, as ``make dist``
+    builds it), then ``pip install -r requirements.txt`` from the example's directory, which names the wheel by its
+    path."""
+    (root / "source" / "dist").mkdir(parents=True)
+    shutil.copy2(wheel, root / "source" / "dist" / wheel.name)
+    example = root / "source" / "examples" / "existing-app"
     shutil.copytree(EXAMPLE, example, ignore=shutil.ignore_patterns("__pycache__", "cdk.out"))
     run([sys.executable, "-m", "venv", str(root / "venv")])  # no --system-site-packages: only what it installs
-    # --no-compile: byte-compiling all of aws-cdk-lib takes longer than the synths; Python compiles what they import
-    run([str(root / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-compile", "-r", "requirements.txt"], cwd=example)
+    # --no-compile: byte-compiling all of aws-cdk-lib takes longer than the synths. What the construct imports is
+    # compiled once here instead, even where PYTHONDONTWRITEBYTECODE is set (each process would compile it again)
+    python = str(root / "venv" / "bin" / "python")
+    run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile", "-r",
+         "requirements.txt"], cwd=example)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    run([python, "-c", "import apigw_jwt_authorizer, cdk_nag"], cwd=root, env=env)
 
 
 @pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    return Installed(shared_directory(tmp_path_factory, "installed", install_the_wheel) / "venv")
+def installed(tmp_path_factory: pytest.TempPathFactory, distributions: Distributions) -> Installed:
+    return Installed(shared_directory(tmp_path_factory, "installed",
+                                      lambda root: install_the_wheel(root, distributions.wheel)) / "venv")
 
 

@@ -1,24 +1,27 @@
 """The installed construct under ``mypy --strict``, as a user's CI would run it: the package itself, a file that uses
-the whole public API (nothing reported), and a file of deliberate mistakes (each reported by mypy, and refused at
-synthesis with a ``ConfigError`` naming the argument). mypy runs from the development venv against the fresh venv
-the wheel was installed into (``--python-executable``)."""
+the whole public API, the package page's example and the example app (nothing reported), and a file of deliberate
+mistakes (each reported by mypy, and refused at synthesis with a ``ConfigError`` naming the argument). mypy runs once,
+from the development venv against the fresh venv the wheel was installed into (``--python-executable``)."""
 
 from __future__ import annotations
 
-import fcntl
+import os
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from .conftest import Installed
+from .conftest import EXAMPLE, Installed, package_page_example
 
 pytestmark = pytest.mark.slow
 
 TYPING = Path(__file__).parent / "typing"
+#: examples/existing-app's modules
+EXAMPLE_MODULES = ("app", "orders_stack")
 MISTAKE = re.compile(r"# mistake: (\w+)")
 #: What each mistake's error must name, at synthesis: the argument and what it accepts.
 REFUSED = {
@@ -34,37 +37,62 @@ REFUSED = {
 }
 
 
-def mypy(installed: Installed, tmp_path: Path, *targets: str) -> subprocess.CompletedProcess[str]:
-    """mypy as in a user's project: run from a directory outside this checkout, so no configuration of ours (which
-    declares ``_IN_CHECKOUT``) is found; with the typing files copied there."""
-    project = tmp_path / "project"
+@dataclass
+class MypyReport:
+    returncode: int
+    output: str
+
+    def errors(self, path: str) -> set[int]:
+        """The lines of ``path`` (as mypy names it) that mypy reports an error on."""
+        return {int(m[1]) for m in re.finditer(rf"^{re.escape(path)}:(\d+): error:", self.output, re.MULTILINE)}
+
+    def error_files(self) -> set[str]:
+        """Every file mypy reports an error in."""
+        return set(re.findall(r"^(.+?):\d+: error:", self.output, re.MULTILINE))
+
+
+@pytest.fixture(scope="module")
+def mypy_strict(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> MypyReport:
+    """One ``mypy --strict`` over the package, the consumer, the mistakes and the package page's example, as in a
+    user's project: run from a directory outside this checkout, so no configuration of ours (which declares
+    ``_IN_CHECKOUT``) is found. One process: mypy reads aws-cdk-lib's modules (most of its minute) once."""
+    project = tmp_path_factory.mktemp("typing-project")
     shutil.copytree(TYPING, project, dirs_exist_ok=True)
-    # One cache for the three runs (under a lock: one run at a time): mypy reads aws-cdk-lib's modules once.
-    cache = installed.venv.parent / "mypy-cache"
-    with open(installed.venv.parent / "mypy.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--python-executable",
-                               str(installed.python), "--cache-dir", str(cache), "--no-error-summary", *targets],
-                              capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=project, timeout=600)
+    (project / "package_page.py").write_text(package_page_example())
+    for module in EXAMPLE_MODULES:  # the separate CDK app itself, as its own CI would check it
+        shutil.copy2(EXAMPLE / f"{module}.py", project / f"{module}.py")
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--python-executable", str(installed.python),
+                             "--cache-dir", os.devnull, "--no-error-summary",  # one run: a cache would only be written
+                             "-p", "apigw_jwt_authorizer", "-m", "consumer", "-m", "mistakes", "-m", "package_page",
+                             *(f"-m{module}" for module in EXAMPLE_MODULES)],
+                            capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=project, timeout=600)
+    assert not result.stderr, result.stderr  # a crash, or a package or file mypy could not find
+    return MypyReport(result.returncode, result.stdout)
 
 
-def test_mypy_strict_finds_nothing_in_the_package_or_in_a_consumer_of_its_whole_api(installed: Installed,
-                                                                                    tmp_path: Path) -> None:
-    package = mypy(installed, tmp_path, "-p", "apigw_jwt_authorizer")
-    assert package.returncode == 0, package.stdout + package.stderr
-    consumer = mypy(installed, tmp_path, "consumer.py")
-    assert consumer.returncode == 0, consumer.stdout + consumer.stderr
+def test_mypy_strict_finds_nothing_in_the_package_or_in_a_consumer_of_its_whole_api(mypy_strict: MypyReport) -> None:
+    # every line mypy printed (errors and their notes) is about mistakes.py: none about the package, consumer.py, ...
+    assert {line.split(":", 1)[0] for line in mypy_strict.output.splitlines()} == {"mistakes.py"}, mypy_strict.output
 
 
-def test_mypy_strict_reports_every_deliberate_mistake_on_its_line(installed: Installed, tmp_path: Path) -> None:
+def test_the_package_pages_example_passes_mypy_strict(mypy_strict: MypyReport) -> None:
+    assert "package_page.py" not in mypy_strict.output
+    assert mypy_strict.error_files() == {"mistakes.py"}  # so mypy did run, and found the mistakes
+
+
+def test_the_example_app_passes_mypy_strict(mypy_strict: MypyReport) -> None:
+    assert not [name for name in EXAMPLE_MODULES if f"{name}.py" in mypy_strict.output], mypy_strict.output
+    assert mypy_strict.error_files() == {"mistakes.py"}  # so mypy did run, and found the mistakes
+
+
+def test_mypy_strict_reports_every_deliberate_mistake_on_its_line(mypy_strict: MypyReport) -> None:
     lines = (TYPING / "mistakes.py").read_text().splitlines()
     expected = {number: m[1] for number, line in enumerate(lines, start=1) if (m := MISTAKE.search(line))}
     assert set(expected.values()) == set(REFUSED)
-    result = mypy(installed, tmp_path, "mistakes.py")
-    reported = {int(m[1]) for m in re.finditer(r"^mistakes\.py:(\d+): error:", result.stdout, re.MULTILINE)}
-    assert result.returncode == 1
-    assert {expected[n] for n in reported if n in expected} == set(REFUSED), result.stdout
-    assert reported <= set(expected), result.stdout  # nothing else in the file is an error
+    reported = mypy_strict.errors("mistakes.py")
+    assert mypy_strict.returncode == 1
+    assert {expected[n] for n in reported if n in expected} == set(REFUSED), mypy_strict.output
+    assert reported <= set(expected), mypy_strict.output  # nothing else in the file is an error
 
 
 def test_each_mistake_is_refused_at_synthesis_naming_the_argument(installed: Installed) -> None:

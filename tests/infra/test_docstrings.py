@@ -4,10 +4,10 @@ import doctest
 
 import pytest
 
-from infra import authorizer_options, lambda_sources, typed_settings
+from infra import authorizer_options, lambda_sources, node_notice, typed_settings
 
 
-@pytest.mark.parametrize("module", [authorizer_options, lambda_sources, typed_settings], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [authorizer_options, lambda_sources, node_notice, typed_settings], ids=lambda m: m.__name__)
 def test_docstring_examples_hold(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

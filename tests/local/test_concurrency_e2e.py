@@ -12,7 +12,7 @@ import os
 import pytest
 
 from bench.local_api import Call, drive_concurrent, function_usage
-from local.stack import LocalStack
+from local.stack import LocalStack, synthesize_in_process
 from tests.local.test_stack_e2e import SAMPLE
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,7 @@ SECONDS = 15.0
 
 @pytest.mark.parametrize("ttl", [300, 0], ids=["cache-on", "cache-off"])
 def test_fifty_clients_get_only_right_answers_and_busy_functions_scale_out(ttl: int) -> None:
-    with LocalStack("lambda", context={**SAMPLE, "cacheTtlSeconds": ttl}, log_sink=io.StringIO()) as stack:
+    with LocalStack("lambda", synthesizer=synthesize_in_process, context={**SAMPLE, "cacheTtlSeconds": ttl}, log_sink=io.StringIO()) as stack:
         issuer = stack.dev_issuer
         calls = [Call("/orders", stack.client_token("orders-oidc-reader"), 200),
                  Call("/orders", stack.client_token("orders-descope-reader"), 200),

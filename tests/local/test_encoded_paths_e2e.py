@@ -11,7 +11,7 @@ import io
 
 import pytest
 
-from local.stack import LocalStack
+from local.stack import LocalStack, synthesize_in_process
 from tests.local.raw_http import call
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,7 @@ MODES = {
 @pytest.fixture(scope="module", params=list(MODES))
 def stack(request):
     mode, extra = MODES[request.param]
-    with LocalStack(mode, log_sink=io.StringIO(), context={"routes": ROUTES, "cacheTtlSeconds": 300, **extra}) as s:
+    with LocalStack(mode, synthesizer=synthesize_in_process, log_sink=io.StringIO(), context={"routes": ROUTES, "cacheTtlSeconds": 300, **extra}) as s:
         yield s
 
 

@@ -13,7 +13,7 @@ import io
 
 import pytest
 
-from local.stack import LocalStack
+from local.stack import LocalStack, synthesize_in_process
 from tests.local.raw_http import call
 
 pytestmark = pytest.mark.slow
@@ -30,7 +30,7 @@ MODES = {"iam": {"lambdaResponse": "iam"}, "simple": {"lambdaResponse": "simple"
 
 @pytest.fixture(scope="module", params=list(MODES))
 def stack(request):
-    with LocalStack("lambda", log_sink=io.StringIO(),
+    with LocalStack("lambda", synthesizer=synthesize_in_process, log_sink=io.StringIO(),
                     context={"routes": ROUTES, "cacheTtlSeconds": 300, **MODES[request.param]}) as s:
         if request.param == "iam-cached":  # the tenant routes' answers cached per route too (not per request)
             authorizers = s.api.api.authorizers  # type: ignore[union-attr]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -20,7 +21,8 @@ from infra.config import DEFAULT_ROUTES
 from local import demo
 from local.idp.clients import DEV_ORDERS_AUDIENCE, default_clients
 from local.idp.issuer import DevIssuer
-from local.stack import LocalStack, dev_issuers, jwt_routes
+from local.stack import LocalStack, dev_issuers, jwt_routes, synthesize_in_process
+from tests.test_docs_commands import commands, plain_shell
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -33,13 +35,13 @@ JWT_SAMPLE = {**SAMPLE, "routes": jwt_routes(DEFAULT_ROUTES)[0]}
 
 @pytest.fixture(scope="module")
 def lambda_stack():
-    with LocalStack("lambda", log_sink=io.StringIO(), context=SAMPLE) as stack:
+    with LocalStack("lambda", synthesizer=synthesize_in_process, log_sink=io.StringIO(), context=SAMPLE) as stack:
         yield stack
 
 
 @pytest.fixture(scope="module")
 def jwt_stack():
-    with LocalStack("jwt", log_sink=io.StringIO(), context=JWT_SAMPLE) as stack:
+    with LocalStack("jwt", synthesizer=synthesize_in_process, log_sink=io.StringIO(), context=JWT_SAMPLE) as stack:
         yield stack
 
 
@@ -104,7 +106,7 @@ def test_lambda_mode_trusts_every_provider_shape_and_hands_structured_claims_to_
 
 def test_the_local_stack_can_trust_any_issuer_url_instead_of_the_dev_one(tmp_path):
     with DevIssuer(clients=default_clients()) as elsewhere:  # stands in for a private IdP
-        with LocalStack("lambda", issuer_url=elsewhere.issuer_url("oidc"), audience=DEV_ORDERS_AUDIENCE,
+        with LocalStack("lambda", synthesizer=synthesize_in_process, issuer_url=elsewhere.issuer_url("oidc"), audience=DEV_ORDERS_AUDIENCE,
                         log_sink=io.StringIO(), context=SAMPLE) as stack:
             assert stack.issuer is None
             assert get(stack, "/hello", elsewhere.mint("oidc")).status_code == 200
@@ -140,7 +142,7 @@ def test_the_sample_tenant_route_names_each_requests_tenant_with_caching_on(lamb
 
 def test_demo_walks_through_every_case_as_expected(monkeypatch, tmp_path):
     out = io.StringIO()
-    rows = demo.run_mode("lambda", out, log_dir=tmp_path)
+    rows = demo.run_mode("lambda", out, log_dir=tmp_path, synthesizer=synthesize_in_process)
     http, mcp = rows[:len(demo.CASES)], rows[len(demo.CASES):]
     assert [status for *_, status in http] == [case.expected["lambda"] for case in demo.CASES]
     # Then the MCP endpoint with the official clients, its per-tool rules in place (a reader is refused create_order
@@ -155,7 +157,7 @@ def test_demo_native_authorizer_trusting_descope_needs_aud(tmp_path):
     """API Gateway's JWT authorizer needs aud: Descope's default session token (none) is a 401, a token from a JWT
     template that sets aud passes, and a refresh token (no aud either) is a 401."""
     out = io.StringIO()
-    rows = demo.run_mode("jwt+descope", out, log_dir=tmp_path)
+    rows = demo.run_mode("jwt+descope", out, log_dir=tmp_path, synthesizer=synthesize_in_process)
     got = {name: status for _, name, _, status in rows}
     assert got == {"Descope session token (no aud)": 401, "Descope token from an aud template": 200,
                    "Descope refresh token (drn DSR)": 401}
@@ -192,6 +194,7 @@ def test_make_local_serves_until_interrupted(mode):
         assert ("jwt mode: left out GET /tenants/{tenantId}/orders" in text) is (mode == "jwt")
         assert ("/tenants/{tenantId}/orders" in next(line for line in printed if line.startswith("API "))) is (
             mode == "lambda")
+        the_printed_hints_run_as_written_from_a_plain_shell(printed)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
     finally:
@@ -199,12 +202,26 @@ def test_make_local_serves_until_interrupted(mode):
             process.kill()
 
 
+def the_printed_hints_run_as_written_from_a_plain_shell(printed: list[str]) -> None:
+    """``make local``'s hints (get a token, mint one, the curls) pasted into a shell at the repository root, as a
+    reader would: every command works without the venv activated, and each answer is the one the hint implies."""
+    start = next(i for i, line in enumerate(printed) if line.startswith("Get a token"))
+    hints = list(commands([line[2:].rstrip("\n") for line in printed[start:] if line.startswith("  ")]))
+    assert any(".venv/bin/python -m local issuer mint" in hint for hint in hints), hints
+    result = plain_shell("set -euo pipefail\n" + "\n".join(hints))
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "No module named" not in output, output[-3000:]
+    assert re.search(r"^eyJ[\w-]+\.[\w-]+\.[\w-]+$", result.stdout, re.MULTILINE), output[-3000:]  # the minted one
+    statuses = [int(s) for s in re.findall(r"HTTP/1\.1 (\d{3}) ", result.stdout)]
+    assert statuses == [200, 401, 200, 200, 403], output[-3000:]  # /health, /hello without and with, /orders, POST
+
+
 # --- reliability: concurrent load while the IdP's JWKS endpoint fails ------------------------------------
 def test_load_with_a_jwks_outage_halfway_gives_no_5xx_and_no_wrong_decision():
     # No result cache, and keys that go stale every 2 s: every request runs the authorizer, which keeps
     # refetching its JWKS — and finds the endpoint failing for the second half of the run.
     overrides = {"AUTH_JWKS_MAX_AGE_SECONDS": "2", "AUTH_JWKS_COOLDOWN_SECONDS": "1"}
-    with LocalStack("lambda", context={**SAMPLE, "cacheTtlSeconds": 0}, env_overrides=overrides, log_sink=io.StringIO(),
+    with LocalStack("lambda", synthesizer=synthesize_in_process, context={**SAMPLE, "cacheTtlSeconds": 0}, env_overrides=overrides, log_sink=io.StringIO(),
                     concurrency=2) as stack:
         issuer = stack.issuer
         cases = [("/orders", stack.client_token("orders-oidc-reader"), 200),

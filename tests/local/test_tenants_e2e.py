@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local.stack import LocalStack, SynthError
+from local.stack import LocalStack, SynthError, synthesize_in_process
 from tests.local.raw_http import call
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,7 @@ MODES = {"iam": {"lambdaResponse": "iam"}, "simple": {"lambdaResponse": "simple"
 @pytest.fixture(scope="module", params=list(MODES))
 def stack(request):
     context = {"routes": ROUTES, "cacheTtlSeconds": 300, **MODES[request.param]}
-    with LocalStack("lambda", log_sink=io.StringIO(), context=context) as s:
+    with LocalStack("lambda", synthesizer=synthesize_in_process, log_sink=io.StringIO(), context=context) as s:
         authorizers = s.api.api.authorizers  # type: ignore[union-attr]
         per_request = [key for key, a in authorizers.items() if a.authorizer_type == "REQUEST" and a.result_ttl_s == 0]
         assert len(per_request) == 1, "the construct decides tenant routes with an authorizer of their own, uncached"
@@ -124,5 +124,5 @@ def test_each_request_is_allowed_exactly_when_its_tenant_is_the_tokens_with_the_
 
 def test_jwt_mode_refuses_tenant_rules_at_synthesis():
     with pytest.raises(SynthError, match=r"routes\[1\]\.tenant"), \
-            LocalStack("jwt", log_sink=io.StringIO(), context={"routes": ROUTES[:2]}):
+            LocalStack("jwt", synthesizer=synthesize_in_process, log_sink=io.StringIO(), context={"routes": ROUTES[:2]}):
         pass

@@ -14,11 +14,11 @@ configuration is read by the stack's own loader (infra.config); this package add
 Gateway's native rules. The token is read from the argument, --token-env, or standard input ("-"), and is never
 printed.
 
-    python -m tools doctor "$TOKEN"                          # against ./cdk.json, fetching the issuer's keys
-    python -m tools doctor - --api-id a1b2c3 --region eu-west-1 < token.txt
-    python -m tools doctor "$TOKEN" --route "GET /orders" --no-fetch
-    python -m tools doctor "$TOKEN" --path /tenants/B/orders  # tenant routes: is B one of the token's tenants?
-    python -m tools doctor "$TOKEN" --route "POST /mcp" --mcp-method tools/call --mcp-name create_order
+    .venv/bin/python -m tools doctor "$TOKEN"                          # against ./cdk.json, fetching the issuer's keys
+    .venv/bin/python -m tools doctor - --api-id a1b2c3 --region eu-west-1 < token.txt
+    .venv/bin/python -m tools doctor "$TOKEN" --route "GET /orders" --no-fetch
+    .venv/bin/python -m tools doctor "$TOKEN" --path /tenants/B/orders  # tenant routes: is B one of the token's tenants?
+    .venv/bin/python -m tools doctor "$TOKEN" --route "ANY /mcp" --mcp-method tools/call --mcp-name create_order
 """
 
 from __future__ import annotations

@@ -191,7 +191,7 @@ def utc_date(seconds: float) -> str | None:
 def _expired(exp: float, now: float, leeway: float) -> Finding:
     when = utc_date(exp) or f"{exp!r}, before year 1"
     return Finding("fail", "expiry", f"expired {duration(now - exp)} ago (exp {when}; allowed clock skew "
-                   f"{leeway:g} s)", "get a fresh token (python -m tools token ...); clients should renew before "
+                   f"{leeway:g} s)", "get a fresh token (.venv/bin/python -m tools token ...); clients should renew before "
                    "exp")
 
 
@@ -253,7 +253,7 @@ def explain_rule(route_key: str, denial: AuthorizationError) -> Finding:
 
 def scope_fix(needed: Iterable[str]) -> str:
     first = next(iter(needed))
-    return (f"ask for it when getting the token (python -m tools token ... --scope {first}) and make sure the "
+    return (f"ask for it when getting the token (.venv/bin/python -m tools token ... --scope {first}) and make sure the "
             "identity provider grants it to this client; or change the route's scopes")
 
 

@@ -3,7 +3,7 @@
 authorization servers, and, for the method and tool, resource or prompt a call names (``--mcp-method``,
 ``--mcp-name``), that rule; without them, which of the endpoint's methods and names this token may call.
 
-    python -m tools doctor "$TOKEN" --route "POST /mcp" --mcp-method tools/call --mcp-name create_order
+    python -m tools doctor "$TOKEN" --route "ANY /mcp" --mcp-method tools/call --mcp-name create_order
 """
 
 from __future__ import annotations
