@@ -27,7 +27,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -49,7 +48,14 @@ from local.mcp_clients.typescript_sdk import (
     swap_token,
     typescript_flow,
 )
-from local.stack import PROJECT_ROOT, LocalStack, dev_authorization_server, free_port, jwt_routes
+from local.stack import (
+    PROJECT_ROOT,
+    LocalStack,
+    dev_authorization_server,
+    free_port,
+    jwt_routes,
+    synthesize_in_process,
+)
 from tests.local.idp.client_metadata_server import DocumentServer
 
 pytestmark = pytest.mark.slow
@@ -105,17 +111,12 @@ class McpStack:
 
 @pytest.fixture(scope="module")
 def stacks() -> Iterator[dict[str, McpStack]]:
-    """Both stacks, started side by side (each start is mostly a synthesis in a subprocess)."""
-    served = {}
-    for mode in ("lambda", "jwt"):
-        logs = LogWatch(io.StringIO())
-        served[mode] = McpStack(LocalStack(mode, log_sink=logs, context=CONTEXTS[mode]), logs)
     with ExitStack() as opened:
-        for mcp in served.values():
-            opened.callback(mcp.stack.stop)
-        with ThreadPoolExecutor(max_workers=2) as starting:
-            for started in [starting.submit(mcp.stack.start) for mcp in served.values()]:
-                started.result()
+        served = {}
+        for mode in ("lambda", "jwt"):
+            logs = LogWatch(io.StringIO())
+            stack = LocalStack(mode, synthesizer=synthesize_in_process, log_sink=logs, context=CONTEXTS[mode])
+            served[mode] = McpStack(opened.enter_context(stack), logs)
         yield served
 
 
@@ -303,6 +304,9 @@ def typescript(stacks):
                 connect(), swap_token(expires_in=-600), call("list_orders"),
                 swap_token(audience=stacks["jwt"].other_resource), call("list_orders"),
                 swap_token(audience=stacks["jwt"].other_resource, keep_refresh=False), call("list_orders")]),
+            typescript_flow("2.x jwt", "2.x", jwt, [
+                connect(), swap_token(expires_in=-600), call("list_orders"),
+                swap_token(expires_in=-600, keep_refresh=False), call("list_orders")]),
         ])
     return {"reader": read, "both": both, "subs": {"reader": reader, "both": writer}}
 
@@ -399,6 +403,17 @@ def test_typescript_sdk_1x_holding_an_expired_or_foreign_token(stacks, typescrip
     again = jwt_flow.step(6)
     assert [e["scope"] for e in again.to(jwt.endpoint("authorize"))] == ['""']
     assert not again.ok and "invalid_scope" in again.error["message"]
+
+
+def test_typescript_client_2x_refreshes_on_the_401_and_without_a_refresh_token_asks_for_the_empty_quotes(stacks,
+                                                                                                        typescript):
+    jwt = stacks["jwt"]
+    flow = typescript["both"]["2.x jwt"]
+    refreshed, stuck = flow.step(2), flow.step(4)
+    assert refreshed.ok and [(e["status"], e["challenge"]) for e in refreshed.to(jwt.url)] == [(401, EXPIRED), (200, None)]
+    assert refreshed.grants() == ["refresh_token"]
+    assert [e["scope"] for e in stuck.to(jwt.endpoint("authorize"))] == ['""']
+    assert not stuck.ok and "invalid_scope" in stuck.error["message"]
 
 
 # --- the MCP Inspector's CLI -------------------------------------------------------------------------------------
