@@ -7,6 +7,9 @@ only (the generic OIDC one in ``jwt``; every other provider's token is then a 40
 is the native authorizer trusting the Descope preset: it needs ``aud``, which Descope's default session tokens do
 not carry. The tokens have the providers' own shapes (local/idp/shapes.py): Descope session and refresh tokens,
 Cognito access and id tokens, Entra v2 and v1 tokens.
+
+The ``lambda`` and ``jwt`` runs end with the MCP endpoint driven by the official MCP clients, the Python SDK and the
+TypeScript SDK (``local/mcp_clients/demo.py``): their rows are in the summary too, named ``MCP ...``.
 """
 
 from __future__ import annotations
@@ -21,25 +24,27 @@ from typing import Any, TextIO
 import requests
 
 from infra.config import DEFAULT_ROUTES
+from local.awslambda.log_watch import LogWatch
 from local.idp.clients import DEV_COGNITO_CLIENT, DEV_ENTRA_CLIENT, DEV_ENTRA_V1_CLIENT, DEV_ORDERS_AUDIENCE
 from local.idp.shapes import DEV_ENTRA_API_ID_URI
+from local.mcp_clients.demo import McpDemo
 from local.stack import PROJECT_ROOT, LocalStack, jwt_routes, synthesize
 
 LOG_DIR = PROJECT_ROOT / ".local" / "logs"
-#: A multi-tenant route: its ``{tenantId}`` must be one of the caller's Descope tenants, with the admin role there.
-TENANT_ROUTE = {"method": "GET", "path": "/tenants/{tenantId}/orders", "tenant": {"param": "tenantId", "roles": ["admin"]}}
 #: The cases expect the sample backend's routes and IAM responses, whatever cdk.json holds now.
 DEMO_CONTEXT: dict[str, Any] = {"routes": list(DEFAULT_ROUTES), "lambdaResponse": "iam", "cacheTtlSeconds": 300}
 
 
 def demo_context(mode: str) -> dict[str, Any]:
-    """The sample routes, plus the tenant route in lambda mode; jwt mode cannot check a tenant (synthesis says so)."""
-    routes = jwt_routes(DEFAULT_ROUTES)[0]
-    if mode == "lambda":
-        routes.append(TENANT_ROUTE)
-    return {**DEMO_CONTEXT, "routes": routes}
+    """The sample routes as they are in lambda mode (the tenant route, the MCP endpoint's per-tool rules); jwt mode
+    cannot check a tenant or read MCP headers (synthesis says so): there, ``jwt_routes`` leaves those out."""
+    return {**DEMO_CONTEXT, "routes": list(DEFAULT_ROUTES) if mode == "lambda" else jwt_routes(DEFAULT_ROUTES)[0]}
+
+
 #: The stacks the demo runs: name → (authorizer mode, the one issuer profile a jwt-mode stack trusts).
 RUNS = {"lambda": ("lambda", "oidc"), "jwt": ("jwt", "oidc"), "jwt+descope": ("jwt", "descope")}
+#: The runs whose MCP endpoint the official MCP clients are shown against.
+MCP_RUNS = ("lambda", "jwt")
 
 
 @dataclass(frozen=True)
@@ -138,14 +143,14 @@ def run_mode(run: str, out: TextIO, log_dir: Path = LOG_DIR,
              synthesizer: Callable[[dict[str, Any], Path], Path] = synthesize) -> list[tuple]:
     """One run of the demo's cases; ``synthesizer`` as ``LocalStack`` takes it (``python app.py`` by default)."""
     mode, native = RUNS[run]
-    rows = []
+    rows: list[tuple] = []
     trusting = f" trusting the {native} issuer" if mode == "jwt" else ""
     print(f"\n=== {run}: {mode} authorizer{trusting}; synthesizing the stack and starting it locally ===", file=out,
           flush=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"demo-{run}.log"
-    with LocalStack(mode, log_sink=str(log_file), context=demo_context(mode), native=native,
-                    synthesizer=synthesizer) as stack:
+    logs = LogWatch(log_file)
+    with LocalStack(mode, log_sink=logs, context=demo_context(mode), native=native, synthesizer=synthesizer) as stack:
         print(f"issuer {stack.dev_issuer.root}   API {stack.url}   audience {DEV_ORDERS_AUDIENCE}", file=out)
         print(f"(function and gateway logs: {log_file})", file=out)
         tokens = tokens_for(stack)
@@ -159,13 +164,17 @@ def run_mode(run: str, out: TextIO, log_dir: Path = LOG_DIR,
             print(f"{case.method:4} {case.path:8} {described}\n     → {status} (expected {expected}, {mark}) {answer}",
                   file=out, flush=True)
             rows.append((run, case.name, expected, status))
+        if run in MCP_RUNS:
+            rows += [(run, *row) for row in McpDemo(stack, logs, out).run()]
     return rows
 
 
 def print_summary(rows: list[tuple], out: TextIO) -> bool:
-    print(f"\n{'run':11} {'case':42} {'expected':>8} {'got':>4}  result", file=out)
+    width = max([42, *(len(name) for _, name, _, _ in rows)])
+    print(f"\n{'run':11} {'case':{width}} {'expected':>8} {'got':>4}  result", file=out)
     for run, name, expected, status in rows:
-        print(f"{run:11} {name:42} {expected:>8} {status:>4}  {'ok' if status == expected else 'FAIL'}", file=out)
+        print(f"{run:11} {name:{width}} {expected:>8} {status!s:>4}  {'ok' if status == expected else 'FAIL'}",
+              file=out)
     failures = sum(1 for *_, expected, status in rows if status != expected)
     print(f"\n{len(rows) - failures} passed, {failures} failed", file=out)
     return failures == 0

@@ -104,14 +104,20 @@ def jwt_routes(routes: Sequence[Any]) -> tuple[list[Any], list[str]]:
     return kept, left_out
 
 
-def with_dev_authorization_server(routes: Sequence[Any], issuer: DevIssuer, mode: str, native: str) -> list[Any]:
-    """``routes`` with each MCP endpoint that names no authorization server served by the dev issuer's: Descope's
-    agentic issuer for the sample MCP server (lambda mode, and jwt mode trusting the Descope preset), else the
-    generic OIDC one. Every configured issuer would be listed otherwise, and only these two grant MCP clients."""
+def dev_authorization_server(mode: str, native: str = "oidc") -> dict[str, str]:
+    """Which of the dev issuer's authorization servers an MCP endpoint names, as ``DevIssuer.issuer_url``/``mint``
+    keywords: Descope's agentic issuer for the sample MCP server (lambda mode, and jwt mode trusting the Descope
+    preset), else the generic OIDC one (the one issuer a jwt-mode stack trusts)."""
     if mode == "lambda" or native == "descope":
-        server = issuer.issuer_url("descope", issuer_form="agentic", server_id=DEFAULT_AGENTIC_SERVER)
-    else:
-        server = issuer.issuer_url("oidc")
+        return {"profile": "descope", "issuer_form": "agentic", "server_id": DEFAULT_AGENTIC_SERVER}
+    return {"profile": "oidc"}
+
+
+def with_dev_authorization_server(routes: Sequence[Any], issuer: DevIssuer, mode: str, native: str) -> list[Any]:
+    """``routes`` with each MCP endpoint that names no authorization server served by the dev issuer's
+    (``dev_authorization_server``): every configured issuer would be listed otherwise, and only these grant MCP
+    clients."""
+    server = issuer.issuer_url(**dev_authorization_server(mode, native))
     return [{**route, "mcp": {**route["mcp"], "authorization_servers": [server]}}
             if isinstance(route, dict) and isinstance(route.get("mcp"), dict)
             and "authorization_servers" not in route["mcp"] else route

@@ -36,7 +36,8 @@ variable                       meaning                                          
 =============================  =======================================================================  =========
 
 Without ``MCP_RESOURCE_METADATA_URL`` the challenge names
-``https://<requestContext.domainName>/.well-known/oauth-protected-resource<rawPath>`` (where DESIGN.md serves it).
+``https://<requestContext.domainName>/.well-known/oauth-protected-resource<rawPath>`` (where DESIGN.md serves it);
+``http://`` when the request's ``X-Forwarded-Proto`` says so (the local stack serves plain HTTP on 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -148,16 +149,20 @@ def _admit(method: str, headers: dict[str, str], event: dict[str, Any], request_
     body, refusal = admission.parse_body(event.get("body"), event.get("isBase64Encoded") is True)
     if refusal is not None:
         return refusal, None
-    metadata = SETTINGS.resource_metadata_url or _resource_metadata_url(event, request_context)
+    metadata = SETTINGS.resource_metadata_url or _resource_metadata_url(event, request_context,
+                                                                        headers.get("x-forwarded-proto"))
     return (admission.header_refusal(headers, body, PARAM_HEADERS)
             or admission.caller_refusal(authenticated, metadata)
             or admission.scope_refusal(body, scopes, TOOL_SCOPES, metadata)), body
 
 
-def _resource_metadata_url(event: dict[str, Any], request_context: dict[str, Any]) -> str:
+def _resource_metadata_url(event: dict[str, Any], request_context: dict[str, Any], forwarded_proto: str | None) -> str:
+    """On the API's own domain, with the scheme the client used: API Gateway says ``X-Forwarded-Proto: https``; a
+    local gateway serving plain HTTP says ``http``, and an https URL there names a server no client can reach."""
+    scheme = forwarded_proto if forwarded_proto in ("http", "https") else "https"
     domain = request_context.get("domainName")
     path = event.get("rawPath") if isinstance(event.get("rawPath"), str) else ""
-    return f"https://{domain if isinstance(domain, str) and domain else 'localhost'}{WELL_KNOWN}{path}"
+    return f"{scheme}://{domain if isinstance(domain, str) and domain else 'localhost'}{WELL_KNOWN}{path}"
 
 
 def _for_sdk(event: dict[str, Any], headers: dict[str, str], request_context: dict[str, Any]) -> dict[str, Any]:

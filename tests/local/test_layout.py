@@ -35,7 +35,7 @@ def test_no_function_of_the_local_stack_is_over_60_lines() -> None:
 def test_the_gateway_shim_is_gone() -> None:
     assert not (LOCAL / "gateway.py").exists()
     assert sorted(p.name for p in LOCAL.iterdir() if p.is_dir() and (p / "__init__.py").exists()) == [
-        "apigateway", "awslambda", "cloudformation", "idp"]
+        "apigateway", "awslambda", "cloudformation", "idp", "mcp_clients"]
 
 
 def test_the_issuer_http_server_uses_only_the_issuers_public_members() -> None:

@@ -143,7 +143,12 @@ def test_the_sample_tenant_route_names_each_requests_tenant_with_caching_on(lamb
 def test_demo_walks_through_every_case_as_expected(monkeypatch, tmp_path):
     out = io.StringIO()
     rows = demo.run_mode("lambda", out, log_dir=tmp_path, synthesizer=synthesize_in_process)
-    assert [status for *_, status in rows] == [case.expected["lambda"] for case in demo.CASES]
+    http, mcp = rows[:len(demo.CASES)], rows[len(demo.CASES):]
+    assert [status for *_, status in http] == [case.expected["lambda"] for case in demo.CASES]
+    # Then the MCP endpoint with the official clients, its per-tool rules in place (a reader is refused create_order
+    # by the authorizer, a TypeScript 1.x reader at initialize).
+    assert len(mcp) >= 6 and all(name.startswith("MCP ") and status == expected for _, name, expected, status in mcp)
+    assert "authorizer: mcp_name_denied" in out.getvalue() and "authorizer: mcp_older_client_denied" in out.getvalue()
     assert demo.print_summary(rows, out)
     assert "not-a-jwt" in out.getvalue() and "eyJ" not in out.getvalue()  # tokens are described, never printed
 

@@ -155,6 +155,19 @@ def test_the_challenge_names_the_configured_metadata_url_or_the_one_on_the_apis_
     assert 'resource_metadata="https://mcp.example.com/.well-known/x"' in configured
 
 
+@pytest.mark.parametrize(("forwarded", "scheme"), [("https", "https"), ("http", "http"), (None, "https"),
+                                                   ("gopher", "https")])
+def test_the_derived_metadata_url_keeps_the_scheme_the_client_used(forwarded, scheme):
+    """The local stack serves plain HTTP and says so in X-Forwarded-Proto, as API Gateway says https: a challenge
+    naming https there sent the TypeScript SDK's step-up to a TLS handshake with an HTTP server."""
+    body, headers = request("tools/call", {"name": "create_order", "arguments": {"item": "x", "quantity": 1}})
+    if forwarded is not None:
+        headers["x-forwarded-proto"] = forwarded
+    challenge = handler(event(body, headers), None)["headers"]["WWW-Authenticate"]
+    assert (f'resource_metadata="{scheme}://abc123.execute-api.eu-west-1.amazonaws.com'
+            '/.well-known/oauth-protected-resource/mcp"') in challenge
+
+
 @pytest.mark.parametrize(("raw", "origins"), [
     ("", set()), ('["https://a.example", "https://b.example"]', {"https://a.example", "https://b.example"}),
     ("https://a.example, https://b.example", {"https://a.example", "https://b.example"}),

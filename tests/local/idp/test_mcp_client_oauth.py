@@ -8,73 +8,22 @@ and refreshes. No mocks: real sockets, real signed tokens, the SDK's own flow.""
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
-import json
-import ssl
-import threading
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import httpx2
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.client.auth import OAuthClientProvider
+from mcp.shared.auth import OAuthClientMetadata
 
 from local.idp.authorization_settings import AuthorizationSettings, DevUser, ManualClock
 from local.idp.clients import DEV_DESCOPE_PROJECT
 from local.idp.issuer import DevIssuer
 from local.idp.shapes import DEV_USER_ID
+from local.mcp_clients.python_sdk import CALLBACK, HeadlessBrowser, MemoryStorage
+from tests.local.idp.client_metadata_server import DocumentServer
 from tests.local.idp.protected_resource import ProtectedResource
 
 SCOPES = ["orders:read", "orders:write"]
-CALLBACK = "http://127.0.0.1:47615/callback"  # never listened on: the redirect handler reads the Location
-
-
-class MemoryStorage:
-    """The SDK's TokenStorage, in memory."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client_info: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self):
-        return self.tokens
-
-    async def set_tokens(self, tokens):
-        self.tokens = tokens
-
-    async def get_client_info(self):
-        return self.client_info
-
-    async def set_client_info(self, client_info):
-        self.client_info = client_info
-
-
-class HeadlessBrowser:
-    """The redirect and callback handlers: GET the authorization URL, read the code from the redirect."""
-
-    def __init__(self) -> None:
-        self.visits = 0
-        self._result: AuthorizationCodeResult | None = None
-
-    async def redirect_handler(self, authorization_url: str) -> None:
-        self.visits += 1
-        async with httpx2.AsyncClient(trust_env=False) as browser:
-            response = await browser.get(authorization_url, follow_redirects=False)
-        assert response.status_code == 302, response.text
-        answer = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(response.headers["Location"]).query))
-        assert "error" not in answer, answer
-        self._result = AuthorizationCodeResult(code=answer["code"], state=answer.get("state"), iss=answer.get("iss"))
-
-    async def callback_handler(self) -> AuthorizationCodeResult:
-        assert self._result is not None
-        return self._result
 
 
 def call_with_sdk(resource: ProtectedResource, calls: int = 1, *, client_metadata_url: str | None = None,
@@ -187,66 +136,17 @@ def test_mcp_python_sdk_client_without_orders_write_gets_a_token_without_it(issu
 # --- Client ID metadata documents, served over https on loopback (the SDK accepts only https URLs) ---------------
 
 
-def _self_signed(tmp_path) -> tuple[str, str]:
-    """(certificate file, key file) for 127.0.0.1, the certificate being its own CA."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_file), str(key_file)
-
-
 @pytest.fixture
 def document_server(tmp_path):
-    """An https server on 127.0.0.1 serving ``documents`` (path → JSON): (root URL, documents, CA file, paths
-    fetched). Its certificate is its own CA, given to the authorization server as client_metadata_ca_bundle."""
-    cert, key = _self_signed(tmp_path)
-    ca = cert
-    documents: dict[str, dict] = {}
-    fetched: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            fetched.append(self.path)
-            body = json.dumps(documents.get(self.path, {})).encode()
-            self.send_response(200 if self.path in documents else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{server.server_address[1]}", documents, ca, fetched
-    server.shutdown()
-    server.server_close()
+    with DocumentServer(tmp_path) as server:
+        yield server
 
 
 def test_mcp_python_sdk_client_uses_its_client_id_metadata_document(issuer, resource, document_server):
-    root, documents, ca, fetched = document_server
-    url = root + "/oauth/client.json"
-    documents["/oauth/client.json"] = {"client_id": url, "client_name": "mcp-sdk-test", "redirect_uris": [CALLBACK],
-                                       "grant_types": ["authorization_code", "refresh_token"],
-                                       "token_endpoint_auth_method": "none"}
-    issuer.authorization.configure(client_metadata_ca_bundle=ca)
+    url = document_server.publish("/oauth/client.json", {
+        "client_name": "mcp-sdk-test", "redirect_uris": [CALLBACK], "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "none"})
+    issuer.authorization.configure(client_metadata_ca_bundle=document_server.ca)
     try:
         statuses, storage, _ = call_with_sdk(resource, client_metadata_url=url)
     finally:
@@ -254,4 +154,4 @@ def test_mcp_python_sdk_client_uses_its_client_id_metadata_document(issuer, reso
     assert statuses == [200]
     assert storage.client_info is not None and storage.client_info.client_id == url  # no registration request
     assert resource.accepted[0]["azp"] == url
-    assert fetched == ["/oauth/client.json"]  # the server fetched the document (once: then from its cache)
+    assert document_server.fetched == ["/oauth/client.json"]  # the server fetched the document (once: then from its cache)
