@@ -8,15 +8,16 @@ them. Four handlers, each cold-started once, answer the same events:
 | handler         | ``AUTH_ROUTES``: the tenant route                  | ``AUTH_RESPONSE``                            |
 |-----------------|----------------------------------------------------|----------------------------------------------|
 | iam, without    | ``{}`` (a valid token only)                        | ``iam``: the usual policy                    |
-| iam, with       | ``{"tenant": {"param": "tenantId", "roles": ["admin"]}}`` | ``iam``: an allow-list (``tenancy.allow_list``) |
+| iam, with       | ``{"tenant": {"param": "tenantId", "roles": ["admin"]}}`` | ``iam``: the decided tenant's resource alone |
 | simple, without | ``{}``                                             | ``simple``                                   |
 | simple, with    | the tenant rule                                    | ``simple``: the decision, no policy          |
 
 Both configurations also hold the latency benchmark's unmet ``DELETE /orders/{id}`` rule, and both see the same
 tokens and events, so the difference is what the tenant rule costs: reading the claim, the decision, the three
-``authorized_tenant*`` context keys and, in IAM mode, the allow-list. Every tenant qualifies, so an allow-list is as
-long as it gets (min(N, ``MAX_POLICY_TENANTS``) tenant resources); with 100 tenants the handler also logs, on every
-request, that the rest were left out (to /dev/null here, like the EMF documents).
+``authorized_tenant*`` context keys and, in IAM mode, the policy. The events name the request id among the identity
+sources, as the construct's tenant-route authorizer does, so the answer is never reused: it allows the requested
+tenant's resource alone, and the claim is read for that tenant only, however many the token holds (every tenant
+qualifies, so a cacheable answer would list min(N, ``MAX_POLICY_TENANTS``) of them).
 
 Token modes as in ``latency``: *distinct* (every call verifies a new token) and *repeated* (one token: the
 verified-token cache answers, and what is left is the decision and the response). Repeated is the usual case on a
