@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import AuthorizationSettings, ConfigError, RouteSpec, TenantRule
+from infra import AuthorizationSettings, ConfigError, ProviderIssuer, RouteSpec, TenantRule
 from infra.cdk_app import cdk_json_context
 from infra.config import load_stack_config
 
@@ -52,3 +52,26 @@ def test_a_bare_string_of_scopes_is_refused_in_cdk_json() -> None:
 
 def test_the_shipped_cdk_json_names_no_key_twice() -> None:
     assert cdk_json_context()["routes"]
+
+
+@pytest.mark.parametrize("field, value", [("roles", "admin"), ("permissions", "orders:read")])
+def test_a_bare_string_of_tenant_roles_or_permissions_is_refused_in_cdk_json_and_the_typed_api(field: str,
+                                                                                               value: str) -> None:
+    """Read as characters, "admin" would admit a role called "a": refused wherever the stack reads it."""
+    context = {"issuers": OIDC, "routes": [{"method": "GET", "path": "/tenants/{t}/orders",
+                                            "tenant": {"param": "t", field: value}}]}
+    with pytest.raises(ConfigError) as in_cdk_json:
+        load_stack_config(context.get)
+    assert in_cdk_json.value.field == f"routes[0].tenant.{field}"
+    assert f'write ["{value}"]' in in_cdk_json.value.problem
+    with pytest.raises(ConfigError) as typed:
+        TenantRule(param="t", **{field: value})
+    assert typed.value.field == field and "a bare string would be read one character at a time" in typed.value.problem
+
+
+def test_an_entra_domain_as_tenant_id_is_refused_in_the_typed_api_naming_the_field() -> None:
+    with pytest.raises(ConfigError) as failure:
+        AuthorizationSettings.create(issuers=[ProviderIssuer.entra("contoso.com", "api://orders")],
+                                     routes=[RouteSpec("GET", "/orders")])
+    assert failure.value.field == "issuers[0].tenant_id"
+    assert "must be the tenant's GUID" in failure.value.problem
