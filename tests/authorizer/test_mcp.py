@@ -184,6 +184,52 @@ def test_a_tools_tenant_rule_reads_the_tenant_from_its_mcp_param_header(mcp_auth
     assert reasons(logs) == ["mcp_name_denied"] * 3
 
 
+def test_claim_rules_decide_per_method_per_tool_and_per_prompt(mcp_authorizer, token, logs):
+    """A method's, tool's or prompt's rule may hold claims as a route's does (any of the listed values)."""
+    routes = {"POST /mcp": {"mcp": {"resource": RESOURCE,
+                                    "methods": {"prompts/list": {"claims": {"plan": ["pro", "team"]}}},
+                                    "tools": {"export": {"scopes": ["orders:read"], "claims": {"plan": "team"}}},
+                                    "prompts": {"summarize": ["orders:read"], "audit": {"claims": {"role": "auditor"}}}}}}
+    authorizer = mcp_authorizer(routes)
+    team, pro = token(plan="team"), token(plan="pro")
+    assert allowed(authorizer, mcp_event(team, name="export"))
+    assert not allowed(authorizer, mcp_event(pro, name="export"))  # the tool's claim rule
+    assert not allowed(authorizer, mcp_event(token("profile", plan="team"), name="export"))  # and its scope
+    assert allowed(authorizer, mcp_event(pro, method="prompts/list", name=None))
+    assert not allowed(authorizer, mcp_event(token(plan="free"), method="prompts/list", name=None))
+    assert allowed(authorizer, mcp_event(token(plan="pro"), method="prompts/get", name="summarize"))
+    assert not allowed(authorizer, mcp_event(token("profile"), method="prompts/get", name="summarize"))
+    assert allowed(authorizer, mcp_event(token(role="auditor"), method="prompts/get", name="audit"))
+    assert not allowed(authorizer, mcp_event(token(role="viewer"), method="prompts/get", name="audit"))
+    # A prompt's rule is the prompt's: a tool of the same name is not held to it.
+    assert allowed(authorizer, mcp_event(token(role="viewer"), method="tools/call", name="audit"))
+    assert reasons(logs) == ["mcp_name_denied", "mcp_name_denied", "mcp_method_denied", "mcp_name_denied",
+                             "mcp_name_denied"]
+    claims_named = [r.get("claim") for r in logs.records() if r.get("message") == "denied"]
+    assert claims_named == ["plan", "scope", "plan", "scope", "role"]
+
+
+def test_a_name_decides_only_when_it_is_exactly_the_rules(mcp_authorizer, token, logs):
+    """Compared exactly: no case folding or Unicode normalization gives one name another's rule, nor takes it away
+    (a name the server does not have is its to refuse, and a header that differs from the body is its 400)."""
+    authorizer = mcp_authorizer({"POST /mcp": {"mcp": {**MCP, "tools": {"Create_Order": ["orders:admin"],
+                                                                        "create_order": ["orders:write"]}}}})
+    writer = token("orders:read orders:write")
+    assert allowed(authorizer, mcp_event(writer, name="create_order"))
+    assert not allowed(authorizer, mcp_event(writer, name="Create_Order"))
+    assert not allowed(authorizer, mcp_event(writer, name=encode_value("Create_Order")))
+    assert reasons(logs) == ["mcp_name_denied", "mcp_name_denied"]
+
+
+def test_the_denied_log_line_names_the_route_and_the_rule_it_missed_never_the_token(mcp_authorizer, token, logs):
+    reader = token("orders:read")
+    assert not allowed(mcp_authorizer(), mcp_event(reader, name="create_order"))
+    [denial] = [r for r in logs.records() if r.get("message") == "denied"]
+    assert (denial["reason"], denial["route"], denial["claim"]) == ("mcp_name_denied", "POST /mcp", "scope")
+    assert "create_order" in denial["detail"]
+    assert reader not in json.dumps(logs.records())
+
+
 # --- never reused across tools -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("simple", [False, True])
 def test_an_answer_decided_on_the_headers_is_refused_unless_it_cannot_be_reused_for_others(mcp_authorizer, token,
