@@ -26,7 +26,6 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -245,7 +244,6 @@ def measure_local_api(issuer: BenchIssuer, *, requests_count: int = 500) -> dict
     for name in ("cache_on", "cache_off"):
         if results[name]["statuses"] != {"200": requests_count}:
             results[name]["note"] = "not every request was answered 200: see statuses"
-    print(render_concurrent(results), file=sys.stderr, flush=True)
     return results
 
 

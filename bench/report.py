@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .latency import CONTENDERS, SIDE_BY_SIDE, TOKEN_MODES
+from .local_api import render_concurrent
 from .scenario import ALGORITHMS
 from .tenants import RESPONSES, RULES
 
@@ -156,6 +157,8 @@ def _local_api_table(local: dict[str, Any]) -> list[str]:
                      f"{part.get('requests_per_s')} | {part.get('p50_ms')} | {part.get('p99_ms')} | "
                      f"{part.get('authorizer_invocations')} | {part.get('statuses')} | "
                      f"{part.get('keepalive_p50_ms')} |")
+    if any((local.get(name) or {}).get("concurrent") for name in ("cache_on", "cache_off")):
+        lines += ["", *render_concurrent(local).splitlines()]
     return lines
 
 
