@@ -14,7 +14,7 @@ on demand). ``AUTH_ISSUERS`` is overridden to trust the benchmark issuer. Two lo
   answers, 5xx, p50/p99, and for each function the worker processes that served it (each with its own cold start)
   and the JWKS fetches they made (each worker fetches its own keys: the per-instance effects users meet on AWS).
 
-Printed to standard error as the part ends (``render_concurrent``), and kept in ``results.json``.
+Printed in the report beside the sequential throughput (``render_concurrent``), and kept in ``results.json``.
 """
 
 from __future__ import annotations
