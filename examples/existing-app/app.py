@@ -10,6 +10,7 @@ The construct is installed from this repository's wheel, by path (never from a p
     PATH="$PWD/.venv/bin:$PATH" npx cdk synth -c authorizer=jwt        # API Gateway's native JWT authorizer
 """
 
+import apigw_jwt_authorizer  # noqa: F401  # before aws_cdk: on an ended Node.js, one plain notice for jsii's banner
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 from orders_stack import OrdersStack
