@@ -315,6 +315,30 @@ def test_invalid_options_are_refused_naming_the_option(tmp_path: Path, option: s
     assert caught.value.field == ("log_group" if option == "log_retention" else option)
 
 
+@pytest.mark.parametrize(("option", "value", "accepted"), [
+    ("timeout", Duration.millis(1500), "whole seconds from 1 to 10"),
+    ("runtime", lambda_.Runtime.PYTHON_3_11, "Runtime.PYTHON_3_12, Runtime.PYTHON_3_13, Runtime.PYTHON_3_14"),
+    ("runtime", lambda_.Runtime.NODEJS_20_X, "the Python versions the bundle's lock covers"),
+    ("runtime", "python3.12", "got the string 'python3.12'"),
+    ("architecture", "arm64", "Architecture.ARM_64 or Architecture.X86_64"),
+])
+def test_a_mistyped_option_names_what_it_accepts(tmp_path: Path, option: str, value: Any, accepted: str) -> None:
+    _, stack = new_stack(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        JwtAuthorization(stack, "Auth", http_api=apigwv2.HttpApi(stack, "Api"), settings=settings(), **{option: value})
+    assert caught.value.field == option and accepted in caught.value.problem
+
+
+@pytest.mark.parametrize("runtime", [lambda_.Runtime.PYTHON_3_12, lambda_.Runtime.PYTHON_3_13])
+def test_a_supported_runtime_and_architecture_reach_the_function(tmp_path: Path, runtime: lambda_.Runtime) -> None:
+    _, stack = new_stack(tmp_path)
+    auth = JwtAuthorization(stack, "Auth", http_api=apigwv2.HttpApi(stack, "Api"), settings=settings(),
+                            runtime=runtime, architecture=lambda_.Architecture.X86_64)
+    auth.add_routes(backend())
+    function = the_function(Template.from_stack(stack))
+    assert (function["Runtime"], function["Architectures"]) == (runtime.name, ["x86_64"])
+
+
 @pytest.mark.parametrize("mode", ["lambda", "jwt"])
 def test_authorizer_name_and_identity_source(tmp_path: Path, mode: str) -> None:
     _, stack = new_stack(tmp_path)
