@@ -153,6 +153,20 @@ def test_demo_walks_through_every_case_as_expected(monkeypatch, tmp_path):
     assert "not-a-jwt" in out.getvalue() and "eyJ" not in out.getvalue()  # tokens are described, never printed
 
 
+def test_demos_jwt_run_gives_api_gateways_own_answers_and_the_mcp_clients_recover_as_documented(tmp_path):
+    """make demo's second run: the native JWT authorizer's 401s where the Lambda authorizer answers 403, and the MCP
+    endpoint with the server's insufficient_scope challenge (each SDK's step-up) and refresh on the 401."""
+    out = io.StringIO()
+    rows = demo.run_mode("jwt", out, log_dir=tmp_path, synthesizer=synthesize_in_process)
+    names = {case.name for case in demo.CASES}
+    http, mcp = [r for r in rows if r[1] in names], [r for r in rows if r[1] not in names]
+    assert [status for *_, status in http] == [case.expected["jwt"] for case in demo.CASES if "jwt" in case.expected]
+    assert len(mcp) >= 5 and all(name.startswith("MCP ") and status == expected for _, name, expected, status in mcp)
+    assert "insufficient_scope" in out.getvalue() and "refreshed on the 401" in out.getvalue()
+    assert demo.print_summary(rows, out)
+    assert "eyJ" not in out.getvalue()
+
+
 def test_demo_native_authorizer_trusting_descope_needs_aud(tmp_path):
     """API Gateway's JWT authorizer needs aud: Descope's default session token (none) is a 401, a token from a JWT
     template that sets aud passes, and a refresh token (no aud either) is a 401."""
