@@ -285,7 +285,8 @@ def test_the_backend_starts_cold_then_stays_warm(served: Served) -> None:
 
 def test_a_crash_is_500_then_the_function_recovers_in_a_new_process(served: Served) -> None:
     before = served.get("/public").json()["pid"]
-    assert served.get("/public?mode=crash").status_code == 500
+    crashed = served.get("/public?mode=crash")
+    assert (crashed.status_code, crashed.json()) == (500, {"message": "Internal Server Error"})
     after = served.get("/public").json()
     assert after["pid"] != before
     assert after["invocations"] == 1

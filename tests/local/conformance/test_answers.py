@@ -144,6 +144,7 @@ def test_a_refused_token_gets_the_troubleshooting_pages_answer_header_for_header
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("claim", ["scope", "scp"])
 @pytest.mark.parametrize(("scope", "status"), [
     ("other scope1", 200),       # space-delimited: scope1 is one of them
     ("  scope2  other", 200),    # runs of spaces delimit too
@@ -151,8 +152,10 @@ def test_a_refused_token_gets_the_troubleshooting_pages_answer_header_for_header
     ("scope1\nscope2", 403),
     ("other", 403),
 ])
-def test_scopes_are_delimited_by_spaces_only(sample_api: Served, jwks_issuer: Issuer, scope: str, status: int) -> None:
-    token = jwks_issuer.sign(jwks_issuer.claims(scope=scope))
+def test_scopes_are_delimited_by_spaces_only(sample_api: Served, jwks_issuer: Issuer, scope: str, status: int,
+                                              claim: str) -> None:
+    """In ``scope`` and in ``scp`` when it is one string (Entra's form) alike."""
+    token = jwks_issuer.sign(jwks_issuer.claims(**{claim: scope}))
     sent = send(sample_api.url, SampleRequest("GET", "/jwt/route", (("Authorization", f"Bearer {token}"),)))
     assert sent.status == status, sent.body
     if status == 403:
