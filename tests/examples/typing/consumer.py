@@ -10,6 +10,8 @@ from apigw_jwt_authorizer import (
     Issuer,
     JwtAuthorization,
     LambdaResponse,
+    McpEndpoint,
+    McpRule,
     ProviderIssuer,
     RouteSpec,
     TenantRule,
@@ -26,6 +28,12 @@ ROUTES: list[RouteSpec] = [
     RouteSpec("POST", "/orders", scopes=("orders:write",), claims={"email_verified": True, "tier": ["gold", 2]}),
     RouteSpec("GET", "/tenants/{tenantId}/orders", tenant=TenantRule("tenantId", roles=["admin"])),
     RouteSpec("GET", "/status", public=True),
+    RouteSpec("ANY", "/mcp", mcp=McpEndpoint(
+        authorization_servers=["https://api.descope.com/v1/apps/agentic/P2abc/orders-mcp"],
+        methods={"tools/list": McpRule(scopes=["orders:read"])},
+        tools={"list_orders": ["orders:read"], "create_order": McpRule(scopes=("orders:write",)),
+               "tenant_report": McpRule(tenant=TenantRule("tenantId", roles=["admin"]))},
+        prompts={"audit": McpRule(claims={"role": "auditor"})})),
 ]
 
 
