@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from authorizer.config import TENANT_ID
 from authorizer.policy import MAX_RESOURCE_LENGTH
+from authorizer.tenancy import requested_grant, tenants_of
 
 from .support import claims_for
 from .test_tenancy import DELETE, ORDERS, ROUTES, STAGE, allows, tenant_event
@@ -67,3 +68,20 @@ def test_allowed_exactly_when_the_tenant_is_the_tokens_with_the_role_even_from_a
     else:
         assert reused == expected(claims, *then)
 
+
+
+claim_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.sampled_from(TENANTS + ROLES)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.sampled_from(TENANTS + ["roles", "permissions"]), inner, max_size=4)),
+    max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=claim_values, requested=st.one_of(st.none(), st.sampled_from(TENANTS)))
+def test_reading_the_requested_tenant_alone_finds_what_reading_the_whole_claim_does(value, requested):
+    """A request decided per request reads the requested tenant's entry alone (``requested_grant``); whatever the
+    claim holds, it must find exactly what the whole claim's reading (``tenants_of``) grants that tenant."""
+    claims = {} if value is None else {"tenants": value}
+    whole = tenants_of(claims, "tenants").grants.get(requested) if requested is not None else None
+    assert requested_grant(claims, "tenants", requested) == whole
