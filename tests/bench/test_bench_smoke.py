@@ -195,3 +195,22 @@ def test_report_judges_the_rule_cost_with_10_tenants_and_shows_every_cell():
     results["targets"] = evaluate(results)
     tenant = next(t for t in results["targets"] if "tenant" in t["target"])
     assert tenant["verdict"] == "noisy, not judged" and tenant["ok"] is None and passed(results["targets"])
+
+
+def test_report_shows_the_concurrent_load_and_what_each_function_used():
+    def load(workers: int) -> dict:
+        return {"clients": 50, "seconds": 15.0, "requests": 11049, "wrong_answers": 0, "5xx": 0, "p50_ms": 80.5,
+                "p99_ms": 232.6, "functions": {
+                    "Authorizer": {"invocations": 8591, "workers": workers, "cold_starts": workers, "throttles": 0,
+                                   "jwks_fetches": 2},
+                    "Backend": {"invocations": 7305, "workers": 2, "cold_starts": 2, "throttles": 3,
+                                "jwks_fetches": 0}}}
+    part = {"result_ttl_s": 0, "requests_per_s": 273.0, "p50_ms": 3.7, "p99_ms": 4.5, "authorizer_invocations": 500,
+            "statuses": {"200": 500}, "keepalive_p50_ms": 3.6}
+    local = {"route": "GET /hello", "client": "sequential", "cache_on": {**part, "concurrent": load(1)},
+             "cache_off": {**part, "concurrent": load(2)}}
+    table = render({"local_api": local, "targets": []})
+    assert "| off | 50 | 15.0 | 11049 | 0 | 0 | 80.5 | 232.6 |" in table
+    assert "| cache | function | invocations | workers | cold starts | throttled | JWKS fetches |" in table
+    assert "| off | Authorizer | 8591 | 2 | 2 | 0 | 2 |" in table and "| on | Backend | 7305 | 2 | 2 | 3 | 0 |" in table
+    assert render({"local_api": {**local, "cache_on": part, "cache_off": part}, "targets": []}).count("| cache |") == 0
