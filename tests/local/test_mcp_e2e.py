@@ -367,9 +367,12 @@ def test_typescript_sdk_2x_sends_mcp_name_and_the_authorizer_decides_per_tool(st
     mcp = stacks["lambda"]
     connected, listed, read, write = typescript["reader"]["2.x lambda"].steps
     assert connected.result == {"protocol_version": "2026-07-28"} and listed.ok
-    assert read.ok and [e["mcp_name"] for e in read.to(mcp.url)] == ["list_orders"]
+    assert read.ok and [(e["mcp_method"], e["mcp_name"], e["protocol_version"]) for e in read.to(mcp.url)] == [
+        ("tools/call", "list_orders", "2026-07-28")]
+    assert [e["mcp_method"] for e in listed.to(mcp.url)] == ["tools/list"]
     [refused] = write.to(mcp.url)
-    assert (refused["status"], refused["challenge"], refused["mcp_name"]) == (403, None, "create_order")
+    assert (refused["status"], refused["challenge"], refused["mcp_method"], refused["mcp_name"]) == (
+        403, None, "tools/call", "create_order")
     assert not write.ok and denied(mcp, typescript["subs"]["reader"], "mcp_name_denied")
     # The same reader on TypeScript 1.x (no headers) was refused at initialize: one denial each, no more.
     assert mcp.logs.denials(typescript["subs"]["reader"]) == ["mcp_older_client_denied", "mcp_name_denied"]
