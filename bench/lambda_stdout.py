@@ -38,6 +38,7 @@ write to ``/dev/null`` is the cheapest write there is; Lambda's pipe also copies
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 from collections.abc import Iterable
@@ -73,19 +74,6 @@ def lambda_stdout(path: str = os.devnull) -> TextIO:
 
 
 #: The same wrapping as source for a fresh ``python -c`` child (the cold-start benchmark), run before its timed
-#: import: only ``sys`` is touched, so the child imports nothing it would otherwise import later.
-CHILD_PRELUDE = """
-import sys
-class Unbuffered:  # bench/lambda_stdout.py: awslambdaric wraps stdout and stderr before importing the handler
-    def __init__(self, stream):
-        self.stream = stream
-    def __getattr__(self, attr):
-        return getattr(self.stream, attr)
-    def write(self, msg):
-        self.stream.write(msg)
-        self.stream.flush()
-    def writelines(self, msgs):
-        self.stream.writelines(msgs)
-        self.stream.flush()
-sys.stdout, sys.stderr = Unbuffered(sys.stdout), Unbuffered(sys.stderr)
-"""
+#: import: ``Unbuffered``'s own source (its annotations left unevaluated), so the child imports nothing but ``sys``.
+CHILD_PRELUDE = ("from __future__ import annotations\nimport sys\n" + inspect.getsource(Unbuffered)
+                 + "sys.stdout, sys.stderr = Unbuffered(sys.stdout), Unbuffered(sys.stderr)\n")
