@@ -154,14 +154,19 @@ def test_claim_rules_accept_any_listed_value_and_do_not_confuse_true_with_one(ma
     assert not iam_allows(authorizer.authorize(event(token(tier=1))), arn)
 
 
+def order_by_id_authorizer(idp, logs) -> tuple[Authorizer, list]:
+    """An authorizer with one rule, ``GET /orders/{id}`` needs ``orders:read``, and the (outcome, reason) it observes."""
+    observed: list = []
+    config = load_config({"AUTH_ISSUERS": json.dumps([{"issuer": idp, "audience": "api"}]),
+                          "AUTH_ROUTES": json.dumps({"GET /orders/{id}": ["orders:read"]})})
+    return Authorizer(config, logger=logs.logger, observe=lambda *decision: observed.append(decision[:2])), observed
+
+
 def test_a_route_under_a_wider_unmet_rule_is_decided_by_its_own_rule_when_answers_are_cached_per_route(idp, keys,
                                                                                                    logs):
     """``GET /orders/{id}``'s Deny pattern, ``GET/orders/*``, also covers ``GET /orders/{id}/invoice``. API Gateway
     decides by the matched route, and an answer cached per route is only reused on it: no Deny of the wider route."""
-    observed = []
-    config = load_config({"AUTH_ISSUERS": json.dumps([{"issuer": idp, "audience": "api"}]),
-                          "AUTH_ROUTES": json.dumps({"GET /orders/{id}": ["orders:read"]})})
-    authorizer = Authorizer(config, logger=logs.logger, observe=lambda *decision: observed.append(decision[:2]))
+    authorizer, observed = order_by_id_authorizer(idp, logs)
     arn = f"{STAGE}/GET/orders/42/invoice"
     token = keys["RS256"].sign(claims_for(idp))
     response = authorizer.authorize(http_v2_event(token, route_key="GET /orders/{id}/invoice", arn=arn,
@@ -177,10 +182,7 @@ def test_a_route_under_a_wider_unmet_rule_is_refused_as_too_wide_when_the_answer
                                                                                                        logs):
     """Cached by the token alone, the answer must carry the wider route's Deny, which covers this request: what is
     logged and counted says so (``cache_key_too_wide``), not an allow API Gateway would turn into a 403."""
-    observed = []
-    config = load_config({"AUTH_ISSUERS": json.dumps([{"issuer": idp, "audience": "api"}]),
-                          "AUTH_ROUTES": json.dumps({"GET /orders/{id}": ["orders:read"]})})
-    authorizer = Authorizer(config, logger=logs.logger, observe=lambda *decision: observed.append(decision[:2]))
+    authorizer, observed = order_by_id_authorizer(idp, logs)
     arn = f"{STAGE}/GET/orders/42/invoice"
     token = keys["RS256"].sign(claims_for(idp))
     response = authorizer.authorize(http_v2_event(token, route_key="GET /orders/{id}/invoice", arn=arn))

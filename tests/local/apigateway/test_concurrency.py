@@ -9,27 +9,17 @@ from __future__ import annotations
 
 import os
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.local.conftest import Served, new_nonce
+from tests.local.waiting import GUARD_S, wait_until
 
 pytestmark = pytest.mark.slow
 
-GUARD_S = 60  # ends a hung test; nothing asserts on time
 INTERNAL_ERROR = (500, {"message": "Internal Server Error"})
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + GUARD_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.005)
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> requests.Response:

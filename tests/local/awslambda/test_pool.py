@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,7 @@ import pytest
 
 from local.awslambda.errors import FunctionCrashed, FunctionThrottled
 from local.awslambda.pool import LAMBDA_DEFAULT_CONCURRENCY, WORKERS_VARIABLE, FunctionPool, default_workers
-
-# Only a guard against a hung test, far beyond what any machine needs; nothing asserts on time.
-GUARD_S = 60
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + GUARD_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.005)
+from tests.local.waiting import GUARD_S, wait_until
 
 
 class Holds:

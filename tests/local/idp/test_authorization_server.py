@@ -12,9 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 
-from local.idp.authorization_settings import AuthorizationSettings, DevUser, ManualClock
+from local.idp.authorization_settings import DevUser
 from local.idp.clients import DEV_DESCOPE_PROJECT
-from local.idp.issuer import DevIssuer
 from local.idp.redirect_uris import redirect_uri_matches
 from local.idp.shapes import DEV_USER_ID
 from tests.local.idp.authorization_flow import (
@@ -35,14 +34,8 @@ AGENTIC_PATH = f"/descope/v1/apps/agentic/{DEV_DESCOPE_PROJECT}/{AGENTIC_SERVER}
 
 
 @pytest.fixture(scope="module")
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture(scope="module")
-def issuer(clock):
-    with DevIssuer(authorization=AuthorizationSettings(clock=clock)) as running:
-        yield running
+def issuer(authorization_issuer):
+    return authorization_issuer
 
 
 @pytest.fixture

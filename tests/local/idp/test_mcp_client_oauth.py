@@ -15,9 +15,8 @@ import pytest
 from mcp.client.auth import OAuthClientProvider
 from mcp.shared.auth import OAuthClientMetadata
 
-from local.idp.authorization_settings import AuthorizationSettings, DevUser, ManualClock
+from local.idp.authorization_settings import DevUser
 from local.idp.clients import DEV_DESCOPE_PROJECT
-from local.idp.issuer import DevIssuer
 from local.idp.shapes import DEV_USER_ID
 from local.mcp_clients.python_sdk import CALLBACK, HeadlessBrowser, MemoryStorage
 from tests.local.idp.client_metadata_server import DocumentServer
@@ -52,14 +51,8 @@ def call_with_sdk(resource: ProtectedResource, calls: int = 1, *, client_metadat
 
 
 @pytest.fixture(scope="module")
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture(scope="module")
-def issuer(clock):
-    with DevIssuer(authorization=AuthorizationSettings(clock=clock)) as running:
-        yield running
+def issuer(authorization_issuer):
+    return authorization_issuer
 
 
 @pytest.fixture

@@ -1,0 +1,18 @@
+"""Waiting for another thread or process to reach a state, by polling it: never a sleep standing in for the event.
+
+``GUARD_S`` only ends a hung test, far beyond what any machine needs; no test asserts on time with it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+GUARD_S = 60
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + GUARD_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.005)
