@@ -120,7 +120,7 @@ class Authorizer:
             decision = tenants.no_decision
             if route_problem is None:
                 decision = tenants.decide(event, request.route_key, None if simple else arn, request.arn,
-                                          verified.claims, scope, verdict.spared)
+                                          verified.claims, scope)
                 route_problem = decision.problem
                 if decision.context:
                     context.update(decision.context)

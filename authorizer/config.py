@@ -80,6 +80,11 @@ class TrustedIssuer:
     #: MCP resources' URIs (``mcp_config.bind_resources``): an ``aud`` holding one also passes verification, and
     #: the token is then good on that resource's route only.
     resource_audiences: tuple[str, ...] = ()
+    #: What ``aud`` may hold: the audiences, then the MCP resources' URIs (derived, once per configuration).
+    accepted_audiences: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "accepted_audiences", self.audiences + self.resource_audiences)
 
     @property
     def key_source(self) -> tuple[str, str | None, str | None]:

@@ -22,7 +22,6 @@ unmet rule that overlaps the matched route.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 from .config import RouteRule
@@ -31,7 +30,7 @@ from .events import AuthRequest
 from .overlaps import RouteOverlaps
 from .policy import MethodArn, resource_matches
 from .reuse import REQUEST, SHARED, cache_scope
-from .rules import Unmet, granted_scopes, rule_problem
+from .rules import Unmet, deny_verb, granted_scopes, rule_problem
 
 _NOTHING: frozenset[str] = frozenset()
 
@@ -61,7 +60,7 @@ class RouteGuard:
             if simple:
                 unknown = UnknownRouteError("route rules are configured but the event names no route")
                 return RouteVerdict(unknown if self.routes else None, scope)
-            covering = _covering(unmet, arn, request.arn, _NOTHING, None)
+            covering = _covering(unmet, arn, request.arn, None)
             return RouteVerdict(None if covering is None else _problem(covering, claims), scope)
 
         rule = self.routes.get(route_key)
@@ -76,7 +75,7 @@ class RouteGuard:
             if overlapping.isdisjoint(unmet.keys):
                 # A Deny for a route of another verb cannot match this ARN (its verb segment is literal).
                 if arn is not None and (arn.verb in unmet.verbs or "*" in unmet.verbs):
-                    covering = _covering(unmet, arn, request.arn, _NOTHING, rule)
+                    covering = _covering(unmet, arn, request.arn, rule)
                 if covering is None:  # nothing that could be reused elsewhere covers this route: no scope needed
                     return _ALLOWED if problem is None else RouteVerdict(problem)
         scope = self._scope(request, event)
@@ -88,7 +87,7 @@ class RouteGuard:
                 problem = CacheKeyTooWideError(f"{route_key}: a simple answer cached by the token alone holds on every "
                                                "route; with route rules, the identity sources need $context.routeKey")
             else:
-                covering = covering or _covering(unmet, arn, request.arn, _NOTHING, rule)
+                covering = covering or _covering(unmet, arn, request.arn, rule)
                 if covering is not None:
                     problem = CacheKeyTooWideError(
                         f"{route_key}: the answer may be reused on any route, so it denies {covering.route_key}, "
@@ -100,16 +99,16 @@ class RouteGuard:
         return REQUEST if request.per_request else cache_scope(event, request.route_key)
 
 
-def _covering(unmet: Iterable[RouteRule], arn: MethodArn | None, request_arn: str | None, spared: frozenset[str],
+def _covering(unmet: Iterable[RouteRule], arn: MethodArn | None, request_arn: str | None,
               own: RouteRule | None) -> RouteRule | None:
-    """The first unmet route (not the matched one, not spared) whose Deny pattern covers this request's ARN."""
+    """The first unmet route (not the matched one) whose Deny pattern covers this request's ARN."""
     if arn is None:
         return None
     for rule in unmet:
-        if rule is own or rule.route_key in spared:
+        if rule is own:
             continue
         # A Deny for a route of another verb cannot match this ARN (its verb segment is literal): no matching then.
-        if _verb_of(rule.route_key) in ("*", arn.verb) and resource_matches(arn.route_resource(rule.route_key),
+        if deny_verb(rule.route_key) in ("*", arn.verb) and resource_matches(arn.route_resource(rule.route_key),
                                                                           request_arn):
             return rule
     return None
@@ -118,9 +117,3 @@ def _covering(unmet: Iterable[RouteRule], arn: MethodArn | None, request_arn: st
 def _problem(rule: RouteRule, claims: Mapping[str, Any]) -> AuthorizationError | None:
     return rule_problem(rule, claims, granted_scopes(claims))
 
-
-@lru_cache(maxsize=1024)
-def _verb_of(route_key: str) -> str:
-    """The verb segment of a route's Deny pattern: ``*`` for ``ANY`` and for ``$default`` (the whole stage)."""
-    method = route_key.partition(" ")[0]
-    return "*" if method in ("ANY", "$default") else method

@@ -8,6 +8,7 @@ array", Okta's ``scp``). Claim rules must all hold; a list-valued claim holds wh
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from .config import RouteRule
@@ -93,7 +94,7 @@ class Unmet:
     def __init__(self, rules: tuple[RouteRule, ...]) -> None:
         self.rules = rules
         self.keys = frozenset(rule.route_key for rule in rules)
-        self.verbs = frozenset(_deny_verb(rule.route_key) for rule in rules)
+        self.verbs = frozenset(deny_verb(rule.route_key) for rule in rules)
         self.statements: dict[str, tuple[dict[str, Any], ...]] = {}
 
     def __bool__(self) -> bool:
@@ -106,7 +107,9 @@ class Unmet:
         return len(self.rules)
 
 
-def _deny_verb(route_key: str) -> str:
+@lru_cache(maxsize=1024)
+def deny_verb(route_key: str) -> str:
+    """The verb segment of a route's Deny pattern: ``*`` for ``ANY`` and for ``$default`` (the whole stage)."""
     method = route_key.partition(" ")[0]
     return "*" if method in ("ANY", "$default") else method
 

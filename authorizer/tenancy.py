@@ -207,19 +207,18 @@ def _tenant_template(stage_prefix: str, route_key: str, param: str, verb: str) -
 
 def allow_list(stage_prefix: str, plan: TenantPlan, unmet: Iterable[RouteRule], claims: Mapping[str, Any],
                first: tuple[str, str] | None = None, deny_request: str | None = None,
-               matched: str | None = None, known: dict[str, Tenants] | None = None,
-               spared: frozenset[str] = frozenset()) -> tuple[list[dict[str, Any]], int]:
+               matched: str | None = None, spared: frozenset[str] = frozenset()
+               ) -> tuple[list[dict[str, Any]], int]:
     """The statements of an allow-list policy, and how many qualifying tenant resources did not fit.
 
     ``first``: (route key, tenant) of this request, put first so that a truncated policy still answers it.
     ``matched``: the route of this request when it has no rule (not configured) and covers no tenant route.
-    ``known``: claim name → its ``Tenants``, already read for this token (each claim is read once).
     ``spared``: routes that get no Deny here — the others that overlap this request's own route, when the answer is
     evaluated against that route's requests alone (``reuse.ROUTE``/``REQUEST``): there its own rule decides.
     Tenants are listed in the token's order (the same token gets the same policy); a resource over API Gateway's
     512 characters is left out (a longer one would make API Gateway reject the whole answer).
     """
-    known = {} if known is None else known
+    known: dict[str, Tenants] = {}  # claim name → its Tenants: each claim is read once per answer
     unmet_keys = {rule.route_key for rule in unmet}
     allows: list[str] = route_resources(stage_prefix, matched) if matched is not None else []
     denies: list[str] = []

@@ -65,7 +65,7 @@ class TenantGuard:
         self.plan = TenantPlan(routes, overlaps)
 
     def decide(self, event: Any, route_key: str | None, arn: MethodArn | None, request_arn: str | None,
-               claims: Mapping[str, Any], scope: str, spared: frozenset[str] = frozenset()) -> TenantDecision:
+               claims: Mapping[str, Any], scope: str) -> TenantDecision:
         """On a tenant route: the tenant ``pathParameters`` names must be one of the token's, with the rule's
         roles/permissions there. ``arn`` None: a simple answer.
 
@@ -117,7 +117,7 @@ class TenantGuard:
         for other in self.plan.nested.get(rule.route_key, ()):
             other_rule = other.tenant
             assert other_rule is not None
-            grant = tenants_of(claims, other_rule.claim).grants.get(tenant)
+            grant = requested_grant(claims, other_rule.claim, tenant)
             if grant is not None and qualifies(other_rule, grant):
                 continue
             if any(resource_matches(resource, request_arn)
@@ -150,5 +150,5 @@ class TenantGuard:
         unlisted = route_key if other_route and rule is None and deny_request is None \
             and route_key is not None and not plan.covers_tenant_routes(route_key) else None
         statements, left_out = allow_list(arn.stage_prefix, plan, unmet, claims, decision.tenant, deny_request,
-                                          unlisted, None, spared)
+                                          unlisted, spared)
         return iam_response(principal_id, statements, context), left_out

@@ -185,7 +185,7 @@ def claims_check(issuer: TrustedIssuer, leeway: float) -> ClaimsCheck:
     exact = issuer.issuer if issuer.issuer_match == "exact" else None
     accepts_iss = issuer.accepts_iss
     finite = math.isfinite
-    accepted, client_ids = issuer.audiences + issuer.resource_audiences, issuer.client_ids
+    accepted, client_ids = issuer.accepted_audiences, issuer.client_ids
 
     def ok(claims: Mapping[str, Any], now: float) -> bool:
         get = claims.get
@@ -278,7 +278,7 @@ def _audience_problem(claims: Mapping[str, Any], issuer: TrustedIssuer) -> Autho
                                          expected=issuer.client_ids, actual=claims["client_id"])
     if "aud" in claims:
         aud = claims["aud"]
-        accepted = issuer.audiences + issuer.resource_audiences  # an MCP resource's URI too (mcp_config)
+        accepted = issuer.accepted_audiences  # an MCP resource's URI too (mcp_config)
         if isinstance(aud, str):  # the usual case: one membership test, no generator
             matched = aud in accepted
         elif _is_string_or_strings(aud):

@@ -162,7 +162,7 @@ def reference_authorize(authorizer: Authorizer, verifier: TokenVerifier, event: 
         decision = tenants.no_decision
         if problem is None:
             decision = tenants.decide(event, request.route_key, None if simple else arn, request.arn,
-                                      verified.claims, scope, verdict.spared)
+                                      verified.claims, scope)
             problem = decision.problem
             if decision.context:
                 context.update(decision.context)
