@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .config_values import COOKIE_NAME as COOKIE_NAME
-from .config_values import check_clean, reject_unknown_fields, string_list
+from .config_values import check_clean, string_list
 from .config_values import is_claim_value as is_claim_value
 from .config_values import is_cookie_name as is_cookie_name
 from .config_values import parse_json as parse_json
+from .config_values import reject_unknown_fields as reject_unknown_fields
 from .errors import ConfigError
 from .route_config import DEFAULT_TENANT_CLAIM as DEFAULT_TENANT_CLAIM
 from .route_config import HTTP_METHODS as HTTP_METHODS

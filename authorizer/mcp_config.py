@@ -15,7 +15,7 @@ only for a configuration that has an MCP route.
 
     >>> resource = parse_mcp({"resource": "https://api.example.com/mcp", "tools": {"create_order": ["w"]}},
     ...                      "POST /mcp", "routes['POST /mcp'].mcp")
-    >>> resource.tools["create_order"].scopes, resource.has_rules
+    >>> resource.rules[("tools", "create_order")].scopes, resource.has_rules
     (('w',), True)
 """
 
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .config import is_loopback_host
 from .config_values import name_list, reject_unknown_fields, string_list
 from .errors import ConfigError
 from .mcp_headers import METHODS, NAME_KIND
@@ -58,13 +59,6 @@ class McpResource:
     def has_rules(self) -> bool:
         """Whether anything is decided per method or per name: then an answer may not be reused across them."""
         return bool(self.rules)
-
-    def kinds(self, kind: str) -> dict[str, RouteRule]:
-        return {name: rule for (k, name), rule in self.rules.items() if k == kind}
-
-    @property
-    def tools(self) -> dict[str, RouteRule]:
-        return self.kinds("tools")
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -123,7 +117,7 @@ def canonical_resource(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(where, "is required: the canonical URI of the MCP endpoint, e.g. https://api.example.com/mcp")
     parts = urlsplit(value)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    loopback = is_loopback_host(parts.hostname)
     if parts.fragment or "#" in value or not parts.hostname or not (
             parts.scheme == "https" or (parts.scheme == "http" and loopback)):
         raise ConfigError(where, f"must be an absolute https URI without a fragment (http only on loopback), "

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from aws_cdk import Duration, Token
 from aws_cdk import aws_logs as logs
 
-from .arguments import describe, whole_seconds
+from .arguments import describe, whole_int, whole_seconds
 from .lambda_sources import ConfigError
 
 DEFAULT_MEMORY_MB = 512  # signature checks are CPU-bound; Lambda's CPU grows with memory
@@ -52,8 +52,7 @@ class FunctionOptions:
 def function_options(*, memory_size: int = DEFAULT_MEMORY_MB, timeout: Duration | None = None,
                      reserved_concurrent_executions: int | None = None, log_group: logs.ILogGroup | None = None,
                      log_retention: logs.RetentionDays | None = None) -> FunctionOptions:
-    if isinstance(memory_size, bool) or not isinstance(memory_size, int) or not 128 <= memory_size <= 10240:
-        raise ConfigError("memory_size", f"must be a whole number of MB from 128 to 10240, got {describe(memory_size)}")
+    whole_int(memory_size, "memory_size", 128, 10240, "MB")
     timeout = timeout if timeout is not None else Duration.seconds(API_GATEWAY_AUTHORIZER_TIMEOUT_SECONDS)
     # Lambda counts its timeout in whole seconds; API Gateway waits at most 10 s for an authorizer, then answers 500.
     whole_seconds(timeout, "timeout", 1, API_GATEWAY_AUTHORIZER_TIMEOUT_SECONDS, "Duration.seconds(5)")

@@ -84,7 +84,8 @@ def checked_platform(runtime: lambda_.Runtime | None,
         got = f"Runtime {runtime.name!r}" if isinstance(runtime, lambda_.Runtime) else describe(runtime)
         raise ConfigError("runtime", f"must be one of {runtimes} (the Python versions the bundle's lock covers), "
                                      f"got {got}")
-    if not isinstance(architecture, lambda_.Architecture) or architecture.name not in _MACHINES:
+    if not isinstance(architecture, lambda_.Architecture) or architecture.name not in {
+            a.name for a in SUPPORTED_ARCHITECTURES}:
         raise ConfigError("architecture", "must be Architecture.ARM_64 or Architecture.X86_64, got "
                                           f"{describe(architecture)}")
     return runtime, architecture

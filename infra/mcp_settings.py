@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .arguments import describe, string_list
-from .lambda_sources import ConfigError, McpResource, parse_mcp, parse_routes, settle
+from .lambda_sources import ConfigError, McpResource, parse_mcp, parse_routes, reject_unknown_fields, settle
 from .typed_settings import ClaimValue, RouteSpec, StringList, TenantRule
 
 if TYPE_CHECKING:
@@ -127,10 +127,7 @@ def mcp_endpoint(value: Any, route_key: str, where: str) -> McpEndpoint:
     """``cdk.json``'s ``"mcp": {...}`` → ``McpEndpoint``, checked by the authorizer's parser (errors name the key)."""
     if not isinstance(value, Mapping):
         raise ConfigError(where, 'must be an object like {"tools": {"create_order": ["orders:write"]}}')
-    known = {"resource", "authorization_servers", *_KINDS}
-    unknown = sorted(set(value) - known)
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}", f"is not a known field; expected some of {sorted(known)}")
+    reject_unknown_fields(value, {"resource", "authorization_servers", *_KINDS}, where)
     try:
         endpoint = McpEndpoint(resource=value.get("resource"),
                                authorization_servers=value.get("authorization_servers", ()),
