@@ -16,22 +16,10 @@ only adds them up, for the docs (docs/operating.md) and for the construct's defa
 
 from __future__ import annotations
 
-from .remote_config import (
-    COLD_ATTEMPTS,
-    SSM_CONNECT_TIMEOUT_SECONDS,
-    SSM_READ_TIMEOUT_SECONDS,
-    WARM_ATTEMPTS,
-)
+from .remote_config import COLD_ATTEMPTS, WARM_ATTEMPTS, ssm_read_seconds
 
 #: Exchanges one key refresh may make: the discovery document (until its jwks_uri is known), then the JWKS.
 EXCHANGES_PER_REFRESH = 2
-#: botocore's standard retry mode waits at most this long before its first retry (base 1 s × 2⁰, with jitter).
-SSM_FIRST_BACKOFF_SECONDS = 1.0
-
-
-def ssm_read_seconds(attempts: int) -> float:
-    backoff = SSM_FIRST_BACKOFF_SECONDS * (attempts - 1)  # only one retry is ever made (COLD_ATTEMPTS is 2)
-    return attempts * (SSM_CONNECT_TIMEOUT_SECONDS + SSM_READ_TIMEOUT_SECONDS) + backoff
 
 
 def warm_request_seconds(jwks_timeout: float, ssm: bool = True) -> float:

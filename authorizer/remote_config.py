@@ -10,7 +10,8 @@ It is read through Powertools parameters (an ``SSMProvider``) at cold start and 
 one attempt on a warm refresh (at most about 1.2 s of a request; the last good configuration answers meanwhile, and
 the read is tried again after ``RETRY_AFTER_FAILURE_SECONDS``) and two at cold start (about 3.4 s with botocore's
 backoff) — where botocore's defaults (60 s per read, three attempts) would hold a request three minutes against a
-hung endpoint. The rules that keep a bad parameter from ever widening access:
+hung endpoint. botocore bounds each socket operation, so the whole read is also waited for at most that long
+(``ssm_read_seconds``): an endpoint that drips its answer byte by byte is given up on at the same bound. The rules that keep a bad parameter from ever widening access:
 
 - an unreadable, non-JSON or invalid value keeps the last good configuration, and is logged with the field;
 - with no good configuration yet, every request is denied (reason ``config_unavailable``);
@@ -29,6 +30,7 @@ rebuilds the ``Authorizer``, keeping the JWKS caches of key sources that did not
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -86,6 +88,14 @@ SSM_CONNECT_TIMEOUT_SECONDS = 0.4
 SSM_READ_TIMEOUT_SECONDS = 0.8
 #: Attempts per read: a warm refresh has a configuration to answer with meanwhile, a cold start has none.
 WARM_ATTEMPTS, COLD_ATTEMPTS = 1, 2
+#: botocore's standard retry mode waits at most this long before its first retry (base 1 s × 2⁰, with jitter).
+SSM_FIRST_BACKOFF_SECONDS = 1.0
+
+
+def ssm_read_seconds(attempts: int) -> float:
+    """The most one read of the parameter may take, whole: each attempt's connect and read, and the backoff."""
+    backoff = SSM_FIRST_BACKOFF_SECONDS * (attempts - 1)  # only one retry is ever made (COLD_ATTEMPTS is 2)
+    return attempts * (SSM_CONNECT_TIMEOUT_SECONDS + SSM_READ_TIMEOUT_SECONDS) + backoff
 
 #: ``read(name, max_age, cold)`` → the parameter's text.
 ParameterRead = Callable[[str, int, bool], Any]
@@ -100,11 +110,35 @@ class ParameterReader:
 
     def __init__(self) -> None:
         self._providers: dict[int, Any] = {}
+        self._pending: threading.Thread | None = None  # a read that outlived its bound, still running
 
     def __call__(self, name: str, max_age: int, cold: bool = False) -> Any:
         attempts = COLD_ATTEMPTS if cold else WARM_ATTEMPTS
         provider = self._providers.get(attempts) or self._provider(attempts)
-        return provider.get(name, max_age=max_age, force_fetch=True)
+        return self._bounded(lambda: provider.get(name, max_age=max_age, force_fetch=True), ssm_read_seconds(attempts))
+
+    def _bounded(self, read: Callable[[], Any], seconds: float) -> Any:
+        """``read()`` on a thread of its own, waited for ``seconds`` at most. botocore's timeouts bound each socket
+        operation, not the exchange: an endpoint that drips its answer would hold the request far longer. A read
+        that outlives its bound is left to end on its own, and no other starts until it has."""
+        if self._pending is not None and self._pending.is_alive():
+            raise TimeoutError("the previous read of the parameter has not ended")
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["value"] = read()
+            except Exception as problem:  # handed to the caller below, which decides what a failed read means
+                outcome["problem"] = problem
+
+        thread = self._pending = threading.Thread(target=run, name="ssm-read", daemon=True)
+        thread.start()
+        thread.join(seconds)
+        if thread.is_alive():
+            raise TimeoutError(f"no complete answer within {seconds:g} s")
+        if "problem" in outcome:
+            raise outcome["problem"]
+        return outcome["value"]
 
     def _provider(self, attempts: int) -> Any:
         from aws_lambda_powertools.utilities.parameters import SSMProvider

@@ -18,13 +18,7 @@ from moto.server import ThreadedMotoServer
 
 from authorizer.authorize import Authorizer
 from authorizer.config import load_config
-from authorizer.remote_config import (
-    COLD_ATTEMPTS,
-    SSM_CONNECT_TIMEOUT_SECONDS,
-    SSM_READ_TIMEOUT_SECONDS,
-    WARM_ATTEMPTS,
-    RemoteConfig,
-)
+from authorizer.remote_config import COLD_ATTEMPTS, WARM_ATTEMPTS, RemoteConfig, ssm_read_seconds
 
 from .support import ARN, claims_for, http_v2_event
 from .test_responses import iam_allows
@@ -32,23 +26,27 @@ from .test_responses import iam_allows
 NAME = "/jwt-authorizer/config"
 #: What a busy 2-core machine may add to the bounds below; botocore's defaults would hold each read 60 s, 3 times.
 SLACK = 0.75
-WARM_BOUND = WARM_ATTEMPTS * (SSM_CONNECT_TIMEOUT_SECONDS + SSM_READ_TIMEOUT_SECONDS)
-COLD_BOUND = COLD_ATTEMPTS * (SSM_CONNECT_TIMEOUT_SECONDS + SSM_READ_TIMEOUT_SECONDS) + 1.0  # + one backoff (≤ 1 s)
+WARM_BOUND = ssm_read_seconds(WARM_ATTEMPTS)
+COLD_BOUND = ssm_read_seconds(COLD_ATTEMPTS)  # two attempts and one backoff (≤ 1 s)
 
 
 class StallableProxy:
     """Forwards TCP connections to ``upstream`` until ``stall()``: from then on it reads and drops what clients
-    send, and answers nothing — an endpoint that accepts and hangs."""
+    send, and answers nothing — an endpoint that accepts and hangs. After ``drip()`` it forwards the answers one
+    byte every ``DRIP_S`` — an endpoint each of whose reads returns in time, and whose answer never ends in time."""
+
+    DRIP_S = 0.05
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.stalled = threading.Event()
+        self.dripping = threading.Event()
         self.closing = threading.Event()
         proxy = self
 
         class Pipe(socketserver.BaseRequestHandler):
             def handle(self) -> None:
                 with socket.create_connection(upstream) as backend:
-                    threading.Thread(target=proxy.pump, args=(backend, self.request), daemon=True).start()
+                    threading.Thread(target=proxy.pump, args=(backend, self.request, True), daemon=True).start()
                     proxy.pump(self.request, backend)
 
         self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Pipe)
@@ -56,16 +54,26 @@ class StallableProxy:
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def pump(self, source: socket.socket, sink: socket.socket) -> None:
+    def pump(self, source: socket.socket, sink: socket.socket, answers: bool = False) -> None:
         try:
             while not self.closing.is_set():
                 data = source.recv(65536)
                 if not data:
                     return
-                if not self.stalled.is_set():
+                if self.stalled.is_set():
+                    continue
+                if not (answers and self.dripping.is_set()):
                     sink.sendall(data)
+                    continue
+                for byte in data:
+                    if self.closing.wait(self.DRIP_S):
+                        return
+                    sink.sendall(bytes((byte,)))
         except OSError:
             return
+
+    def drip(self) -> None:
+        self.dripping.set()
 
     def stall(self) -> None:
         self.stalled.set()
@@ -163,3 +171,47 @@ def test_a_cold_start_against_a_hung_endpoint_fails_closed_within_seconds_saying
     token = keys["RS256"].sign(claims_for(idp))
     answer = handler.handler(http_v2_event(token), None)
     assert not iam_allows(answer, ARN)  # fails closed: config_unavailable
+
+
+def test_a_warm_refresh_against_an_endpoint_that_drips_its_answer_is_given_up_at_the_same_bound(
+        ssm_endpoint, idp, keys, logs):
+    """botocore's timeouts bound each socket read, and each dripped byte comes in time: only a deadline on the whole
+    read ends it (about 20 s here, for an answer of some 400 bytes)."""
+    put(ssm_endpoint, {"issuers": [{"issuer": idp, "audience": "api"}], "routes": {"GET /orders": ["orders:read"]}})
+    clock = Clock()
+    source = RemoteConfig(load_config({"AUTH_CONFIG_PARAMETER": NAME}),
+                          lambda config: Authorizer(config, logger=logs.logger), max_age=60, clock=clock,
+                          logger=logs.logger)
+    assert source.refresh(cold=True)
+    token = keys["RS256"].sign(claims_for(idp))
+
+    ssm_endpoint.proxy.drip()
+    clock.now += 60
+    started = time.monotonic()
+    assert allowed(source, token) and not allowed(source, token, "GET /orders")  # the last good configuration
+    elapsed = time.monotonic() - started
+    assert elapsed < WARM_BOUND + SLACK, f"a warm request was held {elapsed:.2f} s"
+    [error] = [r for r in logs.records() if r["level"] == "ERROR"]
+    assert error["problem"] == f"TimeoutError: no complete answer within {WARM_BOUND:g} s"
+
+    # While that read still drips, the next due refresh starts no second one and holds no request.
+    clock.now += 10
+    started = time.monotonic()
+    assert allowed(source, token)
+    assert time.monotonic() - started < 0.5
+    errors = [r["problem"] for r in logs.records() if r["level"] == "ERROR"]
+    assert errors[1:] == ["TimeoutError: the previous read of the parameter has not ended"]
+
+
+def test_a_cold_start_against_an_endpoint_that_drips_its_answer_fails_closed_at_the_same_bound(
+        ssm_endpoint, import_handler, idp, keys, capsys):
+    put(ssm_endpoint, {"issuers": [{"issuer": idp, "audience": "api"}]})
+    ssm_endpoint.proxy.drip()
+    started = time.monotonic()
+    handler = import_handler(AUTH_CONFIG_PARAMETER=NAME, AUTH_ISSUERS=None)
+    elapsed = time.monotonic() - started
+    assert elapsed < COLD_BOUND + SLACK, f"the cold start was held {elapsed:.2f} s"
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"level"')]
+    [why] = [line for line in lines if line["level"] == "ERROR"]
+    assert why["problem"] == f"TimeoutError: no complete answer within {COLD_BOUND:g} s"
+    assert not iam_allows(handler.handler(http_v2_event(keys["RS256"].sign(claims_for(idp))), None), ARN)
