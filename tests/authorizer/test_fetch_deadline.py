@@ -95,6 +95,30 @@ def test_one_fetch_ends_at_its_deadline_however_the_peer_stalls(peer, path):
     assert caught.value.problem == f"no complete response within {TIMEOUT:g} s"
 
 
+def test_a_tls_handshake_that_never_completes_ends_at_the_deadline():
+    """An https peer that accepts and never sends its ServerHello: the handshake is part of the one deadline."""
+    stop = threading.Event()
+
+    class Mute(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            stop.wait(60)  # reads nothing, answers nothing: the client's ClientHello goes unanswered
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Mute)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(errors.FetchError) as caught:
+            JsonFetcher(timeout=TIMEOUT).get_json(f"https://127.0.0.1:{server.server_address[1]}/jwks")
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+    assert elapsed < TIMEOUT + SLACK, f"held {elapsed:.2f} s"
+    assert caught.value.problem == f"no complete response within {TIMEOUT:g} s"
+
+
 def test_a_fetch_that_finishes_in_time_leaves_its_connection_uncut(peer):
     """The watchdog of a finished fetch is cancelled: it never shuts the connection the pool keeps alive."""
     fetcher = JsonFetcher(timeout=0.2)

@@ -90,3 +90,47 @@ def test_a_remembered_token_without_kid_follows_the_one_key_that_fits(rememberin
     clock.now += 601
     with pytest.raises(errors.KidNotFoundError):
         verifier.verify_token(token)
+
+
+# --- how long an entry lives, by the wall clock the claims are checked against -------------------------------------
+@pytest.fixture
+def wall() -> Clock:
+    clock = Clock()
+    clock.now = 1_800_000_000.0  # the tokens below are dated from it, not from today
+    return clock
+
+
+@pytest.mark.parametrize("max_age, lives", [(600, 300), (100, 100)])
+def test_an_entry_answers_at_most_min_max_age_300_seconds_then_the_token_is_verified_again(idp, keys, wall, max_age,
+                                                                                         lives):
+    verifier = TokenVerifier(parse_issuers([{"issuer": idp, "audience": "api"}]), fetcher=JsonFetcher(),
+                             max_age=max_age, clock=wall)
+    token = keys["RS256"].sign(claims_for(idp, iat=int(wall.now), exp=int(wall.now) + 3600))
+    first = verifier.verify_token(token)
+    wall.now += lives - 1
+    assert verifier.verify_token(token) is first  # remembered
+    wall.now += 2
+    again = verifier.verify_token(token)
+    assert again is not first and again.claims == first.claims  # verified again, and still good
+
+
+def test_an_entry_ends_at_exp_and_the_leeway_is_a_new_verifications_to_give(idp, keys, wall):
+    """Leeway 60 s: a token is accepted until exp + 59 s and refused at exp + 61 s, remembered or not; not valid
+    before nbf - 60 s."""
+    verifier = TokenVerifier(parse_issuers([{"issuer": idp, "audience": "api"}]), fetcher=JsonFetcher(),
+                             leeway=60, clock=wall)
+    exp = int(wall.now) + 100
+    token = keys["RS256"].sign(claims_for(idp, iat=int(wall.now), exp=exp))
+    first = verifier.verify_token(token)
+    wall.now = exp + 59
+    again = verifier.verify_token(token)
+    assert again is not first  # the entry ended at exp: verified again, within the leeway
+    wall.now = exp + 61
+    with pytest.raises(errors.ExpiredTokenError):
+        verifier.verify_token(token)
+    later = keys["RS256"].sign(claims_for(idp, iat=int(wall.now), nbf=int(wall.now) + 120, exp=int(wall.now) + 900))
+    wall.now += 59
+    with pytest.raises(errors.NotYetValidError):
+        verifier.verify_token(later)
+    wall.now += 2
+    assert verifier.verify_token(later).claims["nbf"] == int(wall.now) + 59
