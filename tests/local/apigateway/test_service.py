@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ import requests
 from tests.local.conftest import STACK, Assembly, Issuer, Served, new_nonce
 
 pytestmark = pytest.mark.slow
+#: What a busy 2-core machine may add to a timeout before its answer is sent (the function sleeps 5 s, 0.9 s).
+SLACK_S = 0.5
 
 
 def event_of(response: requests.Response) -> dict[str, Any]:
@@ -294,13 +297,19 @@ def test_a_crash_is_500_then_the_function_recovers_in_a_new_process(served: Serv
 
 def test_a_function_timeout_is_500_and_the_next_call_is_a_cold_start(served: Served) -> None:
     before = served.get("/slow").json()["pid"]
+    started = time.monotonic()
     response = served.get("/slow?mode=sleep&seconds=5")
+    elapsed = time.monotonic() - started
+    assert 1.0 <= elapsed < 1.0 + SLACK_S, f"the function's 1 s timeout answered after {elapsed:.2f} s"
     assert (response.status_code, response.json()) == (500, {"message": "Internal Server Error"})
     assert served.get("/slow").json()["pid"] != before
 
 
 def test_an_integration_timeout_is_503(served: Served) -> None:
+    started = time.monotonic()
     response = served.get("/integration-timeout?mode=sleep&seconds=0.9")
+    elapsed = time.monotonic() - started
+    assert 0.3 <= elapsed < 0.3 + SLACK_S, f"the integration's 300 ms timeout answered after {elapsed:.2f} s"
     assert (response.status_code, response.json()) == (503, {"message": "Service Unavailable"})
 
 

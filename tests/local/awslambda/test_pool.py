@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from local.awslambda.errors import FunctionCrashed, FunctionThrottled
+from local.awslambda.errors import CallerTimedOut, FunctionCrashed, FunctionThrottled
 from local.awslambda.pool import LAMBDA_DEFAULT_CONCURRENCY, WORKERS_VARIABLE, FunctionPool, default_workers
 from tests.local.waiting import GUARD_S, wait_until
 
@@ -133,6 +134,22 @@ def test_beyond_the_workers_but_within_the_limit_a_call_waits_for_the_next_free_
     (first,) = held.release()
     thread.join(GUARD_S)
     assert waiting and waiting[0].pid == first.pid and not waiting[0].cold_start
+
+
+def test_a_call_waiting_for_a_worker_ends_at_its_callers_deadline(make_pool: Any, holds: Any) -> None:
+    """The wait for a free worker is within the caller's own deadline (API Gateway's): past it, the call ends
+    without having run, and is not counted as throttled."""
+    pool = make_pool(size=1, limit=5, timeout_s=30)
+    held = holds(pool)
+    held.start()
+    held.wait_started(1)
+    started = time.monotonic()
+    with pytest.raises(CallerTimedOut):
+        pool.invoke({"n": 2}, caller_timeout_s=0.3)
+    elapsed = time.monotonic() - started
+    assert 0.3 <= elapsed < 0.3 + 0.5, f"the caller waited {elapsed:.2f} s"
+    assert pool.stats()["throttles"] == 0 and pool.stats()["invocations"] == 1  # the held one only
+    held.release()
 
 
 def test_a_flood_beyond_the_limit_is_throttled_never_queued_or_hung(make_pool: Any, holds: Any) -> None:
