@@ -76,7 +76,7 @@ def test_keys_not_for_signing_or_not_rsa_or_ec_are_ignored(keys):
         {**rsa, "kid": "enc", "use": "enc"},
         {**rsa, "kid": "ops", "key_ops": ["encrypt"]},
         {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
-        {"kty": "OKP", "kid": "ed", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+        {"kty": "OKP", "kid": "ed", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},  # RFC 8037 A.2
         {**rsa, "kid": "broken", "n": "!!!"},
         "not an object",
         rsa,
@@ -373,6 +373,7 @@ def test_a_discovery_document_naming_its_issuer_exactly_is_used(server, keys, cl
 
 
 # --- a removed key stops verifying (DESIGN.md, "JWKS cache") -------------------------------------------------------
+#: RFC 8037 Appendix A.2's Ed25519 public key (https://www.rfc-editor.org/rfc/rfc8037#appendix-A.2).
 ED25519 = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "ed", "use": "sig"}
 
 

@@ -30,6 +30,11 @@ MCP = {"resource": RESOURCE, "methods": {"tools/list": ["orders:read"]},
 ROUTES = {"POST /mcp": {"mcp": MCP}, "GET /orders": ["orders:read"]}
 
 
+#: A request id as API Gateway writes them: awsdocs/aws-lambda-developer-guide @ 3c88388346dd2c6b31723f32e432b5414d7b7d26,
+#: sample-apps/nodejs-apig/event-v2.json, requestContext.requestId.
+REQUEST_ID = "JKJaXmPLvHcESHA="
+
+
 def mcp_event(token: str, method: str | None = "tools/call", name: str | None = "list_orders",
               version: str | None = "2026-07-28", per: str = "request", **extra_headers: str) -> dict:
     headers = {k.replace("_", "-"): v for k, v in extra_headers.items()}
@@ -38,8 +43,8 @@ def mcp_event(token: str, method: str | None = "tools/call", name: str | None = 
             headers[header] = value
     event = http_v2_event(token, route_key="POST /mcp", arn=MCP_ARN, headers=headers)
     if per == "request":  # the construct's wiring: $context.requestId, never reused
-        event["requestContext"]["requestId"] = "JKJaXmPLvHcESHA="
-        event["identitySource"] += ["POST /mcp", "JKJaXmPLvHcESHA="]
+        event["requestContext"]["requestId"] = REQUEST_ID
+        event["identitySource"] += ["POST /mcp", REQUEST_ID]
     elif per == "route":
         event["identitySource"] += ["POST /mcp"]
     elif per == "headers":  # the route key and the MCP headers: reused only on this route, for these headers

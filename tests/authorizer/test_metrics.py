@@ -295,7 +295,7 @@ def test_tenant_denials_are_counted_under_their_own_reasons(load_handler, idp, k
 def test_mcp_refusals_are_counted_under_their_reason_codes_never_under_a_tool_name(load_handler, idp, keys, capsys):
     """Operators alarm on the MCP stage's reasons; the method and tool a client named stay out of the dimensions
     (a client chooses them), in the denied log line instead."""
-    from .test_mcp import MCP, RESOURCE, ROUTES, mcp_event
+    from .test_mcp import RESOURCE, ROUTES, mcp_event
 
     module = load_handler(AUTH_ROUTES=json.dumps(ROUTES))
     capsys.readouterr()
@@ -318,4 +318,3 @@ def test_mcp_refusals_are_counted_under_their_reason_codes_never_under_a_tool_na
     for document in documents:
         assert directive(document)["Dimensions"] == [["service"], ["service", "Outcome", "Reason"]]
         assert not [v for v in document.values() if isinstance(v, str) and ("order" in v or "tool-" in v)]
-    assert MCP["resource"] == RESOURCE

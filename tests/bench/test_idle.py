@@ -9,7 +9,8 @@ import time
 
 from bench.idle import NOISY, CpuSample, IdleWatch, judge, sample
 
-BURN = "import time\nwhile time.process_time() < {seconds}: pass\nprint('burnt', flush=True)\ntime.sleep(30)\n"
+BURN = ("import time\nprint('burning', flush=True)\nwhile time.process_time() < {seconds}: pass\n"
+        "print('burnt', flush=True)\ntime.sleep(30)\n")
 
 
 def _samples(busy: int, ours: int, seconds: float = 2.0, cpus: int = 2) -> tuple[CpuSample, CpuSample]:
@@ -52,7 +53,8 @@ def test_our_reaped_children_and_watched_live_children_count_as_ours():
     assert before is not None and after is not None and after.ours - before.ours >= 20  # 0.3 s of CPU, reaped
     child = subprocess.Popen([sys.executable, "-c", BURN.format(seconds=0.3)], stdout=subprocess.PIPE, text=True)
     try:
-        assert child.stdout is not None and child.stdout.readline() == "burnt\n"
+        assert child.stdout is not None and child.stdout.readline() == "burning\n"
+        assert child.stdout.readline() == "burnt\n"
         unwatched, watched = sample(), sample(watch=[child.pid])
         assert unwatched is not None and watched is not None and watched.ours - unwatched.ours >= 20
     finally:
@@ -61,9 +63,9 @@ def test_our_reaped_children_and_watched_live_children_count_as_ours():
 
 
 def test_a_cpu_burning_process_beside_the_measurement_makes_it_noisy():
-    burner = subprocess.Popen([sys.executable, "-c", BURN.format(seconds=30)], stdout=subprocess.DEVNULL)
+    burner = subprocess.Popen([sys.executable, "-c", BURN.format(seconds=30)], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.1)  # running
+        assert burner.stdout is not None and burner.stdout.readline() == "burning\n"  # its loop starts now
         with IdleWatch() as idle:
             time.sleep(1.0)  # the measurement: whatever it is, a process burning a core sits beside it
     finally:

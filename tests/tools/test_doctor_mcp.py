@@ -13,6 +13,8 @@ from authorizer.config import load_config
 from tools.doctor import KeySource, LambdaSetup, Route, Setup, diagnose
 from tools.doctor.mcp import McpCall
 
+from ..authorizer.test_mcp import REQUEST_ID
+
 RESOURCE = "https://api.example.com/mcp"
 MCP = {"resource": RESOURCE, "methods": {"tools/list": ["orders:read"]},
        "tools": {"create_order": ["orders:write"], "list_orders": ["orders:read"]}}
@@ -74,9 +76,9 @@ def test_the_doctor_agrees_with_the_authorizer(issuer, scopes, call):
     _, config = setup_for(issuer)
     event = {**call.event("POST /mcp"), "version": "2.0", "type": "REQUEST",
              "routeArn": "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/$default/POST/mcp",
-             "requestContext": {"requestId": "JKJaXmPLvHcESHA="}}
+             "requestContext": {"requestId": REQUEST_ID}}
     event["headers"]["authorization"] = f"Bearer {token}"
-    event["identitySource"] = [f"Bearer {token}", "POST /mcp", "JKJaXmPLvHcESHA="]  # an id as API Gateway makes them
+    event["identitySource"] = [f"Bearer {token}", "POST /mcp", REQUEST_ID]  # an id as API Gateway makes them
     answer = Authorizer(config).authorize(event)
     allowed = answer["policyDocument"]["Statement"][0]["Effect"] == "Allow" and len(
         answer["policyDocument"]["Statement"]) == 1

@@ -24,17 +24,18 @@ def test_a_record_the_function_logged_is_found_once_its_invocation_returned(code
 
 def test_a_waiter_is_woken_by_the_record_it_waits_for_and_gives_up_after_its_timeout():
     logs = LogWatch(io.StringIO())
+    logs.write_line("authorizer", '{"message": "denied", "reason": "expired", "sub": "user-6"}')
     waiting = threading.Event()
     found: list = []
 
-    def wait() -> None:
-        waiting.set()
-        found.append(logs.wait_for(lambda r: r.get("sub") == "user-7", timeout=30))
+    def user_7(record: dict) -> bool:
+        waiting.set()  # called under the watch's lock, which the waiter releases only as it starts to wait
+        return record.get("sub") == "user-7"
 
-    waiter = threading.Thread(target=wait)
+    waiter = threading.Thread(target=lambda: found.append(logs.wait_for(user_7, timeout=30)))
     waiter.start()
-    waiting.wait()
-    logs.write_line("authorizer", '{"message": "denied", "reason": "expired", "sub": "user-6"}')
+    waiting.wait()  # the waiter has seen user-6 and not found what it waits for: it is waiting now, or about to
+    assert found == []
     logs.write_line("authorizer", "not json")
     logs.write_line("authorizer", '{"message": "denied", "reason": "mcp_name_denied", "sub": "user-7"}')
     waiter.join()
