@@ -23,8 +23,9 @@ from collections.abc import Callable
 import requests
 from authlib.oauth2.rfc6749 import InvalidClientError
 
+from authorizer.config import is_loopback_host
 from local.idp.authorization_settings import AuthorizationSettings
-from local.idp.redirect_uris import is_loopback_host, redirect_uri_problem
+from local.idp.redirect_uris import redirect_uri_problem
 from local.idp.registered_clients import CLIENT_GRANT_TYPES, PUBLIC, RegisteredClient
 
 _log = logging.getLogger(__name__)

@@ -14,13 +14,7 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Iterable
 
-LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    return host.lower() in LOOPBACK_HOSTS or host.startswith("127.")
+from authorizer.config import is_loopback_host
 
 
 def redirect_uri_problem(uri: object) -> str | None:

@@ -301,6 +301,7 @@ def test_agentic_issuer_mints_descope_shaped_tokens_for_the_resource(http, issue
     [
         ({"client_name": "no uris"}, "invalid_redirect_uri"),
         ({"redirect_uris": ["http://app.example/cb"]}, "invalid_redirect_uri"),
+        ({"redirect_uris": ["http://127.evil.example/cb"]}, "invalid_redirect_uri"),  # a name, not a loopback address
         ({"redirect_uris": ["https://app.example/cb#frag"]}, "invalid_redirect_uri"),
         ({"redirect_uris": "http://127.0.0.1/cb"}, "invalid_client_metadata"),
         ({"redirect_uris": [REDIRECT_URI], "grant_types": ["client_credentials"]}, "invalid_client_metadata"),
