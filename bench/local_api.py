@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import math
 import os
 import random
 import statistics
@@ -39,6 +38,7 @@ import requests
 
 from .bundle import Skipped
 from .scenario import BenchIssuer
+from .timing import percentile
 
 ROUTE = "/orders"
 
@@ -75,18 +75,18 @@ def drive(url: str, token: str, requests_count: int, warmup: int = 0) -> dict[st
     for _ in range(warmup):
         _get(url, headers)
     statuses: dict[int, int] = {}
-    latencies = []
+    latencies: list[int] = []  # ns
     started = time.perf_counter()
     for _ in range(requests_count):
-        began = time.perf_counter()
+        began = time.perf_counter_ns()
         status = _get(url, headers)
-        latencies.append(time.perf_counter() - began)
+        latencies.append(time.perf_counter_ns() - began)
         statuses[status] = statuses.get(status, 0) + 1
     elapsed = time.perf_counter() - started
     latencies.sort()
     return {"requests": requests_count, "requests_per_s": round(requests_count / elapsed, 1),
-            "p50_ms": round(statistics.median(latencies) * 1000, 2),
-            "p99_ms": round(latencies[max(0, math.ceil(len(latencies) * 0.99) - 1)] * 1000, 2),
+            "p50_ms": round(statistics.median(latencies) / 1e6, 2),
+            "p99_ms": round(percentile(latencies, 99) / 1000, 2),
             "statuses": {str(code): count for code, count in sorted(statuses.items())}}
 
 
@@ -110,17 +110,13 @@ class Call:
     expected: int
 
 
-def _percentile(sorted_values: list[float], fraction: float) -> float:
-    return sorted_values[max(0, math.ceil(len(sorted_values) * fraction) - 1)] if sorted_values else 0.0
-
-
 def drive_concurrent(url: str, calls: list[Call], *, clients: int = 50, seconds: float = 15.0,
                      seed: int = 21) -> dict[str, Any]:
     """``clients`` threads, each on its own kept-alive connection, send random ``calls`` for ``seconds``: the
     requests, wrong answers (status not the call's), 5xx, p50/p99 in ms, and every status seen."""
     parts = urlsplit(url)
     statuses: Counter[int] = Counter()
-    latencies: list[float] = []
+    latencies: list[int] = []  # ns
     wrong: list[tuple[str, int, int]] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
@@ -132,7 +128,7 @@ def drive_concurrent(url: str, calls: list[Call], *, clients: int = 50, seconds:
             while time.monotonic() < stop_at:
                 call = rng.choice(calls)
                 headers = {"Authorization": f"Bearer {call.token}"} if call.token else {}
-                began = time.perf_counter()
+                began = time.perf_counter_ns()
                 try:
                     connection.request("GET", call.path, headers=headers)
                     response = connection.getresponse()
@@ -141,7 +137,7 @@ def drive_concurrent(url: str, calls: list[Call], *, clients: int = 50, seconds:
                 except (OSError, http.client.HTTPException):
                     connection.close()  # a dropped connection counts as a wrong answer, then reconnect
                     status = 0
-                elapsed = time.perf_counter() - began
+                elapsed = time.perf_counter_ns() - began
                 with lock:
                     statuses[status] += 1
                     latencies.append(elapsed)
@@ -162,8 +158,8 @@ def drive_concurrent(url: str, calls: list[Call], *, clients: int = 50, seconds:
     return {"clients": clients, "seconds": seconds, "requests": total,
             "requests_per_s": round(total / elapsed, 1) if elapsed else 0.0,
             "wrong_answers": len(wrong), "5xx": sum(n for code, n in statuses.items() if code >= 500),
-            "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
-            "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+            "p50_ms": round(percentile(latencies, 50) / 1000, 1),
+            "p99_ms": round(percentile(latencies, 99) / 1000, 1),
             "statuses": {str(code): n for code, n in sorted(statuses.items())}, "wrong_examples": wrong[:5]}
 
 
