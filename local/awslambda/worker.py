@@ -40,13 +40,11 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from local.awslambda import runtime as lambda_runtime
-from local.awslambda.errors import (  # noqa: F401 - FunctionError and friends are this module's public names too
+from local.awslambda.errors import (
     CallerTimedOut,
     FunctionCrashed,
-    FunctionError,
     FunctionInitError,
     FunctionRaised,
-    FunctionThrottled,
     FunctionTimedOut,
 )
 from local.cloudformation.intrinsics import ACCOUNT_ID, REGION  # the one local account and region
