@@ -17,10 +17,8 @@ one, one for another resource); ``sdk_clock_ahead(seconds)`` moves the clock the
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import importlib
-import json
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator
@@ -33,6 +31,8 @@ from mcp import Client
 from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+
+from authorizer.token import parse_token
 
 if TYPE_CHECKING:
     from local.idp.issuer import DevIssuer
@@ -227,9 +227,7 @@ def reissued(issuer: DevIssuer, server: dict[str, str], held: dict[str, Any], *,
 
 def token_claims(token: str) -> dict[str, Any]:
     """A JWT's payload, decoded without verifying it (what a client may read of its own token)."""
-    payload = token.split(".")[1]
-    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return claims
+    return parse_token(token).claims
 
 
 @contextlib.contextmanager
