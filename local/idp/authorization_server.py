@@ -132,7 +132,7 @@ class DevAuthorizationServer(AuthorizationServer):
         self.clients = ClientRegistry(documents)
         self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(RefreshTokenGrant)
-        self.register_endpoint(DevClientRegistration(self, self.clients, self.metadata()))
+        self.register_endpoint(DevClientRegistration(self, self.clients))
 
     @property
     def settings(self) -> AuthorizationSettings:

@@ -46,16 +46,15 @@ def check_field_types(metadata: object) -> dict:
 class DevClientRegistration(ClientRegistrationEndpoint):
     """Open registration into a ``ClientRegistry``, judged against the authorization server's metadata."""
 
-    def __init__(self, server, registry: ClientRegistry, metadata: dict) -> None:
+    def __init__(self, server, registry: ClientRegistry) -> None:
         super().__init__(server)
         self._registry = registry
-        self._metadata = metadata
 
     def authenticate_token(self, request):
         return True  # open registration: MCP clients register without an initial access token
 
     def get_server_metadata(self) -> dict:
-        return self._metadata
+        return self.server.metadata()  # as configured now (a test may change the scopes), not at construction
 
     def extract_client_metadata(self, request) -> dict:
         uris = check_field_types(request.payload.data).get("redirect_uris")

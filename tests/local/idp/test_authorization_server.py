@@ -317,6 +317,16 @@ def test_registration_refuses_metadata_it_cannot_honour(http, oidc, body, error)
     assert response.json()["error"] == error
 
 
+def test_registration_judges_a_clients_scope_against_the_scopes_configured_now(http, oidc, settings):
+    with pytest.raises(AssertionError, match="invalid_client_metadata"):
+        register(http, oidc, scope="orders:read orders:audit")
+    settings.configure(scopes=(*settings.settings.scopes, "orders:audit"))
+    try:
+        assert register(http, oidc, scope="orders:read orders:audit")["scope"] == "orders:read orders:audit"
+    finally:
+        settings.configure(scopes=tuple(s for s in settings.settings.scopes if s != "orders:audit"))
+
+
 def test_registration_without_an_auth_method_is_confidential_and_must_send_its_secret(http, oidc):
     client = register(http, oidc, token_endpoint_auth_method=None)
     assert client["token_endpoint_auth_method"] == "client_secret_basic" and client["client_secret"]
