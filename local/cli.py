@@ -24,8 +24,8 @@ from local.stack import LocalStack, SynthError, cdk_json_routes, jwt_routes
 def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audience: str | None,
           concurrency: int | None = None) -> int:
     context: dict[str, Any] = {}
+    routes = cdk_json_routes()  # read once: what is served, and what is printed
     if mode == "jwt":
-        routes = cdk_json_routes()
         kept, left_out = jwt_routes(routes if isinstance(routes, list) else [])
         if left_out:
             context["routes"] = kept
@@ -49,7 +49,7 @@ def serve(mode: str, port: int, issuer_port: int, issuer_url: str | None, audien
                   f"    {stack.issuer.token_url('oidc')} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')")
             print("Or mint any token (expired, other audience, custom claims):")
             print(f"  .venv/bin/python -m local issuer mint --issuer {stack.issuer.root} --profile oidc --expires-in -60")
-        for path in mcp_paths(context.get("routes", cdk_json_routes())):
+        for path in mcp_paths(context.get("routes", routes)):
             print(f"MCP      {stack.url}{path}   (give an MCP client this URL: it finds the authorization server "
                   f"from {stack.url}/.well-known/oauth-protected-resource{path})")
         print("\nTry:")

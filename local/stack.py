@@ -218,7 +218,7 @@ class LocalStack:
             self.issuer.start()
         outdir = self.workdir / f"cdk.out-{self.mode}"
         context = {**LOCAL_CONTEXT, "authorizer": self.mode, "issuers": self.issuers_context(), **self.context}
-        routes = context.get("routes", cdk_json_routes())
+        routes = context["routes"] if "routes" in context else cdk_json_routes()
         if self.issuer is not None and isinstance(routes, list):
             context["routes"] = with_dev_authorization_server(routes, self.issuer, self.mode, self.native)
         # The port first: the API's own URL is in the template (an MCP endpoint's resource, its metadata).
