@@ -57,6 +57,19 @@ from .rules import granted_scopes, rule_problem
 from .verifier import VerifiedToken
 
 
+def resource_problem(mcp: McpResource, claims: Mapping[str, Any]) -> AuthorizationError | None:
+    """Whether the token was issued for this resource (``aud`` holds its URI) by one of its authorization servers."""
+    aud = claims.get("aud")
+    if not (aud == mcp.resource or (isinstance(aud, list) and mcp.resource in aud)):
+        return ResourceMismatchError(f"{mcp.route_key}: aud does not hold the resource {mcp.resource}",
+                                     claim="aud", expected=mcp.resource, actual=aud)
+    if claims.get("iss") not in mcp.authorization_servers:
+        return ResourceIssuerError(f"{mcp.route_key}: the token's issuer is not one of the resource's "
+                                   "authorization servers", claim="iss", expected=mcp.authorization_servers,
+                                   actual=claims.get("iss"))
+    return None
+
+
 class McpGuard:
     def __init__(self, routes: Mapping[str, RouteRule]) -> None:
         self.resources: dict[str, McpResource] = {key: rule.mcp for key, rule in routes.items() if rule.mcp}
@@ -84,16 +97,9 @@ class McpGuard:
                                              claim="aud", expected=None, actual=verified.claims.get("aud"))
             return None
         claims = verified.claims
-        aud = claims.get("aud")
-        if not (aud == mcp.resource or (isinstance(aud, list) and mcp.resource in aud)):
-            return ResourceMismatchError(f"{mcp.route_key}: aud does not hold the resource {mcp.resource}",
-                                         claim="aud", expected=mcp.resource, actual=claims.get("aud"))
-        if claims.get("iss") not in mcp.authorization_servers:
-            return ResourceIssuerError(f"{mcp.route_key}: the token's issuer is not one of the resource's "
-                                       "authorization servers", claim="iss", expected=mcp.authorization_servers,
-                                       actual=claims.get("iss"))
-        if not mcp.has_rules:
-            return None
+        problem = resource_problem(mcp, claims)
+        if problem is not None or not mcp.has_rules:
+            return problem
         headers = _headers(event)
         version = headers.get(PROTOCOL_VERSION_HEADER)
         if version is not None and not is_version(version):

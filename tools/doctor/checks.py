@@ -39,7 +39,7 @@ from .explain import (
     explain_tenant,
     tenant_allowed,
 )
-from .mcp import McpCall, mcp_findings
+from .mcp import McpCall, mcp_findings, resource_finding
 from .model import (
     LAMBDA,
     NATIVE,
@@ -199,8 +199,8 @@ def _route_verdicts(routes: Sequence[Route], kind: str, claims: Mapping[str, Any
         if claims is None or not token_ok:
             # native: 401 invalid_token; lambda: a Deny policy (HTTP APIs answer 403). On an MCP endpoint, an
             # audience that is not the resource is said as such (the authorizer's resource_mismatch).
-            refused = [f for f in mcp_findings(rule, config.routes, claims, None, None) if f.topic == "resource"
-                       and f.status == "fail"] if rule.mcp is not None and claims is not None and config else []
+            resource = resource_finding(rule, claims) if rule.mcp is not None and claims is not None else None
+            refused = [resource] if resource is not None and resource.status == "fail" else []
             verdicts.append(RouteVerdict(route.route_key, False, 401 if kind == NATIVE else 403, refused[:1],
                                          tenant=tenant))
             continue

@@ -14,7 +14,7 @@ from typing import Any
 
 from authorizer.config import RouteRule, TrustedIssuer
 from authorizer.errors import AuthorizationError, ClaimRuleError, InsufficientScopeError
-from authorizer.mcp_guard import McpGuard
+from authorizer.mcp_guard import McpGuard, resource_problem
 from authorizer.mcp_headers import HEADERS_VALIDATED_SINCE, NAME_KIND, encode_value
 from authorizer.reuse import REQUEST
 from authorizer.rules import granted_scopes, rule_problem
@@ -55,31 +55,38 @@ class McpCall:
         return {"routeKey": route_key, "headers": headers, "identitySource": [], "requestContext": {}}
 
 
+def resource_finding(rule: RouteRule, claims: Mapping[str, Any]) -> Finding:
+    """Whether the token is for this MCP resource, from its issuer, as the authorizer decides it
+    (``mcp_guard.resource_problem``): said in the doctor's words, with what to do."""
+    mcp = rule.mcp
+    assert mcp is not None
+    problem = resource_problem(mcp, claims)
+    if problem is None:
+        return Finding("ok", "resource", f"aud holds the resource {mcp.resource}, from one of its authorization "
+                                         "servers")
+    if problem.reason == "resource_mismatch":
+        return Finding("fail", "resource", f"{rule.route_key} is the MCP resource {mcp.resource}; the token's aud is "
+                                           f"{claims.get('aud')!r}: it was issued for something else "
+                                           "(resource_mismatch)",
+                       f"ask the authorization server for a token with resource={mcp.resource} (RFC 8707): MCP "
+                       "clients do when they read the resource's metadata")
+    return Finding("fail", "resource", f"the token's issuer {claims.get('iss')!r} is not one of the resource's "
+                                       f"authorization servers {list(mcp.authorization_servers)} ({problem.reason})",
+                   "get the token from an authorization server the resource's metadata names")
+
+
 def mcp_findings(rule: RouteRule, routes: Mapping[str, RouteRule], claims: Mapping[str, Any],
                  issuer: TrustedIssuer | None, call: McpCall | None) -> list[Finding]:
     """The MCP stage's findings for ``rule`` (an MCP endpoint's route) and a token's claims."""
     mcp = rule.mcp
     assert mcp is not None
+    resource = resource_finding(rule, claims)
+    if resource.status == "fail" or not mcp.has_rules:
+        return [resource]
+    findings = [resource]
     guard = McpGuard(routes)
     stand_in = issuer or TrustedIssuer(issuer=str(claims.get("iss")), audiences=())
     verified = VerifiedToken(dict(claims), stand_in, None, "RS256", True, for_resource_only(claims, stand_in))
-    findings = []
-    aud = claims.get("aud")
-    if not (aud == mcp.resource or (isinstance(aud, list) and mcp.resource in aud)):
-        findings.append(Finding(
-            "fail", "resource", f"{rule.route_key} is the MCP resource {mcp.resource}; the token's aud is "
-                                f"{aud!r}: it was issued for something else (resource_mismatch)",
-            f"ask the authorization server for a token with resource={mcp.resource} (RFC 8707): MCP clients do when "
-            "they read the resource's metadata"))
-        return findings
-    findings.append(Finding("ok", "resource", f"aud holds the resource {mcp.resource}"))
-    if claims.get("iss") not in mcp.authorization_servers:
-        return findings + [Finding("fail", "resource", f"the token's issuer {claims.get('iss')!r} is not one of the "
-                                   f"resource's authorization servers {list(mcp.authorization_servers)} "
-                                   "(resource_issuer_mismatch)",
-                                   "get the token from an authorization server the resource's metadata names")]
-    if not mcp.has_rules:
-        return findings
     if call is None or call.method is None:
         return findings + _every_rule(mcp.rules, claims)
     problem = guard.decide(call.event(rule.route_key), rule.route_key, verified, REQUEST)
