@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 from authorizer.authorize import Authorizer
 from authorizer.config import load_config
 
-from .support import JwksServer, SigningKey
+from .support import Clock, JwksServer, SigningKey
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 
@@ -31,6 +31,11 @@ def keys() -> dict[str, SigningKey]:
 def spare_rsa() -> SigningKey:
     """A second RS256 key: the attacker's, or the next one after a rotation."""
     return SigningKey.generate("kid-spare", "RS256")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture

@@ -152,6 +152,16 @@ class JwksServer:
         self.httpd.server_close()
 
 
+class Clock:
+    """A clock a test moves (``clock.now += 60``): time is never waited out."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def claims_for(issuer: str, audience: Any = "api", **extra: Any) -> dict[str, Any]:
     now = int(time.time())
     claims = {"iss": issuer, "aud": audience, "sub": "user-1", "iat": now, "exp": now + 600}

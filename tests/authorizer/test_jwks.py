@@ -18,19 +18,6 @@ from authorizer.verifier import TokenVerifier
 from .support import Document, SigningKey, claims_for
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture
 def verifier_for(idp, clock):
     def build(timeout: float = 1.5, **spec) -> TokenVerifier:

@@ -11,13 +11,7 @@ from authorizer.config import parse_issuers
 from authorizer.fetch import JsonFetcher
 from authorizer.verifier import TokenVerifier
 
-from .support import Document, claims_for
-from .test_jwks import Clock
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+from .support import Clock, Document, claims_for
 
 
 @pytest.fixture

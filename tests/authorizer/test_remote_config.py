@@ -17,7 +17,7 @@ from authorizer.config import load_config
 from authorizer.errors import ConfigError
 from authorizer.remote_config import RemoteConfig, max_age_from, parse_parameter
 
-from .support import ARN, claims_for, http_v2_event, rest_token_event
+from .support import ARN, Clock, claims_for, http_v2_event, rest_token_event
 from .test_responses import iam_allows
 
 NAME = "/jwt-authorizer/config"
@@ -36,14 +36,6 @@ def ssm(monkeypatch):
         yield boto3.client("ssm", region_name="eu-west-1")
     parameters_base.DEFAULT_PROVIDERS.clear()
     parameters.clear_caches()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def put(ssm, value, overwrite=True):

@@ -20,7 +20,7 @@ from authorizer.authorize import Authorizer
 from authorizer.config import load_config
 from authorizer.remote_config import COLD_ATTEMPTS, WARM_ATTEMPTS, RemoteConfig, ssm_read_seconds
 
-from .support import ARN, claims_for, http_v2_event
+from .support import ARN, Clock, claims_for, http_v2_event
 from .test_responses import iam_allows
 
 NAME = "/jwt-authorizer/config"
@@ -109,14 +109,6 @@ def ssm_endpoint(monkeypatch) -> Iterator[SimpleNamespace]:
 
 def put(ssm_endpoint: SimpleNamespace, value: dict) -> None:
     ssm_endpoint.admin.put_parameter(Name=NAME, Value=json.dumps(value), Type="String", Overwrite=True)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def allowed(source: RemoteConfig, token: str, route_key: str = "GET /hello") -> bool:

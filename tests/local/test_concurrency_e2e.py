@@ -7,13 +7,13 @@ Speed is not asserted here (``make bench`` measures it); the 15 s is how long th
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 
 from bench.local_api import Call, drive_concurrent, function_usage
 from local.stack import LocalStack, synthesize_in_process
 from tests.local.test_stack_e2e import SAMPLE
+from tests.local.waiting import alive
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def test_fifty_clients_get_only_right_answers_and_busy_functions_scale_out(ttl: 
         usage = function_usage(stack.api, issuer.jwks_fetch_count("oidc") - fetches_before)
         workers = {pid for pool in stack.api.functions.values() for pid in pool.processes}
 
-    assert workers and not any(_alive(pid) for pid in workers)  # every worker ended with the stack
+    assert workers and not any(alive(pid) for pid in workers)  # every worker ended with the stack
     assert load["requests"] > CLIENTS, load
     assert (load["wrong_answers"], load["5xx"]) == (0, 0), load
     backend = next(used for name, used in usage.items() if "Backend" in name)
@@ -52,9 +52,3 @@ def test_fifty_clients_get_only_right_answers_and_busy_functions_scale_out(ttl: 
         assert authorizer["jwks_fetches"] >= authorizer["workers"], usage
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

@@ -17,7 +17,7 @@ import pytest
 
 from local.awslambda.errors import CallerTimedOut, FunctionCrashed, FunctionThrottled
 from local.awslambda.pool import LAMBDA_DEFAULT_CONCURRENCY, WORKERS_VARIABLE, FunctionPool, default_workers
-from tests.local.waiting import GUARD_S, wait_until
+from tests.local.waiting import GUARD_S, alive, wait_until
 
 
 class Holds:
@@ -199,16 +199,8 @@ def test_stop_ends_every_worker_process_even_one_busy_at_the_time(make_pool: Any
     with pytest.raises(ProcessLookupError):
         os.kill(idle_pid, 0)
     (busy,) = held.release()
-    wait_until(lambda: not _alive(busy.pid), "the busy worker to end once released")
+    wait_until(lambda: not alive(busy.pid), "the busy worker to end once released")
     assert pool.invoke({}).cold_start  # a stopped pool starts fresh environments
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.mark.parametrize(("environ", "cores", "expected"), [
