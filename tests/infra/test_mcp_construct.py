@@ -19,7 +19,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra import AuthorizationSettings, ConfigError, JwtAuthorization, RouteSpec
 from infra.mcp_settings import McpEndpoint, McpRule
-from tests.synth_support import cfn_lint
+from tests.synth_support import cfn_lint, symbolic
 
 from .conftest import SKIP_BUNDLING
 from .test_authorizer_construct import nag_errors, route_props
@@ -45,21 +45,10 @@ def synth(tmp_path: Path, mode: str = "lambda", routes: list[Any] | None = None,
     return app, Template.from_stack(stack), auth
 
 
-def resolved(template: Template, value: Any) -> str:
-    """An Fn::Join of the API's endpoint as a readable string (the API's Ref as <api>)."""
-    if isinstance(value, dict) and "Fn::Join" in value:
-        return "".join(resolved(template, part) for part in value["Fn::Join"][1])
-    if isinstance(value, dict) and "Ref" in value:
-        return "<" + value["Ref"] + ">"
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        return "<" + ".".join(value["Fn::GetAtt"]) + ">"
-    return str(value)
-
-
 def metadata_documents(template: Template) -> dict[str, Any]:
     (function,) = [f for f in template.find_resources("AWS::Lambda::Function").values()
                    if "DOCUMENTS" in f["Properties"].get("Environment", {}).get("Variables", {})]
-    return json.loads(resolved(template, function["Properties"]["Environment"]["Variables"]["DOCUMENTS"]))
+    return json.loads(symbolic(function["Properties"]["Environment"]["Variables"]["DOCUMENTS"]))
 
 
 def test_the_typed_endpoint_gives_the_same_settings_as_its_cdk_json_shape() -> None:
@@ -81,7 +70,7 @@ def test_protected_resource_metadata_is_published_on_public_routes_in_both_modes
     for key in ("GET /.well-known/oauth-protected-resource/mcp", "GET /.well-known/oauth-protected-resource"):
         assert props[key]["AuthorizationType"] == "NONE"
     documents = metadata_documents(template)
-    resource = "<ApiF70053CD.ApiEndpoint>/mcp"
+    resource = "<GetAtt:ApiF70053CD.ApiEndpoint>/mcp"
     for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"):
         assert documents[path]["resource"] == resource
         assert documents[path]["authorization_servers"] == [ISSUER]  # configured issuers only
@@ -99,8 +88,8 @@ def test_lambda_mode_decides_the_endpoint_per_request_with_the_resource_in_auth_
     assert props["GET /orders"]["AuthorizerId"] != props["POST /mcp"]["AuthorizerId"]
     function = next(f for f in template.find_resources("AWS::Lambda::Function").values()
                     if f["Properties"]["Handler"] == "authorizer.handler.handler")
-    routes = json.loads(resolved(template, function["Properties"]["Environment"]["Variables"]["AUTH_ROUTES"]))
-    assert routes["POST /mcp"]["mcp"]["resource"] == "<ApiF70053CD.ApiEndpoint>/mcp"
+    routes = json.loads(symbolic(function["Properties"]["Environment"]["Variables"]["AUTH_ROUTES"]))
+    assert routes["POST /mcp"]["mcp"]["resource"] == "<GetAtt:ApiF70053CD.ApiEndpoint>/mcp"
     assert auth.mcp_resources["POST /mcp"] is not None
 
 
@@ -118,8 +107,8 @@ def test_jwt_mode_gives_the_endpoint_a_native_authorizer_with_its_resource_as_au
     authorizers = template.find_resources("AWS::ApiGatewayV2::Authorizer")
     mcp_authorizer = authorizers[props["POST /mcp"]["AuthorizerId"]["Ref"]]["Properties"]
     orders_authorizer = authorizers[props["GET /orders"]["AuthorizerId"]["Ref"]]["Properties"]
-    assert [resolved(template, a) for a in mcp_authorizer["JwtConfiguration"]["Audience"]] == [
-        "<ApiF70053CD.ApiEndpoint>/mcp"]
+    assert [symbolic(a) for a in mcp_authorizer["JwtConfiguration"]["Audience"]] == [
+        "<GetAtt:ApiF70053CD.ApiEndpoint>/mcp"]
     assert mcp_authorizer["JwtConfiguration"]["Issuer"] == ISSUER
     assert orders_authorizer["JwtConfiguration"]["Audience"] == ["orders-api"]  # the resource's token stays there
     assert props["POST /mcp"]["AuthorizationScopes"] == ["orders:read"]
