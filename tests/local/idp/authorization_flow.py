@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 import urllib.parse
 
-from jose import jwk, jws
+from .issuer_support import verify_with_served_key
 
 RESOURCE = "http://127.0.0.1:8080/mcp"
 REDIRECT_URI = "http://127.0.0.1/callback"
@@ -72,7 +71,4 @@ def code_flow(http, document: dict, client_id: str, **parameters) -> tuple[dict,
 
 def verified_claims(http, jwks_uri: str, token: str) -> dict:
     """The claims of a token whose signature the served key named by its kid verifies."""
-    header = jws.get_unverified_header(token)
-    keys = http.get(jwks_uri, timeout=5).json()["keys"]
-    [key] = [k for k in keys if k["kid"] == header["kid"]]
-    return json.loads(jws.verify(token, jwk.construct(key, key["alg"]), algorithms=[key["alg"]]))
+    return verify_with_served_key(http, jwks_uri, token)[1]
