@@ -247,6 +247,9 @@ def test_a_2025_11_25_client_without_any_mcp_header_is_served_as_the_typescript_
 
 
 def test_every_call_was_answered_by_warm_environments_without_a_second_cold_start(api):
+    for n in range(11):  # its own calls, so that it holds run alone as after the module's others
+        answered = post(api, tools_call("list_orders", {}, id=n), modern_headers("tools/call", "list_orders"))
+        assert answered.status_code == 200, answered.text
     stats = {name: s for name, s in api.function_stats().items() if "SampleMcpServer" in name}
     (server,) = stats.values()
     assert server["invocations"] > 10 and server["cold_starts"] == 1
