@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 from authorizer.authorize import Authorizer
 from authorizer.config import load_config
 
-from .support import Clock, JwksServer, SigningKey
+from .support import Clock, JwksServer, SigningKey, claims_for
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 
@@ -31,6 +31,14 @@ def keys() -> dict[str, SigningKey]:
 def spare_rsa() -> SigningKey:
     """A second RS256 key: the attacker's, or the next one after a rotation."""
     return SigningKey.generate("kid-spare", "RS256")
+
+
+@pytest.fixture
+def token(idp, keys):
+    """An RS256 token of ``idp`` with these claims (a module may define its own ``token``)."""
+    def make(**claims):
+        return keys["RS256"].sign(claims_for(idp, **claims))
+    return make
 
 
 @pytest.fixture

@@ -22,13 +22,6 @@ STAGE = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/$default"
 ENCODED_ARN = f"{STAGE}/POST/ord%65rs"  # API Gateway matched it as POST /orders; its ARN still reads ord%65rs
 
 
-@pytest.fixture
-def token(idp, keys):
-    def make(**claims):
-        return keys["RS256"].sign(claims_for(idp, **claims))
-    return make
-
-
 def serializable(response: dict) -> None:
     json.dumps(response, ensure_ascii=False).encode()  # what the Lambda runtime does with the response
 

@@ -45,13 +45,6 @@ def assert_well_formed_policy(response: dict) -> None:
         assert isinstance(value, (str, int, float, bool))
 
 
-@pytest.fixture
-def token(idp, keys):
-    def make(**claims):
-        return keys["RS256"].sign(claims_for(idp, **claims))
-    return make
-
-
 # --- HTTP API 2.0, iam ----------------------------------------------------------------------------------
 def test_http_v2_iam_valid_token_gets_allow_on_the_stage_with_the_claims(make_authorizer, token):
     response = make_authorizer().authorize(http_v2_event(token(roles=["a", "b"], tenants={"t1": {"roles": ["x"]}})))

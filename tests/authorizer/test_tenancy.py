@@ -19,15 +19,8 @@ from authorizer.errors import ConfigError
 from authorizer.tenancy import MAX_POLICY_TENANTS, tenants_of
 from local.apigateway.iam import validate_policy_document
 
-from .support import claims_for, http_v1_event, http_v2_event, rest_request_event
+from .support import http_v1_event, http_v2_event, rest_request_event
 from .tenant_support import ADMIN_OF_A, DELETE, ORDERS, ROUTES, STAGE, allows, orders_arn, per_route, tenant_event
-
-
-@pytest.fixture
-def token(idp, keys):
-    def make(**claims):
-        return keys["RS256"].sign(claims_for(idp, **claims))
-    return make
 
 
 @pytest.fixture

@@ -11,15 +11,8 @@ from authorizer.errors import ConfigError
 from authorizer.overlaps import globs_intersect
 from authorizer.tenancy import TenantPlan
 
-from .support import claims_for, http_v2_event, rest_request_event
+from .support import http_v2_event, rest_request_event
 from .tenant_support import DELETE, ORDERS, ROUTES, STAGE, allows, orders_arn, per_route, tenant_event
-
-
-@pytest.fixture
-def token(idp, keys):
-    def make(**claims):
-        return keys["RS256"].sign(claims_for(idp, **claims))
-    return make
 
 
 def test_tenant_plan_leaves_out_routes_that_cover_tenant_routes():
