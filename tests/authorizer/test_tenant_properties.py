@@ -14,7 +14,7 @@ from authorizer.policy import MAX_RESOURCE_LENGTH
 from authorizer.tenancy import requested_grant, tenants_of
 
 from .support import claims_for
-from .test_tenancy import DELETE, ORDERS, ROUTES, STAGE, allows, tenant_event
+from .tenant_support import DELETE, ORDERS, ROUTES, STAGE, allows, tenant_event
 
 TENANTS = ["A", "B", "C", "t-1", "org_9", "*", "a/b", "%41", "é", "x" * 1000]
 ROLES = ["admin", "auditor", "viewer"]

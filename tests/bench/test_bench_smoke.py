@@ -10,8 +10,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
-
 from bench.bundle import measure_bundle
 from bench.coldstart import importtime_breakdown, measure_cold_start
 from bench.jwks_traffic import measure_jwks_traffic
@@ -19,16 +17,10 @@ from bench.latency import CONTENDERS, TOKEN_MODES, measure_latency
 from bench.local_api import drive
 from bench.node_contender import CONTENDERS as NODE_CONTENDERS
 from bench.report import render
-from bench.scenario import ALGORITHMS, BenchIssuer
+from bench.scenario import ALGORITHMS
 from bench.targets import evaluate, passed
 from bench.tenants import RESPONSES, RULES, TENANT_COUNTS, measure_tenant_routes
 from bench.timing import percentile, summary, time_interleaved
-
-
-@pytest.fixture(scope="module")
-def issuer():
-    with BenchIssuer() as started:
-        yield started
 
 
 def test_interleaved_timing_uses_each_input_once_per_contender():

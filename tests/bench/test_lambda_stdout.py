@@ -8,11 +8,9 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from bench.lambda_stdout import CHILD_PRELUDE, Unbuffered, lambda_stdout, text_stream
 from bench.latency import _handler_call, handler_module
-from bench.scenario import BenchIssuer, http_api_event
+from bench.scenario import http_api_event
 
 
 class CountingFile(io.FileIO):
@@ -23,12 +21,6 @@ class CountingFile(io.FileIO):
     def write(self, data):  # type: ignore[override]
         self.writes += 1
         return super().write(data)
-
-
-@pytest.fixture(scope="module")
-def issuer():
-    with BenchIssuer() as started:
-        yield started
 
 
 def test_every_write_reaches_the_descriptor():

@@ -6,14 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.node_contender import CONTENDERS, NodeContenderError, NodeContenders
-from bench.scenario import BenchIssuer
 from bench.timing import local_runner, time_blocks
-
-
-@pytest.fixture(scope="module")
-def issuer():
-    with BenchIssuer() as started:
-        yield started
 
 
 @pytest.fixture(scope="module")
