@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -42,8 +42,6 @@ class Sent:
     headers: list[tuple[str, str]]
     body: bytes
     host: str = ""
-    port: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -63,8 +61,7 @@ def send(url: str, request: SampleRequest) -> Sent:
             connection.putheader("Content-Length", str(len(request.body)))
         connection.endheaders(request.body or None)
         response = connection.getresponse()
-        return Sent(response.status, response.getheaders(), response.read(), f"{parts.hostname}:{parts.port}",
-                    parts.port or 0)
+        return Sent(response.status, response.getheaders(), response.read(), f"{parts.hostname}:{parts.port}")
     finally:
         connection.close()
 
