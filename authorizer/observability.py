@@ -133,7 +133,7 @@ class DecisionMetrics:
         try:
             outcome = self._outcome
             if outcome is not None and latency_ms is not None and not (
-                    self._fetch_attempts or self._fetch_failed or self._config_failed):
+                    self._fetch_attempts or self._config_failed):
                 # Nearly every invocation: a decision and its latency, nothing else. One lookup, one format.
                 key = (outcome, self._reason)
                 template = self._decisions.get(key)
@@ -149,7 +149,7 @@ class DecisionMetrics:
         except Exception:  # a metrics bug must never turn an authorization into a 500
             self.metrics.clear_metrics()
         finally:
-            if self._outcome is not None or self._fetch_attempts or self._fetch_failed or self._config_failed:
+            if self._outcome is not None or self._fetch_attempts or self._config_failed:
                 self._reset()
 
     def _write(self, latency_ms: float | None) -> None:
@@ -161,7 +161,7 @@ class DecisionMetrics:
         if latency_ms is not None:
             names.append("VerificationLatency")
             values.append(repr(float(latency_ms)))
-        if self._fetch_attempts or self._fetch_failed:
+        if self._fetch_attempts:  # every failed fetch is an attempt too
             names += ("JwksFetchOk", "JwksFetchFailed", "JwksStaleServed")
             values += (repr(float(max(self._fetch_attempts - self._fetch_failed, 0))),
                        repr(float(self._fetch_failed)), repr(float(self._stale_served)))
