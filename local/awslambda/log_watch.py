@@ -60,9 +60,11 @@ class LogWatch(LogSink):
             self._arrived.wait_for(seen, timeout)
         return found[0] if found else None
 
-    def denial(self, sub: str, timeout: float = 10.0) -> Record | None:
-        """The authorizer's ``denied`` record for a token of subject ``sub`` (its ``reason`` says why)."""
-        return self.wait_for(lambda record: record.get("message") == "denied" and record.get("sub") == sub, timeout)
+    def denial(self, sub: str, timeout: float = 10.0, reason: str | None = None) -> Record | None:
+        """The authorizer's ``denied`` record for a token of subject ``sub`` (its ``reason`` says why); with
+        ``reason``, the first one of that reason."""
+        return self.wait_for(lambda record: record.get("message") == "denied" and record.get("sub") == sub
+                             and (reason is None or record.get("reason") == reason), timeout)
 
     def denials(self, sub: str) -> list[str]:
         """The reasons of every ``denied`` record kept so far for ``sub``, oldest first (no waiting)."""

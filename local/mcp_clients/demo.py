@@ -69,8 +69,7 @@ class McpDemo:
 
     def reason(self, sub: str, reason: str) -> str:
         """The authorizer's log line for this denial, if it came (lambda mode only)."""
-        found = self.logs.wait_for(lambda r: r.get("message") == "denied" and r.get("sub") == sub
-                                   and r.get("reason") == reason, timeout=5)
+        found = self.logs.denial(sub, timeout=5, reason=reason)
         return f"authorizer: {found['reason']}" if found else f"no '{reason}' denial in the authorizer's log"
 
     def python(self) -> PythonClient:
