@@ -26,7 +26,7 @@ from authlib.oauth2.rfc6749 import InvalidClientError
 from authorizer.config import is_loopback_host
 from local.idp.authorization_settings import AuthorizationSettings
 from local.idp.redirect_uris import redirect_uri_problem
-from local.idp.registered_clients import CLIENT_GRANT_TYPES, PUBLIC, RegisteredClient
+from local.idp.registered_clients import CLIENT_GRANT_TYPES, PUBLIC, RegisteredClient, usable_grant_types
 
 _log = logging.getLogger(__name__)
 
@@ -114,8 +114,7 @@ class ClientMetadataDocuments:
             raise InvalidClientError(description="The client metadata document needs redirect_uris: https, loopback "
                                                  "http or private-use scheme URIs.")
         grant_types = document.get("grant_types", list(CLIENT_GRANT_TYPES))
-        if not isinstance(grant_types, list) or not set(grant_types) <= set(CLIENT_GRANT_TYPES) \
-                or "authorization_code" not in grant_types:
+        if not usable_grant_types(grant_types):
             raise InvalidClientError(description="The client metadata document's grant_types must be "
                                                  "authorization_code and optionally refresh_token.")
         return RegisteredClient(client_id=url, redirect_uris=tuple(uris), token_endpoint_auth_method=PUBLIC,

@@ -29,6 +29,12 @@ SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 CLIENT_GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
+def usable_grant_types(grant_types: object) -> bool:
+    """What a client may ask for here: the authorization code grant, and optionally refresh tokens."""
+    return (isinstance(grant_types, list) and set(grant_types) <= set(CLIENT_GRANT_TYPES)
+            and "authorization_code" in grant_types)
+
+
 @dataclass(frozen=True)
 class RegisteredClient(ClientMixin):
     """A client of the authorization code flow, as authlib's grants ask about it."""

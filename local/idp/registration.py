@@ -19,7 +19,7 @@ from authlib.oauth2.rfc7591 import (
 )
 
 from local.idp.redirect_uris import redirect_uri_problem
-from local.idp.registered_clients import CLIENT_GRANT_TYPES, SECRET_METHODS, ClientRegistry
+from local.idp.registered_clients import CLIENT_GRANT_TYPES, SECRET_METHODS, ClientRegistry, usable_grant_types
 
 # RFC 7591 section 2: the type of each field this server reads.
 _STRING_FIELDS = ("token_endpoint_auth_method", "client_name", "client_uri", "logo_uri", "scope", "tos_uri",
@@ -67,7 +67,7 @@ class DevClientRegistration(ClientRegistrationEndpoint):
                 raise InvalidRedirectURIError(problem[0].upper() + problem[1:] + ".")
         metadata = super().extract_client_metadata(request)
         grant_types = metadata.setdefault("grant_types", list(CLIENT_GRANT_TYPES))
-        if not set(grant_types) <= set(CLIENT_GRANT_TYPES) or "authorization_code" not in grant_types:
+        if not usable_grant_types(grant_types):
             raise InvalidClientMetadataError("grant_types must be authorization_code and optionally refresh_token.")
         if set(metadata.get("response_types", ["code"])) != {"code"}:
             raise InvalidClientMetadataError("response_types must be ['code'].")
