@@ -67,7 +67,7 @@ from local.apigateway.routing import select_route, stage_for
 from local.apigateway.server import GatewayHTTPServer
 from local.apigateway.template import load_http_api
 from local.awslambda.errors import CallerTimedOut, FunctionError, FunctionThrottled
-from local.awslambda.pool import FunctionPool, default_workers
+from local.awslambda.pool import FunctionPool
 from local.awslambda.worker import FunctionSpec, LogSink
 
 EnvOverrides = Mapping[str, "str | None | Mapping[str, str | None]"]
@@ -136,7 +136,6 @@ class LocalHttpApi:
         self._wall_clock = wall_clock
         self.authorizer_cache = AuthorizerResultCache(clock)
         self.warnings = list(api.warnings)
-        workers = default_workers() if concurrency is None else concurrency
 
         self.functions: dict[str, FunctionPool] = {}
         for logical_id, function in api.functions.items():
@@ -155,7 +154,7 @@ class LocalHttpApi:
                 memory_mb=function.memory_mb,
                 runtime=function.runtime,
             )
-            self.functions[logical_id] = FunctionPool(spec, self._sink, workers=workers,
+            self.functions[logical_id] = FunctionPool(spec, self._sink, workers=concurrency,
                                                       limit=function.reserved_concurrency)
 
         self._issuers: dict[str, str] = {}  # authorizer logical id -> issuer used locally
