@@ -181,7 +181,7 @@ _REALM = r"(?P<realm>[^/]+)"
 _WELL_KNOWN = r"/\.well-known/openid-configuration"
 _AS_WELL_KNOWN = r"/\.well-known/oauth-authorization-server"
 # A server id is a realm-like name (check_shape): anything else routes nowhere (404).
-_AGENTIC = r"/descope/v1/apps/agentic/" + _REALM + r"/(?P<server_id>[A-Za-z0-9][A-Za-z0-9._-]{0,127})"
+_AGENTIC = r"/descope/v1/apps/agentic/" + _REALM + f"/(?P<server_id>{REALM_PATTERN.pattern})"
 _ROUTES: list[tuple[Any, ...]] = [
     (r"/oidc" + _WELL_KNOWN, "discovery", "oidc"),
     (r"/oidc/jwks", "jwks", "oidc"),
