@@ -10,10 +10,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup test test-fast lint demo local bench synth clean dist lock
 
+# --no-compile: pip would byte-compile every module of every package (aws-cdk-lib's alone are most of a minute on two
+# cores); Python compiles the few the suite imports when it first imports them, and keeps them in __pycache__.
 $(PY_STAMP): requirements.txt authorizer/requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-compile -r requirements.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
