@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -29,7 +30,6 @@ from .config_values import reject_unknown_fields as reject_unknown_fields
 from .errors import ConfigError
 from .route_config import DEFAULT_TENANT_CLAIM as DEFAULT_TENANT_CLAIM
 from .route_config import HTTP_METHODS as HTTP_METHODS
-from .route_config import TENANT_ID as TENANT_ID
 from .route_config import RouteRule as RouteRule
 from .route_config import TenantRule as TenantRule
 from .route_config import check_route_key as check_route_key
@@ -49,8 +49,6 @@ ISSUER_MATCHES = ("exact", "one_more_segment")
 MAX_JWKS_TIMEOUT_SECONDS = 2.5
 DEFAULT_JWKS_MAX_STALE_SECONDS = 86400
 MAX_JWKS_MAX_STALE_SECONDS = 7 * 86400
-#: The server id closing a Descope agentic issuer: one path segment of URL-safe characters.
-_ISSUER_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,127}")
 #: ``AUTH_CONFIG_MAX_AGE_SECONDS`` (the stack's ``configMaxAgeSeconds``): how long an SSM configuration is kept.
 DEFAULT_CONFIG_MAX_AGE_SECONDS = 60
 MIN_CONFIG_MAX_AGE_SECONDS = 1
@@ -105,7 +103,14 @@ class TrustedIssuer:
         if not isinstance(iss, str) or not iss.startswith(self.issuer):
             return False
         rest = iss[len(self.issuer):]
-        return _ISSUER_SEGMENT.fullmatch(rest) is not None
+        return _issuer_segment().fullmatch(rest) is not None
+
+
+@cache
+def _issuer_segment() -> re.Pattern[str]:
+    """The server id closing a Descope agentic issuer: one path segment of URL-safe characters. Compiled for the
+    first token of such an issuer: the cold start of a configuration without one never compiles it."""
+    return re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,127}")
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from typing import Any
 from .errors import ConfigError
 from .text import is_clean
 
-#: A cookie name is an RFC 6265 token (``AUTH_TOKEN_COOKIE``, and the stack's ``tokenCookie``).
-COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: A cookie name is an RFC 6265 token (``AUTH_TOKEN_COOKIE``, and the stack's ``tokenCookie``). A pattern, compiled
+#: (and kept by ``re``) only when a configuration names a cookie.
+COOKIE_NAME = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 
 
 def parse_json(text: Any, field_name: str) -> Any:
@@ -78,7 +79,7 @@ def is_claim_value(value: Any) -> bool:
 
 
 def is_cookie_name(value: Any) -> bool:
-    return isinstance(value, str) and COOKIE_NAME.fullmatch(value) is not None
+    return isinstance(value, str) and re.fullmatch(COOKIE_NAME, value) is not None
 
 
 def check_clean(value: Any, field_name: str) -> None:

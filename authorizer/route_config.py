@@ -23,10 +23,6 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY
 _ROUTE_KEY = re.compile(r"(?P<method>[A-Z]+) (?P<path>/\S*)")
 _PATH_SEGMENT = re.compile(r"[^{}/\s]+|\{[A-Za-z0-9_.-]+\}|\{[A-Za-z0-9_.-]+\+\}")
 
-
-#: A tenant ID that may be written into a policy's Resource: no IAM wildcard (``*``, ``?``), no ``/``, no percent
-#: sign, no dot-segment, at most 128 characters. Tenants outside it are never granted (``authorizer.tenancy``).
-TENANT_ID = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9_.~-]{0,127}")
 #: Where Descope puts a user's tenants (tenant ID → ``{"roles": [...], "permissions": [...]}``): the default claim.
 DEFAULT_TENANT_CLAIM = "tenants"
 _TENANT_FIELDS = {"param", "claim", "roles", "permissions"}

@@ -17,18 +17,24 @@ the write fail (and the denial line is lost); in the response it makes the Lambd
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 REPLACEMENT = "\ufffd"
-_SURROGATE = re.compile("[\ud800-\udfff]")  # the only str characters UTF-8 cannot encode
 LOG_TEXT_LIMIT = 200
+
+
+@cache
+def _surrogates() -> re.Pattern[str]:
+    """The only str characters UTF-8 cannot encode. Compiled when non-ASCII text first comes: often never."""
+    return re.compile("[\ud800-\udfff]")
 
 
 def clean_text(value: str) -> str:
     """``value`` with every unencodable character replaced by U+FFFD. ASCII text costs one flag check."""
     if value.isascii():
         return value
-    return _SURROGATE.sub(REPLACEMENT, value)
+    return _surrogates().sub(REPLACEMENT, value)
 
 
 def log_text(value: Any, limit: int = LOG_TEXT_LIMIT) -> str | None:
@@ -51,7 +57,7 @@ def log_fields(fields: dict[str, Any]) -> dict[str, Any]:
 def is_clean(value: Any, depth: int = 0) -> bool:
     """Whether every string in ``value`` (object keys and nested values included) is encodable as UTF-8."""
     if isinstance(value, str):
-        return value.isascii() or _SURROGATE.search(value) is None
+        return value.isascii() or _surrogates().search(value) is None
     if depth > 64:
         return False  # a value this deep is refused elsewhere too (json.dumps recursion): never kept
     if isinstance(value, dict):

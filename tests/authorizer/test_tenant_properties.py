@@ -9,9 +9,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from authorizer.config import TENANT_ID
 from authorizer.policy import MAX_RESOURCE_LENGTH
-from authorizer.tenancy import requested_grant, tenants_of
+from authorizer.tenancy import TENANT_ID, requested_grant, tenants_of
 
 from .support import claims_for
 from .tenant_support import DELETE, ORDERS, ROUTES, STAGE, allows, tenant_event

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from authorizer.config import TENANT_ID, RouteRule, TrustedIssuer
+from authorizer.config import RouteRule, TrustedIssuer
 from authorizer.errors import (
     AudienceMismatchError,
     AuthorizationError,
@@ -32,7 +32,7 @@ from authorizer.errors import (
     TokenTypeError,
     UnsupportedAlgorithmError,
 )
-from authorizer.tenancy import Tenants
+from authorizer.tenancy import TENANT_ID, Tenants
 
 from .model import Finding
 
