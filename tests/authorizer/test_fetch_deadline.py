@@ -31,9 +31,13 @@ HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length:
 class StallingPeer:
     """A loopback HTTP peer that misbehaves in one way per path, until the test ends."""
 
+    #: How long ``/slow`` takes to send its discovery document: most of a deadline, and within it.
+    DISCOVERY_DELAY = 0.6 * TIMEOUT
+
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.connections = 0
+        self.paths: list[str] = []
         peer = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -45,7 +49,16 @@ class StallingPeer:
                     self.request.sendall(HEADERS + b'{"keys": []}')
                     request = self.request.recv(65536).decode("latin-1")
                     path = request.split(" ", 2)[1] if request.count(" ") >= 2 else ""
-                if path.startswith("/silent"):
+                peer.paths.append(path)
+                if path == "/slow/.well-known/openid-configuration":  # a slow discovery, whose JWKS is silent
+                    if not peer.stop.wait(peer.DISCOVERY_DELAY):
+                        body = json.dumps({"issuer": peer.root + "/slow", "jwks_uri": peer.root + "/silent/jwks"})
+                        self.request.sendall(HEADERS.replace(b"12", str(len(body)).encode()) + body.encode())
+                        following = self.request.recv(65536).decode("latin-1")  # the JWKS, on this kept-alive link
+                        if following.count(" ") >= 2:
+                            peer.paths.append(following.split(" ", 2)[1])
+                    peer.stop.wait(60)
+                elif path.startswith("/silent"):
                     peer.stop.wait(60)  # accepts, reads the request, never answers
                 elif path.startswith("/status"):
                     peer.drip(self.request, HEADERS + b'{"keys": []}')
@@ -119,6 +132,26 @@ def test_a_tls_handshake_that_never_completes_ends_at_the_deadline():
     assert caught.value.problem == f"no complete response within {TIMEOUT:g} s"
 
 
+def test_a_connection_the_peer_never_accepts_ends_at_the_deadline():
+    """A listener whose accept queue is full and which never accepts: the connect itself stalls (the kernel drops
+    the SYN and the client retransmits it after a second, then three), and is part of the one deadline."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    queued = socket.create_connection(("127.0.0.1", port))  # fills the queue; nothing ever accepts it
+    try:
+        started = time.monotonic()
+        with pytest.raises(errors.FetchError) as caught:
+            JsonFetcher(timeout=TIMEOUT).get_json(f"http://127.0.0.1:{port}/jwks")
+        elapsed = time.monotonic() - started
+    finally:
+        queued.close()
+        listener.close()
+    assert elapsed < TIMEOUT + SLACK, f"held {elapsed:.2f} s"
+    assert caught.value.problem == f"no complete response within {TIMEOUT:g} s"
+
+
 def test_a_fetch_that_finishes_in_time_leaves_its_connection_uncut(peer):
     """The watchdog of a finished fetch is cancelled: it never shuts the connection the pool keeps alive."""
     fetcher = JsonFetcher(timeout=0.2)
@@ -141,6 +174,20 @@ def test_a_refresh_against_a_dripping_idp_holds_a_request_at_most_two_deadlines(
     with pytest.raises(errors.JwksUnavailableError):
         verifier.verify_token(keys["RS256"].sign(claims_for(issuer)))
     assert time.monotonic() - started < 2 * TIMEOUT + SLACK
+
+
+def test_a_slow_discovery_then_a_silent_jwks_gets_a_deadline_each_and_no_more(peer, keys):
+    """The two exchanges of a first refresh, each taking its own time: discovery answers late but within its deadline,
+    then its jwks_uri never answers. The request waits for both (more than one deadline), never beyond two."""
+    issuer = peer.root + "/slow"
+    verifier = TokenVerifier(parse_issuers([{"issuer": issuer, "audience": "api"}]),
+                             fetcher=JsonFetcher(timeout=TIMEOUT), remembered_tokens=0)
+    started = time.monotonic()
+    with pytest.raises(errors.JwksUnavailableError):
+        verifier.verify_token(keys["RS256"].sign(claims_for(issuer)))
+    elapsed = time.monotonic() - started
+    assert peer.paths == ["/slow/.well-known/openid-configuration", "/silent/jwks"]
+    assert TIMEOUT + peer.DISCOVERY_DELAY <= elapsed < 2 * TIMEOUT + SLACK, f"held {elapsed:.2f} s"
 
 
 def test_a_cold_start_prefetch_against_stalling_idps_ends_within_two_deadlines(peer, import_handler):

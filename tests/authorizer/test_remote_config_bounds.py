@@ -17,10 +17,18 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from authorizer.authorize import Authorizer
+from authorizer.bounds import warm_request_seconds
 from authorizer.config import load_config
-from authorizer.remote_config import COLD_ATTEMPTS, WARM_ATTEMPTS, RemoteConfig, ssm_read_seconds
+from authorizer.remote_config import (
+    COLD_ATTEMPTS,
+    SSM_READ_TIMEOUT_SECONDS,
+    WARM_ATTEMPTS,
+    RemoteConfig,
+    ssm_read_seconds,
+)
 
 from .support import ARN, Clock, claims_for, http_v2_event
+from .test_fetch_deadline import TIMEOUT, StallingPeer
 from .test_responses import iam_allows
 
 NAME = "/jwt-authorizer/config"
@@ -207,3 +215,37 @@ def test_a_cold_start_against_an_endpoint_that_drips_its_answer_fails_closed_at_
     [why] = [line for line in lines if line["level"] == "ERROR"]
     assert why["problem"] == f"TimeoutError: no complete answer within {COLD_BOUND:g} s"
     assert not iam_allows(handler.handler(http_v2_event(keys["RS256"].sign(claims_for(idp))), None), ARN)
+
+
+@pytest.fixture
+def peer() -> Iterator[StallingPeer]:
+    peer = StallingPeer()
+    yield peer
+    peer.close()
+
+
+def test_a_warm_request_at_its_worst_waits_for_a_hung_ssm_and_both_key_exchanges_and_no_longer(
+        ssm_endpoint, peer, keys, logs):
+    """bounds.warm_request_seconds, end to end: the configuration is due and SSM hangs, and the issuer it keeps has
+    no keys yet, whose discovery answers late and whose JWKS never does. One request meets all three waits, each cut
+    at its own bound, and is answered (denied: no keys) within their sum."""
+    issuer = peer.root + "/slow"
+    put(ssm_endpoint, {"issuers": [{"issuer": issuer, "audience": "api"}]})
+    clock = Clock()
+    source = RemoteConfig(load_config({"AUTH_CONFIG_PARAMETER": NAME, "AUTH_JWKS_TIMEOUT_SECONDS": str(TIMEOUT)}),
+                          lambda config: Authorizer(config, logger=logs.logger), max_age=60, clock=clock,
+                          logger=logs.logger)
+    assert source.refresh(cold=True)
+
+    ssm_endpoint.proxy.stall()
+    clock.now += 60
+    started = time.monotonic()
+    assert not allowed(source, keys["RS256"].sign(claims_for(issuer)))
+    elapsed = time.monotonic() - started
+    assert peer.paths == ["/slow/.well-known/openid-configuration", "/silent/jwks"]
+    # At least: SSM's read timeout (the hung endpoint accepted at once), the late discovery, the silent JWKS.
+    waited = SSM_READ_TIMEOUT_SECONDS + peer.DISCOVERY_DELAY + TIMEOUT
+    assert waited <= elapsed, f"answered after {elapsed:.2f} s: a wait was skipped"
+    assert elapsed < warm_request_seconds(TIMEOUT) + SLACK, f"a warm request was held {elapsed:.2f} s"
+    reasons = [r.get("reason") for r in logs.records() if r["message"] == "denied"]
+    assert reasons == ["jwks_unavailable"]
