@@ -4,11 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+WHEELHOUSE := .wheelhouse
+WHEELS_STAMP := $(WHEELHOUSE)/.downloaded
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 # No JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: infra/node_notice.py prints one plain line instead of jsii's banner.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup test test-fast lint demo local bench synth clean dist lock
+.PHONY: setup wheels test test-fast lint demo local bench synth clean dist lock
 
 # --no-compile: pip would byte-compile every module of every package (aws-cdk-lib's alone are most of a minute on two
 # cores); Python compiles the few the suite imports when it first imports them, and keeps them in __pycache__.
@@ -24,6 +26,16 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
+# The wheels the tests install (the Lambda bundles, the build backend, the example app's fresh venv), downloaded
+# here because the tests reach no package index: tests/conftest.py points pip at this directory alone. The system
+# python3, so it runs beside the venv's own install; tests/wheelhouse.py lists what and why.
+$(WHEELS_STAMP): tests/wheelhouse.py pyproject.toml authorizer/requirements.lock sample_mcp/requirements.lock \
+		sample_backend/requirements.txt
+	python3 tests/wheelhouse.py $(WHEELHOUSE)
+	touch $@
+
+wheels: $(WHEELS_STAMP)
+
 # Two workers (pytest-xdist): the suite waits on subprocesses (cdk synth, pip, local servers) as much as it computes.
 # --dist loadscope keeps a module's tests, and so its module-scoped stacks, on one worker; costly session fixtures
 # are built once for all workers (tests/shared_fixtures.py). --no-loadscope-reorder hands out modules in collection
@@ -31,11 +43,14 @@ setup: $(PY_STAMP) $(NODE_STAMP)
 # TEST_WORKERS=0 runs everything in this process.
 TEST_WORKERS ?= 2
 XDIST = -n $(TEST_WORKERS) $(if $(filter 0,$(TEST_WORKERS)),,--dist loadscope --no-loadscope-reorder)
-test: setup
+# The venv, node_modules and the wheelhouse are set up side by side (-j3): each waits mostly on its own downloads.
+test:
+	$(MAKE) --no-print-directory -j3 setup wheels
 	$(PY) -m pytest $(XDIST)
 
 # The quick loop: everything but the end-to-end tests that synthesize or start servers (marked slow).
-test-fast: setup
+test-fast:
+	$(MAKE) --no-print-directory -j3 setup wheels
 	$(PY) -m pytest $(XDIST) -m "not slow" -q
 
 # ruff and mypy, configured in pyproject.toml (mypy checks authorizer, infra, local, tools and bench).
@@ -48,7 +63,7 @@ bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) node_modules $(WHEELHOUSE) cdk.out .pytest_cache .hypothesis build dist *.egg-info
 
 # The authorizer's runtime dependencies locked with hashes for every platform the construct offers (infra/bundling.py:
 # arm64 and x86_64, Python 3.12 to 3.14): one universal resolution from Python 3.12 on, whose hashes cover every

@@ -1,9 +1,14 @@
 """Session fixtures shared across test packages, each made once per test run whatever the number of pytest-xdist
 workers (``tests/shared_fixtures.py``): one real ``npx cdk synth`` of the project's app per mode, and the sdist and
-wheel a release would publish."""
+wheel a release would publish.
+
+No test reaches a package index: pip, wherever the tests run it (bundling, ``python -m build``, a fresh venv), finds
+wheels only in ``.wheelhouse``, which the set-up downloads first (``make wheels``, part of ``make test``;
+``tests/wheelhouse.py``)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -25,6 +30,20 @@ COSTLY_FIRST = (
     "tests/local/test_synthesizers.py",
     "tests/bench/test_bench_smoke.py",
 )
+
+
+WHEELHOUSE = Path(__file__).resolve().parent.parent / ".wheelhouse"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Set before any test or worker starts, so every pip the tests run (in subprocesses too) inherits it."""
+    os.environ["PIP_NO_INDEX"] = "1"
+    os.environ["PIP_FIND_LINKS"] = str(WHEELHOUSE)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    state = "" if (WHEELHOUSE / ".downloaded").exists() else " (missing: `make wheels` downloads it)"
+    return f"pip: no index; wheels from {WHEELHOUSE}{state}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
