@@ -244,6 +244,35 @@ def test_code_and_refresh_token_expire_when_the_clock_passes_their_lifetimes(htt
     assert stale.status_code == 400 and stale.json()["error"] == "invalid_grant"
 
 
+def test_code_and_refresh_token_are_good_until_the_last_second_of_their_lifetimes(http, oidc, client_id, clock):
+    """The other side of the bound above: a code exchanged at 59 s and a refresh token used at 86,399 s still work;
+    their twins, issued at the same moment, fail one second later."""
+    first, _ = code_flow(http, oidc, client_id)
+    second, _ = code_flow(http, oidc, client_id)
+    codes = []
+    for _ in range(2):
+        verifier, challenge = pkce_pair()
+        codes.append((redirect_parameters(authorize(http, oidc, client_id, challenge))["code"], verifier))
+
+    def exchange(code: str, verifier: str):
+        return token_request(http, oidc, grant_type="authorization_code", code=code, client_id=client_id,
+                             redirect_uri="http://127.0.0.1:53682/callback", code_verifier=verifier)
+
+    clock.advance(59)
+    assert exchange(*codes[0]).status_code == 200
+    clock.advance(1)  # code_lifetime 60: from now on the code is expired
+    assert exchange(*codes[1]).json()["error"] == "invalid_grant"
+
+    clock.advance(86399 - 60)
+    used = token_request(http, oidc, grant_type="refresh_token", refresh_token=first["refresh_token"],
+                         client_id=client_id)
+    assert used.status_code == 200 and used.json()["access_token"]
+    clock.advance(1)  # refresh_token_lifetime 86400
+    late = token_request(http, oidc, grant_type="refresh_token", refresh_token=second["refresh_token"],
+                         client_id=client_id)
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+
+
 def test_access_token_lifetime_is_configurable_and_read_from_the_clock(http, oidc, client_id, clock, settings):
     settings.configure(access_token_lifetime=2)
     tokens, _ = code_flow(http, oidc, client_id)
