@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--only", help=f"comma-separated parts of {','.join(PARTS)}")
     parser.add_argument("--samples", type=int, default=4000, help="timed calls per latency and tenant-route cell")
-    parser.add_argument("--runs", type=int, default=9, help="fresh processes per cold-start measurement")
+    parser.add_argument("--runs", type=int, default=25, help="fresh processes per cold-start measurement")
     parser.add_argument("--assembly", help="measure this cloud assembly's bundle instead of running cdk synth")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
     args = parser.parse_args(argv)

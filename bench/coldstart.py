@@ -97,7 +97,7 @@ def importtime_breakdown(stderr: str, top: int = 12) -> dict[str, Any]:
     }
 
 
-def measure_cold_start(issuer: BenchIssuer, *, runs: int = 9) -> dict[str, Any]:
+def measure_cold_start(issuer: BenchIssuer, *, runs: int = 25) -> dict[str, Any]:
     handler_env = _child_environment(issuer.environment())
     plain_env = _child_environment({})
     children = {"dependencies": (DEPENDENCY_IMPORTS, plain_env), "handler": (HANDLER_IMPORTS, handler_env)}
