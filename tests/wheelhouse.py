@@ -9,7 +9,8 @@ What is downloaded, each for what installs it:
 
 - the Lambda bundles (``infra/bundling.py``'s ``pip install --platform``): the authorizer's and the sample MCP
   server's locks, the sample backend's requirements and the tracing extras, for arm64 and x86_64 on the newest
-  runtime (``RUNTIME``);
+  runtime (``RUNTIME``); the authorizer's lock also for the older runtimes the construct offers
+  (``SUPPORTED_RUNTIMES``), which ``tests/infra/test_lock.py`` shows it covers;
 - the build backend ``pyproject.toml`` names, for ``python -m build``;
 - the construct's dependencies with its ``nag`` extra, for this interpreter: what the example app's fresh venv gets.
 
@@ -25,17 +26,26 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The newest Python runtime the construct offers (infra/bundling.py RUNTIME), and its glibc tags (_GLIBC_TAGS).
-LAMBDA_PYTHON = "3.14"
+#: The Python runtimes the construct offers, newest last (infra/bundling.py SUPPORTED_RUNTIMES, RUNTIME), and the
+#: glibc tags their Amazon Linux 2023 loads (_GLIBC_TAGS).
+LAMBDA_PYTHONS = ("3.12", "3.13", "3.14")
 GLIBC_TAGS = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")
 MACHINES = ("aarch64", "x86_64")
-#: (requirements, locked): what each function's bundle installs (infra/bundling.py, infra/python_function.py).
+#: (requirements, locked, runtimes): what each function's bundle installs (infra/bundling.py,
+#: infra/python_function.py), and for which runtimes; the samples are bundled on the newest only.
+AUTHORIZER_LOCK = "authorizer/requirements.lock"
 BUNDLED = (
-    ("authorizer/requirements.lock", True),
-    ("sample_mcp/requirements.lock", True),
-    ("sample_backend/requirements.txt", False),
+    (AUTHORIZER_LOCK, True, LAMBDA_PYTHONS),
+    ("sample_mcp/requirements.lock", True, LAMBDA_PYTHONS[-1:]),
+    ("sample_backend/requirements.txt", False, LAMBDA_PYTHONS[-1:]),
 )
 TRACING = ("aws-xray-sdk>=2.14,<3", "wrapt>=1.14,<3")  # infra/bundling.py TRACING_REQUIREMENTS, --no-deps
+
+
+def lambda_platform(machine: str, python: str) -> list[str]:
+    """pip's options for Lambda's platform, as infra/bundling.py's ``PipBundler.pip_command`` gives them."""
+    tags = [arg for tag in GLIBC_TAGS for arg in ("--platform", f"{tag}_{machine}")]
+    return tags + ["--implementation", "cp", "--python-version", python, "--only-binary=:all:"]
 
 
 def commands(wheelhouse: Path) -> list[list[str]]:
@@ -43,12 +53,11 @@ def commands(wheelhouse: Path) -> list[list[str]]:
            str(wheelhouse)]
     jobs = []
     for machine in MACHINES:
-        lambda_platform = [arg for tag in GLIBC_TAGS for arg in ("--platform", f"{tag}_{machine}")]
-        lambda_platform += ["--implementation", "cp", "--python-version", LAMBDA_PYTHON, "--only-binary=:all:"]
-        for requirements, locked in BUNDLED:
+        for requirements, locked, pythons in BUNDLED:
             locking = ["--no-deps", "--require-hashes"] if locked else []
-            jobs.append(pip + lambda_platform + locking + ["-r", str(ROOT / requirements)])
-        jobs.append(pip + lambda_platform + ["--no-deps", *TRACING])
+            for python in pythons:
+                jobs.append(pip + lambda_platform(machine, python) + locking + ["-r", str(ROOT / requirements)])
+        jobs.append(pip + lambda_platform(machine, LAMBDA_PYTHONS[-1]) + ["--no-deps", *TRACING])
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     construct = project["project"]["dependencies"] + project["project"]["optional-dependencies"]["nag"]
     jobs.append(pip + project["build-system"]["requires"] + construct)

@@ -4,12 +4,16 @@ requirements, without python-jose's pure-Python backends; and bundling installs 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+from aws_cdk import aws_lambda as lambda_
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from infra.bundling import LOCK_FILE, PipBundler
+from infra.bundling import LOCK_FILE, SUPPORTED_ARCHITECTURES, SUPPORTED_RUNTIMES, PipBundler
 from infra.lambda_sources import AUTHORIZER_DIR, PACKAGE
 
 AUTHORIZER = AUTHORIZER_DIR
@@ -56,3 +60,24 @@ def test_a_lock_is_installed_with_hashes_and_nothing_resolved(tmp_path: Path) ->
                                                                                  require_hashes=True)
     assert {"--no-deps", "--require-hashes", "--only-binary=:all:"} <= set(command)
     assert command[command.index("-r") + 1].endswith(LOCK_FILE)
+
+
+@pytest.mark.parametrize("architecture", SUPPORTED_ARCHITECTURES, ids=lambda a: a.name)
+@pytest.mark.parametrize("runtime", SUPPORTED_RUNTIMES, ids=lambda r: r.name)
+def test_the_lock_holds_a_hashed_wheel_of_every_package_for_every_runtime_and_architecture_offered(
+        tmp_path: Path, runtime: lambda_.Runtime, architecture: lambda_.Architecture) -> None:
+    """What ``runtime=`` and ``architecture=`` accept, the lock must cover: pip finds, for that platform, a wheel of
+    each locked version whose hash the lock lists (``--require-hashes``), as bundling would. The wheels come from the
+    wheelhouse the set-up downloaded (no index: tests/conftest.py); a lock without such a wheel fails here."""
+    bundler = PipBundler(PACKAGE, AUTHORIZER / LOCK_FILE, runtime=runtime, architecture=architecture, locked=True)
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+               "--require-hashes", "-r", str(AUTHORIZER / LOCK_FILE), "--dest", str(tmp_path),
+               *[arg for platform in bundler.platforms for arg in ("--platform", platform)],
+               "--implementation", "cp", "--python-version", bundler.python_version, "--only-binary=:all:"]
+    result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    wheels = {canonicalize_name(path.name.split("-")[0]) for path in tmp_path.glob("*.whl")}
+    assert wheels == set(locked())
+    machine = {"arm64": "aarch64", "x86_64": "x86_64"}[architecture.name]
+    binary = [path.name for path in tmp_path.glob("*.whl") if not path.name.endswith("-none-any.whl")]
+    assert binary and all(machine in name for name in binary), binary
