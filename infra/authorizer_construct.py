@@ -137,6 +137,7 @@ class JwtAuthorization(Construct):
         parameter_name: str | None = None,
         architecture: lambda_.Architecture = ARCHITECTURE,
         runtime: lambda_.Runtime | None = None,
+        bytecode: bool = False,
     ) -> None:
         """``http_api``: an ``HttpApi`` or an imported ``IHttpApi`` of this construct's stack.
 
@@ -146,7 +147,9 @@ class JwtAuthorization(Construct):
         ``AUTH_LEEWAY_SECONDS``, never those the settings generate, ``GENERATED_VARIABLES``).
         ``architecture`` (``Architecture.ARM_64``, the default, or ``X86_64``) and ``runtime`` (a Python runtime
         the lock covers, ``SUPPORTED_RUNTIMES``; the newest by default): the function's platform, for which the
-        bundle's binary wheels are installed.
+        bundle's binary wheels are installed. ``bytecode``: the bundle's modules compiled at synthesis by the
+        runtime's own Python version, which must be on ``PATH`` (else Docker bundling compiles them), so cold starts
+        do not compile them (``infra.bytecode``).
         ``authorizer_name``: the API Gateway authorizer's name (default: this construct's ID); ``identity_source``:
         instead of the default (the Authorization header, plus the route key where caching needs it).
         ``parameter_name``: the SSM parameter created with ``settings.config_parameter`` (default
@@ -161,6 +164,9 @@ class JwtAuthorization(Construct):
                                           f"(HttpApi.from_http_api_attributes), got {describe(http_api)}")
         if not isinstance(tracing, bool):
             raise ConfigError("tracing", f"must be True or False, got {describe(tracing)}")
+        if not isinstance(bytecode, bool):
+            raise ConfigError("bytecode", f"must be True or False, got {describe(bytecode)}")
+        self.bytecode = bytecode
         self.runtime, self.architecture = checked_platform(runtime, architecture)
         super().__init__(scope, construct_id)
         check_same_stack(self, http_api)
@@ -231,6 +237,7 @@ class JwtAuthorization(Construct):
             tracing=tracing,
             runtime=self.runtime,
             architecture=self.architecture,
+            bytecode=self.bytecode,
         )
         if self.config_parameter is not None:
             self.function_resources.allow_get_parameter(self.config_parameter)

@@ -8,7 +8,8 @@ for x86_64 when Lambda runs arm64 (python-jose would then fall back to pure Pyth
 The asset's source is a copy of the package alone under ``<outdir>/lambda-src/<package>/``: when bundling is skipped
 (``-c aws:cdk:bundling-stacks=[]``) CDK points the asset at that source as it is, and the local stack then runs
 exactly the package that would be bundled, without the rest of the project.
-Docker is only a fallback, used if this machine has no pip.
+Docker is only a fallback, used if this machine has no pip (or, with ``bytecode``, no interpreter of the runtime's
+Python version: ``infra/bytecode.py``).
 
 ``extra_sources`` adds single files of other packages of the project, at the same paths (with their packages'
 ``__init__.py``), so that they import under the same names in the bundle as in the checkout: the sample MCP server
@@ -40,6 +41,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from .arguments import describe
+from .bytecode import compile_bundle, compiler_for, docker_command
 from .lambda_sources import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -103,9 +105,10 @@ class PipBundler:
     def __init__(self, package: str, requirements: Path | None, *, runtime: lambda_.Runtime = RUNTIME,
                  architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT,
                  no_deps_requirements: Path | None = None, locked: bool = False,
-                 extra_packages: Sequence[str] = ()) -> None:
+                 extra_packages: Sequence[str] = (), bytecode: bool = False) -> None:
         """``locked``: ``requirements`` is a lock file, installed with ``--require-hashes --no-deps``;
-        ``extra_packages``: more directories of ``source_root`` copied in beside the package (staged extra sources)."""
+        ``extra_packages``: more directories of ``source_root`` copied in beside the package (staged extra sources);
+        ``bytecode``: the bundle's modules compiled by the runtime's Python version (``infra.bytecode``)."""
         self.package = package
         self.extra_packages = tuple(extra_packages)
         self.requirements = requirements
@@ -114,6 +117,7 @@ class PipBundler:
         self.python_version = python_version(runtime)
         self.platforms = pip_platforms(architecture)
         self.source_root = source_root
+        self.bytecode = bytecode
 
     def pip_command(self, output_dir: str, requirements: Path | None = None, no_deps: bool = False,
                     require_hashes: bool = False) -> list[str]:
@@ -129,6 +133,15 @@ class PipBundler:
     def try_bundle(self, output_dir: str, options: object = None) -> bool:
         if importlib.util.find_spec("pip") is None:
             return False  # no pip here: let CDK fall back to Docker bundling
+        compiler = compiler_for(self.python_version) if self.bytecode else None
+        if self.bytecode and compiler is None:
+            if shutil.which("docker"):
+                return False  # Docker bundling compiles in the runtime's own image
+            raise RuntimeError(
+                f"bundling {self.package} with bytecode=True: its bytecode must be compiled by Python "
+                f"{self.python_version}, the function's runtime, and neither python{self.python_version} (on PATH) "
+                "nor Docker (which bundles in the runtime's image) is on this machine; install one, or leave "
+                "bytecode off")
         installs = [(self.requirements, self.locked, self.locked), (self.no_deps_requirements, True, False)]
         for requirements, no_deps, require_hashes in installs:
             if requirements is None:
@@ -148,6 +161,8 @@ class PipBundler:
         for directory in (self.package, *self.extra_packages):
             shutil.copytree(self.source_root / directory, Path(output_dir) / directory,
                             ignore=shutil.ignore_patterns(*_SKIPPED), dirs_exist_ok=True)
+        if compiler is not None:
+            compile_bundle(Path(output_dir), compiler)
         return True
 
 
@@ -209,9 +224,10 @@ def extra_packages(extra_sources: Sequence[str]) -> list[str]:
 def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = RUNTIME,
                  architecture: lambda_.Architecture = ARCHITECTURE, source_root: Path = PROJECT_ROOT,
                  tracing: bool = False, package_dir: Path | None = None,
-                 extra_sources: Sequence[str] = ()) -> lambda_.Code:
+                 extra_sources: Sequence[str] = (), bytecode: bool = False) -> lambda_.Code:
     """The Lambda code for ``package`` (a directory of ``source_root``) with its ``requirements.lock`` or else its
-    ``requirements.txt``, if any, and, with ``tracing``, the X-Ray SDK; ``extra_sources``: see ``stage_package``."""
+    ``requirements.txt``, if any, and, with ``tracing``, the X-Ray SDK; ``extra_sources``: see ``stage_package``;
+    ``bytecode``: compiled by the runtime's Python version (``infra.bytecode``)."""
     staging = stage_package(scope, package, source_root, package_dir, extra_sources)
     extras = extra_packages(extra_sources)
     locked = (staging / package / LOCK_FILE).is_file()
@@ -234,10 +250,11 @@ def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = R
             image=runtime.bundling_image,
             platform=architecture.docker_platform,
             command=["bash", "-c", f"{install}rm -rf {' '.join('/asset-output/' + u for u in UNUSED_FILES)} && "
-                                   f"cp -r {' '.join([package, *extras])} /asset-output/"],
+                                   f"cp -r {' '.join([package, *extras])} /asset-output/"
+                                   + (f" && {docker_command()}" if bytecode else "")],
             local=PipBundler(package, requirements if has_requirements else None, runtime=runtime,
                              architecture=architecture, source_root=staging,
                              no_deps_requirements=tracing_requirements, locked=locked,
-                             extra_packages=extras),  # type: ignore[arg-type]  # jsii hands try_bundle the options struct positionally
+                             extra_packages=extras, bytecode=bytecode),  # type: ignore[arg-type]  # jsii hands try_bundle the options struct positionally
         ),
     )

@@ -48,13 +48,15 @@ class PackageFunction(Construct):
         architecture: lambda_.Architecture = ARCHITECTURE,
         code: lambda_.Code | None = None,
         extra_sources: Sequence[str] = (),
+        bytecode: bool = False,
     ) -> None:
         """``runtime`` and ``architecture``: the function's platform, which bundling installs wheels for;
         ``source_root``: the directory holding ``package/``; ``tracing``: active X-Ray tracing, and Powertools'
         Tracer enabled (``POWERTOOLS_TRACE_DISABLED=false``); ``log_group``: the caller's own, instead of one
         created with ``log_retention``; ``code``: the function's code as given (inline code, with no dependency to
         bundle) instead of ``package`` bundled; ``extra_sources``: single files of other packages bundled at the same
-        paths (``infra.bundling.stage_package``)."""
+        paths (``infra.bundling.stage_package``); ``bytecode``: the bundle compiled by the runtime's Python version
+        (``infra.bytecode``)."""
         super().__init__(scope, construct_id)
         # The caller's own log group (its retention is the caller's), else one with bounded retention.
         self.log_group = log_group or logs.LogGroup(self, "Logs", retention=log_retention)
@@ -74,7 +76,7 @@ class PackageFunction(Construct):
             architecture=architecture,
             code=code or package_code(self, package, source_root=source_root, tracing=tracing, runtime=runtime,
                                       architecture=architecture, package_dir=package_dir,
-                                      extra_sources=extra_sources),
+                                      extra_sources=extra_sources, bytecode=bytecode),
             handler=handler,
             description=description,
             role=self.role,

@@ -321,6 +321,7 @@ def test_invalid_options_are_refused_naming_the_option(tmp_path: Path, option: s
     ("runtime", lambda_.Runtime.NODEJS_20_X, "the Python versions the bundle's lock covers"),
     ("runtime", "python3.12", "got the string 'python3.12'"),
     ("architecture", "arm64", "Architecture.ARM_64 or Architecture.X86_64"),
+    ("bytecode", "yes", "must be True or False, got the string 'yes'"),
 ])
 def test_a_mistyped_option_names_what_it_accepts(tmp_path: Path, option: str, value: Any, accepted: str) -> None:
     _, stack = new_stack(tmp_path)

@@ -61,7 +61,8 @@ def build(app: App) -> JwtAuthorization:
     auth = JwtAuthorization(stack, "Auth", http_api=api, settings=chosen, memory_size=1024,
                             timeout=Duration.seconds(5), log_retention=logs.RetentionDays.ONE_YEAR,
                             environment={"AUTH_LEEWAY_SECONDS": "30"}, tracing=False, authorizer_name="orders",
-                            architecture=lambda_.Architecture.X86_64, runtime=lambda_.Runtime.PYTHON_3_13)
+                            architecture=lambda_.Architecture.X86_64, runtime=lambda_.Runtime.PYTHON_3_13,
+                            bytecode=False)
     integration = HttpUrlIntegration("Backend", "https://backend.example.org/{proxy}")
     for route in ROUTES:
         api.add_routes(path=route.path, methods=[apigwv2.HttpMethod(route.method)], integration=integration,

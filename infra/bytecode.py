@@ -1,0 +1,62 @@
+"""Bytecode for a Lambda bundle, compiled by the function runtime's own Python version (the ``bytecode`` option).
+
+Bundles hold sources only, by default, and Lambda's ``/var/task`` is read-only: every cold start compiles each module
+it imports from the bundle, most of an authorizer's import time (docs/performance.md, "Cold start"). With
+``bytecode=True`` the bundler compiles them once, at synthesis:
+
+- by an interpreter of **exactly the runtime's minor version** (``python3.14`` for ``Runtime.PYTHON_3_14``):
+  bytecode is specific to one, and Python ignores a ``cpython-313`` file on 3.14. Local bundling uses the one
+  running the synthesis if it is that version, else ``python3.X`` on ``PATH``; without one, CDK's Docker bundling,
+  in the runtime's own image, compiles instead; without either, synthesis stops, saying so;
+- as ``unchecked-hash`` files: no timestamp in them, and never checked against their source (the bundle cannot
+  change under them), so Python loads them without reading the source twice;
+- recording the paths the code will have in Lambda (``/var/task/...``), not this machine's build directory, and with
+  a fixed hash seed: the same lock and the same Python version give the same bundle, so the asset hash is stable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+#: Where Lambda puts a function's code: what the compiled files record as their sources' paths.
+TASK_ROOT = "/var/task"
+
+
+def compileall_arguments(target: str) -> list[str]:
+    """``python -m compileall``'s arguments for the bundle in ``target``."""
+    return ["-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", "-s", target,
+            "-p", TASK_ROOT, target]
+
+
+def docker_command(target: str = "/asset-output") -> str:
+    """The same compilation as a shell step of Docker bundling, by the runtime image's ``python``."""
+    return "PYTHONHASHSEED=0 python " + " ".join(compileall_arguments(target))
+
+
+def compiler_for(version: str) -> str | None:
+    """An interpreter of exactly ``version`` (``"3.14"``): this one, or ``python3.14`` on ``PATH`` if it runs and
+    is that version (a pyenv shim for a version not selected is on ``PATH`` and does not run)."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    found = shutil.which(f"python{version}")
+    if found is None:
+        return None
+    try:
+        reported = subprocess.run([found, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                                  capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found if reported.returncode == 0 and reported.stdout.strip() == version else None
+
+
+def compile_bundle(target: Path, compiler: str) -> None:
+    """Compile every module under ``target`` with ``compiler``; a module that does not compile stops synthesis."""
+    result = subprocess.run([compiler, *compileall_arguments(str(target))], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONHASHSEED": "0"}, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        raise RuntimeError(f"bytecode: {compiler} could not compile the bundle in {target}:\n"
+                           f"{(result.stdout + result.stderr).strip()[-3000:]}")
