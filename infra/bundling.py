@@ -29,6 +29,7 @@ stack's asset never has a real bundle's hash.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -135,13 +136,13 @@ class PipBundler:
             return False  # no pip here: let CDK fall back to Docker bundling
         compiler = compiler_for(self.python_version) if self.bytecode else None
         if self.bytecode and compiler is None:
-            if shutil.which("docker"):
+            if shutil.which(os.environ.get("CDK_DOCKER") or "docker"):
                 return False  # Docker bundling compiles in the runtime's own image
             raise RuntimeError(
                 f"bundling {self.package} with bytecode=True: its bytecode must be compiled by Python "
                 f"{self.python_version}, the function's runtime, and neither python{self.python_version} (on PATH) "
-                "nor Docker (which bundles in the runtime's image) is on this machine; install one, or leave "
-                "bytecode off")
+                "nor Docker (which bundles in the runtime's image; CDK_DOCKER names another engine) is on this "
+                "machine; install one, or leave bytecode off")
         installs = [(self.requirements, self.locked, self.locked), (self.no_deps_requirements, True, False)]
         for requirements, no_deps, require_hashes in installs:
             if requirements is None:
@@ -162,7 +163,7 @@ class PipBundler:
             shutil.copytree(self.source_root / directory, Path(output_dir) / directory,
                             ignore=shutil.ignore_patterns(*_SKIPPED), dirs_exist_ok=True)
         if compiler is not None:
-            compile_bundle(Path(output_dir), compiler)
+            compile_bundle(Path(output_dir), compiler, self.python_version, self.package)
         return True
 
 
@@ -234,14 +235,16 @@ def package_code(scope: Construct, package: str, *, runtime: lambda_.Runtime = R
     requirements = staging / package / (LOCK_FILE if locked else "requirements.txt")
     has_requirements = requirements.is_file()
     pip_options = "--no-deps --require-hashes " if locked else ""
-    install = (f"pip install --no-cache-dir {pip_options}-r {package}/{requirements.name} -t /asset-output && "
+    install = (f"pip install --no-cache-dir --no-compile {pip_options}-r {package}/{requirements.name} "
+               "-t /asset-output && "
                if has_requirements else "")
     tracing_requirements = None
     if tracing:
         # Written into the staged source, where both the local bundler and the Docker fallback find it.
         tracing_requirements = staging / TRACING_REQUIREMENTS_FILE
         tracing_requirements.write_text(TRACING_REQUIREMENTS)
-        install += f"pip install --no-cache-dir --no-deps -r {TRACING_REQUIREMENTS_FILE} -t /asset-output && "
+        install += (f"pip install --no-cache-dir --no-compile --no-deps -r {TRACING_REQUIREMENTS_FILE} "
+                    "-t /asset-output && ")
     return lambda_.Code.from_asset(
         str(staging),
         # The bundle's hash, not the source's: it changes when pip resolves a new release of a dependency.

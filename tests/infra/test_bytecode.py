@@ -5,20 +5,31 @@ from __future__ import annotations
 
 import filecmp
 import glob
+import json
 import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_lambda as lambda_
 
+import infra.bundling
+from infra import JwtAuthorization
 from infra.bundling import PipBundler
+from infra.bytecode import compile_bundle
 
-from .test_bundling import make_package
+from .test_bundling import make_package, make_wheel
+from .test_construct_api import new_stack, settings
 
 RUNTIMES = {"3.13": lambda_.Runtime.PYTHON_3_13, "3.12": lambda_.Runtime.PYTHON_3_12}
 HANDLER_PYC = Path("pkg", "__pycache__", "handler.cpython-{}.pyc")
+#: Each compiled file's invalidation flags and the source path its code records, read by the runtime's Python.
+READ_PYC = ("import json, marshal, sys; print(json.dumps({p: [int.from_bytes(open(p, 'rb').read()[4:8], 'little'), "
+            "marshal.loads(open(p, 'rb').read()[16:]).co_filename] for p in sys.argv[1:]}))")
 
 
 def _runs_as(candidate: str, version: str) -> bool:
@@ -29,7 +40,7 @@ def _runs_as(candidate: str, version: str) -> bool:
 
 @pytest.fixture
 def runtime_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, lambda_.Runtime, str]:
-    """A Python 3.13 or 3.12 of this machine (on PATH, or installed by pyenv), made the only ``python3.X`` on PATH:
+    """A Python 3.13 or 3.12 of this machine (on PATH, or installed by pyenv), put first on PATH as ``python3.X``:
     (version, its runtime, the interpreter)."""
     for version, runtime in RUNTIMES.items():
         candidates = [os.path.join(d, f"python{version}") for d in os.environ.get("PATH", "").split(os.pathsep)]
@@ -44,27 +55,67 @@ def runtime_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str
     pytest.skip("no Python 3.12 or 3.13 on this machine to compile a bundle with")
 
 
-def bundle(source: Path, out: Path, runtime: lambda_.Runtime) -> Path:
+def bundle(source: Path, out: Path, runtime: lambda_.Runtime, requirements: Path | None = None) -> Path:
     out.mkdir()
-    assert PipBundler("pkg", None, source_root=source, runtime=runtime, bytecode=True).try_bundle(str(out)) is True
+    bundler = PipBundler("pkg", requirements, source_root=source, runtime=runtime, bytecode=True)
+    assert bundler.try_bundle(str(out)) is True
     return out
 
 
-def test_a_bundle_with_bytecode_holds_modules_compiled_for_its_runtime_recording_lambda_paths(tmp_path: Path,
-                                                                                            runtime_python) -> None:
+def compiled(python: str, root: Path) -> dict[str, list[Any]]:
+    """Every ``.pyc`` under ``root`` (relative path) → [its flags, the source path its code records]."""
+    files = sorted(root.rglob("*.pyc"))
+    read = subprocess.run([python, "-c", READ_PYC, *map(str, files)], capture_output=True, text=True, check=True,
+                          stdin=subprocess.DEVNULL)
+    return {Path(path).relative_to(root).as_posix(): value for path, value in json.loads(read.stdout).items()}
+
+
+def test_a_bundle_with_bytecode_holds_every_module_compiled_for_its_runtime_recording_lambda_paths(
+        tmp_path: Path, runtime_python, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The package's modules and those pip installed for it alike: hash-based, never checked against their
+    source (unchecked-hash, flags 0b01), and naming the path each has in Lambda, not this build directory's."""
     version, runtime, python = runtime_python
-    make_package(tmp_path / "src")  # it holds a stray cpython-311 file, which is never copied
-    out = bundle(tmp_path / "src", tmp_path / "out", runtime)
+    package = make_package(tmp_path / "src")  # it holds a stray cpython-311 file, which is never copied
+    (package / "requirements.txt").write_text("tinydep==1.0\n")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "tinydep", "1.0")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    out = bundle(tmp_path / "src", tmp_path / "out", runtime, package / "requirements.txt")
     tag = version.replace(".", "")
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.pyc")) == [
-        f"pkg/__pycache__/__init__.cpython-{tag}.pyc", HANDLER_PYC.as_posix().format(tag)]
-    pyc = (out / HANDLER_PYC.as_posix().format(tag)).read_bytes()
-    assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, source never checked (unchecked-hash)
-    recorded = subprocess.run([python, "-c", "import marshal, sys; "
-                               "print(marshal.loads(open(sys.argv[1], 'rb').read()[16:]).co_filename)",
-                               str(out / HANDLER_PYC.as_posix().format(tag))],
-                              capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL)
-    assert recorded.stdout.strip() == "/var/task/pkg/handler.py"  # Lambda's path, not this build directory's
+    assert compiled(python, out) == {
+        f"pkg/__pycache__/__init__.cpython-{tag}.pyc": [0b01, "/var/task/pkg/__init__.py"],
+        HANDLER_PYC.as_posix().format(tag): [0b01, "/var/task/pkg/handler.py"],
+        f"tinydep/__pycache__/__init__.cpython-{tag}.pyc": [0b01, "/var/task/tinydep/__init__.py"],
+    }
+
+
+def test_bytecode_an_install_left_is_compiled_again_and_this_machines_python_variables_change_nothing(
+        tmp_path: Path, runtime_python, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip in a Docker image writes timestamp files recording its temporary directory: compiled afresh. A
+    ``PYTHONPYCACHEPREFIX`` or ``PYTHONOPTIMIZE`` of the synthesizing shell would put the files elsewhere or give
+    only ``opt-1`` files, which Lambda's interpreter ignores: neither reaches the compiler."""
+    version, _, python = runtime_python
+    make_package(tmp_path / "out")
+    (tmp_path / "out" / "pkg" / "__pycache__" / "handler.cpython-311.pyc").unlink()  # a stray, not an install's
+    subprocess.run([python, "-m", "compileall", "-q", str(tmp_path / "out")], check=True, stdin=subprocess.DEVNULL)
+    tag = version.replace(".", "")
+    assert compiled(python, tmp_path / "out")[HANDLER_PYC.as_posix().format(tag)][0] == 0  # a timestamp file
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("PYTHONOPTIMIZE", "1")
+    compile_bundle(tmp_path / "out", python, version, "pkg")
+    assert compiled(python, tmp_path / "out")[HANDLER_PYC.as_posix().format(tag)] == [0b01,
+                                                                                    "/var/task/pkg/handler.py"]
+    assert not (tmp_path / "elsewhere").exists() and not list((tmp_path / "out").rglob("*.opt-*.pyc"))
+
+
+def test_a_module_that_does_not_compile_stops_synthesis_naming_it(tmp_path: Path, runtime_python) -> None:
+    version, _, python = runtime_python
+    make_package(tmp_path / "out")
+    (tmp_path / "out" / "pkg" / "broken.py").write_text("def handler(:\n")
+    with pytest.raises(RuntimeError, match=rf"bytecode=True: Python {version} .* could not compile pkg's bundle"
+                                           rf"(.|\n)*broken\.py"):
+        compile_bundle(tmp_path / "out", python, version, "pkg")
 
 
 def test_the_runtimes_python_loads_the_compiled_module_without_compiling_its_source(tmp_path: Path,
@@ -101,13 +152,47 @@ def test_without_the_runtimes_python_docker_bundles_instead_and_without_docker_s
     make_package(tmp_path / "src")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    monkeypatch.setenv("PATH", str(bin_dir))  # no python3.12 and no docker on this PATH
-    bundler = PipBundler("pkg", None, source_root=tmp_path / "src", runtime=lambda_.Runtime.PYTHON_3_12,
-                         bytecode=True)
-    with pytest.raises(RuntimeError, match=r"compiled by Python 3\.12.*neither python3\.12 \(on PATH\) nor Docker"):
+    monkeypatch.setenv("PATH", str(bin_dir))  # no python3.X and no docker on this PATH
+    monkeypatch.delenv("CDK_DOCKER", raising=False)
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    version, runtime = next((v, r) for v, r in (("3.14", lambda_.Runtime.PYTHON_3_14), *RUNTIMES.items())
+                            if v != running)  # the synthesizing Python would do for its own version
+    bundler = PipBundler("pkg", None, source_root=tmp_path / "src", runtime=runtime, bytecode=True)
+    escaped = version.replace(".", r"\.")
+    with pytest.raises(RuntimeError, match=rf"compiled by Python {escaped}.*neither python{escaped} \(on PATH\) "
+                                           "nor Docker"):
         bundler.try_bundle(str(tmp_path / "out"))
     docker = bin_dir / "docker"
     docker.write_text("#!/bin/sh\nexit 0\n")
     docker.chmod(0o755)
     assert bundler.try_bundle(str(tmp_path / "out")) is False  # CDK then bundles in the runtime's image
     assert not (tmp_path / "out").exists()
+
+
+def test_the_construct_hands_bytecode_to_local_and_docker_bundling_only_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through ``PackageFunction`` and ``package_code``: the local bundler compiles, and the Docker fallback's
+    command ends with the same compilation; without the option neither does."""
+    bundlers: list[tuple[str, bool]] = []
+    commands: list[str] = []
+
+    class RecordingBundler(PipBundler):
+        def __init__(self, package: str, *args: Any, **kwargs: Any) -> None:
+            super().__init__(package, *args, **kwargs)
+            bundlers.append((package, self.bytecode))
+
+    real_options = infra.bundling.BundlingOptions
+
+    def recording_options(**options: Any) -> Any:
+        commands.append(options["command"][-1])
+        return real_options(**options)
+
+    monkeypatch.setattr(infra.bundling, "PipBundler", RecordingBundler)
+    monkeypatch.setattr(infra.bundling, "BundlingOptions", recording_options)
+    _, stack = new_stack(tmp_path)
+    JwtAuthorization(stack, "Compiled", http_api=apigwv2.HttpApi(stack, "One"), settings=settings(), bytecode=True)
+    JwtAuthorization(stack, "Plain", http_api=apigwv2.HttpApi(stack, "Two"), settings=settings())
+    assert bundlers == [("authorizer", True), ("authorizer", False)]
+    assert "compileall" in commands[0] and "--invalidation-mode unchecked-hash" in commands[0]
+    assert "compileall" not in commands[1]
+    assert all("pip install --no-cache-dir --no-compile " in command for command in commands)
