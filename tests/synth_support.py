@@ -16,6 +16,7 @@ import pytest
 
 from infra.bundling import PROJECT_ROOT
 from local.stack import cdk_json_routes, jwt_routes
+from tests.offline import without_aws_credentials
 
 #: ``-c`` values for jwt mode: cdk.json's routes without its tenant route and its MCP endpoint's per-tool rules (the
 #: native authorizer refuses both), as the local stack serves them.
@@ -42,14 +43,14 @@ class CliSynth:
 
 
 def quiet_environment() -> dict[str, str]:
-    """No telemetry, version check or instance-metadata probing; the venv's python runs app.py."""
+    """No telemetry, version check, AWS credentials or instance-metadata probing (``tests/offline.py``); the venv's
+    python runs app.py."""
     return {
-        **os.environ,
+        **without_aws_credentials(os.environ),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
         "CDK_DISABLE_CLI_TELEMETRY": "true",
         "CDK_DISABLE_VERSION_CHECK": "1",
-        "AWS_EC2_METADATA_DISABLED": "true",
     }
 
 

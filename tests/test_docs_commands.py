@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.offline import without_aws_credentials
 from tests.test_docs import INLINE_CODE, prose_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,8 +212,10 @@ STAND_INS = sorted({stand_in for stand_in, _ in CHECKED.values()})
 
 
 def plain_shell(command: str) -> subprocess.CompletedProcess[str]:
-    """``command`` as a reader's shell runs it: bash, the repository root, no venv on PATH, nothing of ours set."""
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8"}
+    """``command`` as a reader's shell runs it: bash, the repository root, no venv on PATH, nothing of ours set (and
+    no AWS credentials: ``tests/offline.py``)."""
+    env = without_aws_credentials({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"),
+                                   "LANG": "C.UTF-8"})
     return subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=300)
 
