@@ -29,7 +29,7 @@ setup: $(PY_STAMP) $(NODE_STAMP)
 # The wheels the tests install (the Lambda bundles, the build backend, the example app's fresh venv), downloaded
 # here because the tests reach no package index: tests/conftest.py points pip at this directory alone. The system
 # python3, so it runs beside the venv's own install; tests/wheelhouse.py lists what and why.
-$(WHEELS_STAMP): tests/wheelhouse.py pyproject.toml authorizer/requirements.lock sample_mcp/requirements.lock \
+$(WHEELS_STAMP): tests/wheelhouse.py infra/bundling.py pyproject.toml authorizer/requirements.lock sample_mcp/requirements.lock \
 		sample_backend/requirements.txt
 	python3 tests/wheelhouse.py $(WHEELHOUSE)
 	touch $@

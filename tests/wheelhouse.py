@@ -14,13 +14,18 @@ What is downloaded, each for what installs it:
 - the build backend ``pyproject.toml`` names, for ``python -m build``;
 - the construct's dependencies with its ``nag`` extra, for this interpreter: what the example app's fresh venv gets.
 
-Standard library only: it runs before the venv exists, beside ``pip install -r requirements.txt``.
+Standard library only: it runs before the venv exists, beside ``pip install -r requirements.txt``, with this
+Python's pip (or a throwaway venv's). ``tests/infra/test_lock.py`` checks that it downloads for exactly the
+platforms ``infra/bundling.py`` installs for.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import subprocess
 import sys
+import tempfile
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,26 +53,49 @@ def lambda_platform(machine: str, python: str) -> list[str]:
     return tags + ["--implementation", "cp", "--python-version", python, "--only-binary=:all:"]
 
 
-def commands(wheelhouse: Path) -> list[list[str]]:
-    pip = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--dest",
-           str(wheelhouse)]
+def downloads() -> list[list[str]]:
+    """``pip download``'s arguments for each job (its ``--dest`` is added per job)."""
     jobs = []
     for machine in MACHINES:
         for requirements, locked, pythons in BUNDLED:
             locking = ["--no-deps", "--require-hashes"] if locked else []
             for python in pythons:
-                jobs.append(pip + lambda_platform(machine, python) + locking + ["-r", str(ROOT / requirements)])
-        jobs.append(pip + lambda_platform(machine, LAMBDA_PYTHONS[-1]) + ["--no-deps", *TRACING])
+                jobs.append(lambda_platform(machine, python) + locking + ["-r", str(ROOT / requirements)])
+        jobs.append(lambda_platform(machine, LAMBDA_PYTHONS[-1]) + ["--no-deps", *TRACING])
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     construct = project["project"]["dependencies"] + project["project"]["optional-dependencies"]["nag"]
-    jobs.append(pip + project["build-system"]["requires"] + construct)
+    jobs.append(project["build-system"]["requires"] + construct)
     return jobs
+
+
+def pip_interpreter(scratch: Path) -> str:
+    """This Python if it has pip; else a throwaway venv's (``venv`` brings pip along, as ``make setup`` needs too):
+    Debian's python3 has no pip until python3-pip is installed."""
+    if importlib.util.find_spec("pip") is not None:
+        return sys.executable
+    subprocess.run([sys.executable, "-m", "venv", str(scratch / "pip-venv")], check=True, stdin=subprocess.DEVNULL)
+    return str(scratch / "pip-venv" / "bin" / "python")
+
+
+def download(python: str, arguments: list[str], wheelhouse: Path, scratch: Path) -> subprocess.CompletedProcess[bytes]:
+    """One job, into a directory of its own, then moved in file by file (``os.replace``, atomic): jobs running
+    side by side never read a wheel another is still writing (``--require-hashes`` would refuse it)."""
+    own = Path(tempfile.mkdtemp(dir=scratch))
+    command = [python, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--dest", str(own),
+               *arguments]
+    result = subprocess.run(command, stdin=subprocess.DEVNULL)
+    for wheel in own.iterdir():
+        os.replace(wheel, wheelhouse / wheel.name)
+    return result
 
 
 def main(wheelhouse: Path) -> int:
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda command: subprocess.run(command, stdin=subprocess.DEVNULL), commands(wheelhouse)))
+    with tempfile.TemporaryDirectory(dir=wheelhouse, prefix=".partial-") as scratch_dir:
+        scratch = Path(scratch_dir)  # in the wheelhouse (pip reads no subdirectory): the moves are atomic
+        python = pip_interpreter(scratch)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(lambda arguments: download(python, arguments, wheelhouse, scratch), downloads()))
     failed = [result for result in results if result.returncode != 0]
     for result in failed:
         print(f"wheelhouse: failed: {' '.join(map(str, result.args))}", file=sys.stderr)

@@ -81,3 +81,26 @@ def test_the_lock_holds_a_hashed_wheel_of_every_package_for_every_runtime_and_ar
     machine = {"arm64": "aarch64", "x86_64": "x86_64"}[architecture.name]
     binary = [path.name for path in tmp_path.glob("*.whl") if not path.name.endswith("-none-any.whl")]
     assert binary and all(machine in name for name in binary), binary
+
+
+def test_the_wheelhouse_downloads_for_exactly_the_platforms_bundling_installs_for() -> None:
+    """``tests/wheelhouse.py`` runs before the venv exists, so it cannot import ``infra.bundling``: it repeats the
+    runtimes, glibc tags, machines and tracing extras, and must agree, or the tests' bundling finds no wheel."""
+    from infra.bundling import RUNTIME, TRACING_REQUIREMENTS, python_version
+    from tests import wheelhouse
+
+    assert wheelhouse.LAMBDA_PYTHONS == tuple(python_version(runtime) for runtime in SUPPORTED_RUNTIMES)
+    assert wheelhouse.LAMBDA_PYTHONS[-1] == python_version(RUNTIME)
+    for runtime in SUPPORTED_RUNTIMES:
+        for architecture in SUPPORTED_ARCHITECTURES:
+            bundler = PipBundler(PACKAGE, None, runtime=runtime, architecture=architecture)
+            (machine,) = {platform.removeprefix(f"{tag}_")
+                          for tag, platform in zip(wheelhouse.GLIBC_TAGS, bundler.platforms, strict=True)}
+            assert machine in wheelhouse.MACHINES
+            downloaded = wheelhouse.lambda_platform(machine, bundler.python_version)
+            installed = bundler.pip_command("out")
+            assert [v for k, v in zip(downloaded, downloaded[1:], strict=False) if k == "--platform"] == bundler.platforms
+            for flag in ("--implementation", "--python-version"):
+                assert downloaded[downloaded.index(flag) + 1] == installed[installed.index(flag) + 1]
+            assert "--only-binary=:all:" in downloaded and "--only-binary=:all:" in installed
+    assert "".join(f"{requirement}\n" for requirement in wheelhouse.TRACING) == TRACING_REQUIREMENTS
