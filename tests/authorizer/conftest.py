@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 from authorizer.authorize import Authorizer
 from authorizer.config import load_config
 
+from .stalling_peer import StallingPeer
 from .support import Clock, JwksServer, SigningKey, claims_for
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
@@ -108,3 +109,11 @@ def import_handler(monkeypatch):
         return importlib.import_module("authorizer.handler")
     yield cold_start
     sys.modules.pop("authorizer.handler", None)
+
+
+@pytest.fixture
+def peer() -> Iterator[StallingPeer]:
+    """A loopback IdP that stalls in one way per path (``stalling_peer.py``), closed when the test ends."""
+    peer = StallingPeer()
+    yield peer
+    peer.close()

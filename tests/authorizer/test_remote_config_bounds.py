@@ -27,8 +27,8 @@ from authorizer.remote_config import (
     ssm_read_seconds,
 )
 
+from .stalling_peer import TIMEOUT
 from .support import ARN, Clock, claims_for, http_v2_event
-from .test_fetch_deadline import TIMEOUT, StallingPeer
 from .test_responses import iam_allows
 
 NAME = "/jwt-authorizer/config"
@@ -188,7 +188,7 @@ def test_a_warm_refresh_against_an_endpoint_that_drips_its_answer_is_given_up_at
 @pytest.mark.parametrize("misbehave, problem", [
     ("stall", "Read timeout"),  # accepts and never answers: botocore's read timeout, each attempt
     ("drip", f"TimeoutError: no complete answer within {COLD_BOUND:g} s"),  # each byte in time: the whole read's bound
-])
+], ids=["hung", "drip"])
 def test_a_cold_start_against_a_hung_or_dripping_endpoint_fails_closed_within_seconds_saying_why(
         ssm_endpoint, import_handler, idp, keys, capsys, misbehave, problem):
     put(ssm_endpoint, {"issuers": [{"issuer": idp, "audience": "api"}]})
@@ -203,13 +203,6 @@ def test_a_cold_start_against_a_hung_or_dripping_endpoint_fails_closed_within_se
     assert problem in why["problem"] and why["parameter"] == NAME
     # fails closed: config_unavailable
     assert not iam_allows(handler.handler(http_v2_event(keys["RS256"].sign(claims_for(idp))), None), ARN)
-
-
-@pytest.fixture
-def peer() -> Iterator[StallingPeer]:
-    peer = StallingPeer()
-    yield peer
-    peer.close()
 
 
 def test_a_warm_request_at_its_worst_waits_for_a_hung_ssm_and_both_key_exchanges_and_no_longer(
