@@ -24,6 +24,7 @@ PROBE = f"""
 import json, sys
 import authorizer.handler
 from authorizer import config, text
+# THEN
 print(json.dumps({{
     "modules": sorted(m for m in {OPTIONAL_MODULES!r} if m in sys.modules),
     "issuer_segment": config._issuer_segment.cache_info().currsize,
@@ -33,12 +34,13 @@ print(json.dumps({{
 """
 
 
-def _cold_start(idp: str, **settings: str) -> dict:
+def _cold_start(idp: str, then: str = "", **settings: str) -> dict:
+    """What a fresh interpreter holds after importing the handler (and running ``then``: the first input)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "POWERTOOLS_"))}
     environ.update(AUTH_JWKS_TIMEOUT_SECONDS="0.5", POWERTOOLS_METRICS_DISABLED="true", **settings)
     environ.setdefault("AUTH_ISSUERS", json.dumps([{"issuer": idp, "audience": "api", "jwks_uri": f"{idp}/jwks"}]))
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=environ, capture_output=True, text=True,
-                            timeout=60, stdin=subprocess.DEVNULL)
+    result = subprocess.run([sys.executable, "-c", PROBE.replace("# THEN", then)], cwd=ROOT, env=environ,
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -63,3 +65,14 @@ def test_a_preset_issuer_loads_the_presets_and_a_cookie_compiles_its_pattern(idp
     loaded = _cold_start(idp, AUTH_ISSUERS=json.dumps([{"provider": "descope", "project_id": "P2abc"}]),
                          AUTH_TOKEN_COOKIE="session")
     assert loaded["modules"] == ["authorizer.providers"] and loaded["cookie"] is True
+
+
+@pytest.mark.parametrize("pattern, first_input", [
+    ("surrogates", "text.is_clean('caf\\u00e9')"),  # non-ASCII text to put in a context or a log
+    ("issuer_segment", "import dataclasses; issuer = dataclasses.replace(authorizer.handler.CONFIG.issuers[0], "
+                       "issuer_match='one_more_segment'); issuer.accepts_iss(issuer.issuer + '/MS2abc')"),
+])
+def test_an_optional_pattern_is_compiled_once_an_input_needs_it(idp, pattern, first_input):
+    """The other side of the plain configuration's zeros: the probe sees a pattern compiled when one is."""
+    loaded = _cold_start(idp, first_input, AUTH_ROUTES=json.dumps({"DELETE /orders/{id}": ["orders:admin"]}))
+    assert loaded[pattern] == 1
