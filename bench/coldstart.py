@@ -38,6 +38,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import Requirement
+
 from .idle import IdleWatch
 from .lambda_stdout import CHILD_PRELUDE
 from .scenario import BenchIssuer
@@ -72,18 +74,26 @@ def _child_environment(extra: dict[str, str], root: Path = PROJECT_ROOT, bytecod
     return environment
 
 
-_LOCKED = re.compile(r"^([A-Za-z0-9_.\-]+)==", re.MULTILINE)
+_LOCKED = re.compile(r"^([A-Za-z0-9_.\-]+==[^\s\\;]+(?:\s*;[^\\]*)?)", re.MULTILINE)
+LOCK = PROJECT_ROOT / "authorizer" / "requirements.lock"
 
 
-def bytecode_free_tree(destination: Path) -> Path:
+def bytecode_free_tree(destination: Path, lock: Path = LOCK) -> Path:
     """What the authorizer's bundle holds, without bytecode: its sources, and the installed files (this venv's) of
-    every distribution its lock names. Returns ``destination``, to put first on ``PYTHONPATH``."""
-    for name in _LOCKED.findall((PROJECT_ROOT / "authorizer" / "requirements.lock").read_text()):
-        try:
-            distribution = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
+    every distribution its lock names for this interpreter. Returns ``destination``, to put first on ``PYTHONPATH``.
+    A distribution the lock names for this interpreter that is not installed stops the bench: timed without it, the
+    child would import it compiled from elsewhere, or not at all."""
+    for line in _LOCKED.findall(lock.read_text()):
+        requirement = Requirement(line.strip())
+        if requirement.marker is not None and not requirement.marker.evaluate():
             continue  # locked for another platform or Python only (a backport): not imported here either
-        for file in distribution.files or ():
+        try:
+            distribution = metadata.distribution(requirement.name)
+        except metadata.PackageNotFoundError:
+            raise RuntimeError(f"{lock.name} names {requirement.name}, which this venv lacks: run make setup") from None
+        if distribution.files is None:
+            raise RuntimeError(f"{requirement.name} is installed without a RECORD of its files: reinstall it")
+        for file in distribution.files:
             if file.parts[0] == ".." or "__pycache__" in file.parts or file.suffix == ".pyc":
                 continue  # console scripts outside site-packages; bytecode
             target = destination / file

@@ -12,6 +12,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 from bench.bundle import measure_bundle
 from bench.coldstart import _child_environment, bytecode_free_tree, importtime_breakdown, measure_cold_start
 from bench.jwks_traffic import measure_jwks_traffic
@@ -224,3 +226,14 @@ def test_report_shows_the_concurrent_load_and_what_each_function_used():
     assert "| cache | function | invocations | workers | cold starts | throttled | JWKS fetches |" in table
     assert "| off | Authorizer | 8591 | 2 | 2 | 0 | 2 |" in table and "| on | Backend | 7305 | 2 | 2 | 3 | 0 |" in table
     assert render({"local_api": {**local, "cache_on": part, "cache_off": part}, "targets": []}).count("| cache |") == 0
+
+
+def test_the_bytecode_free_tree_refuses_a_locked_distribution_this_venv_lacks_and_skips_one_for_elsewhere(tmp_path):
+    lock = tmp_path / "requirements.lock"
+    lock.write_text("requests==2.34.2 \\\n    --hash=sha256:00\nbackports-only==1.0 ; python_version < '3.0' \\\n"
+                    "    --hash=sha256:00\n")
+    tree = bytecode_free_tree(tmp_path / "skipping", lock)
+    assert (tree / "requests" / "__init__.py").is_file() and not list(tree.glob("backports*"))
+    lock.write_text(lock.read_text() + "not-installed-here==1.0 \\\n    --hash=sha256:00\n")
+    with pytest.raises(RuntimeError, match="names not-installed-here, which this venv lacks"):
+        bytecode_free_tree(tmp_path / "refusing", lock)
