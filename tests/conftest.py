@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.built_distributions import Distributions, build_distributions, read_distributions
+from tests.offline import WHEELHOUSE
 from tests.shared_fixtures import shared_directory
 from tests.synth_support import JWT_CONTEXT, CliSynth, cdk_synth, read_synth
 
@@ -30,9 +31,6 @@ COSTLY_FIRST = (
     "tests/local/test_synthesizers.py",
     "tests/bench/test_bench_smoke.py",
 )
-
-
-WHEELHOUSE = Path(__file__).resolve().parent.parent / ".wheelhouse"
 
 
 def pytest_configure(config: pytest.Config) -> None:

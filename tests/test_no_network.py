@@ -8,8 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import WHEELHOUSE
-from tests.offline import without_aws_credentials
+from tests.offline import WHEELHOUSE, without_aws_credentials
 from tests.synth_support import quiet_environment
 
 
