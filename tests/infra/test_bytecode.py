@@ -25,7 +25,8 @@ from infra.bytecode import compile_bundle
 from .test_bundling import make_package, make_wheel
 from .test_construct_api import new_stack, settings
 
-RUNTIMES = {"3.13": lambda_.Runtime.PYTHON_3_13, "3.12": lambda_.Runtime.PYTHON_3_12}
+RUNTIMES = {"3.14": lambda_.Runtime.PYTHON_3_14, "3.13": lambda_.Runtime.PYTHON_3_13,
+            "3.12": lambda_.Runtime.PYTHON_3_12}
 HANDLER_PYC = Path("pkg", "__pycache__", "handler.cpython-{}.pyc")
 #: Each compiled file's invalidation flags and the source path its code records, read by the runtime's Python.
 READ_PYC = ("import json, marshal, sys; print(json.dumps({p: [int.from_bytes(open(p, 'rb').read()[4:8], 'little'), "
@@ -40,8 +41,8 @@ def _runs_as(candidate: str, version: str) -> bool:
 
 @pytest.fixture
 def runtime_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, lambda_.Runtime, str]:
-    """A Python 3.13 or 3.12 of this machine (on PATH, or installed by pyenv), put first on PATH as ``python3.X``:
-    (version, its runtime, the interpreter)."""
+    """A Python of a runtime the construct offers (3.14, 3.13 or 3.12) on this machine, on PATH or installed by
+    pyenv, put first on PATH as ``python3.X``: (version, its runtime, the interpreter)."""
     for version, runtime in RUNTIMES.items():
         candidates = [os.path.join(d, f"python{version}") for d in os.environ.get("PATH", "").split(os.pathsep)]
         candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")))
@@ -52,7 +53,7 @@ def runtime_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str
                 (bin_dir / f"python{version}").symlink_to(candidate)
                 monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
                 return version, runtime, candidate
-    pytest.skip("no Python 3.12 or 3.13 on this machine to compile a bundle with")
+    pytest.skip("no Python 3.12, 3.13 or 3.14 on this machine to compile a bundle with")
 
 
 def bundle(source: Path, out: Path, runtime: lambda_.Runtime, requirements: Path | None = None) -> Path:
@@ -155,7 +156,7 @@ def test_without_the_runtimes_python_docker_bundles_instead_and_without_docker_s
     monkeypatch.setenv("PATH", str(bin_dir))  # no python3.X and no docker on this PATH
     monkeypatch.delenv("CDK_DOCKER", raising=False)
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
-    version, runtime = next((v, r) for v, r in (("3.14", lambda_.Runtime.PYTHON_3_14), *RUNTIMES.items())
+    version, runtime = next((v, r) for v, r in RUNTIMES.items()
                             if v != running)  # the synthesizing Python would do for its own version
     bundler = PipBundler("pkg", None, source_root=tmp_path / "src", runtime=runtime, bytecode=True)
     escaped = version.replace(".", r"\.")
