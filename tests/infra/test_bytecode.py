@@ -20,7 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 import infra.bundling
 from infra import JwtAuthorization
 from infra.bundling import PipBundler
-from infra.bytecode import compile_bundle
+from infra.bytecode import compile_bundle, docker_command
 
 from .test_bundling import make_package, make_wheel
 from .test_construct_api import new_stack, settings
@@ -110,6 +110,39 @@ def test_bytecode_an_install_left_is_compiled_again_and_this_machines_python_var
     assert not (tmp_path / "elsewhere").exists() and not list((tmp_path / "out").rglob("*.opt-*.pyc"))
 
 
+def test_docker_bundlings_compile_step_gives_the_same_files_whatever_the_image_left_or_its_environment_says(
+        tmp_path: Path, runtime_python) -> None:
+    """The shell step Docker bundling appends, run by the runtime's Python as the image's ``python``: pip's
+    timestamp files compiled afresh, and only the plain unoptimized files, even under ``PYTHONOPTIMIZE``."""
+    version, _, python = runtime_python
+    make_package(tmp_path / "asset-output")
+    (tmp_path / "asset-output" / "pkg" / "__pycache__" / "handler.cpython-311.pyc").unlink()
+    subprocess.run([python, "-m", "compileall", "-q", str(tmp_path / "asset-output")], check=True,
+                   stdin=subprocess.DEVNULL)  # what pip install leaves without --no-compile
+    image_bin = tmp_path / "image-bin"
+    image_bin.mkdir()
+    (image_bin / "python").symlink_to(python)
+    subprocess.run(["bash", "-c", docker_command(str(tmp_path / "asset-output"))], check=True,
+                   env={"PATH": f"{image_bin}{os.pathsep}/usr/bin:/bin", "PYTHONOPTIMIZE": "1"},
+                   stdin=subprocess.DEVNULL)
+    tag = version.replace(".", "")
+    assert compiled(python, tmp_path / "asset-output") == {
+        f"pkg/__pycache__/__init__.cpython-{tag}.pyc": [0b01, "/var/task/pkg/__init__.py"],
+        HANDLER_PYC.as_posix().format(tag): [0b01, "/var/task/pkg/handler.py"],
+    }
+
+
+def test_a_module_left_without_bytecode_stops_synthesis_naming_it(tmp_path: Path, runtime_python) -> None:
+    """compileall passes over what it cannot read (here a link to nothing) and still succeeds: the check after it
+    does not, so a bundle never ships half compiled."""
+    version, _, python = runtime_python
+    make_package(tmp_path / "out")
+    (tmp_path / "out" / "pkg" / "ghost.py").symlink_to(tmp_path / "nowhere.py")
+    with pytest.raises(RuntimeError, match=rf"1 module\(s\) of pkg's bundle were left without cpython-"
+                                           rf"{version.replace('.', '')} bytecode, pkg/ghost\.py among them"):
+        compile_bundle(tmp_path / "out", python, version, "pkg")
+
+
 def test_a_module_that_does_not_compile_stops_synthesis_naming_it(tmp_path: Path, runtime_python) -> None:
     version, _, python = runtime_python
     make_package(tmp_path / "out")
@@ -163,10 +196,16 @@ def test_without_the_runtimes_python_docker_bundles_instead_and_without_docker_s
     with pytest.raises(RuntimeError, match=rf"compiled by Python {escaped}.*neither python{escaped} \(on PATH\) "
                                            "nor Docker"):
         bundler.try_bundle(str(tmp_path / "out"))
-    docker = bin_dir / "docker"
-    docker.write_text("#!/bin/sh\nexit 0\n")
-    docker.chmod(0o755)
+    podman = bin_dir / "podman"
+    podman.write_text("#!/bin/sh\nexit 0\n")
+    podman.chmod(0o755)
+    with pytest.raises(RuntimeError, match="nor Docker"):  # another engine, unless CDK is told to use it
+        bundler.try_bundle(str(tmp_path / "out"))
+    monkeypatch.setenv("CDK_DOCKER", "podman")
     assert bundler.try_bundle(str(tmp_path / "out")) is False  # CDK then bundles in the runtime's image
+    monkeypatch.delenv("CDK_DOCKER")
+    (bin_dir / "docker").symlink_to(podman)
+    assert bundler.try_bundle(str(tmp_path / "out")) is False
     assert not (tmp_path / "out").exists()
 
 
