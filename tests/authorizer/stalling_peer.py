@@ -17,10 +17,10 @@ HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length:
 class StallingPeer:
     """A loopback HTTP peer that misbehaves in one way per path, until the test ends."""
 
-    #: How long ``/slow`` takes to send its discovery document: well within a deadline, so a busy machine still
-    #: sends it in time (0.35 s to spare), and long enough that one deadline shared by both exchanges (answered at
-    #: ``TIMEOUT``) is told from one each (``TIMEOUT + DISCOVERY_DELAY`` at least).
-    DISCOVERY_DELAY = 0.3 * TIMEOUT
+    #: How long ``/slow`` takes to send its discovery document: within a deadline with 0.3 s to spare, so a busy
+    #: machine still sends it in time, and long enough that one deadline shared by both exchanges (answered at
+    #: ``TIMEOUT``) is told from one each (``TIMEOUT + DISCOVERY_DELAY`` at least) by 0.2 s.
+    DISCOVERY_DELAY = 0.4 * TIMEOUT
 
     def __init__(self) -> None:
         self.stop = threading.Event()

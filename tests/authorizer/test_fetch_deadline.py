@@ -24,6 +24,7 @@ from .support import claims_for
 #: that is only bounded per read would hold the fetch for tens of seconds (each drip below runs 20 s or more).
 SLACK = 0.75
 
+
 def held_until_the_deadline(url: str) -> float:
     """Fetch ``url``, expecting the one deadline's ``FetchError``; the seconds it held the caller."""
     started = time.monotonic()
