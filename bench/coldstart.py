@@ -74,7 +74,7 @@ def _child_environment(extra: dict[str, str], root: Path = PROJECT_ROOT, bytecod
     return environment
 
 
-_LOCKED = re.compile(r"^([A-Za-z0-9_.\-]+==[^\s\\;]+(?:\s*;[^\\]*)?)", re.MULTILINE)
+_LOCKED = re.compile(r"^([A-Za-z0-9_.\-]+==[^\s\\;]+(?:[ \t]*;[^\\\n]*)?)", re.MULTILINE)
 LOCK = PROJECT_ROOT / "authorizer" / "requirements.lock"
 
 
