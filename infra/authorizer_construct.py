@@ -148,8 +148,8 @@ class JwtAuthorization(Construct):
         ``architecture`` (``Architecture.ARM_64``, the default, or ``X86_64``) and ``runtime`` (a Python runtime
         the lock covers, ``SUPPORTED_RUNTIMES``; the newest by default): the function's platform, for which the
         bundle's binary wheels are installed. ``bytecode``: the bundle's modules compiled at synthesis by the
-        runtime's own Python version, which must be on ``PATH`` (else Docker bundling compiles them), so cold starts
-        do not compile them (``infra.bytecode``).
+        runtime's own Python version (the synthesizing one, or ``python3.X`` on ``PATH``; else Docker bundling
+        compiles them), so cold starts do not compile them (``infra.bytecode``).
         ``authorizer_name``: the API Gateway authorizer's name (default: this construct's ID); ``identity_source``:
         instead of the default (the Authorization header, plus the route key where caching needs it).
         ``parameter_name``: the SSM parameter created with ``settings.config_parameter`` (default

@@ -47,14 +47,17 @@ def compiler_for(version: str) -> str | None:
     if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
         return sys.executable
     found = shutil.which(f"python{version}")
-    if found is None:
-        return None
+    return found if found is not None and runs_as(found, version) else None
+
+
+def runs_as(interpreter: str, version: str) -> bool:
+    """Whether ``interpreter`` runs, and is Python ``version`` (``"3.14"``)."""
     try:
-        reported = subprocess.run([found, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        reported = subprocess.run([interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                                   capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
-        return None
-    return found if reported.returncode == 0 and reported.stdout.strip() == version else None
+        return False
+    return reported.returncode == 0 and reported.stdout.strip() == version
 
 
 def compile_bundle(target: Path, compiler: str, version: str, package: str) -> None:

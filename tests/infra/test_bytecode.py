@@ -20,7 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 import infra.bundling
 from infra import JwtAuthorization
 from infra.bundling import PipBundler
-from infra.bytecode import compile_bundle, docker_command
+from infra.bytecode import compile_bundle, docker_command, runs_as
 
 from .test_bundling import make_package, make_wheel
 from .test_construct_api import new_stack, settings
@@ -33,12 +33,6 @@ READ_PYC = ("import json, marshal, sys; print(json.dumps({p: [int.from_bytes(ope
             "marshal.loads(open(p, 'rb').read()[16:]).co_filename] for p in sys.argv[1:]}))")
 
 
-def _runs_as(candidate: str, version: str) -> bool:
-    reported = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                              capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
-    return reported.returncode == 0 and reported.stdout.strip() == version
-
-
 @pytest.fixture
 def runtime_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, lambda_.Runtime, str]:
     """A Python of a runtime the construct offers (3.14, 3.13 or 3.12) on this machine, on PATH or installed by
@@ -47,7 +41,7 @@ def runtime_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str
         candidates = [os.path.join(d, f"python{version}") for d in os.environ.get("PATH", "").split(os.pathsep)]
         candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")))
         for candidate in candidates:
-            if os.access(candidate, os.X_OK) and _runs_as(candidate, version):
+            if os.access(candidate, os.X_OK) and runs_as(candidate, version):
                 bin_dir = tmp_path / "bin"
                 bin_dir.mkdir()
                 (bin_dir / f"python{version}").symlink_to(candidate)
